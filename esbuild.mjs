@@ -1,0 +1,39 @@
+// Bundles each entry point. `node esbuild.mjs` builds the product into dist/; `--tests` also builds the
+// mocha suites into dist-test/, `--bench` the benchmarks. `--watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const production = !args.has('--dev');
+
+/** @type {esbuild.BuildOptions} */
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  minify: production,
+  keepNames: true,
+  logLevel: 'warning',
+};
+
+const builds = [
+  { ...node, entryPoints: { server: 'server/server.ts', cli: 'server/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+];
+
+const listTs = (dir) => readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+if (args.has('--tests')) {
+  // Tests keep their dependencies external: mocha and the SDKs load from node_modules.
+  builds.push({ ...node, minify: false, packages: 'external', entryPoints: listTs('test').filter((f) => !f.startsWith(join('test', 'bench'))), outdir: 'dist-test', outbase: 'test' });
+}
+if (args.has('--bench')) {
+  builds.push({ ...node, minify: false, packages: 'external', entryPoints: listTs('test'), outdir: 'dist-test', outbase: 'test' });
+}
+
+if (args.has('--watch')) {
+  for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+}

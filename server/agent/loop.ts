@@ -1,0 +1,216 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ProviderErrorKind, ProviderName, RunFinishedEvent, RunOutcome, StopReason } from '../protocol';
+import { Provider, ProviderError } from '../providers/types';
+import { askModel, Emit } from './askModel';
+import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT } from './prompt';
+import { runTests, tailOf, TestRunResult } from './testRunner';
+import { readSource, toPosix, writeAtomic } from './workspace';
+
+export interface LoopInput {
+  runId: string;
+  root: string;
+  /** Absolute, already checked to be inside the workspace. */
+  file: string;
+  testCommand: string;
+  prompt: string | null;
+  testFile: { path: string; contents: string } | null;
+  maxRuns: number;
+  provider: Provider;
+  model: string;
+  budgetUsd: number | null;
+  budgetMs: number | null;
+  testTimeoutMs: number;
+  /** Leave the last attempt in place when the run does not pass. */
+  keep: boolean;
+  /** Where the original and each attempt are kept. */
+  runDir: string;
+  /** The environment for the test command (API keys already removed). */
+  testEnv: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  emit: Emit;
+}
+
+/** Characters of failing output sent to the model and kept in events: the tail, where the failures are. */
+export const OUTPUT_TAIL_CHARS = 8000;
+const MAX_OUTPUT_TOKENS = 16_384;
+
+/** The budget ran out (money or time); the run stops as failed, not as an error. */
+class BudgetStop extends Error {
+  constructor(readonly reason: 'budget_usd' | 'budget_time') {
+    super(reason);
+  }
+}
+
+/**
+ * The write → test → fix loop. Tests first (already passing: done, no model call); then each iteration sends
+ * the file, the command and the failing output to the model, writes the whole new file it answers with, and
+ * runs the tests again, until they pass or the budget or max runs ends. The original is kept in `runDir` and
+ * put back unless the run passed or the user asked to keep the last attempt.
+ */
+export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outcome']> {
+  const { emit, runId } = input;
+  const started = performance.now();
+  const rel = toPosix(path.relative(input.root, input.file));
+  const relToRoot = (p: string) => toPosix(path.relative(input.root, p));
+  const original = readSource(input.file, rel);
+  fs.mkdirSync(input.runDir, { recursive: true });
+  const originalPath = path.join(input.runDir, `original${path.extname(input.file)}`);
+  fs.writeFileSync(originalPath, original);
+
+  emit({
+    type: 'run.started',
+    runId,
+    file: rel,
+    testCommand: input.testCommand,
+    provider: input.provider.name as ProviderName,
+    model: input.model,
+    maxRuns: input.maxRuns,
+    budgetUsd: input.budgetUsd,
+    budgetMs: input.budgetMs,
+    prompt: input.prompt,
+    originalPath: relToRoot(originalPath),
+    pid: process.pid,
+  });
+
+  // One controller for the run: user cancel and the time budget both stop the call or test in flight.
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(new Error('cancelled'));
+  input.signal.addEventListener('abort', onCancel, { once: true });
+  if (input.signal.aborted) onCancel();
+  let timeBudgetHit = false;
+  const budgetTimer =
+    input.budgetMs === null
+      ? undefined
+      : setTimeout(() => {
+          timeBudgetHit = true;
+          controller.abort(new BudgetStop('budget_time'));
+        }, input.budgetMs);
+
+  let costUsd = 0;
+  let unpricedCalls = 0;
+  let iteration = 0;
+  let written = false;
+  const finish = (outcome: RunOutcome, reason: StopReason, error?: string, errorKind?: ProviderErrorKind): RunOutcome => {
+    clearTimeout(budgetTimer);
+    input.signal.removeEventListener('abort', onCancel);
+    let restored = false;
+    let restoreError: string | undefined;
+    if (outcome !== 'passed' && written && !input.keep) {
+      try {
+        writeAtomic(input.file, original);
+        restored = true;
+      } catch (err) {
+        restoreError = `could not put the original back (${(err as Error).message}); it is kept at ${relToRoot(originalPath)}`;
+      }
+    }
+    const message = [error, restoreError].filter(Boolean).join('; ');
+    emit({
+      type: 'run.finished',
+      runId,
+      outcome,
+      reason,
+      iterations: iteration,
+      costUsd,
+      unpricedCalls,
+      durationMs: Math.round(performance.now() - started),
+      restored,
+      ...(message ? { error: message } : {}),
+      ...(errorKind ? { errorKind } : {}),
+    });
+    return outcome;
+  };
+  const stopped = (): RunOutcome | undefined => {
+    if (input.signal.aborted) return finish('cancelled', 'cancelled');
+    if (timeBudgetHit) return finish('failed', 'budget_time');
+    return undefined;
+  };
+
+  const test = async (): Promise<TestRunResult> => {
+    emit({ type: 'test.started', runId, iteration, command: input.testCommand });
+    const result = await runTests({ command: input.testCommand, cwd: input.root, timeoutMs: input.testTimeoutMs, signal: controller.signal, env: input.testEnv });
+    emit({
+      type: 'test.finished',
+      runId,
+      iteration,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      durationMs: result.durationMs,
+      passed: result.passed,
+      timedOut: result.timedOut,
+      cancelled: result.cancelled,
+      outputTail: tailOf(result.output, OUTPUT_TAIL_CHARS),
+    });
+    return result;
+  };
+
+  try {
+    let last = await test();
+    if (last.passed) return finish('passed', 'tests_passed');
+    const attempts: Attempt[] = [];
+    let current = original;
+    while (iteration < input.maxRuns) {
+      const stop = stopped();
+      if (stop) return stop;
+      if (input.budgetUsd !== null && costUsd >= input.budgetUsd) return finish('failed', 'budget_usd');
+      iteration++;
+      emit({ type: 'run.iteration', runId, iteration, maxRuns: input.maxRuns });
+
+      const messages = buildPrompt({
+        file: rel,
+        contents: current,
+        testCommand: input.testCommand,
+        goal: input.prompt,
+        testFile: input.testFile,
+        testOutput: tailOf(last.output, OUTPUT_TAIL_CHARS),
+        testExitCode: last.exitCode,
+        attempts,
+      });
+      const maxTokens = Math.min(MAX_OUTPUT_TOKENS, Math.max(4096, Math.ceil(current.length / 2)));
+      const reply = await askModel(input.provider, { model: input.model, system: SYSTEM_PROMPT, messages, maxTokens, signal: controller.signal }, emit, { runId, iteration });
+      if (reply.metrics.costUsd === null) unpricedCalls++;
+      else costUsd += reply.metrics.costUsd;
+
+      const verdict = judgeReply(reply.text, reply.finishReason, current);
+      if (!verdict.ok) {
+        emit({ type: 'edit.rejected', runId, iteration, reason: verdict.reason, message: verdict.message });
+        attempts.push({ iteration, kind: 'rejected', reason: verdict.reason, message: verdict.message });
+        continue;
+      }
+
+      const attemptPath = path.join(input.runDir, `attempt-${iteration}${path.extname(input.file)}`);
+      fs.writeFileSync(attemptPath, verdict.code);
+      writeAtomic(input.file, verdict.code);
+      written = true;
+      emit({ type: 'edit.applied', runId, iteration, file: rel, bytes: Buffer.byteLength(verdict.code), ...lineDelta(current, verdict.code), attemptPath: relToRoot(attemptPath) });
+      current = verdict.code;
+
+      last = await test();
+      if (last.passed) return finish('passed', 'tests_passed');
+      const stopAfterTest = stopped();
+      if (stopAfterTest) return stopAfterTest;
+      attempts.push({ iteration, kind: 'tested', exitCode: last.exitCode, timedOut: last.timedOut, summary: summarize(last.output) });
+    }
+    return finish('failed', 'max_runs');
+  } catch (err) {
+    const stop = stopped();
+    if (stop) return stop;
+    if (err instanceof ProviderError) return finish('error', 'provider_error', err.message, err.kind);
+    return finish('error', 'internal_error', err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Lines added and removed, by multiset difference: cheap and good enough for a progress line. */
+export function lineDelta(before: string, after: string): { linesAdded: number; linesRemoved: number } {
+  const counts = new Map<string, number>();
+  for (const line of before.split('\n')) counts.set(line, (counts.get(line) ?? 0) + 1);
+  let linesAdded = 0;
+  for (const line of after.split('\n')) {
+    const n = counts.get(line) ?? 0;
+    if (n > 0) counts.set(line, n - 1);
+    else linesAdded++;
+  }
+  let linesRemoved = 0;
+  for (const n of counts.values()) linesRemoved += n;
+  return { linesAdded, linesRemoved };
+}

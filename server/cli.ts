@@ -1,0 +1,173 @@
+/**
+ * `micro-agent`: the engine headless, for terminals and CI.
+ *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--log path]
+ *   micro-agent stats [--log path]
+ * Exit codes: 0 tests pass, 1 they do not by the end of the budget (or the run failed), 2 usage or configuration
+ * error, 130 cancelled with Ctrl-C.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { stateDir } from './agent/workspace';
+import { resolveSettings } from './config';
+import { Engine, EngineError } from './engine';
+import { EventLog, readEvents } from './events/log';
+import { StatsAggregator } from './events/stats';
+import { formatEvent, formatStats } from './format';
+import { isProviderName, RunFinishedEvent, RunOutcome } from './protocol';
+import { ConfigError } from './providers/types';
+
+const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
+
+Usage:
+  micro-agent run <file> -t "<test command>" [options]
+  micro-agent stats [--log <path>]
+
+Options for run:
+  -t, --test <cmd>        test command; exit code 0 means pass (required unless MICRO_AGENT_TEST_COMMAND is set)
+  -m, --max-runs <n>      most model iterations (default 10)
+  -p, --prompt <text>     what the code should do, or a path to a prompt file
+                          (default: <file>.prompt.md beside the file, if there is one)
+  -f, --test-file <path>  a test file to show the model
+      --provider <name>   openai | anthropic | ollama (default: the first with a key, else ollama)
+      --model <name>      model id (default per provider)
+      --budget <usd>      stop when the calls have cost this much
+      --time-budget <s>   stop after this many seconds
+      --test-timeout <s>  kill the test command after this many seconds (default 120)
+      --keep              keep the last attempt when the tests still fail (default: restore the original)
+      --log <path>        event log (default .micro-agent/events.jsonl)
+
+Keys come from OPENAI_API_KEY / ANTHROPIC_API_KEY; OPENAI_BASE_URL, ANTHROPIC_BASE_URL and OLLAMA_HOST point
+at other endpoints.`;
+
+class UsageError extends Error {}
+
+const EXIT = { passed: 0, failed: 1, error: 1, cancelled: 130, usage: 2 } as const;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return run(rest);
+    case 'stats':
+      return stats(rest);
+    case '-v':
+    case '--version':
+      console.log('0.1.0');
+      return 0;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return command === undefined ? EXIT.usage : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      test: { type: 'string', short: 't' },
+      'max-runs': { type: 'string', short: 'm' },
+      prompt: { type: 'string', short: 'p' },
+      'test-file': { type: 'string', short: 'f' },
+      provider: { type: 'string' },
+      model: { type: 'string' },
+      budget: { type: 'string' },
+      'time-budget': { type: 'string' },
+      'test-timeout': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      log: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('run takes exactly one file');
+  const file = positionals[0];
+  if (values.provider !== undefined && !isProviderName(values.provider)) throw new UsageError(`unknown provider "${values.provider}" (expected openai, anthropic or ollama)`);
+  const root = process.cwd();
+  const env = { ...process.env, ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}) };
+  const log = openLog(root, values.log);
+  const engine = await Engine.create({ root, log, env });
+
+  const started = engine.start({
+    file,
+    testCommand: values.test,
+    prompt: readPrompt(root, file, values.prompt),
+    testFile: values['test-file'],
+    maxRuns: optionalNumber('--max-runs', values['max-runs']),
+    provider: values.provider as never,
+    model: values.model,
+    budgetUsd: optionalNumber('--budget', values.budget),
+    budgetSec: optionalNumber('--time-budget', values['time-budget']),
+    keep: values.keep,
+  });
+  let finished: RunFinishedEvent | undefined;
+  log.onEvent((event) => {
+    if (event.runId !== started.runId) return;
+    if (event.type === 'run.finished') finished = event;
+    const line = formatEvent(event);
+    if (line) console.log(line);
+  });
+  // First Ctrl-C cancels cleanly (tests killed, original restored); a second one exits at once.
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) process.exit(EXIT.cancelled);
+    console.error('cancelling… (Ctrl-C again to quit now)');
+    engine.cancel(started.runId);
+  });
+  const outcome: RunOutcome = await started.done;
+  log.close();
+  // A rejected key is a configuration error like a missing one.
+  if (finished?.errorKind === 'auth') return EXIT.usage;
+  return EXIT[outcome];
+}
+
+async function stats(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { log: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const file = resolveSettings(process.cwd(), { logPath: values.log }, process.env).logPath;
+  if (!fs.existsSync(file)) throw new UsageError(`no event log at ${file}; run micro-agent first or pass --log`);
+  const aggregator = new StatsAggregator();
+  for await (const event of readEvents(file)) aggregator.add(event);
+  const result = aggregator.stats();
+  console.log(values.json ? JSON.stringify(result, null, 2) : formatStats(result));
+  return 0;
+}
+
+function openLog(root: string, logFlag: string | undefined): EventLog {
+  const file = resolveSettings(root, { logPath: logFlag }, process.env).logPath;
+  stateDir(root);
+  return EventLog.open(file);
+}
+
+/** `-p` is text or a path to a prompt file; without it, `<file>.prompt.md` or `<name>.prompt.md` beside the file. */
+function readPrompt(root: string, file: string, prompt: string | undefined): string | undefined {
+  if (prompt !== undefined) {
+    const asPath = path.resolve(root, prompt);
+    return prompt.length < 4096 && fs.existsSync(asPath) && fs.statSync(asPath).isFile() ? fs.readFileSync(asPath, 'utf8') : prompt;
+  }
+  const abs = path.resolve(root, file);
+  for (const candidate of [`${abs}.prompt.md`, abs.replace(/\.[^./\\]+$/, '.prompt.md')]) {
+    if (fs.existsSync(candidate)) return fs.readFileSync(candidate, 'utf8');
+  }
+  return undefined;
+}
+
+function optionalNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number (got "${value}")`);
+  return n;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const usage = err instanceof UsageError || err instanceof ConfigError || err instanceof EngineError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    console.error(`micro-agent: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof UsageError) console.error('Run "micro-agent --help" for usage.');
+    process.exit(usage ? EXIT.usage : 1);
+  },
+);

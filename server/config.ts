@@ -1,0 +1,57 @@
+import * as path from 'node:path';
+import { DevAiSettings, isProviderName, ProviderName } from './protocol';
+import { defaultProvider, DEFAULT_MODELS, Env } from './providers';
+import { ConfigError } from './providers/types';
+
+/** The settings a run needs, every gap filled. */
+export interface ResolvedSettings {
+  provider: ProviderName;
+  model: string;
+  maxRuns: number;
+  testCommand: string | undefined;
+  testTimeoutMs: number;
+  budgetUsd: number | null;
+  logPath: string;
+  ollamaUrl: string | undefined;
+}
+
+export const DEFAULTS = { maxRuns: 10, testTimeoutSec: 120 } as const;
+
+/**
+ * Settings win over the environment, which wins over defaults. The environment fallbacks let the CLI and CI
+ * configure the engine without an editor: MICRO_AGENT_PROVIDER, MICRO_AGENT_MODEL, MICRO_AGENT_MAX_RUNS,
+ * MICRO_AGENT_TEST_COMMAND, MICRO_AGENT_TEST_TIMEOUT_SEC, MICRO_AGENT_BUDGET_USD, MICRO_AGENT_LOG, OLLAMA_HOST.
+ */
+export function resolveSettings(root: string, settings: DevAiSettings, env: Env): ResolvedSettings {
+  const provider = settings.provider ?? env.MICRO_AGENT_PROVIDER ?? defaultProvider(env);
+  if (!isProviderName(provider)) throw new ConfigError(`unknown provider "${provider}" (expected openai, anthropic or ollama)`);
+  const logPath = settings.logPath || env.MICRO_AGENT_LOG || path.join('.micro-agent', 'events.jsonl');
+  return {
+    provider,
+    model: settings.model || env.MICRO_AGENT_MODEL || DEFAULT_MODELS[provider],
+    maxRuns: positiveInt('maxRuns', settings.maxRuns ?? env.MICRO_AGENT_MAX_RUNS ?? DEFAULTS.maxRuns),
+    testCommand: settings.testCommand || env.MICRO_AGENT_TEST_COMMAND || undefined,
+    testTimeoutMs: positiveNumber('testTimeoutSec', settings.testTimeoutSec ?? env.MICRO_AGENT_TEST_TIMEOUT_SEC ?? DEFAULTS.testTimeoutSec) * 1000,
+    budgetUsd: optionalBudget(settings.budgetUsd ?? env.MICRO_AGENT_BUDGET_USD),
+    logPath: path.resolve(root, logPath),
+    ollamaUrl: settings.ollamaUrl || env.OLLAMA_HOST || undefined,
+  };
+}
+
+export function positiveInt(name: string, value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a whole number of at least 1 (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+export function positiveNumber(name: string, value: unknown): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+/** A budget of 0 or unset means "no budget", as the settings UI shows it. */
+function optionalBudget(value: unknown): number | null {
+  if (value === undefined || value === null || value === '' || Number(value) === 0) return null;
+  return positiveNumber('budgetUsd', value);
+}

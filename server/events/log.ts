@@ -1,0 +1,204 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { AgentEvent, EventInput } from '../protocol';
+
+export type EventListener = (event: AgentEvent) => void;
+
+/** Tail bytes read on open to find the last seq; one line is far shorter than this. */
+const TAIL_PROBE = 256 * 1024;
+
+/**
+ * The append-only JSONL event log: the source of truth for everything the engine did.
+ *
+ * Appends are synchronous writes on an O_APPEND descriptor, so an event is on disk before anyone hears of it
+ * and a crash can at worst tear the last line. Reads skip a torn or corrupt line instead of failing, and a
+ * torn tail is closed with a newline before the next append so it never swallows a good event.
+ */
+export class EventLog {
+  private readonly fd: number;
+  private seq: number;
+  /** File size after our last append; a different size means another process (the CLI) appended too. */
+  private knownSize: number;
+  private readonly listeners = new Set<EventListener>();
+  private secrets: string[] = [];
+
+  private constructor(readonly file: string, fd: number, lastSeq: number) {
+    this.fd = fd;
+    this.seq = lastSeq;
+    this.knownSize = fs.fstatSync(fd).size;
+  }
+
+  static open(file: string): EventLog {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const fd = fs.openSync(file, 'a+', 0o600);
+    const { lastSeq, tornTail } = scanTail(fd);
+    if (tornTail) fs.writeSync(fd, '\n');
+    return new EventLog(file, fd, lastSeq);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Values that must never reach the log or a listener (API keys); replaced by `***`. */
+  setSecrets(secrets: readonly string[]): void {
+    // Longest first, so a key that contains another is redacted whole.
+    this.secrets = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+  }
+
+  append(input: EventInput): AgentEvent {
+    this.catchUp();
+    const event = { ...input, seq: this.seq + 1, ts: Date.now() } as AgentEvent;
+    let line = JSON.stringify(event);
+    const redacted = redact(line, this.secrets);
+    const written = redacted === line ? event : (JSON.parse(redacted) as AgentEvent);
+    line = redacted;
+    this.knownSize += fs.writeSync(this.fd, line + '\n');
+    this.seq = event.seq;
+    for (const listener of this.listeners) {
+      try {
+        listener(written);
+      } catch {
+        // A failing listener must not stop the engine or the other listeners.
+      }
+    }
+    return written;
+  }
+
+  /**
+   * Two processes may share a log (the editor's host and a terminal CLI). Before appending, pick up the seq
+   * the other wrote so ours stays above it. The check and the write are not one atomic step, so two writers
+   * appending in the same microsecond can still repeat a seq; readers dedupe by seq.
+   */
+  private catchUp(): void {
+    const size = fs.fstatSync(this.fd).size;
+    if (size === this.knownSize) return;
+    const { lastSeq, tornTail } = scanTail(this.fd);
+    if (tornTail) fs.writeSync(this.fd, '\n');
+    this.seq = Math.max(this.seq, lastSeq);
+    this.knownSize = fs.fstatSync(this.fd).size;
+  }
+
+  onEvent(listener: EventListener): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Events with seq > afterSeq, oldest first, at most `limit`. Binary-searches the file, so old history is cheap to skip. */
+  read(afterSeq = 0, limit = 5000): AgentEvent[] {
+    const events: AgentEvent[] = [];
+    if (limit <= 0 || afterSeq >= this.seq) return events;
+    const size = fs.fstatSync(this.fd).size;
+    let offset = offsetAfterSeq(this.fd, size, afterSeq);
+    const buffer = Buffer.alloc(64 * 1024);
+    let carry = '';
+    while (offset < size && events.length < limit) {
+      const n = fs.readSync(this.fd, buffer, 0, Math.min(buffer.length, size - offset), offset);
+      if (n <= 0) break;
+      offset += n;
+      const lines = (carry + buffer.toString('utf8', 0, n)).split('\n');
+      carry = lines.pop() ?? '';
+      for (const line of lines) {
+        const event = parseLine(line);
+        if (event && event.seq > afterSeq && events.length < limit) events.push(event);
+      }
+    }
+    return events;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/** Every readable event in a log file, streamed with constant memory; torn and corrupt lines are skipped. */
+export async function* readEvents(file: string): AsyncGenerator<AgentEvent> {
+  let stream: fs.ReadStream;
+  try {
+    await fs.promises.access(file);
+    stream = fs.createReadStream(file, { encoding: 'utf8' });
+  } catch {
+    return;
+  }
+  for await (const line of readline.createInterface({ input: stream, crlfDelay: Infinity })) {
+    const event = parseLine(line);
+    if (event) yield event;
+  }
+}
+
+export function parseLine(line: string): AgentEvent | undefined {
+  if (!line) return undefined;
+  try {
+    const value = JSON.parse(line) as AgentEvent;
+    return typeof value === 'object' && value !== null && typeof value.seq === 'number' && typeof value.type === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('***');
+  return out;
+}
+
+/** The last good seq in the file and whether it ends mid-line (a write torn by a crash). */
+function scanTail(fd: number): { lastSeq: number; tornTail: boolean } {
+  const size = fs.fstatSync(fd).size;
+  if (size === 0) return { lastSeq: 0, tornTail: false };
+  for (let probe = TAIL_PROBE; ; probe *= 4) {
+    const start = Math.max(0, size - probe);
+    const text = readRange(fd, start, size);
+    const lines = text.split('\n');
+    const tornTail = !text.endsWith('\n');
+    // The first line of a partial window may be cut; skip it unless the window starts at the file's start.
+    const from = start === 0 ? 0 : 1;
+    for (let i = lines.length - 1; i >= from; i--) {
+      const event = parseLine(lines[i]);
+      if (event) return { lastSeq: event.seq, tornTail };
+    }
+    if (start === 0) return { lastSeq: 0, tornTail };
+  }
+}
+
+function readRange(fd: number, start: number, end: number): string {
+  const buffer = Buffer.alloc(end - start);
+  const n = fs.readSync(fd, buffer, 0, buffer.length, start);
+  return buffer.toString('utf8', 0, n);
+}
+
+/**
+ * Byte offset of a line start at or before the first event with seq > afterSeq. Lines are in seq order, so a
+ * binary search over byte offsets finds it in O(log size) small reads.
+ */
+function offsetAfterSeq(fd: number, size: number, afterSeq: number): number {
+  let lo = 0;
+  let hi = size;
+  while (hi - lo > 64 * 1024) {
+    const mid = Math.floor((lo + hi) / 2);
+    const found = firstEventFrom(fd, mid, hi);
+    if (!found) {
+      hi = mid;
+      continue;
+    }
+    if (found.event.seq <= afterSeq) lo = found.lineStart;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first parseable event on a line that starts after `from`, with that line's byte offset. */
+function firstEventFrom(fd: number, from: number, end: number): { event: AgentEvent; lineStart: number } | undefined {
+  const buffer = Buffer.alloc(Math.min(end, from + 256 * 1024) - from);
+  const n = fs.readSync(fd, buffer, 0, buffer.length, from);
+  let newline = buffer.indexOf(10);
+  while (newline !== -1 && newline < n - 1) {
+    const next = buffer.indexOf(10, newline + 1);
+    if (next === -1 || next >= n) return undefined;
+    const event = parseLine(buffer.toString('utf8', newline + 1, next));
+    if (event) return { event, lineStart: from + newline + 1 };
+    newline = next;
+  }
+  return undefined;
+}

@@ -1,0 +1,74 @@
+import type { AgentEvent, Stats } from './protocol';
+
+/** One terminal line per event worth showing while a run goes on; undefined for the rest. */
+export function formatEvent(event: AgentEvent): string | undefined {
+  switch (event.type) {
+    case 'run.started':
+      return `▶ ${event.file}: ${event.provider} ${event.model}, up to ${event.maxRuns} iterations, tests: ${event.testCommand}`;
+    case 'run.iteration':
+      return `— iteration ${event.iteration}/${event.maxRuns}`;
+    case 'llm.response':
+      if (!event.ok) return `  ✗ ${event.provider} ${event.error?.kind}: ${event.error?.message}`;
+      return `  model: ${seconds(event.latencyMs)} (first token ${event.ttftMs === null ? '–' : seconds(event.ttftMs)}), ${tokens(event.inputTokens)} in / ${tokens(event.outputTokens)} out, ${usd(event.costUsd)}${event.retries ? `, ${event.retries} retries` : ''}`;
+    case 'edit.rejected':
+      return `  reply not used: ${event.message}`;
+    case 'edit.applied':
+      return `  wrote ${event.file} (+${event.linesAdded} −${event.linesRemoved} lines)`;
+    case 'test.finished':
+      if (event.passed) return `  tests: pass (${seconds(event.durationMs)})`;
+      return `  tests: ${event.timedOut ? 'timed out' : event.cancelled ? 'cancelled' : `fail, exit ${event.exitCode ?? event.signal}`} (${seconds(event.durationMs)})`;
+    case 'run.finished': {
+      const mark = event.outcome === 'passed' ? '✔' : '✘';
+      const detail = event.outcome === 'passed' ? (event.iterations === 0 ? 'tests already pass' : `tests pass after ${event.iterations} iteration(s)`) : `${event.outcome} (${event.reason.replace('_', ' ')})`;
+      const restored = event.restored ? '; original restored' : '';
+      const error = event.error ? `\n  ${event.error}` : '';
+      return `${mark} ${detail}, ${usd(event.costUsd)}${event.unpricedCalls ? ` + ${event.unpricedCalls} unpriced call(s)` : ''}, ${seconds(event.durationMs)}${restored}${error}`;
+    }
+    case 'log':
+      return event.level === 'info' ? undefined : `${event.level}: ${event.message}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The per provider/model table and the run totals, aligned for a terminal. */
+export function formatStats(stats: Stats): string {
+  const header = ['provider', 'model', 'calls', 'errors', 'p50 ms', 'p95 ms', 'p50 ttft', 'tokens in', 'tokens out', 'cost'];
+  const rows = stats.providers.map((p) => [
+    p.provider,
+    p.model,
+    String(p.calls),
+    String(p.errors),
+    ms(p.p50LatencyMs),
+    ms(p.p95LatencyMs),
+    ms(p.p50TtftMs),
+    String(p.inputTokens),
+    String(p.outputTokens),
+    usd(p.costUsd) + (p.unpricedCalls ? ` (+${p.unpricedCalls} unpriced)` : ''),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const r = stats.runs;
+  const runs = [
+    `runs: ${r.total} (${r.passed} passed, ${r.failed} failed, ${r.cancelled} cancelled, ${r.error} error${r.running ? `, ${r.running} running` : ''})`,
+    `pass rate: ${r.passRate === null ? '–' : `${Math.round(r.passRate * 100)}%`}, mean iterations to pass: ${r.meanIterationsToPass === null ? '–' : r.meanIterationsToPass.toFixed(1)}, cost: ${usd(r.costUsd)}`,
+  ];
+  const table = rows.length === 0 ? ['no model calls yet'] : [line(header), ...rows.map(line)];
+  return [...table, '', ...runs].join('\n');
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+function ms(value: number | null): string {
+  return value === null ? '–' : String(Math.round(value));
+}
+
+function tokens(value: number | null): string {
+  return value === null ? '?' : value.toLocaleString('en-US');
+}
+
+export function usd(value: number | null): string {
+  return value === null ? 'cost unknown' : `$${value.toFixed(value < 0.01 ? 4 : 2)}`;
+}

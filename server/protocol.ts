@@ -1,0 +1,342 @@
+/**
+ * The contract between the micro-agent host, the CLI, the extension and the webview.
+ *
+ * Every custom LSP method is a namespace with its `method` name and a typed `RequestType` or
+ * `NotificationType` (the vscode-eslint `customMessages.ts` style). The event union and the stats shape
+ * live here too, so no part re-declares them. Keep this file free of runtime dependencies other than the
+ * jsonrpc message-type constructors: the webview imports its types.
+ */
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+
+// ---------------------------------------------------------------------------------------------------------
+// Providers and settings
+
+export const PROVIDERS = ['openai', 'anthropic', 'ollama'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export function isProviderName(value: unknown): value is ProviderName {
+  return typeof value === 'string' && (PROVIDERS as readonly string[]).includes(value);
+}
+
+/** The `devAi` configuration section, as the host reads it. Every field is optional: the environment fills gaps. */
+export interface DevAiSettings {
+  provider?: ProviderName;
+  model?: string;
+  maxRuns?: number;
+  testCommand?: string;
+  testTimeoutSec?: number;
+  budgetUsd?: number;
+  logPath?: string;
+  ollamaUrl?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Events: every action the engine takes, appended to the JSONL log and pushed live.
+
+/** Why a model call failed. `retryable` kinds are retried with backoff before they surface. */
+export type ProviderErrorKind =
+  | 'auth'
+  | 'rate_limit'
+  | 'timeout'
+  | 'server'
+  | 'network'
+  | 'bad_response'
+  | 'invalid_request'
+  | 'cancelled';
+
+export type RunOutcome = 'passed' | 'failed' | 'cancelled' | 'error';
+
+/** Why a run stopped; `outcome` says whether that counts as passed, failed, cancelled or error. */
+export type StopReason =
+  | 'tests_passed'
+  | 'max_runs'
+  | 'budget_usd'
+  | 'budget_time'
+  | 'cancelled'
+  | 'provider_error'
+  | 'internal_error'
+  | 'interrupted';
+
+/** Why a model reply was not written to the file. */
+export type RejectReason = 'no_code_block' | 'empty' | 'truncated' | 'unchanged';
+
+interface EventBase {
+  /** Strictly increasing across the whole log, also across host restarts. */
+  seq: number;
+  /** Milliseconds since the epoch. */
+  ts: number;
+  runId?: string;
+}
+
+export interface RunStartedEvent extends EventBase {
+  type: 'run.started';
+  runId: string;
+  /** Workspace-relative path, `/`-separated. */
+  file: string;
+  testCommand: string;
+  provider: ProviderName;
+  model: string;
+  maxRuns: number;
+  budgetUsd: number | null;
+  budgetMs: number | null;
+  prompt: string | null;
+  /** Where the untouched original is kept (workspace-relative). */
+  originalPath: string;
+  /** The process running the loop, so another process sharing the log can tell a live run from a dead one. */
+  pid: number;
+}
+
+export interface RunIterationEvent extends EventBase {
+  type: 'run.iteration';
+  runId: string;
+  iteration: number;
+  maxRuns: number;
+}
+
+export interface LlmRequestEvent extends EventBase {
+  type: 'llm.request';
+  callId: string;
+  provider: ProviderName;
+  model: string;
+  iteration: number | null;
+  /** Size of what was sent, in characters (tokens are only known from the vendor's usage). */
+  promptChars: number;
+  /** The start of the user message, for the dashboard. */
+  promptPreview: string;
+}
+
+export interface LlmResponseEvent extends EventBase {
+  type: 'llm.response';
+  callId: string;
+  provider: ProviderName;
+  model: string;
+  iteration: number | null;
+  latencyMs: number;
+  /** Null when no token arrived. */
+  ttftMs: number | null;
+  /** From the vendor's own usage fields; null when the vendor did not report them. */
+  inputTokens: number | null;
+  outputTokens: number | null;
+  /** Null when the model is not in the price table (never a made-up 0). */
+  costUsd: number | null;
+  retries: number;
+  ok: boolean;
+  finishReason: 'stop' | 'length' | 'other' | null;
+  responsePreview: string;
+  error?: { kind: ProviderErrorKind; message: string; status?: number };
+}
+
+export interface TestStartedEvent extends EventBase {
+  type: 'test.started';
+  runId: string;
+  iteration: number;
+  command: string;
+}
+
+export interface TestFinishedEvent extends EventBase {
+  type: 'test.finished';
+  runId: string;
+  iteration: number;
+  /** Null when the process was killed by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  passed: boolean;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** The last part of stdout and stderr, interleaved as they arrived. */
+  outputTail: string;
+}
+
+export interface EditAppliedEvent extends EventBase {
+  type: 'edit.applied';
+  runId: string;
+  iteration: number;
+  file: string;
+  bytes: number;
+  linesAdded: number;
+  linesRemoved: number;
+  /** The attempt as written, kept under the run's folder (workspace-relative). */
+  attemptPath: string;
+}
+
+export interface EditRejectedEvent extends EventBase {
+  type: 'edit.rejected';
+  runId: string;
+  iteration: number;
+  reason: RejectReason;
+  message: string;
+}
+
+export interface RunFinishedEvent extends EventBase {
+  type: 'run.finished';
+  runId: string;
+  outcome: RunOutcome;
+  reason: StopReason;
+  iterations: number;
+  /** Sum of the priced calls; `unpricedCalls` says how many calls had no known price. */
+  costUsd: number;
+  unpricedCalls: number;
+  durationMs: number;
+  /** True when the original file was put back. */
+  restored: boolean;
+  error?: string;
+  /** Set when a model call failed for good (`reason` provider_error). */
+  errorKind?: ProviderErrorKind;
+}
+
+export interface LogEvent extends EventBase {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export type AgentEvent =
+  | RunStartedEvent
+  | RunIterationEvent
+  | LlmRequestEvent
+  | LlmResponseEvent
+  | TestStartedEvent
+  | TestFinishedEvent
+  | EditAppliedEvent
+  | EditRejectedEvent
+  | RunFinishedEvent
+  | LogEvent;
+
+export type AgentEventType = AgentEvent['type'];
+
+/** What a producer hands to the log: the log assigns `seq` and `ts`. */
+export type EventInput = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'seq' | 'ts'> : never) : never;
+
+// ---------------------------------------------------------------------------------------------------------
+// Stats: aggregated from the log, the same shape for LSP, CLI and later the HTTP API.
+
+export interface ProviderStats {
+  provider: ProviderName;
+  model: string;
+  calls: number;
+  errors: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+  p50TtftMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  /** Sum over priced calls; null when none of the calls had a known price. */
+  costUsd: number | null;
+  unpricedCalls: number;
+}
+
+export interface RunTotals {
+  total: number;
+  running: number;
+  passed: number;
+  failed: number;
+  cancelled: number;
+  error: number;
+  /** passed / finished; null before any run finished. */
+  passRate: number | null;
+  meanIterationsToPass: number | null;
+  costUsd: number;
+}
+
+export interface Stats {
+  providers: ProviderStats[];
+  runs: RunTotals;
+}
+
+export interface RunSummary {
+  runId: string;
+  file: string;
+  provider: ProviderName;
+  model: string;
+  startedAt: number;
+  /** `running` until the run finishes, then its outcome. */
+  status: 'running' | RunOutcome;
+  reason: StopReason | null;
+  iterations: number;
+  costUsd: number;
+  finishedAt: number | null;
+  /** The process running (or that ran) it. */
+  pid: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// LSP requests and notifications
+
+export interface StartRunParams {
+  /** A `file:` URI inside the workspace. */
+  uri: string;
+  testCommand?: string;
+  prompt?: string;
+  maxRuns?: number;
+  provider?: ProviderName;
+  model?: string;
+  /** Keep the last attempt in place when the run does not pass. */
+  keep?: boolean;
+}
+export interface StartRunResult {
+  runId: string;
+}
+export namespace StartRunRequest {
+  export const method = 'microAgent/startRun';
+  export const type = new RequestType<StartRunParams, StartRunResult, void>(method);
+}
+
+export interface CancelRunParams {
+  runId: string;
+}
+export interface CancelRunResult {
+  /** False when the run is unknown or already finished. */
+  cancelled: boolean;
+}
+export namespace CancelRunRequest {
+  export const method = 'microAgent/cancelRun';
+  export const type = new RequestType<CancelRunParams, CancelRunResult, void>(method);
+}
+
+export interface RunsResult {
+  runs: RunSummary[];
+}
+export namespace RunsRequest {
+  export const method = 'microAgent/runs';
+  export const type = new RequestType<void, RunsResult, void>(method);
+}
+
+export namespace StatsRequest {
+  export const method = 'microAgent/stats';
+  export const type = new RequestType<void, Stats, void>(method);
+}
+
+export interface EventsParams {
+  /** Return events with seq greater than this (default 0: from the start). */
+  afterSeq?: number;
+  /** At most this many (default and maximum 5000). */
+  limit?: number;
+}
+export interface EventsResult {
+  events: AgentEvent[];
+  /** The newest seq in the log, so a client knows whether to ask again. */
+  lastSeq: number;
+}
+export namespace EventsRequest {
+  export const method = 'microAgent/events';
+  export const type = new RequestType<EventsParams, EventsResult, void>(method);
+}
+
+/** Every event, live, as it is appended to the log. */
+export namespace EventNotification {
+  export const method = 'microAgent/event';
+  export const type = new NotificationType<AgentEvent>(method);
+}
+
+/** Error codes the host returns in JSON-RPC errors, so clients can tell refusals apart. */
+export const ErrorCodes = {
+  /** Bad parameters: unknown file, path outside the workspace, bad numbers. */
+  InvalidParams: -32602,
+  /** A run is already going on this file. */
+  RunInProgress: -32001,
+  /** Missing API key or other configuration needed before any call. */
+  Configuration: -32002,
+  /** The workspace is not trusted, so tests and writes are off. */
+  Untrusted: -32003,
+} as const;

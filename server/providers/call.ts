@@ -1,0 +1,167 @@
+import type { ProviderName } from '../protocol';
+import { costOf } from './prices';
+import { ChatRequest, ChatResult, ProviderError, VendorAdapter } from './types';
+
+export interface CallPolicy {
+  /** Retries after the first attempt, for retryable failures only. */
+  maxRetries: number;
+  /** Abort an attempt that makes no progress (no first token, then no next token) for this long. */
+  stallTimeoutMs: number;
+  /** First backoff step; doubles per retry, with jitter. */
+  baseDelayMs: number;
+  /** Never wait longer than this between attempts; a longer `retry-after` fails the call instead. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_POLICY: CallPolicy = {
+  maxRetries: 3,
+  stallTimeoutMs: 60_000,
+  baseDelayMs: 500,
+  maxDelayMs: 60_000,
+};
+
+/**
+ * Runs one model call through an adapter: streaming, timing (latency and time to first token over the
+ * whole call, retries included), stall timeout, classified retries with backoff that honours `retry-after`,
+ * and cost from the vendor's usage. Failures surface as ProviderError carrying the metrics so far.
+ */
+export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy: CallPolicy = DEFAULT_POLICY): Promise<ChatResult> {
+  const started = performance.now();
+  let firstTokenAt: number | null = null;
+  let retries = 0;
+  const metricsNow = (inputTokens: number | null = null, outputTokens: number | null = null) => ({
+    provider: adapter.name,
+    model: req.model,
+    latencyMs: Math.round(performance.now() - started),
+    ttftMs: firstTokenAt === null ? null : Math.round(firstTokenAt - started),
+    inputTokens,
+    outputTokens,
+    costUsd: costOf(adapter.name, req.model, inputTokens, outputTokens),
+    retries,
+  });
+
+  for (;;) {
+    try {
+      const reply = await attempt(adapter, req, policy.stallTimeoutMs, () => {
+        firstTokenAt ??= performance.now();
+      });
+      return { ...reply, metrics: metricsNow(reply.inputTokens, reply.outputTokens) };
+    } catch (err) {
+      const error = classify(err, adapter.name, req.signal);
+      const delay = error.retryable && retries < policy.maxRetries ? backoff(error, retries, policy) : undefined;
+      if (delay === undefined) {
+        error.metrics = metricsNow();
+        throw error;
+      }
+      retries++;
+      // A retry starts a fresh stream: its first token is the one the caller waits for.
+      firstTokenAt = null;
+      await sleep(delay, req.signal).catch(() => {
+        const cancelled = new ProviderError('cancelled', 'cancelled', undefined, undefined, metricsNow());
+        throw cancelled;
+      });
+    }
+  }
+}
+
+async function attempt(adapter: VendorAdapter, req: ChatRequest, stallTimeoutMs: number, onFirstToken: () => void) {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort(req.signal?.reason);
+  req.signal?.addEventListener('abort', onCancel, { once: true });
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      controller.abort(new Error('stalled'));
+    }, stallTimeoutMs);
+  };
+  arm();
+  try {
+    if (req.signal?.aborted) throw new ProviderError('cancelled', 'cancelled');
+    return await adapter.stream(req, controller.signal, () => {
+      onFirstToken();
+      arm();
+    });
+  } catch (err) {
+    if (stalled) throw new ProviderError('timeout', `no response from ${adapter.name} for ${stallTimeoutMs} ms`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onCancel);
+  }
+}
+
+/** The backoff before the next attempt, or undefined when the vendor asks for a longer wait than we allow. */
+function backoff(error: ProviderError, retries: number, policy: CallPolicy): number | undefined {
+  if (error.retryAfterMs !== undefined) return error.retryAfterMs <= policy.maxDelayMs ? error.retryAfterMs : undefined;
+  const exp = policy.baseDelayMs * 2 ** retries;
+  return Math.min(policy.maxDelayMs, exp / 2 + Math.random() * (exp / 2));
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Shape shared by the openai and @anthropic-ai/sdk error classes (both Stainless-generated). */
+interface SdkApiError {
+  status?: number;
+  headers?: Headers;
+  message: string;
+  name: string;
+}
+
+/** Maps anything an adapter throws to a ProviderError with a kind that decides retrying. */
+export function classify(err: unknown, provider: ProviderName, signal?: AbortSignal): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal?.aborted) return new ProviderError('cancelled', 'cancelled');
+  const e = (err ?? {}) as SdkApiError;
+  const message = e.message || String(err);
+  if (typeof e.status === 'number') {
+    const status = e.status;
+    const retryAfterMs = parseRetryAfter(e.headers);
+    const detail = `${provider} answered ${status}: ${message}`;
+    if (status === 401 || status === 403) return new ProviderError('auth', detail, status);
+    if (status === 429) return new ProviderError('rate_limit', detail, status, retryAfterMs);
+    if (status === 408) return new ProviderError('timeout', detail, status, retryAfterMs);
+    if (status >= 500) return new ProviderError('server', detail, status, retryAfterMs);
+    return new ProviderError('invalid_request', detail, status);
+  }
+  if (e.name === 'APIConnectionTimeoutError') return new ProviderError('timeout', `${provider} timed out: ${message}`);
+  if (e.name === 'APIConnectionError' || isNetworkError(err)) return new ProviderError('network', `${provider} unreachable: ${message}`);
+  return new ProviderError('bad_response', `${provider} sent a reply that could not be read: ${message}`);
+}
+
+function isNetworkError(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|UND_ERR_\w+)$/.test(code)) return true;
+    if (e.message === 'terminated' || e.message === 'fetch failed') return true;
+  }
+  return false;
+}
+
+/** `retry-after-ms` (OpenAI) or `retry-after` in seconds or as an HTTP date. */
+export function parseRetryAfter(headers: Headers | undefined, now = Date.now()): number | undefined {
+  if (!headers || typeof headers.get !== 'function') return undefined;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (headers.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -1,0 +1,50 @@
+import OpenAI from 'openai';
+import type { ProviderName } from '../protocol';
+import { ChatRequest, StreamedReply, VendorAdapter } from './types';
+
+export interface OpenAiOptions {
+  name: ProviderName;
+  apiKey: string;
+  baseURL?: string;
+  /** OpenAI's own API wants `max_completion_tokens`; OpenAI-compatible servers know `max_tokens`. */
+  maxTokensField: 'max_completion_tokens' | 'max_tokens';
+}
+
+/** chat.completions through the official SDK, always streamed, usage requested in the last chunk. */
+export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
+  // Retries and timeouts are ours (call.ts), so they can be counted and classified.
+  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: 10 * 60_000 });
+  return {
+    name: options.name,
+    async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
+      const stream = await client.chat.completions.create(
+        {
+          model: req.model,
+          messages: [{ role: 'system', content: req.system }, ...req.messages],
+          stream: true,
+          stream_options: { include_usage: true },
+          [options.maxTokensField]: req.maxTokens,
+        },
+        { signal },
+      );
+      let text = '';
+      let finishReason: StreamedReply['finishReason'] = null;
+      let inputTokens: number | null = null;
+      let outputTokens: number | null = null;
+      for await (const chunk of stream) {
+        const choice = chunk.choices?.[0];
+        const delta = choice?.delta?.content;
+        if (delta) {
+          text += delta;
+          onToken();
+        }
+        if (choice?.finish_reason) finishReason = choice.finish_reason === 'stop' ? 'stop' : choice.finish_reason === 'length' ? 'length' : 'other';
+        if (chunk.usage) {
+          inputTokens = chunk.usage.prompt_tokens;
+          outputTokens = chunk.usage.completion_tokens;
+        }
+      }
+      return { text, finishReason, inputTokens, outputTokens };
+    },
+  };
+}

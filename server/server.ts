@@ -1,0 +1,150 @@
+/**
+ * The micro-agent host: a language server (`node dist/server.js --stdio`) that runs the engine for an editor.
+ * It owns no logic of its own: requests go to the Engine, every logged event is pushed as `microAgent/event`,
+ * and each run shows as LSP work-done progress whose Cancel cancels the run.
+ */
+import { fileURLToPath } from 'node:url';
+import {
+  createConnection,
+  ErrorCodes as LspErrorCodes,
+  InitializeParams,
+  InitializeResult,
+  ProposedFeatures,
+  ResponseError,
+  TextDocumentSyncKind,
+  WorkDoneProgressServerReporter,
+} from 'vscode-languageserver/node';
+import { stateDir } from './agent/workspace';
+import { resolveSettings } from './config';
+import { Engine, EngineError } from './engine';
+import { EventLog } from './events/log';
+import {
+  AgentEvent,
+  CancelRunRequest,
+  DevAiSettings,
+  ErrorCodes,
+  EventNotification,
+  EventsRequest,
+  RunsRequest,
+  StartRunRequest,
+  StatsRequest,
+} from './protocol';
+
+const connection = createConnection(ProposedFeatures.all);
+let engine: Engine | undefined;
+let root: string | undefined;
+let settings: DevAiSettings = {};
+let canAskConfiguration = false;
+let canShowProgress = false;
+const progress = new Map<string, Promise<WorkDoneProgressServerReporter>>();
+
+connection.onInitialize((params: InitializeParams): InitializeResult => {
+  const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri;
+  root = folder ? fileURLToPath(folder) : undefined;
+  canAskConfiguration = params.capabilities.workspace?.configuration === true;
+  canShowProgress = params.capabilities.window?.workDoneProgress === true;
+  return {
+    capabilities: { textDocumentSync: TextDocumentSyncKind.None },
+    serverInfo: { name: 'micro-agent', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(async () => {
+  await refreshSettings();
+  if (!root) {
+    connection.console.warn('micro-agent: no workspace folder is open; runs need one.');
+    return;
+  }
+  const log = EventLog.open(resolveSettings(root, settings, process.env).logPath);
+  stateDir(root);
+  engine = await Engine.create({ root, log, env: process.env, settings: () => settings });
+  log.onEvent((event) => {
+    void connection.sendNotification(EventNotification.type, event);
+    reportProgress(event);
+  });
+  connection.console.info(`micro-agent: ready in ${root}, log ${log.file}`);
+});
+
+connection.onDidChangeConfiguration(() => void refreshSettings());
+
+async function refreshSettings(): Promise<void> {
+  if (!canAskConfiguration) return;
+  const value: unknown = await connection.workspace.getConfiguration('devAi');
+  settings = typeof value === 'object' && value !== null ? (value as DevAiSettings) : {};
+}
+
+function requireEngine(): Engine {
+  if (!engine) throw new ResponseError(LspErrorCodes.ServerNotInitialized, root ? 'micro-agent is still starting' : 'micro-agent needs an open workspace folder');
+  return engine;
+}
+
+connection.onRequest(StartRunRequest.type, (params) => {
+  const current = requireEngine();
+  if (typeof params?.uri !== 'string' || !params.uri.startsWith('file:')) throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a file: URI');
+  try {
+    const { runId } = current.start({ ...params, file: fileURLToPath(params.uri) });
+    return { runId };
+  } catch (err) {
+    throw toResponseError(err);
+  }
+});
+
+connection.onRequest(CancelRunRequest.type, (params) => ({ cancelled: typeof params?.runId === 'string' && requireEngine().cancel(params.runId) }));
+connection.onRequest(RunsRequest.type, () => ({ runs: requireEngine().runs() }));
+connection.onRequest(StatsRequest.type, () => requireEngine().stats());
+connection.onRequest(EventsRequest.type, (params) => {
+  const log = requireEngine().log;
+  const afterSeq = Number.isInteger(params?.afterSeq) ? Math.max(0, params.afterSeq!) : 0;
+  const limit = Number.isInteger(params?.limit) ? Math.min(5000, Math.max(1, params.limit!)) : 5000;
+  return { events: log.read(afterSeq, limit), lastSeq: log.lastSeq };
+});
+
+function toResponseError(err: unknown): ResponseError<void> {
+  if (err instanceof EngineError) {
+    const code = { invalid_params: ErrorCodes.InvalidParams, run_in_progress: ErrorCodes.RunInProgress, configuration: ErrorCodes.Configuration, untrusted: ErrorCodes.Untrusted }[err.code];
+    return new ResponseError(code, err.message);
+  }
+  return new ResponseError(LspErrorCodes.InternalError, err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * One work-done progress per run, created by the server so any LSP client shows it natively. Creating it is a
+ * round trip, so later events wait on the promise instead of racing it.
+ */
+function reportProgress(event: AgentEvent): void {
+  if (!canShowProgress || !event.runId) return;
+  const runId = event.runId;
+  const update = (apply: (reporter: WorkDoneProgressServerReporter) => void) => void progress.get(runId)?.then(apply, () => undefined);
+  switch (event.type) {
+    case 'run.started':
+      progress.set(
+        runId,
+        connection.window.createWorkDoneProgress().then((reporter) => {
+          reporter.begin(`micro-agent: ${event.file}`, 0, 'running the tests', true);
+          reporter.token.onCancellationRequested(() => engine?.cancel(runId));
+          return reporter;
+        }),
+      );
+      break;
+    case 'run.iteration':
+      update((reporter) => reporter.report(Math.round(((event.iteration - 1) / event.maxRuns) * 100), `iteration ${event.iteration} of ${event.maxRuns}: asking the model`));
+      break;
+    case 'test.started':
+      update((reporter) => reporter.report(event.iteration === 0 ? 'running the tests' : `iteration ${event.iteration}: running the tests`));
+      break;
+    case 'run.finished':
+      update((reporter) => reporter.done());
+      progress.delete(runId);
+      break;
+  }
+}
+
+// The editor closes the connection to stop us: cancel the runs so their tests die and files are restored.
+connection.onShutdown(async () => {
+  await engine?.dispose();
+});
+connection.onExit(() => {
+  engine?.log.close();
+});
+
+connection.listen();

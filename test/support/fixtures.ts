@@ -1,0 +1,41 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const BROKEN_MATH = `exports.add = (a, b) => a - b;\nexports.mul = (a, b) => a * b;\n`;
+export const FIXED_MATH = `exports.add = (a, b) => a + b;\nexports.mul = (a, b) => a * b;\n`;
+export const MATH_TEST = `const test = require('node:test');
+const assert = require('node:assert');
+const { add, mul } = require('./math.js');
+test('add', () => assert.strictEqual(add(2, 3), 5));
+test('mul', () => assert.strictEqual(mul(2, 3), 6));
+`;
+export const TEST_COMMAND = 'node --test math.test.js';
+
+/** A model reply in the shape the loop asks for: a sentence, then the whole file in a fenced block. */
+export function fixReply(code = FIXED_MATH): string {
+  return `The add function subtracted; it now adds.\n\n\`\`\`js\n${code}\`\`\`\n`;
+}
+
+/** A temp workspace with a broken module and its node:test suite. */
+export function makeWorkspace(files: Record<string, string> = { 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST }): string {
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'micro-agent-ws-')));
+  for (const [name, contents] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    fs.writeFileSync(path.join(root, name), contents);
+  }
+  return root;
+}
+
+export function readLog(root: string, name = '.micro-agent/events.jsonl'): any[] {
+  const file = path.join(root, name);
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+/** A value that looks like a real key, unique per test so a leak is unambiguous. */
+export function fakeKey(prefix = 'sk-test'): string {
+  return `${prefix}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+}
+
+export const DIST = path.resolve(__dirname, '..', 'dist');
