@@ -6,7 +6,7 @@
  * live here too, so no part re-declares them. Keep this file free of runtime dependencies other than the
  * jsonrpc message-type constructors: the webview imports its types.
  */
-import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
 // ---------------------------------------------------------------------------------------------------------
 // Providers and settings
@@ -299,12 +299,12 @@ export interface RunsResult {
 }
 export namespace RunsRequest {
   export const method = 'microAgent/runs';
-  export const type = new RequestType<void, RunsResult, void>(method);
+  export const type = new RequestType0<RunsResult, void>(method);
 }
 
 export namespace StatsRequest {
   export const method = 'microAgent/stats';
-  export const type = new RequestType<void, Stats, void>(method);
+  export const type = new RequestType0<Stats, void>(method);
 }
 
 export interface EventsParams {

@@ -32,6 +32,10 @@ import {
 
 const connection = createConnection(ProposedFeatures.all);
 let engine: Engine | undefined;
+/** Why there is no engine (no folder open, the log could not be opened), for every request to say. */
+let unavailable = 'micro-agent is still starting';
+let engineSettled: () => void;
+const engineReady = new Promise<void>((resolve) => (engineSettled = resolve));
 let root: string | undefined;
 let settings: DevAiSettings = {};
 let canAskConfiguration = false;
@@ -50,19 +54,27 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
 });
 
 connection.onInitialized(async () => {
-  await refreshSettings();
-  if (!root) {
-    connection.console.warn('micro-agent: no workspace folder is open; runs need one.');
-    return;
+  try {
+    await refreshSettings();
+    if (!root) {
+      unavailable = 'micro-agent needs an open workspace folder';
+      connection.console.warn(unavailable);
+      return;
+    }
+    stateDir(root);
+    const log = EventLog.open(resolveSettings(root, settings, process.env).logPath);
+    engine = await Engine.create({ root, log, env: process.env, settings: () => settings });
+    log.onEvent((event) => {
+      void connection.sendNotification(EventNotification.type, event);
+      reportProgress(event);
+    });
+    connection.console.info(`micro-agent: ready in ${root}, log ${log.file}`);
+  } catch (err) {
+    unavailable = `micro-agent could not start: ${err instanceof Error ? err.message : String(err)}`;
+    connection.console.error(unavailable);
+  } finally {
+    engineSettled();
   }
-  const log = EventLog.open(resolveSettings(root, settings, process.env).logPath);
-  stateDir(root);
-  engine = await Engine.create({ root, log, env: process.env, settings: () => settings });
-  log.onEvent((event) => {
-    void connection.sendNotification(EventNotification.type, event);
-    reportProgress(event);
-  });
-  connection.console.info(`micro-agent: ready in ${root}, log ${log.file}`);
 });
 
 connection.onDidChangeConfiguration(() => void refreshSettings());
@@ -73,13 +85,15 @@ async function refreshSettings(): Promise<void> {
   settings = typeof value === 'object' && value !== null ? (value as DevAiSettings) : {};
 }
 
-function requireEngine(): Engine {
-  if (!engine) throw new ResponseError(LspErrorCodes.ServerNotInitialized, root ? 'micro-agent is still starting' : 'micro-agent needs an open workspace folder');
+/** Requests that arrive while the host is still opening its log wait for it rather than fail. */
+async function requireEngine(): Promise<Engine> {
+  await engineReady;
+  if (!engine) throw new ResponseError(LspErrorCodes.ServerNotInitialized, unavailable);
   return engine;
 }
 
-connection.onRequest(StartRunRequest.type, (params) => {
-  const current = requireEngine();
+connection.onRequest(StartRunRequest.type, async (params) => {
+  const current = await requireEngine();
   if (typeof params?.uri !== 'string' || !params.uri.startsWith('file:')) throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a file: URI');
   try {
     const { runId } = current.start({ ...params, file: fileURLToPath(params.uri) });
@@ -89,11 +103,14 @@ connection.onRequest(StartRunRequest.type, (params) => {
   }
 });
 
-connection.onRequest(CancelRunRequest.type, (params) => ({ cancelled: typeof params?.runId === 'string' && requireEngine().cancel(params.runId) }));
-connection.onRequest(RunsRequest.type, () => ({ runs: requireEngine().runs() }));
-connection.onRequest(StatsRequest.type, () => requireEngine().stats());
-connection.onRequest(EventsRequest.type, (params) => {
-  const log = requireEngine().log;
+connection.onRequest(CancelRunRequest.type, async (params) => {
+  const current = await requireEngine();
+  return { cancelled: typeof params?.runId === 'string' && current.cancel(params.runId) };
+});
+connection.onRequest(RunsRequest.type, async () => ({ runs: (await requireEngine()).runs() }));
+connection.onRequest(StatsRequest.type, async () => (await requireEngine()).stats());
+connection.onRequest(EventsRequest.type, async (params) => {
+  const log = (await requireEngine()).log;
   const afterSeq = Number.isInteger(params?.afterSeq) ? Math.max(0, params.afterSeq!) : 0;
   const limit = Number.isInteger(params?.limit) ? Math.min(5000, Math.max(1, params.limit!)) : 5000;
   return { events: log.read(afterSeq, limit), lastSeq: log.lastSeq };

@@ -101,7 +101,8 @@ export class EventLog {
       carry = lines.pop() ?? '';
       for (const line of lines) {
         const event = parseLine(line);
-        if (event && event.seq > afterSeq && events.length < limit) events.push(event);
+        // Strictly increasing even if two writers once repeated a seq (see catchUp).
+        if (event && event.seq > afterSeq && event.seq > (events.at(-1)?.seq ?? 0) && events.length < limit) events.push(event);
       }
     }
     return events;

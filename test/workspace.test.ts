@@ -1,0 +1,52 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MAX_FILE_BYTES, readSource, resolveInWorkspace, stateDir, writeAtomic } from '../server/agent/workspace';
+import { makeWorkspace } from './support/fixtures';
+
+describe('workspace paths and writes', () => {
+  it('resolves relative and absolute paths inside the workspace', () => {
+    const root = makeWorkspace({ 'src/a.js': 'a' });
+    assert.deepEqual(resolveInWorkspace(root, 'src/a.js'), { abs: path.join(root, 'src/a.js'), rel: 'src/a.js' });
+    assert.equal(resolveInWorkspace(root, path.join(root, 'src/a.js')).rel, 'src/a.js');
+    assert.equal(resolveInWorkspace(root, 'src/../src/a.js').rel, 'src/a.js');
+  });
+
+  it('refuses .., absolute paths elsewhere, symlink escapes, directories, NUL bytes and missing files', () => {
+    const root = makeWorkspace({ 'a.js': 'a' });
+    const outside = makeWorkspace({ 'secret.js': 'secret' });
+    fs.symlinkSync(path.join(outside, 'secret.js'), path.join(root, 'link.js'));
+    fs.symlinkSync(outside, path.join(root, 'linkdir'));
+    const refuse = (p: string, why: RegExp) => assert.throws(() => resolveInWorkspace(root, p), why);
+    refuse('../' + path.basename(outside) + '/secret.js', /outside the workspace/);
+    refuse(path.join(outside, 'secret.js'), /outside the workspace/);
+    refuse('link.js', /symlink/);
+    refuse('linkdir/secret.js', /symlink/);
+    refuse('.', /outside the workspace/);
+    refuse('a.js\0.txt', /invalid/);
+    refuse('missing.js', /does not exist/);
+    fs.mkdirSync(path.join(root, 'dir'));
+    refuse('dir', /not a regular file/);
+  });
+
+  it('refuses huge and binary files instead of truncating them', () => {
+    const root = makeWorkspace({ 'big.js': 'x'.repeat(MAX_FILE_BYTES + 1), 'bin.dat': 'a\0b' });
+    assert.throws(() => readSource(path.join(root, 'big.js'), 'big.js'), /up to 256 KB/);
+    assert.throws(() => readSource(path.join(root, 'bin.dat'), 'bin.dat'), /binary/);
+  });
+
+  it('writes atomically, keeping the mode and leaving no temp files', () => {
+    const root = makeWorkspace({ 'run.sh': 'old' });
+    const file = path.join(root, 'run.sh');
+    fs.chmodSync(file, 0o755);
+    writeAtomic(file, 'new contents');
+    assert.equal(fs.readFileSync(file, 'utf8'), 'new contents');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o755);
+    assert.deepEqual(fs.readdirSync(root), ['run.sh']);
+  });
+
+  it('keeps its state folder out of git', () => {
+    const root = makeWorkspace({});
+    assert.equal(fs.readFileSync(path.join(stateDir(root), '.gitignore'), 'utf8'), '*\n');
+  });
+});
