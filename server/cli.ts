@@ -92,6 +92,14 @@ async function run(args: string[]): Promise<number> {
   const log = openLog(root, values.log);
   const engine = await Engine.create({ root, log, env });
 
+  // Subscribed before the start: run.started is appended synchronously inside it. This process runs one run,
+  // so every event it appends is that run's.
+  let finished: RunFinishedEvent | undefined;
+  log.onEvent((event) => {
+    if (event.type === 'run.finished') finished = event;
+    const line = formatEvent(event);
+    if (line) console.log(line);
+  });
   const started = engine.start({
     file,
     testCommand: values.test,
@@ -103,13 +111,6 @@ async function run(args: string[]): Promise<number> {
     budgetUsd: optionalNumber('--budget', values.budget),
     budgetSec: optionalNumber('--time-budget', values['time-budget']),
     keep: values.keep,
-  });
-  let finished: RunFinishedEvent | undefined;
-  log.onEvent((event) => {
-    if (event.runId !== started.runId) return;
-    if (event.type === 'run.finished') finished = event;
-    const line = formatEvent(event);
-    if (line) console.log(line);
   });
   // First Ctrl-C cancels cleanly (tests killed, original restored); a second one exits at once.
   let interrupts = 0;

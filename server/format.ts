@@ -19,7 +19,7 @@ export function formatEvent(event: AgentEvent): string | undefined {
       return `  tests: ${event.timedOut ? 'timed out' : event.cancelled ? 'cancelled' : `fail, exit ${event.exitCode ?? event.signal}`} (${seconds(event.durationMs)})`;
     case 'run.finished': {
       const mark = event.outcome === 'passed' ? '✔' : '✘';
-      const detail = event.outcome === 'passed' ? (event.iterations === 0 ? 'tests already pass' : `tests pass after ${event.iterations} iteration(s)`) : `${event.outcome} (${event.reason.replace('_', ' ')})`;
+      const detail = event.outcome === 'passed' ? (event.iterations === 0 ? 'tests already pass' : `tests pass after ${event.iterations} iteration(s)`) : `${event.outcome} (${event.reason.replaceAll('_', ' ')})`;
       const restored = event.restored ? '; original restored' : '';
       const error = event.error ? `\n  ${event.error}` : '';
       return `${mark} ${detail}, ${usd(event.costUsd)}${event.unpricedCalls ? ` + ${event.unpricedCalls} unpriced call(s)` : ''}, ${seconds(event.durationMs)}${restored}${error}`;

@@ -6,6 +6,7 @@ export function anthropicAdapter(apiKey: string, baseURL?: string): VendorAdapte
   const client = new Anthropic({ apiKey, baseURL, maxRetries: 0, timeout: 10 * 60_000 });
   return {
     name: 'anthropic',
+    endpoint: client.baseURL,
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
       const stream = await client.messages.create(
         { model: req.model, system: req.system, messages: req.messages, max_tokens: req.maxTokens, stream: true },

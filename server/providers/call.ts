@@ -47,7 +47,7 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
       });
       return { ...reply, metrics: metricsNow(reply.inputTokens, reply.outputTokens) };
     } catch (err) {
-      const error = classify(err, adapter.name, req.signal);
+      const error = classify(err, adapter.name, req.signal, adapter.endpoint);
       const delay = error.retryable && retries < policy.maxRetries ? backoff(error, retries, policy) : undefined;
       if (delay === undefined) {
         error.metrics = metricsNow();
@@ -124,7 +124,7 @@ interface SdkApiError {
 }
 
 /** Maps anything an adapter throws to a ProviderError with a kind that decides retrying. */
-export function classify(err: unknown, provider: ProviderName, signal?: AbortSignal): ProviderError {
+export function classify(err: unknown, provider: ProviderName, signal?: AbortSignal, endpoint = ''): ProviderError {
   if (err instanceof ProviderError) return err;
   if (signal?.aborted) return new ProviderError('cancelled', 'cancelled');
   const e = (err ?? {}) as SdkApiError;
@@ -139,8 +139,12 @@ export function classify(err: unknown, provider: ProviderName, signal?: AbortSig
     if (status >= 500) return new ProviderError('server', detail, status, retryAfterMs);
     return new ProviderError('invalid_request', detail, status);
   }
-  if (e.name === 'APIConnectionTimeoutError') return new ProviderError('timeout', `${provider} timed out: ${message}`);
-  if (e.name === 'APIConnectionError' || isNetworkError(err)) return new ProviderError('network', `${provider} unreachable: ${message}`);
+  const where = endpoint ? ` at ${endpoint}` : '';
+  if (e.name === 'APIConnectionTimeoutError') return new ProviderError('timeout', `${provider} timed out${where}: ${message}`);
+  if (e.name === 'APIConnectionError' || isNetworkError(err)) {
+    const hint = provider === 'ollama' ? ' Is Ollama running? Set OLLAMA_HOST or devAi.ollamaUrl if it listens elsewhere.' : '';
+    return new ProviderError('network', `${provider} unreachable${where}: ${message.replace(/\.$/, '')}.${hint}`);
+  }
   return new ProviderError('bad_response', `${provider} sent a reply that could not be read: ${message}`);
 }
 

@@ -16,6 +16,7 @@ export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
   const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: 10 * 60_000 });
   return {
     name: options.name,
+    endpoint: client.baseURL,
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
       const stream = await client.chat.completions.create(
         {

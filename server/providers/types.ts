@@ -39,6 +39,8 @@ export interface ChatResult extends StreamedReply {
 /** A vendor adapter: one streamed attempt, calling `onToken` as text arrives. No retries, no timing. */
 export interface VendorAdapter {
   readonly name: ProviderName;
+  /** Where requests go, for error messages (never carries a key). */
+  readonly endpoint: string;
   stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply>;
 }
 
