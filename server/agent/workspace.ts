@@ -10,8 +10,11 @@ export class PathError extends Error {
   }
 }
 
-/** The largest file the loop will send to a model and rewrite; bigger files are refused, never truncated. */
-export const MAX_FILE_BYTES = 256 * 1024;
+/**
+ * The largest file the loop will send to a model and rewrite; bigger files are refused, never truncated. The
+ * model must answer with the whole file, and 64 KB (~16k tokens) is what common models can write in one reply.
+ */
+export const MAX_FILE_BYTES = 64 * 1024;
 
 /**
  * Resolves a user- or client-supplied path to a real file inside the workspace.
