@@ -1,5 +1,5 @@
-// Bundles each entry point. `node esbuild.mjs` builds the product into dist/; `--tests` also builds the
-// mocha suites into dist-test/, `--bench` the benchmarks. `--watch` rebuilds on change.
+// Bundles each entry point. `node esbuild.mjs` builds the product (host, CLI, extension) into dist/; `--tests` also builds the
+// mocha suites into dist-test/, `--bench` the benchmarks, `--tools` the dev scripts (npm start) into dist-tools/. `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,9 +21,14 @@ const node = {
 
 const builds = [
   { ...node, entryPoints: { server: 'server/server.ts', cli: 'server/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  // The extension runs in VS Code's extension host, which provides `vscode`.
+  { ...node, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
 ];
 
 const listTs = (dir) => readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+if (args.has('--tools')) {
+  builds.push({ ...node, minify: false, packages: 'external', entryPoints: listTs('scripts'), outdir: 'dist-tools' });
+}
 if (args.has('--tests')) {
   // Tests keep their dependencies external: mocha and the SDKs load from node_modules.
   builds.push({ ...node, minify: false, packages: 'external', entryPoints: listTs('test').filter((f) => !f.startsWith(join('test', 'bench'))), outdir: 'dist-test', outbase: 'test' });

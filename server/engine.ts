@@ -42,6 +42,8 @@ export interface EngineOptions {
   env: Env;
   /** The current `devAi` settings; called for every run so changes apply without a restart. */
   settings?: () => DevAiSettings;
+  /** False in an untrusted workspace: every run is refused, since it would run commands and write files. */
+  trusted?: boolean;
 }
 
 interface ActiveRun {
@@ -94,6 +96,10 @@ export class Engine {
     return this.aggregator.runList();
   }
 
+  spendSince(sinceTs: number): { costUsd: number; calls: number } {
+    return this.aggregator.spendSince(sinceTs);
+  }
+
   isRunning(runId: string): boolean {
     return this.active.has(runId);
   }
@@ -101,6 +107,9 @@ export class Engine {
   /** Validates everything before anything starts; throws EngineError with a message for the user. */
   start(request: RunRequest): { runId: string; done: Promise<RunOutcome> } {
     const { root } = this.options;
+    if (this.options.trusted === false) {
+      throw new EngineError('untrusted', 'this workspace is not trusted, so micro-agent runs no test commands and writes no files; trust the workspace to run it');
+    }
     checkShape(request);
     const settings = this.resolve(request);
     const testCommand = (request.testCommand ?? settings.testCommand)?.trim();

@@ -323,6 +323,26 @@ export namespace EventsRequest {
   export const type = new RequestType<EventsParams, EventsResult, void>(method);
 }
 
+export interface SpendParams {
+  /** Sum the calls made at or after this time (ms since the epoch), e.g. the user's local midnight. */
+  sinceTs: number;
+}
+export interface SpendResult {
+  costUsd: number;
+  calls: number;
+}
+/** What the model calls cost since a moment: the status bar's "today". */
+export namespace SpendRequest {
+  export const method = 'microAgent/spend';
+  export const type = new RequestType<SpendParams, SpendResult, void>(method);
+}
+
+/** What the extension passes in `initializationOptions` when it starts the host. */
+export interface HostInitializationOptions {
+  /** False in an untrusted workspace: no test commands, no file writes. Default true. */
+  trusted?: boolean;
+}
+
 /** Every event, live, as it is appended to the log. */
 export namespace EventNotification {
   export const method = 'microAgent/event';

@@ -3,6 +3,9 @@
  * It owns no logic of its own: requests go to the Engine, every logged event is pushed as `microAgent/event`,
  * and each run shows as LSP work-done progress whose Cancel cancels the run.
  */
+import { createHash } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createConnection,
@@ -24,6 +27,8 @@ import {
   DevAiSettings,
   ErrorCodes,
   EventNotification,
+  HostInitializationOptions,
+  SpendRequest,
   EventsRequest,
   RunsRequest,
   StartRunRequest,
@@ -40,6 +45,7 @@ let root: string | undefined;
 let settings: DevAiSettings = {};
 let canAskConfiguration = false;
 let canShowProgress = false;
+let trusted = true;
 const progress = new Map<string, Promise<WorkDoneProgressServerReporter>>();
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {
@@ -47,6 +53,7 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   root = folder ? fileURLToPath(folder) : undefined;
   canAskConfiguration = params.capabilities.workspace?.configuration === true;
   canShowProgress = params.capabilities.window?.workDoneProgress === true;
+  trusted = (params.initializationOptions as HostInitializationOptions | undefined)?.trusted !== false;
   return {
     capabilities: { textDocumentSync: TextDocumentSyncKind.None },
     serverInfo: { name: 'micro-agent', version: '0.1.0' },
@@ -61,9 +68,8 @@ connection.onInitialized(async () => {
       connection.console.warn(unavailable);
       return;
     }
-    stateDir(root);
-    const log = EventLog.open(resolveSettings(root, settings, process.env).logPath);
-    engine = await Engine.create({ root, log, env: process.env, settings: () => settings });
+    const log = EventLog.open(trusted ? workspaceLog(root) : untrustedLog(root));
+    engine = await Engine.create({ root, log, env: process.env, settings: () => settings, trusted });
     log.onEvent((event) => {
       void connection.sendNotification(EventNotification.type, event);
       reportProgress(event);
@@ -78,6 +84,20 @@ connection.onInitialized(async () => {
 });
 
 connection.onDidChangeConfiguration(() => void refreshSettings());
+
+function workspaceLog(folder: string): string {
+  stateDir(folder);
+  return resolveSettings(folder, settings, process.env).logPath;
+}
+
+/**
+ * An untrusted workspace gets nothing written into it, not even our log: runs are refused there anyway, so a
+ * per-workspace log in the temp folder holds the little that happens (nothing but refusals).
+ */
+function untrustedLog(folder: string): string {
+  const id = createHash('sha256').update(folder).digest('hex').slice(0, 16);
+  return path.join(os.tmpdir(), 'micro-agent-untrusted', id, 'events.jsonl');
+}
 
 async function refreshSettings(): Promise<void> {
   if (!canAskConfiguration) return;
@@ -109,6 +129,7 @@ connection.onRequest(CancelRunRequest.type, async (params) => {
 });
 connection.onRequest(RunsRequest.type, async () => ({ runs: (await requireEngine()).runs() }));
 connection.onRequest(StatsRequest.type, async () => (await requireEngine()).stats());
+connection.onRequest(SpendRequest.type, async (params) => (await requireEngine()).spendSince(Number.isFinite(params?.sinceTs) ? params.sinceTs : 0));
 connection.onRequest(EventsRequest.type, async (params) => {
   const log = (await requireEngine()).log;
   const afterSeq = Number.isInteger(params?.afterSeq) ? Math.max(0, params.afterSeq!) : 0;

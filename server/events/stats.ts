@@ -20,6 +20,8 @@ interface ModelAccumulator {
 export class StatsAggregator {
   private readonly models = new Map<string, ModelAccumulator>();
   private readonly runs = new Map<string, RunSummary>();
+  /** [ts, costUsd] of every priced call, in log order, for spend over a time window. */
+  private readonly spending: Array<[number, number]> = [];
 
   add(event: AgentEvent): void {
     switch (event.type) {
@@ -34,6 +36,7 @@ export class StatsAggregator {
         if (event.costUsd !== null) {
           acc.costUsd += event.costUsd;
           acc.pricedCalls++;
+          this.spending.push([event.ts, event.costUsd]);
         }
         const run = event.runId ? this.runs.get(event.runId) : undefined;
         if (run) run.costUsd += event.costUsd ?? 0;
@@ -65,6 +68,17 @@ export class StatsAggregator {
         break;
       }
     }
+  }
+
+  /** Cost of the priced calls at or after `sinceTs`. Calls are in ts order, so scan from the newest back. */
+  spendSince(sinceTs: number): { costUsd: number; calls: number } {
+    let costUsd = 0;
+    let calls = 0;
+    for (let i = this.spending.length - 1; i >= 0 && this.spending[i][0] >= sinceTs; i--) {
+      costUsd += this.spending[i][1];
+      calls++;
+    }
+    return { costUsd, calls };
   }
 
   runList(): RunSummary[] {

@@ -38,4 +38,11 @@ export function fakeKey(prefix = 'sk-test'): string {
   return `${prefix}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 }
 
-export const DIST = path.resolve(__dirname, '..', 'dist');
+/** The repository root, found from wherever the bundled test lives (dist-test/, dist-test/e2e/, …). */
+export const REPO = (() => {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'esbuild.mjs'))) return dir;
+  }
+  throw new Error(`no repository above ${__dirname}`);
+})();
+export const DIST = path.join(REPO, 'dist');

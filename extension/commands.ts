@@ -1,0 +1,163 @@
+import * as vscode from 'vscode';
+import { ResponseError } from 'vscode-languageclient/node';
+import { CancelRunRequest, ErrorCodes, ProviderName, StartRunRequest } from '../server/protocol';
+import { HostClient } from './hostClient';
+import { ApiKeys, KEYED_PROVIDERS } from './keys';
+import { RunsModel } from './runsModel';
+
+/** Models offered in the quick pick; any other id can be typed in. */
+const SUGGESTED_MODELS: Record<ProviderName, string[]> = {
+  openai: ['gpt-4.1-mini', 'gpt-4.1', 'gpt-5-mini', 'gpt-5', 'gpt-4o-mini', 'o4-mini'],
+  anthropic: ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-5'],
+  ollama: ['qwen2.5-coder', 'llama3.1', 'deepseek-coder-v2'],
+};
+
+const REMEMBERED_TEST_COMMAND = 'devAi.testCommand';
+
+export function registerCommands(context: vscode.ExtensionContext, host: HostClient, keys: ApiKeys, runs: RunsModel, log: vscode.LogOutputChannel): void {
+  const register = (id: string, run: (...args: any[]) => unknown) =>
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          await run(...args);
+        } catch (err) {
+          void showError(err, log);
+        }
+      }),
+    );
+
+  // Arguments: the explorer/editor passes the file's URI; keybindings and scripts may pass options too, e.g.
+  // { "prompt": "" } to skip the question.
+  register('devAi.fixFile', async (resource?: vscode.Uri, options?: { prompt?: string }) => {
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showWarningMessage(
+        'dev-ai is in limited mode because this workspace is not trusted: micro-agent would run test commands and write files. Trust the workspace to fix files.',
+        'Manage Workspace Trust',
+      );
+      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
+    const uri = resource instanceof vscode.Uri ? resource : vscode.window.activeTextEditor?.document.uri;
+    if (!uri || uri.scheme !== 'file') throw new UserError('Open the file to fix (or pick it in the explorer) first.');
+    // The host reads the file from disk: unsaved edits must be there.
+    const open = vscode.workspace.textDocuments.find((doc) => doc.uri.toString() === uri.toString());
+    if (open?.isDirty) await open.save();
+
+    const testCommand = await testCommandFor(context);
+    if (!testCommand) return;
+    const prompt = typeof options?.prompt === 'string' ? options.prompt : await vscode.window.showInputBox({
+      title: 'micro-agent: what should the code do? (optional)',
+      prompt: 'Describe the goal, or press Enter to let the failing tests speak for themselves.',
+      ignoreFocusOut: true,
+    });
+    if (prompt === undefined) return;
+    const client = await host.get();
+    const { runId } = await client.sendRequest(StartRunRequest.type, { uri: uri.toString(), testCommand, ...(prompt.trim() ? { prompt } : {}) });
+    log.info(`run ${runId} started on ${vscode.workspace.asRelativePath(uri)} (tests: ${testCommand})`);
+  });
+
+  register('devAi.cancelRun', async (item?: { runId?: string }) => {
+    const running = runs.running();
+    let runId = item?.runId;
+    if (!runId) {
+      if (running.length === 0) return void vscode.window.showInformationMessage('No micro-agent run is going on.');
+      runId =
+        running.length === 1
+          ? running[0].runId
+          : (await vscode.window.showQuickPick(running.map((run) => ({ label: run.file, description: `${run.provider} ${run.model}`, runId: run.runId })), { title: 'Cancel which run?' }))?.runId;
+    }
+    if (!runId) return;
+    const client = await host.get();
+    const { cancelled } = await client.sendRequest(CancelRunRequest.type, { runId });
+    if (!cancelled) void vscode.window.showInformationMessage('That run had already finished.');
+  });
+
+  register('devAi.selectModel', async () => {
+    const config = vscode.workspace.getConfiguration('devAi');
+    const current = config.get<ProviderName>('provider');
+    const picked = await vscode.window.showQuickPick(
+      [
+        { label: 'OpenAI', provider: 'openai' as const, detail: 'OPENAI_API_KEY or a key set with dev-ai: Set API Key; OPENAI_BASE_URL for OpenAI-compatible servers (vLLM)' },
+        { label: 'Anthropic', provider: 'anthropic' as const, detail: 'ANTHROPIC_API_KEY or a key set with dev-ai: Set API Key' },
+        { label: 'Ollama', provider: 'ollama' as const, detail: `local models, no key (devAi.ollamaUrl: ${config.get('ollamaUrl') || 'http://127.0.0.1:11434'})` },
+      ].map((item) => ({ ...item, description: item.provider === current ? 'current' : undefined })),
+      { title: 'micro-agent provider (1/2)' },
+    );
+    if (!picked) return;
+    const other = '$(edit) Other model…';
+    const choice = await vscode.window.showQuickPick([...SUGGESTED_MODELS[picked.provider], other], { title: `${picked.label} model (2/2)` });
+    if (!choice) return;
+    const model = choice === other ? await vscode.window.showInputBox({ title: `${picked.label} model id`, validateInput: (v) => (v.trim() ? undefined : 'Enter a model id') }) : choice;
+    if (!model) return;
+    await config.update('provider', picked.provider, vscode.ConfigurationTarget.Global);
+    await config.update('model', model.trim(), vscode.ConfigurationTarget.Global);
+    void vscode.window.showInformationMessage(`micro-agent will use ${picked.label} ${model.trim()}.`);
+  });
+
+  register('devAi.setApiKey', async () => {
+    const picked = await pickKeyedProvider('Set the API key for');
+    if (!picked) return;
+    const key = await vscode.window.showInputBox({
+      title: `${picked.label} API key`,
+      prompt: `Stored in VS Code's secret storage, passed to the micro-agent host as ${picked.variable}; never in settings or logs.`,
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (value) => (value.trim().length < 8 ? 'That does not look like an API key' : undefined),
+    });
+    if (!key) return;
+    await keys.store(picked.provider, key.trim());
+    void vscode.window.showInformationMessage(`${picked.label} API key saved.`);
+  });
+
+  register('devAi.clearApiKey', async () => {
+    const picked = await pickKeyedProvider('Clear the API key of');
+    if (!picked) return;
+    await keys.delete(picked.provider);
+    void vscode.window.showInformationMessage(`${picked.label} API key removed from secret storage.`);
+  });
+
+  register('devAi.showLog', () => log.show());
+  register('devAi.restartHost', () => host.restart('requested by the user'));
+  register('devAi.openView', () => vscode.commands.executeCommand('workbench.view.extension.devAi'));
+}
+
+/** The test command: the setting if set, else the one remembered for this workspace, else asked for once. */
+async function testCommandFor(context: vscode.ExtensionContext): Promise<string | undefined> {
+  const configured = vscode.workspace.getConfiguration('devAi').get<string>('testCommand')?.trim();
+  if (configured) return configured;
+  const remembered = context.workspaceState.get<string>(REMEMBERED_TEST_COMMAND);
+  if (remembered) return remembered;
+  const asked = await vscode.window.showInputBox({
+    title: 'micro-agent: test command',
+    prompt: 'The command that runs the tests in this workspace; exit code 0 means they pass. Remembered for this workspace.',
+    value: 'npm test',
+    ignoreFocusOut: true,
+    validateInput: (value) => (value.trim() ? undefined : 'Enter a command, e.g. npm test'),
+  });
+  if (!asked?.trim()) return undefined;
+  await context.workspaceState.update(REMEMBERED_TEST_COMMAND, asked.trim());
+  return asked.trim();
+}
+
+async function pickKeyedProvider(title: string): Promise<(typeof KEYED_PROVIDERS)[number] | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    KEYED_PROVIDERS.map((p) => ({ label: p.label, description: p.variable, entry: p })),
+    { title: `${title}…` },
+  );
+  return picked?.entry;
+}
+
+/** A problem the user can fix, shown as is. */
+class UserError extends Error {}
+
+async function showError(err: unknown, log: vscode.LogOutputChannel): Promise<void> {
+  const message = err instanceof Error ? err.message : String(err);
+  log.error(message);
+  if (err instanceof ResponseError && err.code === ErrorCodes.Configuration) {
+    const choice = await vscode.window.showErrorMessage(`micro-agent: ${message}`, 'Set API Key', 'Select Provider and Model');
+    if (choice === 'Set API Key') await vscode.commands.executeCommand('devAi.setApiKey');
+    if (choice === 'Select Provider and Model') await vscode.commands.executeCommand('devAi.selectModel');
+    return;
+  }
+  void vscode.window.showErrorMessage(err instanceof UserError || err instanceof ResponseError ? `micro-agent: ${message}` : `micro-agent failed: ${message}`);
+}

@@ -1,0 +1,52 @@
+/**
+ * dev-ai: the thin VS Code side of micro-agent. It starts the host (a language server that owns all the
+ * logic), wires commands, keys, the runs view and the status bar to it, and keeps out of the way at start-up:
+ * activation only registers things; the host process starts right after, in the background.
+ */
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { HostClient } from './hostClient';
+import { ApiKeys } from './keys';
+import { RunsModel } from './runsModel';
+import { RunsView } from './runsView';
+import { StatusBar } from './statusBar';
+
+let host: HostClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('dev-ai', { log: true });
+  const keys = new ApiKeys(context.secrets);
+  host = new HostClient(context, log, keys);
+  const runs = new RunsModel(host);
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  context.subscriptions.push(
+    log,
+    host,
+    runs,
+    new StatusBar(host, runs),
+    vscode.window.registerTreeDataProvider('devAi.runs', new RunsView(runs, root)),
+    // A new key or newly granted trust changes the host's environment or mode: restart it, but never under a
+    // running run (its tests would be killed); wait for the runs to end instead.
+    keys.onDidChange(() => restartWhenIdle(runs, 'an API key changed')),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => restartWhenIdle(runs, 'the workspace is now trusted')),
+  );
+  registerCommands(context, host, keys, runs, log);
+  log.info('dev-ai activated');
+  void host.get().catch((err: Error) => log.error(`the micro-agent host did not start: ${err.message}`));
+}
+
+function restartWhenIdle(runs: RunsModel, reason: string): void {
+  if (runs.running().length === 0) {
+    void host?.restart(reason);
+    return;
+  }
+  const waiting = runs.onDidChange(() => {
+    if (runs.running().length > 0) return;
+    waiting.dispose();
+    void host?.restart(reason);
+  });
+}
+
+export async function deactivate(): Promise<void> {
+  host?.dispose();
+}

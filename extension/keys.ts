@@ -1,0 +1,51 @@
+import * as vscode from 'vscode';
+import type { ProviderName } from '../server/protocol';
+
+/** The providers that take a key, with the variable the host reads it from. */
+export const KEYED_PROVIDERS = [
+  { provider: 'openai', label: 'OpenAI', variable: 'OPENAI_API_KEY' },
+  { provider: 'anthropic', label: 'Anthropic', variable: 'ANTHROPIC_API_KEY' },
+] as const satisfies ReadonlyArray<{ provider: ProviderName; label: string; variable: string }>;
+
+export type KeyedProvider = (typeof KEYED_PROVIDERS)[number]['provider'];
+
+/**
+ * API keys in SecretStorage (the OS keychain in desktop VS Code). They reach the host only as environment
+ * variables of its process, never through settings, the log, a JSON-RPC message or the webview.
+ */
+export class ApiKeys {
+  constructor(private readonly secrets: vscode.SecretStorage) {}
+
+  private static id(provider: KeyedProvider): string {
+    return `devAi.apiKey.${provider}`;
+  }
+
+  get(provider: KeyedProvider): Thenable<string | undefined> {
+    return this.secrets.get(ApiKeys.id(provider));
+  }
+
+  store(provider: KeyedProvider, key: string): Thenable<void> {
+    return this.secrets.store(ApiKeys.id(provider), key);
+  }
+
+  delete(provider: KeyedProvider): Thenable<void> {
+    return this.secrets.delete(ApiKeys.id(provider));
+  }
+
+  /** Fires when any stored key changes, from this window or another. */
+  onDidChange(listener: () => void): vscode.Disposable {
+    return this.secrets.onDidChange((e) => {
+      if (e.key.startsWith('devAi.apiKey.')) listener();
+    });
+  }
+
+  /** The variables to add to the host's environment: stored keys win over ones inherited from the shell. */
+  async environment(): Promise<Record<string, string>> {
+    const env: Record<string, string> = {};
+    for (const { provider, variable } of KEYED_PROVIDERS) {
+      const key = await this.get(provider);
+      if (key) env[variable] = key;
+    }
+    return env;
+  }
+}

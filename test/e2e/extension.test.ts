@@ -1,0 +1,160 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { answerInput, CodeServer, launchBrowser, openFile, openWorkbench, pick, runCommand, screenshot, startCodeServer } from '../support/codeServer';
+import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from '../support/fixtures';
+import { startVendorServer, VendorServer } from '../support/vendorServer';
+
+async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const finished = (root: string, n = 1) => until(() => readLog(root).filter((e) => e.type === 'run.finished').length >= n && readLog(root).filter((e) => e.type === 'run.finished')[n - 1], `run ${n} to finish`, 60_000);
+
+/** The micro-agent host processes started from this code-server's copy of the extension. */
+function hostPids(extensionDir: string): number[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps
+    .split('\n')
+    .filter((line) => line.includes(path.join(extensionDir, 'dist', 'server.js')))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
+}
+
+describe('dev-ai in a real VS Code (code-server)', function () {
+  this.timeout(180_000);
+  let browser: Browser;
+  before(async () => (browser = await launchBrowser()));
+  after(() => browser?.close());
+
+  describe('in a trusted workspace', () => {
+    let vendor: VendorServer;
+    let vscode: CodeServer;
+    let page: Page;
+    let root: string;
+
+    before(async () => {
+      vendor = await startVendorServer();
+      root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
+      // No key in the environment: the only key the vendor can see is the one stored through the UI.
+      vscode = await startCodeServer({
+        workspace: root,
+        env: { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '', OPENAI_BASE_URL: vendor.openaiUrl },
+        settings: { 'security.workspace.trust.enabled': false, 'devAi.provider': 'openai', 'devAi.model': 'gpt-4.1-mini' },
+      });
+      page = await openWorkbench(browser, vscode.url);
+    });
+    after(async () => {
+      await page?.context().close();
+      await vscode?.stop();
+      await vendor?.close();
+    });
+
+    it('activates: the status bar shows dev-ai and the host starts', async () => {
+      await page.locator('.statusbar-item', { hasText: 'dev-ai' }).first().waitFor({ timeout: 60_000 });
+      await until(() => hostPids(vscode.extensionDir).length === 1 && true, 'the agent host process');
+      await screenshot(page, '01-activated');
+    });
+
+    it('Set API Key stores the key in SecretStorage and it reaches the vendor; Fix Current File fixes the module with progress', async () => {
+      const key = fakeKey();
+      await runCommand(page, 'dev-ai: Set API Key');
+      await pick(page, 'OpenAI');
+      await answerInput(page, key, 'OpenAI API key');
+      await page.locator('.notification-toast', { hasText: 'OpenAI API key saved' }).waitFor();
+      await screenshot(page, '02-key-saved');
+      // The host restarts with the new key in its environment.
+      await until(() => hostPids(vscode.extensionDir).length === 1 && true, 'the restarted host');
+
+      vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 1500, usage: { input: 900, output: 70 } });
+      await openFile(page, 'math.js');
+      await runCommand(page, 'dev-ai: Fix Current File with micro-agent');
+      await answerInput(page, TEST_COMMAND, 'test command');
+      await answerInput(page, 'add must add', 'what should the code do');
+      await page.locator('.notification-toast', { hasText: 'micro-agent: math.js' }).waitFor({ timeout: 30_000 });
+      await screenshot(page, '03-progress');
+      const run = await finished(root);
+      assert.equal(run.outcome, 'passed');
+      assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
+      assert.equal(vendor.requests[0].headers.authorization, `Bearer ${key}`);
+      await page.locator('.statusbar-item', { hasText: 'today' }).first().waitFor();
+      await screenshot(page, '04-fixed');
+      const settings = fs.readFileSync(path.join(vscode.extensionDir, '..', '..', 'user-data', 'User', 'settings.json'), 'utf8');
+      assert.ok(!settings.includes(key), 'the key is not in settings');
+      assert.ok(!fs.readFileSync(path.join(root, '.micro-agent/events.jsonl'), 'utf8').includes(key), 'nor in the log');
+    });
+
+    it('the Cancel button of the progress notification cancels the run and restores the file', async () => {
+      fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
+      vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 60_000 });
+      await openFile(page, 'math.js');
+      await runCommand(page, 'dev-ai: Fix Current File with micro-agent');
+      // The test command is remembered for the workspace: only the optional prompt is asked.
+      await answerInput(page, '', 'what should the code do');
+      const toast = page.locator('.notification-toast', { hasText: 'micro-agent: math.js' });
+      await toast.waitFor({ timeout: 30_000 });
+      await until(() => vendor.requests.length >= 2 && true, 'the model call');
+      await screenshot(page, '05-before-cancel');
+      await toast.hover();
+      await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      const run = await finished(root, 2);
+      assert.equal(run.outcome, 'cancelled');
+      assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), BROKEN_MATH);
+      await screenshot(page, '06-cancelled');
+    });
+
+    it('restarts the host after it crashes, and a new run works', async () => {
+      const [pid] = hostPids(vscode.extensionDir);
+      process.kill(pid, 'SIGKILL');
+      const [restarted] = await until(() => {
+        const pids = hostPids(vscode.extensionDir);
+        return pids.length === 1 && pids[0] !== pid && pids;
+      }, 'a new host process');
+      assert.notEqual(restarted, pid);
+      vendor.script({ kind: 'text', text: fixReply() });
+      await openFile(page, 'math.js');
+      await runCommand(page, 'dev-ai: Fix Current File with micro-agent');
+      await answerInput(page, '', 'what should the code do');
+      const run = await finished(root, 3);
+      assert.equal(run.outcome, 'passed');
+      assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
+      await screenshot(page, '07-after-restart');
+    });
+  });
+
+  describe('in an untrusted workspace', () => {
+    let vscode: CodeServer;
+    let page: Page;
+    let root: string;
+
+    before(async () => {
+      root = makeWorkspace();
+      vscode = await startCodeServer({
+        workspace: root,
+        env: { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' },
+        settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' },
+      });
+      page = await openWorkbench(browser, vscode.url);
+    });
+    after(async () => {
+      await page?.context().close();
+      await vscode?.stop();
+    });
+
+    it('runs in limited mode: refuses to run tests and says why', async () => {
+      await page.locator('.statusbar-item', { hasText: 'dev-ai: limited' }).first().waitFor({ timeout: 60_000 });
+      await openFile(page, 'math.js');
+      await runCommand(page, 'dev-ai: Fix Current File with micro-agent');
+      await page.locator('.notification-toast', { hasText: 'limited mode' }).waitFor();
+      await screenshot(page, '08-untrusted');
+      assert.deepEqual(fs.readdirSync(root).sort(), ['math.js', 'math.test.js'], 'nothing was written to the workspace');
+    });
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * A real VS Code for the extension tests: code-server (VS Code 1.100.3 from the npm registry, installed by
+ * scripts/setup-e2e.sh) with the built extension in its extensions folder, driven through Debian's Chromium
+ * by playwright-core as a user would drive it.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { REPO } from './fixtures';
+
+export const CODE_SERVER_VERSION = '4.100.3';
+export const ARTIFACTS = path.join(REPO, 'test-artifacts');
+
+export function codeServerBin(): string {
+  const cache = process.env.DEV_AI_CACHE ?? path.join(os.homedir(), '.cache', 'dev-ai');
+  return path.join(cache, `code-server-${CODE_SERVER_VERSION}`, 'node_modules', '.bin', 'code-server');
+}
+
+export interface CodeServer {
+  url: string;
+  extensionDir: string;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Copies what the packaged extension contains into `<extensions-dir>/<publisher>.<name>-<version>/`. */
+export function installExtension(extensionsDir: string): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
+  const dir = path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
+  fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
+  for (const file of ['extension.js', 'server.js']) fs.copyFileSync(path.join(REPO, 'dist', file), path.join(dir, 'dist', file));
+  fs.cpSync(path.join(REPO, 'media'), path.join(dir, 'media'), { recursive: true });
+  return dir;
+}
+
+export async function startCodeServer(options: { workspace: string; env?: NodeJS.ProcessEnv; settings?: Record<string, unknown>; port?: number }): Promise<CodeServer> {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ai-vscode-'));
+  const userData = path.join(base, 'user-data');
+  const extensionsDir = path.join(base, 'extensions');
+  fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+  fs.writeFileSync(
+    path.join(userData, 'User', 'settings.json'),
+    JSON.stringify({ 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, ...options.settings }),
+  );
+  const extensionDir = installExtension(extensionsDir);
+  const port = options.port ?? (await freePort());
+  const child: ChildProcess = spawn(
+    codeServerBin(),
+    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensionsDir, options.workspace],
+    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`code-server did not start:\n${output}`)), 60_000);
+    const check = () => {
+      if (/HTTP server listening/.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    child.on('exit', (code) => reject(new Error(`code-server exited with ${code}:\n${output}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(options.workspace)}`,
+    extensionDir,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      // code-server, its extension host and our agent host share the process group.
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Opens the workbench and waits until it is interactive. */
+export async function openWorkbench(browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('.statusbar').waitFor();
+  return page;
+}
+
+/** Runs a command from the command palette by its full title, as a user types it. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor();
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** Answers the open quick input: types text (replacing what is there) and presses Enter. */
+export async function answerInput(page: Page, text: string, titleContains?: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor();
+  if (titleContains) await page.locator('.quick-input-widget .quick-input-title', { hasText: titleContains }).waitFor();
+  const input = widget.locator('input.input');
+  await input.fill(text);
+  await page.keyboard.press('Enter');
+}
+
+/** Picks an item in the open quick pick by its label. */
+export async function pick(page: Page, label: string): Promise<void> {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+  await row.waitFor();
+  await row.click();
+}
+
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor();
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).waitFor();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
