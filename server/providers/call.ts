@@ -80,10 +80,13 @@ async function attempt(adapter: VendorAdapter, req: ChatRequest, stallTimeoutMs:
   arm();
   try {
     if (req.signal?.aborted) throw new ProviderError('cancelled', 'cancelled');
-    return await adapter.stream(req, controller.signal, () => {
+    const reply = await adapter.stream(req, controller.signal, () => {
       onFirstToken();
       arm();
     });
+    // The SDKs' stream iterators end quietly when aborted: a reply cut short must not pass as complete.
+    if (controller.signal.aborted) throw new ProviderError('cancelled', 'cancelled');
+    return reply;
   } catch (err) {
     if (stalled) throw new ProviderError('timeout', `no response from ${adapter.name} for ${stallTimeoutMs} ms`);
     throw err;

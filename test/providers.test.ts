@@ -1,0 +1,203 @@
+import * as assert from 'node:assert/strict';
+import { CallPolicy, classify, parseRetryAfter } from '../server/providers/call';
+import { createProvider } from '../server/providers/index';
+import { ollamaBaseUrl } from '../server/providers/ollama';
+import { costOf, priceOf } from '../server/providers/prices';
+import { ConfigError, ProviderError } from '../server/providers/types';
+import { startVendorServer, VendorServer } from './support/vendorServer';
+
+const FAST: CallPolicy = { maxRetries: 2, stallTimeoutMs: 5000, baseDelayMs: 10, maxDelayMs: 5000 };
+const ask = { model: 'gpt-4o-mini', system: 'be brief', messages: [{ role: 'user' as const, content: 'hello' }], maxTokens: 100 };
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof ProviderError, `expected a ProviderError, got ${String(err)}`);
+    return err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('providers over the official SDKs, against a local vendor server', () => {
+  let vendor: VendorServer;
+  const openai = (policy = FAST) => createProvider('openai', { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy });
+  const anthropic = (policy = FAST) => createProvider('anthropic', { ANTHROPIC_API_KEY: 'sk-ant-test-key', ANTHROPIC_BASE_URL: vendor.anthropicUrl }, { policy });
+  beforeEach(async () => (vendor = await startVendorServer()));
+  afterEach(() => vendor.close());
+
+  it('OpenAI: streams chat.completions, takes usage from the last chunk and prices it', async () => {
+    vendor.script({ kind: 'text', text: 'Hello there, this reply arrives in several chunks.', chunkSize: 7, usage: { input: 1000, output: 200 } });
+    const result = await openai().chat(ask);
+    assert.equal(result.text, 'Hello there, this reply arrives in several chunks.');
+    assert.equal(result.finishReason, 'stop');
+    assert.equal(result.metrics.inputTokens, 1000);
+    assert.equal(result.metrics.outputTokens, 200);
+    assert.equal(result.metrics.costUsd, (1000 * 0.15 + 200 * 0.6) / 1e6);
+    assert.equal(result.metrics.retries, 0);
+    assert.ok(result.metrics.ttftMs !== null && result.metrics.ttftMs <= result.metrics.latencyMs);
+    const request = vendor.requests[0];
+    assert.equal(request.path, '/v1/chat/completions');
+    assert.equal(request.headers.authorization, 'Bearer sk-test-key');
+    assert.equal(request.body.stream, true);
+    assert.deepEqual(request.body.stream_options, { include_usage: true });
+    assert.equal(request.body.max_completion_tokens, 100);
+    assert.deepEqual(request.body.messages[0], { role: 'system', content: 'be brief' });
+  });
+
+  it('Anthropic: streams Messages, usage from message_start and message_delta, dated ids priced by family', async () => {
+    vendor.script({ kind: 'text', text: 'Bonjour.', usage: { input: 2000, output: 300 }, finishReason: 'length' });
+    const result = await anthropic().chat({ ...ask, model: 'claude-sonnet-4-5-20250929' });
+    assert.equal(result.text, 'Bonjour.');
+    assert.equal(result.finishReason, 'length');
+    assert.equal(result.metrics.inputTokens, 2000);
+    assert.equal(result.metrics.outputTokens, 300);
+    assert.equal(result.metrics.costUsd, (2000 * 3 + 300 * 15) / 1e6);
+    const request = vendor.requests[0];
+    assert.equal(request.path, '/v1/messages');
+    assert.equal(request.body.system, 'be brief');
+    assert.equal(request.body.stream, true);
+    assert.equal(request.body.max_tokens, 100);
+    const { authorization, 'x-api-key': apiKey } = request.headers;
+    assert.ok(apiKey === 'sk-ant-test-key' || authorization === 'Bearer sk-ant-test-key');
+  });
+
+  it('Ollama: the OpenAI SDK at OLLAMA_HOST, no key, local calls cost 0', async () => {
+    vendor.script({ kind: 'text', text: 'local', usage: { input: 10, output: 2 } });
+    const host = vendor.openaiUrl.replace('http://', '').replace('/v1', '');
+    const result = await createProvider('ollama', { OLLAMA_HOST: host }, { policy: FAST }).chat({ ...ask, model: 'qwen2.5-coder' });
+    assert.equal(result.text, 'local');
+    assert.equal(result.metrics.costUsd, 0);
+    assert.equal(vendor.requests[0].body.max_tokens, 100);
+    assert.equal(ollamaBaseUrl(undefined), 'http://127.0.0.1:11434/v1');
+    assert.equal(ollamaBaseUrl('0.0.0.0:11434'), 'http://0.0.0.0:11434/v1');
+    assert.equal(ollamaBaseUrl('https://gpu-box:8443/'), 'https://gpu-box:8443/v1');
+    assert.equal(ollamaBaseUrl('http://localhost:11434/v1'), 'http://localhost:11434/v1');
+  });
+
+  it('an unknown model or missing usage gives cost null, never a made-up 0', async () => {
+    vendor.script({ kind: 'text', text: 'a', usage: { input: 10, output: 2 } }, { kind: 'text', text: 'b', usage: null });
+    const unknown = await openai().chat({ ...ask, model: 'my-finetune' });
+    assert.equal(unknown.metrics.inputTokens, 10);
+    assert.equal(unknown.metrics.costUsd, null);
+    const noUsage = await openai().chat(ask);
+    assert.equal(noUsage.metrics.inputTokens, null);
+    assert.equal(noUsage.metrics.costUsd, null);
+  });
+
+  it('a missing key is a ConfigError naming the variable, before any request', () => {
+    assert.throws(() => createProvider('openai', { OPENAI_BASE_URL: vendor.openaiUrl }), (err: Error) => err instanceof ConfigError && /OPENAI_API_KEY/.test(err.message));
+    assert.throws(() => createProvider('anthropic', { ANTHROPIC_API_KEY: '  ' }), (err: Error) => err instanceof ConfigError && /ANTHROPIC_API_KEY/.test(err.message));
+    assert.equal(vendor.requests.length, 0);
+  });
+
+  it('429 with retry-after: waits as asked, then succeeds, counting the retry', async () => {
+    vendor.script({ kind: 'error', status: 429, headers: { 'retry-after': '1' } }, { kind: 'text', text: 'ok' });
+    const started = Date.now();
+    const result = await openai().chat(ask);
+    assert.equal(result.text, 'ok');
+    assert.equal(result.metrics.retries, 1);
+    assert.ok(Date.now() - started >= 950, 'the retry-after wait was honoured');
+    assert.equal(vendor.requests.length, 2);
+  });
+
+  it('429 asking for a longer wait than allowed fails at once as rate_limit', async () => {
+    vendor.script({ kind: 'error', status: 429, headers: { 'retry-after': '600' } });
+    const error = await failure(openai().chat(ask));
+    assert.equal(error.kind, 'rate_limit');
+    assert.equal(error.status, 429);
+    assert.equal(vendor.requests.length, 1);
+  });
+
+  it('500s are retried with backoff; when they persist the error says server, with metrics', async () => {
+    vendor.script({ kind: 'error', status: 500 }, { kind: 'text', text: 'recovered' });
+    assert.equal((await anthropic().chat(ask)).metrics.retries, 1);
+    vendor.respond = () => ({ kind: 'error', status: 503 });
+    const error = await failure(anthropic().chat(ask));
+    assert.equal(error.kind, 'server');
+    assert.equal(error.metrics?.retries, FAST.maxRetries);
+    assert.equal(vendor.requests.length, 2 + FAST.maxRetries + 1);
+  });
+
+  it('auth and bad-request errors are not retried', async () => {
+    vendor.script({ kind: 'error', status: 401 }, { kind: 'error', status: 400 });
+    assert.equal((await failure(openai().chat(ask))).kind, 'auth');
+    assert.equal((await failure(openai().chat(ask))).kind, 'invalid_request');
+    assert.equal(vendor.requests.length, 2);
+  });
+
+  it('a connection reset, before the response or mid-stream, is a network error and is retried', async () => {
+    vendor.script({ kind: 'reset' }, { kind: 'reset', afterChunks: 2 }, { kind: 'text', text: 'third time lucky' });
+    const result = await openai().chat(ask);
+    assert.equal(result.text, 'third time lucky');
+    assert.equal(result.metrics.retries, 2);
+    vendor.respond = () => ({ kind: 'reset', afterChunks: 1 });
+    const error = await failure(anthropic({ ...FAST, maxRetries: 0 }).chat(ask));
+    assert.equal(error.kind, 'network');
+  });
+
+  it('malformed SSE is a bad_response', async () => {
+    vendor.respond = () => ({ kind: 'malformed' });
+    assert.equal((await failure(openai({ ...FAST, maxRetries: 0 }).chat(ask))).kind, 'bad_response');
+    assert.equal((await failure(anthropic({ ...FAST, maxRetries: 0 }).chat(ask))).kind, 'bad_response');
+  });
+
+  it('measures a slow first token as time to first token', async () => {
+    vendor.script({ kind: 'text', text: 'slow start, then fast', firstTokenDelayMs: 400, chunkSize: 5, chunkDelayMs: 20 });
+    const { metrics } = await openai().chat(ask);
+    assert.ok(metrics.ttftMs! >= 380, `ttft ${metrics.ttftMs}`);
+    assert.ok(metrics.latencyMs > metrics.ttftMs!, 'the rest of the stream comes after the first token');
+  });
+
+  it('a stalled stream times out', async () => {
+    vendor.respond = () => ({ kind: 'hang' });
+    const error = await failure(openai({ ...FAST, maxRetries: 0, stallTimeoutMs: 300 }).chat(ask));
+    assert.equal(error.kind, 'timeout');
+    assert.match(error.message, /no response from openai for 300 ms/);
+    // Tokens arrive, then the stream stalls: the partial reply must not pass as a complete one.
+    vendor.respond = () => ({ kind: 'text', text: 'first chunk, then silence', chunkSize: 12, chunkDelayMs: 2000 });
+    assert.equal((await failure(openai({ ...FAST, maxRetries: 0, stallTimeoutMs: 300 }).chat(ask))).kind, 'timeout');
+  });
+
+  it('cancellation aborts the stream and is not retried', async () => {
+    vendor.respond = () => ({ kind: 'text', text: 'x'.repeat(200), chunkSize: 1, chunkDelayMs: 20 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 150);
+    const error = await failure(openai().chat({ ...ask, signal: controller.signal }));
+    assert.equal(error.kind, 'cancelled');
+    assert.equal(vendor.requests.length, 1);
+  });
+});
+
+describe('retry-after, prices and classification', () => {
+  it('parses retry-after in seconds, as a date, and retry-after-ms', () => {
+    assert.equal(parseRetryAfter(new Headers({ 'retry-after': '3' })), 3000);
+    assert.equal(parseRetryAfter(new Headers({ 'retry-after-ms': '250', 'retry-after': '9' })), 250);
+    const now = Date.parse('2026-11-24T12:00:00Z');
+    assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'Tue, 24 Nov 2026 12:00:05 GMT' }), now), 5000);
+    assert.equal(parseRetryAfter(new Headers({ 'retry-after': 'soon' })), undefined);
+    assert.equal(parseRetryAfter(undefined), undefined);
+  });
+
+  it('prices known models and their dated snapshots only', () => {
+    assert.deepEqual(priceOf('gpt-4o-2024-08-06'), priceOf('gpt-4o'));
+    assert.deepEqual(priceOf('claude-3-5-haiku-latest'), priceOf('claude-3-5-haiku'));
+    assert.equal(priceOf('gpt-4o-pro'), undefined, 'a different model is not its prefix family');
+    assert.equal(costOf('openai', 'gpt-4.1', 1_000_000, 1_000_000), 10);
+    assert.equal(costOf('openai', 'gpt-4.1', null, 5), null);
+  });
+
+  it('classifies thrown errors', () => {
+    const status = (s: number) => classify(Object.assign(new Error('x'), { status: s, headers: new Headers() }), 'openai');
+    assert.equal(status(403).kind, 'auth');
+    assert.equal(status(408).kind, 'timeout');
+    assert.equal(status(529).kind, 'server');
+    assert.equal(status(422).kind, 'invalid_request');
+    assert.equal(classify(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'openai').kind, 'network');
+    const aborted = new AbortController();
+    aborted.abort();
+    assert.equal(classify(new Error('whatever'), 'openai', aborted.signal).kind, 'cancelled');
+    assert.equal(status(429).retryable, true);
+    assert.equal(status(401).retryable, false);
+  });
+});
