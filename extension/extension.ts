@@ -14,6 +14,7 @@ import { StatusBar } from './statusBar';
 let host: HostClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
+  const started = performance.now();
   const log = vscode.window.createOutputChannel('dev-ai', { log: true });
   const keys = new ApiKeys(context.secrets);
   host = new HostClient(context, log, keys);
@@ -31,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidGrantWorkspaceTrust(() => restartWhenIdle(runs, 'the workspace is now trusted')),
   );
   registerCommands(context, host, keys, runs, log);
-  log.info('dev-ai activated');
+  log.info(`dev-ai activated in ${(performance.now() - started).toFixed(1)} ms`);
   void host.get().catch((err: Error) => log.error(`the micro-agent host did not start: ${err.message}`));
 }
 

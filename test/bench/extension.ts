@@ -1,0 +1,66 @@
+/** Extension benchmarks: bundle sizes, host spawn to ready, activation in code-server. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { RunsRequest } from '../../server/protocol';
+import { launchBrowser, openWorkbench, startCodeServer } from '../support/codeServer';
+import { DIST, makeWorkspace } from '../support/fixtures';
+import { startHost } from '../support/lspClient';
+import { Result, summarize } from './stats';
+
+export function bundleSizes(): Result[] {
+  return ['extension.js', 'server.js', 'cli.js'].map((file) => {
+    const bytes = fs.readFileSync(path.join(DIST, file));
+    return { name: `bundle: dist/${file}`, value: bytes.length / 1024, unit: 'KB', note: `${(zlib.gzipSync(bytes).length / 1024).toFixed(0)} KB gzipped, minified` };
+  });
+}
+
+/** From spawning `node dist/server.js --stdio` to the first answered request (what a user waits for). */
+export async function hostSpawnToReady(): Promise<Result[]> {
+  const root = makeWorkspace({});
+  const times: number[] = [];
+  for (let i = 0; i < 11; i++) {
+    const t = performance.now();
+    const host = await startHost(root, {});
+    await host.connection.sendRequest(RunsRequest.type);
+    if (i > 0) times.push(performance.now() - t);
+    await host.stop();
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+  const { p50, p95 } = summarize(times);
+  return [{ name: 'host: spawn to ready', value: p50, unit: 'ms', note: `p50 of 10 (p95 ${p95.toFixed(0)} ms): spawn, initialize, open the log, answer microAgent/runs` }];
+}
+
+/** The extension's own activate() time, as it logs it, in code-server 4.100.3. */
+export async function activation(): Promise<Result[]> {
+  const root = makeWorkspace({ 'a.js': '' });
+  const vscode = await startCodeServer({ workspace: root, settings: { 'security.workspace.trust.enabled': false } });
+  const browser = await launchBrowser();
+  try {
+    const page = await openWorkbench(browser, vscode.url);
+    await page.locator('.statusbar-item', { hasText: 'dev-ai' }).first().waitFor({ timeout: 60_000 });
+    const logsDir = path.join(vscode.extensionDir, '..', '..', 'user-data', 'logs');
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const line = findLine(logsDir, /dev-ai activated in ([\d.]+) ms/);
+      if (line) return [{ name: 'extension: activate()', value: Number(line[1]), unit: 'ms', note: 'as logged by activate(), code-server 4.100.3' }];
+      if (Date.now() > deadline) throw new Error('no activation line in the extension log');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await browser.close();
+    await vscode.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function findLine(dir: string, pattern: RegExp): RegExpMatchArray | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  for (const entry of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    const file = path.join(dir, entry);
+    if (!entry.endsWith('.log') || !fs.statSync(file).isFile()) continue;
+    const match = fs.readFileSync(file, 'utf8').match(pattern);
+    if (match) return match;
+  }
+  return undefined;
+}

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: measured numbers for the README, never assertions. Prints a table and writes
+ * bench-results.json. Everything runs on loopback against local stand-ins for the vendors.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO } from '../support/fixtures';
+import { eventLog, loopOverhead, lspRoundTrip } from './engine';
+import { activation, bundleSizes, hostSpawnToReady } from './extension';
+import { Result, table } from './stats';
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  const steps: Array<[string, () => Result[] | Promise<Result[]>]> = [
+    ['loop overhead', loopOverhead],
+    ['LSP round trip', lspRoundTrip],
+    ['event log', eventLog],
+    ['bundle sizes', bundleSizes],
+    ['host spawn', hostSpawnToReady],
+    ['activation', activation],
+  ];
+  for (const [name, step] of steps) {
+    process.stderr.write(`bench: ${name}…\n`);
+    results.push(...(await step()));
+  }
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}`;
+  console.log(`\n${machine}\n\n${table(results)}\n`);
+  fs.writeFileSync(path.join(REPO, 'bench-results.json'), JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2));
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
