@@ -156,6 +156,8 @@ export interface EditAppliedEvent extends EventBase {
   bytes: number;
   linesAdded: number;
   linesRemoved: number;
+  /** Unified diff against the file as it was before this attempt, capped at 8,000 characters. */
+  diff: string;
   /** The attempt as written, kept under the run's folder (workspace-relative). */
   attemptPath: string;
 }

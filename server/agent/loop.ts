@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { ProviderErrorKind, ProviderName, RunFinishedEvent, RunOutcome, StopReason } from '../protocol';
 import { Provider, ProviderError } from '../providers/types';
 import { askModel, Emit } from './askModel';
+import { lineDelta, unifiedDiff } from './diff';
 import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT } from './prompt';
 import { runTests, tailOf, TestRunResult } from './testRunner';
 import { readSource, toPosix, writeAtomic } from './workspace';
@@ -182,7 +183,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       fs.writeFileSync(attemptPath, verdict.code);
       writeAtomic(input.file, verdict.code);
       written = true;
-      emit({ type: 'edit.applied', runId, iteration, file: rel, bytes: Buffer.byteLength(verdict.code), ...lineDelta(current, verdict.code), attemptPath: relToRoot(attemptPath) });
+      emit({ type: 'edit.applied', runId, iteration, file: rel, bytes: Buffer.byteLength(verdict.code), ...lineDelta(current, verdict.code), diff: unifiedDiff(current, verdict.code), attemptPath: relToRoot(attemptPath) });
       current = verdict.code;
 
       last = await test();
@@ -198,19 +199,4 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     if (err instanceof ProviderError) return finish('error', 'provider_error', err.message, err.kind);
     return finish('error', 'internal_error', err instanceof Error ? err.message : String(err));
   }
-}
-
-/** Lines added and removed, by multiset difference: cheap and good enough for a progress line. */
-export function lineDelta(before: string, after: string): { linesAdded: number; linesRemoved: number } {
-  const counts = new Map<string, number>();
-  for (const line of before.split('\n')) counts.set(line, (counts.get(line) ?? 0) + 1);
-  let linesAdded = 0;
-  for (const line of after.split('\n')) {
-    const n = counts.get(line) ?? 0;
-    if (n > 0) counts.set(line, n - 1);
-    else linesAdded++;
-  }
-  let linesRemoved = 0;
-  for (const n of counts.values()) linesRemoved += n;
-  return { linesAdded, linesRemoved };
 }

@@ -1,0 +1,97 @@
+/**
+ * A unified line diff (Myers' O(ND) algorithm), for the dashboard's view of each attempt. Pure; capped so a
+ * rewrite of a large file cannot bloat the event log.
+ */
+
+type Op = { kind: ' ' | '-' | '+'; line: string };
+
+/** Past this many differing lines the exact diff is not worth its O(D²) memory: show a whole replacement. */
+const MAX_EDIT_DISTANCE = 1000;
+
+/** The shortest edit script between two line arrays. */
+function editScript(a: string[], b: string[]): Op[] {
+  const n = a.length;
+  const m = b.length;
+  const max = n + m;
+  const v = new Int32Array(2 * max + 2);
+  // trace[d] holds v[-d..d] as it was before step d: what backtracking needs, in O(D²) not O(D·(N+M)).
+  const trace: Int32Array[] = [];
+  for (let d = 0; d <= Math.min(max, MAX_EDIT_DISTANCE); d++) {
+    trace.push(v.slice(max - d, max + d + 1));
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && v[max + k - 1] < v[max + k + 1]) ? v[max + k + 1] : v[max + k - 1] + 1;
+      let y = x - k;
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
+      v[max + k] = x;
+      if (x >= n && y >= m) return backtrack(trace, a, b, d);
+    }
+  }
+  return [...a.map((line) => ({ kind: '-' as const, line })), ...b.map((line) => ({ kind: '+' as const, line }))];
+}
+
+function backtrack(trace: Int32Array[], a: string[], b: string[], dEnd: number): Op[] {
+  const ops: Op[] = [];
+  let x = a.length;
+  let y = b.length;
+  for (let d = dEnd; d > 0; d--) {
+    const at = (k: number) => trace[d][k + d];
+    const k = x - y;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevX = at(prevK);
+    const prevY = prevX - prevK;
+    while (x > prevX && y > prevY) ops.push({ kind: ' ', line: a[--x] }), y--;
+    if (x === prevX) ops.push({ kind: '+', line: b[--y] });
+    else ops.push({ kind: '-', line: a[--x] });
+  }
+  while (x > 0 && y > 0) ops.push({ kind: ' ', line: a[--x] }), y--;
+  return ops.reverse();
+}
+
+/** `@@` hunks with `context` lines around each change, cut at `maxChars` with a note. */
+export function unifiedDiff(before: string, after: string, context = 3, maxChars = 8000): string {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  const ops = editScript(a, b);
+  const hunks: string[] = [];
+  let i = 0;
+  let oldLine = 1;
+  let newLine = 1;
+  while (i < ops.length) {
+    if (ops[i].kind === ' ') {
+      oldLine++;
+      newLine++;
+      i++;
+      continue;
+    }
+    // A hunk: back up `context` lines, then run until `2 * context` unchanged lines in a row.
+    const start = Math.max(0, i - context);
+    let end = i;
+    let quiet = 0;
+    while (end < ops.length && quiet <= 2 * context) {
+      quiet = ops[end].kind === ' ' ? quiet + 1 : 0;
+      end++;
+    }
+    end = Math.min(ops.length, end - Math.max(0, quiet - context));
+    const lead = i - start;
+    const body = ops.slice(start, end);
+    const oldCount = body.filter((op) => op.kind !== '+').length;
+    const newCount = body.filter((op) => op.kind !== '-').length;
+    hunks.push(`@@ -${oldLine - lead},${oldCount} +${newLine - lead},${newCount} @@\n${body.map((op) => op.kind + op.line).join('\n')}`);
+    for (const op of ops.slice(i, end)) {
+      if (op.kind !== '+') oldLine++;
+      if (op.kind !== '-') newLine++;
+    }
+    i = end;
+  }
+  const text = hunks.join('\n');
+  return text.length > maxChars ? `${text.slice(0, maxChars)}\n[… diff cut at ${maxChars} characters …]` : text;
+}
+
+/** Lines added and removed, from the same edit script. */
+export function lineDelta(before: string, after: string): { linesAdded: number; linesRemoved: number } {
+  const ops = editScript(before.split('\n'), after.split('\n'));
+  return { linesAdded: ops.filter((op) => op.kind === '+').length, linesRemoved: ops.filter((op) => op.kind === '-').length };
+}
