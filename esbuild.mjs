@@ -1,7 +1,7 @@
 // Bundles each entry point. `node esbuild.mjs` builds the product (host, CLI, extension) into dist/; `--tests` also builds the
 // mocha suites into dist-test/, `--bench` the benchmarks, `--tools` the dev scripts (npm start) into dist-tools/. `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -23,7 +23,27 @@ const builds = [
   { ...node, entryPoints: { server: 'server/server.ts', cli: 'server/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   // The extension runs in VS Code's extension host, which provides `vscode`.
   { ...node, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
+  // The dashboard runs in a webview: a browser bundle, Preact JSX.
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    entryPoints: { main: 'webview/main.tsx' },
+    outdir: 'dist/webview',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: production,
+    sourcemap: production ? false : 'inline',
+    logLevel: 'warning',
+  },
 ];
+
+// Static files the webview loads by URI: sql.js's wasm, the stylesheet, the codicon font.
+mkdirSync('dist/webview/codicons', { recursive: true });
+cpSync('node_modules/sql.js/dist/sql-wasm-browser.wasm', 'dist/webview/sql-wasm.wasm');
+cpSync('webview/styles.css', 'dist/webview/styles.css');
+for (const file of ['codicon.css', 'codicon.ttf']) cpSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/webview/codicons/${file}`);
 
 const listTs = (dir) => readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
 if (args.has('--tools')) {

@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
+import { Dashboard } from './dashboard';
 import { HostClient } from './hostClient';
 import { ApiKeys } from './keys';
 import { RunsModel } from './runsModel';
@@ -20,7 +21,18 @@ export function activate(context: vscode.ExtensionContext): void {
   host = new HostClient(context, log, keys);
   const runs = new RunsModel(host);
   const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const dashboard = new Dashboard(host, context.extensionUri);
   context.subscriptions.push(
+    dashboard,
+    vscode.window.registerWebviewViewProvider(Dashboard.viewId, dashboard),
+    vscode.commands.registerCommand('devAi.openDashboard', () => dashboard.openPanel()),
+    // Alerts from the host (budget, error rate, latency) are worth interrupting for.
+    host.onEvent((event) => {
+      if (event.type !== 'alert') return;
+      void vscode.window.showWarningMessage(`dev-ai: ${event.message}`, 'Open Dashboard').then((choice) => {
+        if (choice) dashboard.openPanel();
+      });
+    }),
     log,
     host,
     runs,

@@ -44,6 +44,7 @@ export function installExtension(extensionsDir: string): string {
   fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
   for (const file of ['extension.js', 'server.js']) fs.copyFileSync(path.join(REPO, 'dist', file), path.join(dir, 'dist', file));
+  fs.cpSync(path.join(REPO, 'dist', 'webview'), path.join(dir, 'dist', 'webview'), { recursive: true });
   fs.cpSync(path.join(REPO, 'media'), path.join(dir, 'media'), { recursive: true });
   return dir;
 }

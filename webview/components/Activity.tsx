@@ -1,0 +1,140 @@
+import type { Database } from 'sql.js';
+import { useState } from 'preact/hooks';
+import type { AgentEvent } from '../../server/protocol';
+import { recentRuns, RunRow, runEvents } from '../queries';
+import type { Transport } from '../transport';
+import { clock, count, ms, usd } from '../format';
+
+const OUTCOME_ICON: Record<string, string> = { passed: 'pass', failed: 'error', cancelled: 'circle-slash', error: 'warning' };
+
+/** Live activity: start a run, and every run with its iterations as a timeline that opens to its attempts. */
+export function Activity({ db, transport, activeFile, trusted }: { db: Database; version: number; transport: Transport; activeFile: string | null; trusted: boolean }) {
+  const runs = recentRuns(db);
+  return (
+    <section class="activity">
+      <div class="toolbar">
+        <vscode-button disabled={!activeFile || !trusted} onClick={() => transport.post({ type: 'startRun' })} title={trusted ? 'Fix the active file with micro-agent' : 'Not available: the workspace is not trusted'}>
+          <i class="codicon codicon-beaker" slot="start" /> Fix {activeFile ? activeFile.split('/').pop() : 'active file'}
+        </vscode-button>
+        {!trusted && <span class="muted">Limited mode: the workspace is not trusted.</span>}
+      </div>
+      {runs.length === 0 && <p class="muted empty">No runs yet. Open a file whose tests fail and press Fix.</p>}
+      <ol class="runs">
+        {runs.map((run) => (
+          <Run key={run.runId} run={run} db={db} transport={transport} />
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function Run({ run, db, transport }: { run: RunRow; db: Database; transport: Transport }) {
+  const [open, setOpen] = useState(false);
+  const running = run.outcome === null;
+  return (
+    <li class={`run ${run.outcome ?? 'running'}`} data-run={run.runId}>
+      <div class="run-head">
+        <button class="twisty" aria-expanded={open} onClick={() => setOpen(!open)} title={open ? 'Hide attempts' : 'Show attempts'}>
+          <i class={`codicon codicon-${open ? 'chevron-down' : 'chevron-right'}`} />
+        </button>
+        <i class={`codicon ${running ? 'codicon-sync codicon-modifier-spin' : `codicon-${OUTCOME_ICON[run.outcome!]}`} status`} />
+        <a class="file" href="#" onClick={(e) => (e.preventDefault(), transport.post({ type: 'openFile', file: run.file }))} title={`Open ${run.file}`}>
+          {run.file}
+        </a>
+        <span class="muted">
+          {run.outcome ?? 'running'} · {run.iterations}/{run.maxRuns} · {usd(run.costUsd)}
+        </span>
+        {running && (
+          <button class="icon" onClick={() => transport.post({ type: 'cancelRun', runId: run.runId })} title="Cancel this run">
+            <i class="codicon codicon-debug-stop" />
+          </button>
+        )}
+      </div>
+      <div class="run-meta muted">
+        {run.provider} {run.model} · {clock(run.startedTs)}
+        {run.error && <span class="error-text"> · {run.error}</span>}
+      </div>
+      {open && <Timeline events={runEvents(db, run.runId)} />}
+    </li>
+  );
+}
+
+/** A run's events grouped by iteration: the model call, what happened to its reply, the test that followed. */
+function Timeline({ events }: { events: AgentEvent[] }) {
+  const byIteration = new Map<number, AgentEvent[]>();
+  for (const e of events) {
+    const iteration = 'iteration' in e && typeof e.iteration === 'number' ? e.iteration : -1;
+    if (iteration < 0) continue;
+    if (!byIteration.has(iteration)) byIteration.set(iteration, []);
+    byIteration.get(iteration)!.push(e);
+  }
+  return (
+    <ol class="timeline">
+      {[...byIteration].map(([iteration, list]) => (
+        <li key={iteration} class="iteration">
+          <div class="iteration-title">{iteration === 0 ? 'Tests before any change' : `Iteration ${iteration}`}</div>
+          {list.map((e) => (
+            <Step key={e.seq} event={e} />
+          ))}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Step({ event }: { event: AgentEvent }) {
+  switch (event.type) {
+    case 'llm.request':
+      return <Details summary={<>Prompt · {count(event.promptChars)} chars</>} body={event.promptPreview} />;
+    case 'llm.response':
+      return (
+        <div class={`step llm ${event.ok ? '' : 'failed'}`}>
+          <i class="codicon codicon-hubot" /> {event.provider} {event.model} · {ms(event.latencyMs)} (TTFT {ms(event.ttftMs)}) · {count(event.inputTokens)} in / {count(event.outputTokens)} out ·{' '}
+          {usd(event.costUsd)}
+          {event.retries > 0 && ` · ${event.retries} retries`}
+          {event.error && <span class="error-text"> · {event.error.kind}: {event.error.message}</span>}
+          {event.ok && <Details summary="Response" body={event.responsePreview} />}
+        </div>
+      );
+    case 'edit.rejected':
+      return (
+        <div class="step rejected">
+          <i class="codicon codicon-circle-slash" /> Reply not used: {event.message}
+        </div>
+      );
+    case 'edit.applied':
+      return <Details summary={<>Wrote {event.file} (+{event.linesAdded} −{event.linesRemoved})</>} body={event.diff} diff />;
+    case 'test.finished':
+      return (
+        <Details
+          summary={
+            <>
+              <i class={`codicon codicon-${event.passed ? 'pass' : 'error'}`} /> Tests {event.passed ? 'passed' : event.timedOut ? 'timed out' : event.cancelled ? 'cancelled' : `failed (exit ${event.exitCode ?? event.signal})`} · {ms(event.durationMs)}
+            </>
+          }
+          body={event.outputTail}
+          className={event.passed ? 'pass' : 'fail'}
+        />
+      );
+    default:
+      return null;
+  }
+}
+
+function Details({ summary, body, diff, className }: { summary: preact.ComponentChildren; body: string; diff?: boolean; className?: string }) {
+  return (
+    <details class={`step ${className ?? ''}`}>
+      <summary>{summary}</summary>
+      <pre class={diff ? 'diff' : ''}>
+        {diff
+          ? body.split('\n').map((line, i) => (
+              <span key={i} class={line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : line.startsWith('@@') ? 'hunk' : ''}>
+                {line}
+                {'\n'}
+              </span>
+            ))
+          : body}
+      </pre>
+    </details>
+  );
+}

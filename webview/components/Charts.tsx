@@ -1,0 +1,102 @@
+/**
+ * Charts as plain SVG: no chart library to ship (the bundle budget is 150 KB), colours from the theme's own
+ * `--vscode-charts-*` variables, so dark, light and high-contrast themes all read well, and sizes in viewBox
+ * units that scale to the sidebar's width.
+ */
+import type { SeriesPoint } from '../queries';
+
+const PALETTE = ['blue', 'orange', 'green', 'purple', 'yellow', 'red'].map((c) => `var(--vscode-charts-${c})`);
+const W = 300;
+const H = 120;
+const PAD = { left: 38, right: 6, top: 8, bottom: 18 };
+
+export function LineChart({ title, points, format }: { title: string; points: SeriesPoint[]; format: (v: number) => string }) {
+  const names = [...new Set(points.flatMap((p) => Object.keys(p.values)))].slice(0, PALETTE.length);
+  if (points.length === 0) return <ChartFrame title={title} empty />;
+  const t0 = points[0].t;
+  const t1 = Math.max(points[points.length - 1].t, t0 + 60_000);
+  const max = Math.max(...points.flatMap((p) => Object.values(p.values)), 0) || 1;
+  const x = (t: number) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
+  const y = (v: number) => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
+  return (
+    <ChartFrame title={title} legend={names}>
+      <line class="axis" x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} />
+      <text class="tick" x={PAD.left - 4} y={PAD.top + 4} text-anchor="end">
+        {format(max)}
+      </text>
+      <text class="tick" x={PAD.left - 4} y={H - PAD.bottom} text-anchor="end">
+        0
+      </text>
+      <text class="tick" x={PAD.left} y={H - 4}>
+        {time(t0)}
+      </text>
+      <text class="tick" x={W - PAD.right} y={H - 4} text-anchor="end">
+        {time(t1)}
+      </text>
+      {names.map((name, i) => {
+        const path = points.filter((p) => name in p.values).map((p) => `${x(p.t).toFixed(1)},${y(p.values[name]).toFixed(1)}`);
+        return (
+          <g key={name} data-series={name}>
+            <polyline fill="none" stroke={PALETTE[i]} stroke-width="1.5" points={path.join(' ')} />
+            {path.length === 1 && <circle cx={path[0].split(',')[0]} cy={path[0].split(',')[1]} r="2.5" fill={PALETTE[i]} />}
+          </g>
+        );
+      })}
+    </ChartFrame>
+  );
+}
+
+/** Horizontal bars, one per item: reads well at sidebar width whatever the number of items. */
+export function BarChart({ title, items }: { title: string; items: Array<{ label: string; value: number; display: string }> }) {
+  if (items.length === 0) return <ChartFrame title={title} empty />;
+  const max = Math.max(...items.map((i) => i.value), 0) || 1;
+  const rowH = 18;
+  const height = items.length * rowH + 4;
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      <svg viewBox={`0 0 ${W} ${height}`} role="img" aria-label={title}>
+        {items.map((item, i) => (
+          <g key={item.label} transform={`translate(0 ${i * rowH + 2})`}>
+            <text class="bar-label" x="0" y="11">
+              {item.label.length > 26 ? `${item.label.slice(0, 25)}…` : item.label}
+            </text>
+            <rect x="150" y="2" height="11" width={Math.max(1, (item.value / max) * 105)} fill={PALETTE[i % PALETTE.length]} rx="1" />
+            <text class="tick" x={W - PAD.right} y="11" text-anchor="end">
+              {item.display}
+            </text>
+          </g>
+        ))}
+      </svg>
+    </figure>
+  );
+}
+
+function ChartFrame({ title, legend, empty, children }: { title: string; legend?: string[]; empty?: boolean; children?: preact.ComponentChildren }) {
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      {empty ? (
+        <p class="muted">No data in this window.</p>
+      ) : (
+        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+          {children}
+        </svg>
+      )}
+      {legend && legend.length > 0 && (
+        <ul class="legend">
+          {legend.map((name, i) => (
+            <li key={name}>
+              <span class="swatch" style={{ background: PALETTE[i] }} />
+              {name}
+            </li>
+          ))}
+        </ul>
+      )}
+    </figure>
+  );
+}
+
+function time(ts: number): string {
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}

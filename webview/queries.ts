@@ -1,0 +1,225 @@
+/**
+ * Every number the dashboard shows, as SQL over the store. Windowed call stats read the per-minute rollups
+ * and histograms, never the raw calls, so they stay fast at a million calls.
+ */
+import type { Database, SqlValue } from 'sql.js';
+import type { AgentEvent, RunOutcome } from '../server/protocol';
+import { fromBin } from './store';
+
+export type Window = 'hour' | 'day' | 'all';
+export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
+
+/** The first minute inside a window that ends now. */
+export function sinceMinute(window: Window, now: number): number {
+  return window === 'all' ? 0 : Math.floor((now - WINDOW_MS[window]) / 60_000);
+}
+
+function rows<T>(db: Database, sql: string, params: SqlValue[] = []): T[] {
+  const statement = db.prepare(sql);
+  try {
+    statement.bind(params);
+    const out: T[] = [];
+    while (statement.step()) out.push(statement.getAsObject() as T);
+    return out;
+  } finally {
+    statement.free();
+  }
+}
+
+export interface ModelStats {
+  provider: string;
+  model: string;
+  calls: number;
+  errors: number;
+  errorRate: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+  p50TtftMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  /** Null when none of the calls had a known price. */
+  costUsd: number | null;
+  runs: number;
+  passRate: number | null;
+  meanIterationsToPass: number | null;
+  costPerPassingRun: number | null;
+}
+
+/** Per provider and model over the window: the table that answers "which model, at what cost?". */
+export function modelStats(db: Database, window: Window, now = Date.now()): ModelStats[] {
+  const since = sinceMinute(window, now);
+  const calls = rows<{ provider: string; model: string; calls: number; errors: number; input: number; output: number; cost: number; priced: number }>(
+    db,
+    `SELECT provider, model, SUM(calls) AS calls, SUM(errors) AS errors, SUM(input_tokens) AS input, SUM(output_tokens) AS output,
+            SUM(cost_usd) AS cost, SUM(priced_calls) AS priced
+     FROM call_minutes WHERE minute >= ? GROUP BY provider, model ORDER BY calls DESC`,
+    [since],
+  );
+  const latency = percentiles(db, 'latency', since);
+  const ttft = percentiles(db, 'ttft', since);
+  const runs = new Map(
+    rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
+      db,
+      `SELECT provider, model, COUNT(*) AS runs, COUNT(outcome) AS finished, SUM(outcome = 'passed') AS passed,
+              SUM(CASE WHEN outcome = 'passed' THEN iterations END) AS passIterations, SUM(cost_usd) AS runCost
+       FROM runs WHERE started_ts >= ? GROUP BY provider, model`,
+      [since * 60_000],
+    ).map((r) => [`${r.provider}\u0000${r.model}`, r]),
+  );
+  return calls.map((c) => {
+    const key = `${c.provider}\u0000${c.model}`;
+    const r = runs.get(key);
+    const passed = r?.passed ?? 0;
+    return {
+      provider: c.provider,
+      model: c.model,
+      calls: c.calls,
+      errors: c.errors,
+      errorRate: c.calls ? c.errors / c.calls : 0,
+      p50LatencyMs: latency.get(key)?.(50) ?? null,
+      p95LatencyMs: latency.get(key)?.(95) ?? null,
+      p50TtftMs: ttft.get(key)?.(50) ?? null,
+      inputTokens: c.input,
+      outputTokens: c.output,
+      costUsd: c.priced > 0 ? c.cost : null,
+      runs: r?.runs ?? 0,
+      passRate: r && r.finished > 0 ? passed / r.finished : null,
+      meanIterationsToPass: passed > 0 ? r!.passIterations / passed : null,
+      // What all the runs cost, divided by the ones that passed: the price of one success.
+      costPerPassingRun: passed > 0 ? r!.runCost / passed : null,
+    };
+  });
+}
+
+/** Per provider/model, a function from percentile to value, read off the summed log-scale histogram. */
+function percentiles(db: Database, metric: 'latency' | 'ttft', since: number): Map<string, (p: number) => number> {
+  const bins = rows<{ provider: string; model: string; bin: number; n: number }>(
+    db,
+    'SELECT provider, model, bin, SUM(n) AS n FROM histograms WHERE metric = ? AND minute >= ? GROUP BY provider, model, bin ORDER BY provider, model, bin',
+    [metric, since],
+  );
+  const grouped = new Map<string, Array<{ bin: number; n: number }>>();
+  for (const b of bins) {
+    const key = `${b.provider}\u0000${b.model}`;
+    if (!grouped.has(key)) grouped.set(key, []);
+    grouped.get(key)!.push(b);
+  }
+  const out = new Map<string, (p: number) => number>();
+  for (const [key, list] of grouped) {
+    const total = list.reduce((sum, b) => sum + b.n, 0);
+    out.set(key, (p) => {
+      const rank = Math.max(1, Math.ceil((p / 100) * total));
+      let seen = 0;
+      for (const b of list) {
+        seen += b.n;
+        if (seen >= rank) return Math.round(fromBin(b.bin));
+      }
+      return Math.round(fromBin(list[list.length - 1].bin));
+    });
+  }
+  return out;
+}
+
+export interface SeriesPoint {
+  t: number;
+  /** Per series name (a provider/model or a provider): the value in this bucket. */
+  values: Record<string, number>;
+}
+
+/** Buckets that give a chart ~30 points over the window (or over the data, for "all"). */
+function bucketMinutes(db: Database, window: Window, now: number): { since: number; size: number } {
+  const since = sinceMinute(window, now);
+  const first = (db.exec('SELECT MIN(minute) FROM call_minutes WHERE minute >= ?', [since])[0]?.values[0][0] as number | null) ?? since;
+  const span = Math.max(1, Math.floor(now / 60_000) - Math.max(first, since) + 1);
+  return { since, size: Math.max(1, Math.ceil(span / 30)) };
+}
+
+/** Mean latency per model per bucket. */
+export function latencySeries(db: Database, window: Window, now = Date.now()): SeriesPoint[] {
+  const { since, size } = bucketMinutes(db, window, now);
+  return series(
+    rows<{ bucket: number; name: string; value: number }>(
+      db,
+      `SELECT (minute / ?) * ? AS bucket, provider || ' ' || model AS name, SUM(latency_sum) / SUM(calls) AS value
+       FROM call_minutes WHERE minute >= ? GROUP BY bucket, name ORDER BY bucket`,
+      [size, size, since],
+    ),
+  );
+}
+
+/** Spend per provider per bucket. */
+export function costSeries(db: Database, window: Window, now = Date.now()): SeriesPoint[] {
+  const { since, size } = bucketMinutes(db, window, now);
+  return series(
+    rows<{ bucket: number; name: string; value: number }>(
+      db,
+      `SELECT (minute / ?) * ? AS bucket, provider AS name, SUM(cost_usd) AS value
+       FROM call_minutes WHERE minute >= ? GROUP BY bucket, name ORDER BY bucket`,
+      [size, size, since],
+    ),
+  );
+}
+
+function series(list: Array<{ bucket: number; name: string; value: number }>): SeriesPoint[] {
+  const points = new Map<number, SeriesPoint>();
+  for (const r of list) {
+    const t = r.bucket * 60_000;
+    if (!points.has(t)) points.set(t, { t, values: {} });
+    points.get(t)!.values[r.name] = r.value;
+  }
+  return [...points.values()];
+}
+
+export function tokensByProvider(db: Database, window: Window, now = Date.now()): Array<{ provider: string; input: number; output: number }> {
+  return rows(db, 'SELECT provider, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM call_minutes WHERE minute >= ? GROUP BY provider ORDER BY input + output DESC', [sinceMinute(window, now)]);
+}
+
+export function passRateByModel(db: Database, window: Window, now = Date.now()): Array<{ model: string; passed: number; finished: number; rate: number }> {
+  return rows<{ model: string; passed: number; finished: number }>(
+    db,
+    `SELECT provider || ' ' || model AS model, SUM(outcome = 'passed') AS passed, COUNT(outcome) AS finished
+     FROM runs WHERE started_ts >= ? AND outcome IS NOT NULL GROUP BY provider, model ORDER BY finished DESC`,
+    [sinceMinute(window, now) * 60_000],
+  ).map((r) => ({ ...r, rate: r.finished ? r.passed / r.finished : 0 }));
+}
+
+/** What the priced calls cost since a moment (the user's midnight for "today"). */
+export function spendSince(db: Database, sinceTs: number): number {
+  const exact = rows<{ cost: number | null }>(db, 'SELECT SUM(cost_usd) AS cost FROM llm_calls WHERE ts >= ?', [sinceTs]);
+  return exact[0]?.cost ?? 0;
+}
+
+export interface RunRow {
+  runId: string;
+  file: string;
+  provider: string;
+  model: string;
+  startedTs: number;
+  finishedTs: number | null;
+  outcome: RunOutcome | null;
+  reason: string | null;
+  iterations: number;
+  maxRuns: number;
+  costUsd: number;
+  error: string | null;
+}
+
+export function recentRuns(db: Database, limit = 50): RunRow[] {
+  return rows(
+    db,
+    `SELECT run_id AS runId, file, provider, model, started_ts AS startedTs, finished_ts AS finishedTs, outcome, reason, iterations,
+            max_runs AS maxRuns, cost_usd AS costUsd, error
+     FROM runs ORDER BY started_ts DESC, run_id DESC LIMIT ?`,
+    [limit],
+  );
+}
+
+/** Every event of one run, oldest first: its timeline and attempts. */
+export function runEvents(db: Database, runId: string): AgentEvent[] {
+  return rows<{ body: string }>(db, 'SELECT body FROM events WHERE run_id = ? ORDER BY seq', [runId]).map((r) => JSON.parse(r.body) as AgentEvent);
+}
+
+/** The newest alerts, for the insights panel. */
+export function recentAlerts(db: Database, limit = 5): AgentEvent[] {
+  return rows<{ body: string }>(db, "SELECT body FROM events WHERE type = 'alert' ORDER BY seq DESC LIMIT ?", [limit]).map((r) => JSON.parse(r.body) as AgentEvent);
+}
