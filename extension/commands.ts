@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
 import { CancelRunRequest, ErrorCodes, ProviderName, StartRunRequest } from '../server/protocol';
+import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
 import { ApiKeys, KEYED_PROVIDERS } from './keys';
 import { RunsModel } from './runsModel';
@@ -14,7 +15,7 @@ const SUGGESTED_MODELS: Record<ProviderName, string[]> = {
 
 const REMEMBERED_TEST_COMMAND = 'devAi.testCommand';
 
-export function registerCommands(context: vscode.ExtensionContext, host: HostClient, keys: ApiKeys, runs: RunsModel, log: vscode.LogOutputChannel): void {
+export function registerCommands(context: vscode.ExtensionContext, host: HostClient, keys: ApiKeys, runs: RunsModel, activeFile: ActiveFile, log: vscode.LogOutputChannel): void {
   const register = (id: string, run: (...args: any[]) => unknown) =>
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
@@ -37,7 +38,7 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
       if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
       return;
     }
-    const uri = resource instanceof vscode.Uri ? resource : vscode.window.activeTextEditor?.document.uri;
+    const uri = resource instanceof vscode.Uri ? resource : activeFile.uri;
     if (!uri || uri.scheme !== 'file') throw new UserError('Open the file to fix (or pick it in the explorer) first.');
     // The host reads the file from disk: unsaved edits must be there.
     const open = vscode.workspace.textDocuments.find((doc) => doc.uri.toString() === uri.toString());

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AgentEvent, EventsRequest, parseFromWebview, ToWebview } from '../server/protocol';
+import { ActiveFile } from './activeFile';
 import { dashboardHtml } from './dashboardHtml';
 import { HostClient } from './hostClient';
 
@@ -21,6 +22,7 @@ class DashboardConnection implements vscode.Disposable {
   constructor(
     private readonly webview: vscode.Webview,
     private readonly host: HostClient,
+    private readonly activeFile: ActiveFile,
     extensionUri: vscode.Uri,
   ) {
     const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
@@ -40,7 +42,7 @@ class DashboardConnection implements vscode.Disposable {
       host.onReady(() => {
         if (this.sentSeq !== null) void this.replay(this.sentSeq);
       }),
-      vscode.window.onDidChangeActiveTextEditor(() => this.sendContext()),
+      activeFile.onDidChange(() => this.sendContext()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.sendContext()),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('devAi.budgetUsd') && this.sendContext()),
     );
@@ -55,7 +57,7 @@ class DashboardConnection implements vscode.Disposable {
         await this.replay(message.afterSeq);
         break;
       case 'startRun':
-        await vscode.commands.executeCommand('devAi.fixFile', this.activeFile());
+        await vscode.commands.executeCommand('devAi.fixFile', this.activeFile.uri);
         break;
       case 'cancelRun':
         await vscode.commands.executeCommand('devAi.cancelRun', { runId: message.runId });
@@ -102,13 +104,8 @@ class DashboardConnection implements vscode.Disposable {
     void this.webview.postMessage(message);
   }
 
-  private activeFile(): vscode.Uri | undefined {
-    const uri = vscode.window.activeTextEditor?.document.uri;
-    return uri?.scheme === 'file' ? uri : undefined;
-  }
-
   private sendContext(): void {
-    const file = this.activeFile();
+    const file = this.activeFile.uri;
     const budget = vscode.workspace.getConfiguration('devAi').get<number>('budgetUsd') ?? 0;
     void this.webview.postMessage({
       type: 'context',
@@ -131,6 +128,7 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
 
   constructor(
     private readonly host: HostClient,
+    private readonly activeFile: ActiveFile,
     private readonly extensionUri: vscode.Uri,
   ) {}
 
@@ -147,7 +145,7 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
   }
 
   private connect(webview: vscode.Webview, onDidDispose: vscode.Event<void>): void {
-    const connection = new DashboardConnection(webview, this.host, this.extensionUri);
+    const connection = new DashboardConnection(webview, this.host, this.activeFile, this.extensionUri);
     this.connections.add(connection);
     onDidDispose(() => {
       connection.dispose();

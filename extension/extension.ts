@@ -4,6 +4,7 @@
  * activation only registers things; the host process starts right after, in the background.
  */
 import * as vscode from 'vscode';
+import { ActiveFile } from './activeFile';
 import { registerCommands } from './commands';
 import { Dashboard } from './dashboard';
 import { HostClient } from './hostClient';
@@ -21,8 +22,10 @@ export function activate(context: vscode.ExtensionContext): void {
   host = new HostClient(context, log, keys);
   const runs = new RunsModel(host);
   const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const dashboard = new Dashboard(host, context.extensionUri);
+  const activeFile = new ActiveFile();
+  const dashboard = new Dashboard(host, activeFile, context.extensionUri);
   context.subscriptions.push(
+    activeFile,
     dashboard,
     vscode.window.registerWebviewViewProvider(Dashboard.viewId, dashboard),
     vscode.commands.registerCommand('devAi.openDashboard', () => dashboard.openPanel()),
@@ -43,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): void {
     keys.onDidChange(() => restartWhenIdle(runs, 'an API key changed')),
     vscode.workspace.onDidGrantWorkspaceTrust(() => restartWhenIdle(runs, 'the workspace is now trusted')),
   );
-  registerCommands(context, host, keys, runs, log);
+  registerCommands(context, host, keys, runs, activeFile, log);
   log.info(`dev-ai activated in ${(performance.now() - started).toFixed(1)} ms`);
   void host.get().catch((err: Error) => log.error(`the micro-agent host did not start: ${err.message}`));
 }

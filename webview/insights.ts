@@ -21,7 +21,7 @@ export function insights(stats: readonly ModelStats[], spendToday: number, budge
     const [best, worst] = [...passing].sort((a, b) => a.meanIterationsToPass! - b.meanIterationsToPass!).filter((_, i, all) => i === 0 || i === all.length - 1);
     const costNote =
       best.costPerPassingRun !== null && worst.costPerPassingRun !== null && worst.costPerPassingRun > 0
-        ? ` at ${formatRatio(best.costPerPassingRun / worst.costPerPassingRun)} the cost per passing run`
+        ? ` at ${costRatio(best.costPerPassingRun / worst.costPerPassingRun)} per passing run`
         : '';
     out.push({
       level: 'info',
@@ -46,10 +46,10 @@ export function insights(stats: readonly ModelStats[], spendToday: number, budge
   return out;
 }
 
-/** "half", "twice", "3.2×": a ratio as a person says it. */
-function formatRatio(ratio: number): string {
-  if (Math.abs(ratio - 0.5) < 0.05) return 'half';
-  if (Math.abs(ratio - 2) < 0.1) return 'twice';
-  if (Math.abs(ratio - 1) < 0.05) return 'the same as';
-  return `${ratio.toFixed(1)}×`;
+/** "half the cost", "twice the cost", "3.2× the cost": a ratio as a person says it. */
+function costRatio(ratio: number): string {
+  if (Math.abs(ratio - 0.5) < 0.05) return 'half the cost';
+  if (Math.abs(ratio - 2) < 0.1) return 'twice the cost';
+  if (Math.abs(ratio - 1) < 0.05) return 'about the same cost';
+  return `${ratio.toFixed(1)}× the cost`;
 }

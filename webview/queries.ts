@@ -4,7 +4,6 @@
  */
 import type { Database, SqlValue } from 'sql.js';
 import type { AgentEvent, RunOutcome } from '../server/protocol';
-import { fromBin } from './store';
 
 export type Window = 'hour' | 'day' | 'all';
 export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
@@ -93,12 +92,12 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
 
 /** Per provider/model, a function from percentile to value, read off the summed log-scale histogram. */
 function percentiles(db: Database, metric: 'latency' | 'ttft', since: number): Map<string, (p: number) => number> {
-  const bins = rows<{ provider: string; model: string; bin: number; n: number }>(
+  const bins = rows<{ provider: string; model: string; bin: number; n: number; total: number }>(
     db,
-    'SELECT provider, model, bin, SUM(n) AS n FROM histograms WHERE metric = ? AND minute >= ? GROUP BY provider, model, bin ORDER BY provider, model, bin',
+    'SELECT provider, model, bin, SUM(n) AS n, SUM(total) AS total FROM histograms WHERE metric = ? AND minute >= ? GROUP BY provider, model, bin ORDER BY provider, model, bin',
     [metric, since],
   );
-  const grouped = new Map<string, Array<{ bin: number; n: number }>>();
+  const grouped = new Map<string, Array<{ bin: number; n: number; total: number }>>();
   for (const b of bins) {
     const key = `${b.provider}\u0000${b.model}`;
     if (!grouped.has(key)) grouped.set(key, []);
@@ -112,9 +111,10 @@ function percentiles(db: Database, metric: 'latency' | 'ttft', since: number): M
       let seen = 0;
       for (const b of list) {
         seen += b.n;
-        if (seen >= rank) return Math.round(fromBin(b.bin));
+        if (seen >= rank) return Math.round(b.total / b.n);
       }
-      return Math.round(fromBin(list[list.length - 1].bin));
+      const last = list[list.length - 1];
+      return Math.round(last.total / last.n);
     });
   }
   return out;

@@ -5,7 +5,8 @@
  * Besides the raw events, ingest keeps what the analytics need small:
  *   llm_calls   one row per call (feeds, run detail)
  *   call_minutes per provider/model/minute sums (windowed stats and time series without scanning every call)
- *   histograms  per provider/model/minute counts in log-scale latency and TTFT bins (percentiles, ±2.5%)
+ *   histograms  per provider/model/minute counts (and sums) in 5%-wide log-scale latency and TTFT bins:
+ *               a percentile is the mean of the bin it falls in, exact when that bin holds one value
  *   test_runs, runs
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
@@ -24,7 +25,7 @@ CREATE TABLE IF NOT EXISTS call_minutes (
   cost_usd REAL NOT NULL, priced_calls INTEGER NOT NULL,
   PRIMARY KEY (minute, provider, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS histograms (
-  metric TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, minute INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL,
+  metric TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, minute INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
   PRIMARY KEY (metric, minute, provider, model, bin)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS test_runs (
   seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, passed INTEGER NOT NULL,
@@ -38,7 +39,6 @@ CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ts);
 /** Log-scale bins 5% wide: percentiles read off them are within 2.5% of the exact value. */
 const BIN_BASE = Math.log(1.05);
 export const toBin = (ms: number): number => Math.round(Math.log(ms + 1) / BIN_BASE);
-export const fromBin = (bin: number): number => Math.exp(bin * BIN_BASE) - 1;
 
 export class Store {
   private readonly insertEvent: Statement;
@@ -60,7 +60,7 @@ export class Store {
       ON CONFLICT DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors, latency_sum = latency_sum + excluded.latency_sum,
         input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
-    this.upsertHistogram = db.prepare('INSERT INTO histograms VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1');
+    this.upsertHistogram = db.prepare('INSERT INTO histograms VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total');
     this.insertTest = db.prepare('INSERT INTO test_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertRun = db.prepare('INSERT OR IGNORE INTO runs (run_id, file, provider, model, started_ts, max_runs) VALUES (?, ?, ?, ?, ?, ?)');
     this.updateIteration = db.prepare('UPDATE runs SET iterations = MAX(iterations, ?) WHERE run_id = ?');
@@ -104,8 +104,8 @@ export class Store {
         const minute = Math.floor(event.ts / 60_000);
         this.insertCall.run([event.seq, event.ts, event.runId ?? null, event.provider, event.model, event.iteration, event.latencyMs, event.ttftMs, event.inputTokens, event.outputTokens, event.costUsd, event.ok ? 1 : 0, event.error?.kind ?? null]);
         this.upsertMinute.run([event.provider, event.model, minute, event.ok ? 0 : 1, event.latencyMs, event.inputTokens ?? 0, event.outputTokens ?? 0, event.costUsd ?? 0, event.costUsd === null ? 0 : 1]);
-        this.upsertHistogram.run(['latency', event.provider, event.model, minute, toBin(event.latencyMs)]);
-        if (event.ttftMs !== null) this.upsertHistogram.run(['ttft', event.provider, event.model, minute, toBin(event.ttftMs)]);
+        this.upsertHistogram.run(['latency', event.provider, event.model, minute, toBin(event.latencyMs), event.latencyMs]);
+        if (event.ttftMs !== null) this.upsertHistogram.run(['ttft', event.provider, event.model, minute, toBin(event.ttftMs), event.ttftMs]);
         if (event.runId && event.costUsd !== null) this.addRunCost.run([event.costUsd, event.runId]);
         break;
       }

@@ -127,6 +127,24 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
       await screenshot(page, '07-after-restart');
     });
+    it('the dashboard shows a run as it happens', async () => {
+      fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
+      vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 3000, usage: { input: 800, output: 60 } });
+      await runCommand(page, 'dev-ai: Open Dashboard');
+      // Webviews are nested iframes in the workbench.
+      const dashboard = page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+      await dashboard.locator('.run.passed').first().waitFor({ timeout: 30_000 });
+      const passedBefore = await dashboard.locator('.run.passed').count();
+      // Start the run from the dashboard itself: it fixes the file last active in an editor.
+      await dashboard.locator('vscode-button', { hasText: 'Fix math.js' }).click();
+      await answerInput(page, '', 'what should the code do');
+      await dashboard.locator('.run.running').waitFor({ timeout: 30_000 });
+      await screenshot(page, '09-dashboard-running');
+      await dashboard.locator('.run.passed').nth(passedBefore).waitFor({ timeout: 30_000 });
+      await dashboard.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+      await dashboard.locator('tr[data-model="openai gpt-4.1-mini"]').waitFor();
+      await screenshot(page, '10-dashboard-analytics');
+    });
   });
 
   describe('in an untrusted workspace', () => {

@@ -46,25 +46,25 @@ export function LineChart({ title, points, format }: { title: string; points: Se
   );
 }
 
-/** Horizontal bars, one per item: reads well at sidebar width whatever the number of items. */
+/** Horizontal bars, one per item, label and value above the bar: reads at sidebar width whatever the count. */
 export function BarChart({ title, items }: { title: string; items: Array<{ label: string; value: number; display: string }> }) {
   if (items.length === 0) return <ChartFrame title={title} empty />;
   const max = Math.max(...items.map((i) => i.value), 0) || 1;
-  const rowH = 18;
-  const height = items.length * rowH + 4;
+  const rowH = 26;
+  const height = items.length * rowH;
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
       <svg viewBox={`0 0 ${W} ${height}`} role="img" aria-label={title}>
         {items.map((item, i) => (
-          <g key={item.label} transform={`translate(0 ${i * rowH + 2})`}>
-            <text class="bar-label" x="0" y="11">
-              {item.label.length > 26 ? `${item.label.slice(0, 25)}…` : item.label}
+          <g key={item.label} transform={`translate(0 ${i * rowH})`}>
+            <text class="bar-label" x="0" y="10">
+              {item.label.length > 40 ? `${item.label.slice(0, 39)}…` : item.label}
             </text>
-            <rect x="150" y="2" height="11" width={Math.max(1, (item.value / max) * 105)} fill={PALETTE[i % PALETTE.length]} rx="1" />
-            <text class="tick" x={W - PAD.right} y="11" text-anchor="end">
+            <text class="tick" x={W} y="10" text-anchor="end">
               {item.display}
             </text>
+            <rect x="0" y="14" height="7" width={Math.max(1, (item.value / max) * W)} fill={PALETTE[i % PALETTE.length]} rx="1" />
           </g>
         ))}
       </svg>

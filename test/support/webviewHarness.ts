@@ -1,0 +1,95 @@
+/**
+ * Serves the built dashboard as VS Code's webview would: the page from dashboardHtml (same CSP), the bundle,
+ * the wasm and the codicons from dist/webview, plus two things VS Code provides: `acquireVsCodeApi` (a stub
+ * that records what the webview posts) and the theme's `--vscode-*` variables (dark or light).
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { dashboardHtml } from '../../extension/dashboardHtml';
+import type { FromWebview, ToWebview } from '../../server/protocol';
+import { DIST } from './fixtures';
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.ttf': 'font/ttf' };
+
+const THEMES = {
+  dark: {
+    'foreground': '#cccccc', 'descriptionForeground': '#9d9d9d', 'errorForeground': '#f85149', 'focusBorder': '#0078d4',
+    'editor-background': '#1f1f1f', 'textLink-foreground': '#4daafc', 'textCodeBlock-background': '#2b2b2b',
+    'button-background': '#0078d4', 'button-foreground': '#ffffff', 'button-hoverBackground': '#026ec1', 'widget-border': '#313131', 'panel-border': '#2b2b2b',
+    'testing-iconPassed': '#73c991', 'testing-iconFailed': '#f14c4c', 'editorWarning-foreground': '#cca700',
+    'gitDecoration-addedResourceForeground': '#81b88b', 'gitDecoration-deletedResourceForeground': '#c74e39',
+    'charts-blue': '#3794ff', 'charts-orange': '#d18616', 'charts-green': '#89d185', 'charts-purple': '#b180d7', 'charts-yellow': '#cca700', 'charts-red': '#f14c4c',
+    'font-family': 'system-ui, sans-serif', 'font-size': '13px', 'editor-font-family': 'monospace', 'sideBar-background': '#181818',
+  },
+  light: {
+    'foreground': '#3b3b3b', 'descriptionForeground': '#717171', 'errorForeground': '#f85149', 'focusBorder': '#005fb8',
+    'editor-background': '#ffffff', 'textLink-foreground': '#005fb8', 'textCodeBlock-background': '#f0f0f0',
+    'button-background': '#005fb8', 'button-foreground': '#ffffff', 'button-hoverBackground': '#0258a8', 'widget-border': '#e5e5e5', 'panel-border': '#e5e5e5',
+    'testing-iconPassed': '#388a34', 'testing-iconFailed': '#e51400', 'editorWarning-foreground': '#bf8803',
+    'gitDecoration-addedResourceForeground': '#587c0c', 'gitDecoration-deletedResourceForeground': '#ad0707',
+    'charts-blue': '#1a85ff', 'charts-orange': '#d18616', 'charts-green': '#388a34', 'charts-purple': '#652d90', 'charts-yellow': '#bf8803', 'charts-red': '#e51400',
+    'font-family': 'system-ui, sans-serif', 'font-size': '13px', 'editor-font-family': 'monospace', 'sideBar-background': '#f8f8f8',
+  },
+};
+export type Theme = keyof typeof THEMES;
+
+export interface Harness {
+  url: (theme: Theme) => string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const webviewDir = path.join(DIST, 'webview');
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const origin = `http://${req.headers.host}`;
+    if (url.pathname === '/') {
+      const nonce = 'harness-nonce';
+      const theme = (url.searchParams.get('theme') ?? 'dark') as Theme;
+      const page = dashboardHtml({ cspSource: origin, nonce, script: `${origin}/main.js`, style: `${origin}/styles.css`, codicons: `${origin}/codicons/codicon.css`, wasm: `${origin}/sql-wasm.wasm` })
+        .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${origin}/theme-${theme}.css">\n<link rel="stylesheet"`)
+        .replace(`<script nonce="${nonce}" src=`, `<script nonce="${nonce}" src="${origin}/vscode-api.js"></script>\n<script nonce="${nonce}" src=`);
+      res.writeHead(200, { 'content-type': 'text/html' }).end(page);
+      return;
+    }
+    if (url.pathname.startsWith('/theme-')) {
+      const theme = THEMES[url.pathname.slice(7, -4) as Theme];
+      const vars = Object.entries(theme).map(([k, v]) => `--vscode-${k}: ${v};`).join('\n');
+      res.writeHead(200, { 'content-type': 'text/css' }).end(`:root {\n${vars}\n}\nbody { background: var(--vscode-sideBar-background); }`);
+      return;
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === '/vscode-api.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end('window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m) });');
+      return;
+    }
+    const file = path.join(webviewDir, path.normalize(url.pathname));
+    if (!file.startsWith(webviewDir) || !fs.existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (theme) => `http://127.0.0.1:${port}/?theme=${theme}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Delivers a message the way VS Code does: a `message` event on the webview's window. */
+export function send(page: Page, message: ToWebview): Promise<void> {
+  return page.evaluate((m) => window.postMessage(m, '*'), message);
+}
+
+export function posted(page: Page): Promise<FromWebview[]> {
+  return page.evaluate(() => (window as unknown as { __posted: FromWebview[] }).__posted);
+}

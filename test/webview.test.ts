@@ -1,0 +1,148 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { Engine } from '../server/engine';
+import { EventLog } from '../server/events/log';
+import type { AgentEvent } from '../server/protocol';
+import { launchBrowser, screenshot } from './support/codeServer';
+import { EventFactory } from './support/events';
+import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
+import { Harness, posted, send, startHarness } from './support/webviewHarness';
+import { startVendorServer } from './support/vendorServer';
+
+/** Events from real runs: the engine against a local vendor and a real node --test suite. */
+async function recordRealRuns(): Promise<AgentEvent[]> {
+  const vendor = await startVendorServer();
+  const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'other.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
+  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
+  const events: AgentEvent[] = [];
+  log.onEvent((e) => events.push(e));
+  const engine = await Engine.create({ root, log, env: { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl } });
+  vendor.script({ kind: 'text', text: 'no block here' }, { kind: 'text', text: fixReply(), usage: { input: 1200, output: 90 } });
+  await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, model: 'gpt-4.1-mini' }).done;
+  vendor.respond = () => ({ kind: 'text', text: fixReply('exports.add = () => 0;\nexports.mul = () => 0;\n'), usage: { input: 1000, output: 80 } });
+  await engine.start({ file: 'other.js', testCommand: 'node --test other.test.js || exit 1', maxRuns: 1, model: 'gpt-4o-mini' }).done;
+  await vendor.close();
+  log.close();
+  return events;
+}
+
+describe('dashboard webview in headless Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let harness: Harness;
+  let recorded: AgentEvent[];
+  before(async () => {
+    [browser, harness, recorded] = await Promise.all([launchBrowser(), startHarness(), recordRealRuns()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await harness?.close();
+  });
+
+  async function open(theme: 'dark' | 'light' = 'dark', width = 420): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(harness.url(theme));
+    await page.waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'), undefined, { timeout: 15_000 }).catch(() => {
+      throw new Error(`the dashboard never said ready: ${errors.join('\n')}`);
+    });
+    (page as any).errors = errors;
+    return page;
+  }
+
+  it('replays history, then shows live events as they arrive', async () => {
+    const page = await open();
+    assert.deepEqual((await posted(page))[0], { type: 'ready', afterSeq: 0 });
+    await send(page, { type: 'context', activeFile: 'math.js', trusted: true, budgetUsd: null });
+    await send(page, { type: 'events', events: recorded });
+    await page.locator('.run.passed', { hasText: 'math.js' }).waitFor();
+    await page.locator('.run.failed', { hasText: 'other.js' }).waitFor();
+
+    // A live run: each event shows up as it comes.
+    const f = new EventFactory(Date.now());
+    const seq0 = recorded.at(-1)!.seq;
+    const live = f.run('live-1', 'anthropic', 'claude-sonnet-4-5', 1, true, 0.02).map((e, i) => ({ ...e, seq: seq0 + 1 + i }));
+    await send(page, { type: 'events', events: [live[0]] });
+    const run = page.locator('.run.running', { hasText: 'math.js' });
+    await run.waitFor();
+    await send(page, { type: 'events', events: live.slice(1, 4) });
+    await page.locator('[data-run="live-1"] .run-head', { hasText: '1/5' }).waitFor();
+    await send(page, { type: 'events', events: live.slice(4) });
+    await page.locator('[data-run="live-1"].passed').waitFor();
+
+    // A run opens to its attempts: the rejected reply, the diff, the test output.
+    await page.locator('[data-run="' + recorded[0].runId + '"] .twisty').click();
+    await page.locator('.step.rejected', { hasText: 'no fenced code block' }).waitFor();
+    await page.locator('details.step', { hasText: 'Wrote math.js' }).first().click();
+    await page.locator('pre.diff .add', { hasText: 'a + b' }).waitFor();
+    await screenshot(page, 'webview-activity-dark');
+    assert.deepEqual((page as any).errors, []);
+  });
+
+  it('posts start, cancel and open-file requests for the extension to validate', async () => {
+    const page = await open();
+    await send(page, { type: 'context', activeFile: 'src/app.js', trusted: true, budgetUsd: null });
+    const f = new EventFactory();
+    await send(page, { type: 'events', events: [f.runStarted('r-1', 'openai', 'gpt-4.1-mini', 'src/app.js')] });
+    await page.locator('vscode-button', { hasText: 'Fix app.js' }).click();
+    await page.locator('[data-run="r-1"] button[title="Cancel this run"]').click();
+    await page.locator('[data-run="r-1"] a.file').click();
+    const messages = (await posted(page)).slice(1);
+    assert.deepEqual(messages, [{ type: 'startRun' }, { type: 'cancelRun', runId: 'r-1' }, { type: 'openFile', file: 'src/app.js' }]);
+  });
+
+  it('shows the right numbers for a known event set, and charts', async () => {
+    const page = await open('dark', 900);
+    const f = new EventFactory(Date.now() - 20 * 60_000);
+    const events = [...f.run('a', 'openai', 'gpt-4.1-mini', 1, true, 0.01, 100), ...f.run('b', 'openai', 'gpt-4.1-mini', 3, true, 0.01, 200), ...f.run('c', 'openai', 'gpt-4.1-mini', 2, false, 0.01, 400)];
+    await send(page, { type: 'events', events });
+    await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    const row = page.locator('tr[data-model="openai gpt-4.1-mini"]');
+    await row.waitFor();
+    const cell = (col: string) => row.locator(`[data-col="${col}"]`).textContent();
+    assert.equal(await cell('calls'), '6');
+    assert.equal(await cell('errorRate'), '0%');
+    assert.equal(await cell('p50'), '200 ms');
+    assert.equal(await cell('p95'), '400 ms');
+    assert.equal(await cell('in'), '6,000');
+    assert.equal(await cell('cost'), '$0.06');
+    assert.equal(await cell('runs'), '3');
+    assert.equal(await cell('passRate'), '67%');
+    assert.equal(await cell('iterations'), '2.0');
+    assert.equal(await cell('costPerPass'), '$0.03');
+    // Charts render with data: a latency line, cost line, token and pass-rate bars.
+    assert.equal(await page.locator('figure.chart polyline').count() >= 2, true);
+    assert.equal(await page.locator('figure.chart', { hasText: 'Pass rate by model' }).locator('rect').count(), 1);
+    await page.locator('figure.chart', { hasText: 'Pass rate by model' }).getByText('67% of 3').waitFor();
+    await screenshot(page, 'webview-analytics-dark');
+    const light = await open('light', 900);
+    await send(light, { type: 'events', events: [...events, ...recorded.map((e) => ({ ...e, seq: e.seq + 10_000 }))] });
+    await light.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    await light.locator('tr[data-model="openai gpt-4.1-mini"]').waitFor();
+    await screenshot(light, 'webview-analytics-light');
+  });
+
+  it('loses nothing and counts nothing twice across a reload', async () => {
+    const page = await open();
+    await send(page, { type: 'events', events: recorded });
+    await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    const calls = page.locator('tr[data-model="openai gpt-4.1-mini"] [data-col="calls"]');
+    await calls.waitFor();
+    const before = await calls.textContent();
+    await page.reload();
+    await page.waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'));
+    assert.deepEqual((await posted(page))[0], { type: 'ready', afterSeq: 0 }, 'a reloaded view asks for the whole history');
+    // The extension replays; overlapping pages and a live duplicate must not double count.
+    await send(page, { type: 'events', events: recorded.slice(0, 10) });
+    await send(page, { type: 'events', events: recorded });
+    await send(page, { type: 'events', events: recorded.slice(-3) });
+    await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    await page.locator('tr[data-model="openai gpt-4.1-mini"] [data-col="calls"]').waitFor();
+    assert.equal(await page.locator('tr[data-model="openai gpt-4.1-mini"] [data-col="calls"]').textContent(), before);
+    await page.locator('vscode-tab-header', { hasText: 'Activity' }).click();
+    assert.equal(await page.locator('.run').count(), 2);
+  });
+});
