@@ -51,10 +51,13 @@ if (args.has('--tools')) {
 }
 if (args.has('--tests')) {
   // Tests keep their dependencies external: mocha and the SDKs load from node_modules.
-  builds.push({ ...node, minify: false, packages: 'external', entryPoints: listTs('test').filter((f) => !f.startsWith(join('test', 'bench'))), outdir: 'dist-test', outbase: 'test' });
+  builds.push({ ...node, minify: false, keepNames: false, packages: 'external', entryPoints: listTs('test').filter((f) => !f.startsWith(join('test', 'bench'))), outdir: 'dist-test', outbase: 'test' });
 }
 if (args.has('--bench')) {
-  builds.push({ ...node, minify: false, packages: 'external', entryPoints: listTs('test'), outdir: 'dist-test', outbase: 'test' });
+  const browserBench = join('test', 'bench', 'browser');
+  builds.push({ ...node, minify: false, keepNames: false, packages: 'external', entryPoints: listTs('test').filter((f) => !f.startsWith(browserBench)), outdir: 'dist-test', outbase: 'test' });
+  // Benchmarks that run inside Chromium, on the webview's own code.
+  builds.push({ bundle: true, platform: 'browser', format: 'iife', target: 'chrome120', entryPoints: listTs(browserBench), outdir: join('dist-test', 'bench', 'browser'), logLevel: 'warning' });
 }
 
 if (args.has('--watch')) {

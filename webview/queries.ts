@@ -1,6 +1,7 @@
 /**
- * Every number the dashboard shows, as SQL over the store. Windowed call stats read the per-minute rollups
- * and histograms, never the raw calls, so they stay fast at a million calls.
+ * Every number the dashboard shows, as SQL over the store. Windowed call stats read the rollups and
+ * histograms (minutes up to the window's first whole hour, then hours; or the all-time bucket), never the
+ * raw calls, so they stay fast at a million calls.
  */
 import type { Database, SqlValue } from 'sql.js';
 import type { AgentEvent, RunOutcome } from '../server/protocol';
@@ -11,6 +12,22 @@ export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_
 /** The first minute inside a window that ends now. */
 export function sinceMinute(window: Window, now: number): number {
   return window === 'all' ? 0 : Math.floor((now - WINDOW_MS[window]) / 60_000);
+}
+
+/**
+ * The rows of `rollups` or `histograms` that exactly cover a window ending now, as a subquery: minutes up to
+ * the window's first whole hour, then hours; or the all-time bucket. Each branch is a range on the primary
+ * key (an OR across resolutions would scan the table).
+ */
+function windowRows(table: 'rollups' | 'histograms', window: Window, now: number, metric?: 'latency' | 'ttft'): { sql: string; params: SqlValue[] } {
+  const [m, mp] = metric ? ['metric = ? AND ', [metric]] : ['', []];
+  if (window === 'all') return { sql: `(SELECT * FROM ${table} WHERE ${m}res = 'a')`, params: mp };
+  const since = sinceMinute(window, now);
+  const firstHour = Math.ceil(since / 60);
+  return {
+    sql: `(SELECT * FROM ${table} WHERE ${m}res = 'm' AND bucket >= ? AND bucket < ? UNION ALL SELECT * FROM ${table} WHERE ${m}res = 'h' AND bucket >= ?)`,
+    params: [...mp, since, firstHour * 60, ...mp, firstHour],
+  };
 }
 
 function rows<T>(db: Database, sql: string, params: SqlValue[] = []): T[] {
@@ -47,15 +64,16 @@ export interface ModelStats {
 /** Per provider and model over the window: the table that answers "which model, at what cost?". */
 export function modelStats(db: Database, window: Window, now = Date.now()): ModelStats[] {
   const since = sinceMinute(window, now);
+  const source = windowRows('rollups', window, now);
   const calls = rows<{ provider: string; model: string; calls: number; errors: number; input: number; output: number; cost: number; priced: number }>(
     db,
     `SELECT provider, model, SUM(calls) AS calls, SUM(errors) AS errors, SUM(input_tokens) AS input, SUM(output_tokens) AS output,
             SUM(cost_usd) AS cost, SUM(priced_calls) AS priced
-     FROM call_minutes WHERE minute >= ? GROUP BY provider, model ORDER BY calls DESC`,
-    [since],
+     FROM ${source.sql} GROUP BY provider, model ORDER BY calls DESC`,
+    source.params,
   );
-  const latency = percentiles(db, 'latency', since);
-  const ttft = percentiles(db, 'ttft', since);
+  const latency = percentiles(db, windowRows('histograms', window, now, 'latency'));
+  const ttft = percentiles(db, windowRows('histograms', window, now, 'ttft'));
   const runs = new Map(
     rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
       db,
@@ -91,11 +109,11 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
 }
 
 /** Per provider/model, a function from percentile to value, read off the summed log-scale histogram. */
-function percentiles(db: Database, metric: 'latency' | 'ttft', since: number): Map<string, (p: number) => number> {
+function percentiles(db: Database, source: { sql: string; params: SqlValue[] }): Map<string, (p: number) => number> {
   const bins = rows<{ provider: string; model: string; bin: number; n: number; total: number }>(
     db,
-    'SELECT provider, model, bin, SUM(n) AS n, SUM(total) AS total FROM histograms WHERE metric = ? AND minute >= ? GROUP BY provider, model, bin ORDER BY provider, model, bin',
-    [metric, since],
+    `SELECT provider, model, bin, SUM(n) AS n, SUM(total) AS total FROM ${source.sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`,
+    source.params,
   );
   const grouped = new Map<string, Array<{ bin: number; n: number; total: number }>>();
   for (const b of bins) {
@@ -126,38 +144,33 @@ export interface SeriesPoint {
   values: Record<string, number>;
 }
 
-/** Buckets that give a chart ~30 points over the window (or over the data, for "all"). */
-function bucketMinutes(db: Database, window: Window, now: number): { since: number; size: number } {
+/**
+ * Chart buckets: ~30 points over the window (or over the data, for "all"), read from the hourly rollups when
+ * a point spans an hour or more, else from the per-minute ones.
+ */
+function seriesRows(db: Database, window: Window, now: number, name: string, value: string): Array<{ bucket: number; name: string; value: number }> {
   const since = sinceMinute(window, now);
-  const first = (db.exec('SELECT MIN(minute) FROM call_minutes WHERE minute >= ?', [since])[0]?.values[0][0] as number | null) ?? since;
+  const first = (db.exec("SELECT MIN(bucket) * 60 FROM rollups WHERE res = 'h'")[0]?.values[0][0] as number | null) ?? since;
   const span = Math.max(1, Math.floor(now / 60_000) - Math.max(first, since) + 1);
-  return { since, size: Math.max(1, Math.ceil(span / 30)) };
+  const minutes = Math.max(1, Math.ceil(span / 30));
+  const [res, size, from] = minutes >= 60 ? ['h', Math.ceil(minutes / 60), Math.floor(since / 60)] : ['m', minutes, since];
+  const perMinute = res === 'h' ? 60 : 1;
+  return rows(
+    db,
+    `SELECT (bucket / ?) * ? * ? AS bucket, ${name} AS name, ${value} AS value
+     FROM rollups WHERE res = ? AND bucket >= ? GROUP BY 1, 2 ORDER BY 1`,
+    [size, size, perMinute, res, from],
+  );
 }
 
 /** Mean latency per model per bucket. */
 export function latencySeries(db: Database, window: Window, now = Date.now()): SeriesPoint[] {
-  const { since, size } = bucketMinutes(db, window, now);
-  return series(
-    rows<{ bucket: number; name: string; value: number }>(
-      db,
-      `SELECT (minute / ?) * ? AS bucket, provider || ' ' || model AS name, SUM(latency_sum) / SUM(calls) AS value
-       FROM call_minutes WHERE minute >= ? GROUP BY bucket, name ORDER BY bucket`,
-      [size, size, since],
-    ),
-  );
+  return series(seriesRows(db, window, now, "provider || ' ' || model", 'SUM(latency_sum) / SUM(calls)'));
 }
 
 /** Spend per provider per bucket. */
 export function costSeries(db: Database, window: Window, now = Date.now()): SeriesPoint[] {
-  const { since, size } = bucketMinutes(db, window, now);
-  return series(
-    rows<{ bucket: number; name: string; value: number }>(
-      db,
-      `SELECT (minute / ?) * ? AS bucket, provider AS name, SUM(cost_usd) AS value
-       FROM call_minutes WHERE minute >= ? GROUP BY bucket, name ORDER BY bucket`,
-      [size, size, since],
-    ),
-  );
+  return series(seriesRows(db, window, now, 'provider', 'SUM(cost_usd)'));
 }
 
 function series(list: Array<{ bucket: number; name: string; value: number }>): SeriesPoint[] {
@@ -171,7 +184,8 @@ function series(list: Array<{ bucket: number; name: string; value: number }>): S
 }
 
 export function tokensByProvider(db: Database, window: Window, now = Date.now()): Array<{ provider: string; input: number; output: number }> {
-  return rows(db, 'SELECT provider, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM call_minutes WHERE minute >= ? GROUP BY provider ORDER BY input + output DESC', [sinceMinute(window, now)]);
+  const source = windowRows('rollups', window, now);
+  return rows(db, `SELECT provider, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM ${source.sql} GROUP BY provider ORDER BY input + output DESC`, source.params);
 }
 
 export function passRateByModel(db: Database, window: Window, now = Date.now()): Array<{ model: string; passed: number; finished: number; rate: number }> {

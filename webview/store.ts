@@ -3,10 +3,11 @@
  * so history pages and live notifications may overlap freely; each batch goes in one transaction.
  *
  * Besides the raw events, ingest keeps what the analytics need small:
- *   llm_calls   one row per call (feeds, run detail)
- *   call_minutes per provider/model/minute sums (windowed stats and time series without scanning every call)
- *   histograms  per provider/model/minute counts (and sums) in 5%-wide log-scale latency and TTFT bins:
- *               a percentile is the mean of the bin it falls in, exact when that bin holds one value
+ *   llm_calls   one row per call (spend since a moment, run detail)
+ *   rollups     per provider/model sums at three resolutions: per minute ('m'), per hour ('h') and all time
+ *               ('a', bucket 0), so any window reads a few thousand rows, never every call
+ *   histograms  the same resolutions, counts (and sums) in 5%-wide log-scale latency and TTFT bins: a
+ *               percentile is the mean of the bin it falls in, exact when that bin holds one value
  *   test_runs, runs
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
@@ -19,14 +20,15 @@ CREATE TABLE IF NOT EXISTS llm_calls (
   seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, run_id TEXT, provider TEXT NOT NULL, model TEXT NOT NULL, iteration INTEGER,
   latency_ms REAL NOT NULL, ttft_ms REAL, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, ok INTEGER NOT NULL, error_kind TEXT);
 CREATE INDEX IF NOT EXISTS llm_calls_ts ON llm_calls(ts);
-CREATE TABLE IF NOT EXISTS call_minutes (
-  provider TEXT NOT NULL, model TEXT NOT NULL, minute INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS rollups (
+  res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
   calls INTEGER NOT NULL, errors INTEGER NOT NULL, latency_sum REAL NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
   cost_usd REAL NOT NULL, priced_calls INTEGER NOT NULL,
-  PRIMARY KEY (minute, provider, model)) WITHOUT ROWID;
+  PRIMARY KEY (res, bucket, provider, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS histograms (
-  metric TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, minute INTEGER NOT NULL, bin INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
-  PRIMARY KEY (metric, minute, provider, model, bin)) WITHOUT ROWID;
+  metric TEXT NOT NULL, res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, bin INTEGER NOT NULL,
+  n INTEGER NOT NULL, total REAL NOT NULL,
+  PRIMARY KEY (metric, res, bucket, provider, model, bin)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS test_runs (
   seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, passed INTEGER NOT NULL,
   exit_code INTEGER, duration_ms REAL NOT NULL, timed_out INTEGER NOT NULL);
@@ -40,10 +42,23 @@ CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ts);
 const BIN_BASE = Math.log(1.05);
 export const toBin = (ms: number): number => Math.round(Math.log(ms + 1) / BIN_BASE);
 
+/** Rollup resolutions: a minute, an hour, all time. */
+export type Resolution = 'm' | 'h' | 'a';
+
+/** The bucket of a timestamp at each resolution. */
+export function bucketsOf(ts: number): Array<[Resolution, number]> {
+  const minute = Math.floor(ts / 60_000);
+  return [
+    ['m', minute],
+    ['h', Math.floor(minute / 60)],
+    ['a', 0],
+  ];
+}
+
 export class Store {
   private readonly insertEvent: Statement;
   private readonly insertCall: Statement;
-  private readonly upsertMinute: Statement;
+  private readonly upsertRollup: Statement;
   private readonly upsertHistogram: Statement;
   private readonly insertTest: Statement;
   private readonly insertRun: Statement;
@@ -56,11 +71,11 @@ export class Store {
     db.exec(SCHEMA);
     this.insertEvent = db.prepare('INSERT OR IGNORE INTO events (seq, ts, type, run_id, body) VALUES (?, ?, ?, ?, ?)');
     this.insertCall = db.prepare('INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.upsertMinute = db.prepare(`INSERT INTO call_minutes VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+    this.upsertRollup = db.prepare(`INSERT INTO rollups VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors, latency_sum = latency_sum + excluded.latency_sum,
         input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
-    this.upsertHistogram = db.prepare('INSERT INTO histograms VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total');
+    this.upsertHistogram = db.prepare('INSERT INTO histograms VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total');
     this.insertTest = db.prepare('INSERT INTO test_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertRun = db.prepare('INSERT OR IGNORE INTO runs (run_id, file, provider, model, started_ts, max_runs) VALUES (?, ?, ?, ?, ?, ?)');
     this.updateIteration = db.prepare('UPDATE runs SET iterations = MAX(iterations, ?) WHERE run_id = ?');
@@ -101,11 +116,12 @@ export class Store {
   private derive(event: AgentEvent): void {
     switch (event.type) {
       case 'llm.response': {
-        const minute = Math.floor(event.ts / 60_000);
         this.insertCall.run([event.seq, event.ts, event.runId ?? null, event.provider, event.model, event.iteration, event.latencyMs, event.ttftMs, event.inputTokens, event.outputTokens, event.costUsd, event.ok ? 1 : 0, event.error?.kind ?? null]);
-        this.upsertMinute.run([event.provider, event.model, minute, event.ok ? 0 : 1, event.latencyMs, event.inputTokens ?? 0, event.outputTokens ?? 0, event.costUsd ?? 0, event.costUsd === null ? 0 : 1]);
-        this.upsertHistogram.run(['latency', event.provider, event.model, minute, toBin(event.latencyMs), event.latencyMs]);
-        if (event.ttftMs !== null) this.upsertHistogram.run(['ttft', event.provider, event.model, minute, toBin(event.ttftMs), event.ttftMs]);
+        for (const [res, bucket] of bucketsOf(event.ts)) {
+          this.upsertRollup.run([res, bucket, event.provider, event.model, event.ok ? 0 : 1, event.latencyMs, event.inputTokens ?? 0, event.outputTokens ?? 0, event.costUsd ?? 0, event.costUsd === null ? 0 : 1]);
+          this.upsertHistogram.run(['latency', res, bucket, event.provider, event.model, toBin(event.latencyMs), event.latencyMs]);
+          if (event.ttftMs !== null) this.upsertHistogram.run(['ttft', res, bucket, event.provider, event.model, toBin(event.ttftMs), event.ttftMs]);
+        }
         if (event.runId && event.costUsd !== null) this.addRunCost.run([event.costUsd, event.runId]);
         break;
       }

@@ -9,6 +9,7 @@ import { REPO } from '../support/fixtures';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady } from './extension';
 import { Result, table } from './stats';
+import { webview } from './webview';
 
 async function main(): Promise<void> {
   const results: Result[] = [];
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     ['bundle sizes', bundleSizes],
     ['host spawn', hostSpawnToReady],
     ['activation', activation],
+    ['dashboard', webview],
   ];
   for (const [name, step] of steps) {
     process.stderr.write(`bench: ${name}…\n`);

@@ -38,6 +38,8 @@ export type Theme = keyof typeof THEMES;
 
 export interface Harness {
   url: (theme: Theme) => string;
+  /** A bare page running a browser benchmark script from dist-test/bench/browser/. */
+  benchUrl: (script: string) => string;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,18 @@ export async function startHarness(): Promise<Harness> {
       res.writeHead(200, { 'content-type': 'text/css' }).end(`:root {\n${vars}\n}\nbody { background: var(--vscode-sideBar-background); }`);
       return;
     }
+    if (url.pathname.startsWith('/bench/')) {
+      // Benchmark pages: a script built for the browser from test/bench/browser/, no CSP.
+      const script = path.join(DIST, '..', 'dist-test', 'bench', 'browser', path.basename(url.pathname));
+      if (!fs.existsSync(script)) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      fs.createReadStream(script).pipe(res);
+      return;
+    }
+    if (url.pathname === '/bench.html') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><script src="/bench/${url.searchParams.get('script')}"></script>`);
+      return;
+    }
     if (url.pathname === '/favicon.ico') {
       res.writeHead(204).end();
       return;
@@ -81,6 +95,7 @@ export async function startHarness(): Promise<Harness> {
   const { port } = server.address() as AddressInfo;
   return {
     url: (theme) => `http://127.0.0.1:${port}/?theme=${theme}`,
+    benchUrl: (script) => `http://127.0.0.1:${port}/bench.html?script=${encodeURIComponent(script)}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
