@@ -18,7 +18,7 @@ export async function webview(): Promise<Result[]> {
     if (error) throw new Error(`store bench failed: ${error}`);
     results.push({ name: 'dashboard: ingest rate', value: ingestPerSecond, unit: 'events/s', goal: '≥ 20,000', note: '100k mixed events in batches of 1,000, one transaction each' });
     const slowest = Object.entries(queries as Record<string, number>).sort((a, b) => b[1] - a[1]);
-    results.push({ name: 'dashboard: slowest query, 1M calls', value: slowest[0][1], unit: 'ms', goal: '< 30 ms each', note: `${slowest[0][0]}; median of 5; all: ${slowest.map(([q, t]) => `${q} ${t.toFixed(1)}`).join(', ')}` });
+    results.push({ name: 'dashboard: slowest query, 1M calls', value: slowest[0][1], unit: 'ms', goal: '< 30 ms each', note: `slowest of ${slowest.length} (median of 5 each): ${slowest[0][0]}; next ${slowest[1][0]} ${slowest[1][1].toFixed(1)} ms` });
 
     // Emit → render: post one new run to the real dashboard and wait for it in the DOM.
     const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
