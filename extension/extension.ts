@@ -63,6 +63,7 @@ function restartWhenIdle(runs: RunsModel, reason: string): void {
   });
 }
 
-export async function deactivate(): Promise<void> {
-  host?.dispose();
+/** VS Code waits for this promise: the host gets to cancel its runs and restore their files. */
+export function deactivate(): Promise<void> | undefined {
+  return host?.stop();
 }

@@ -100,7 +100,8 @@ export class HostClient implements vscode.Disposable {
     return { action: CloseAction.DoNotRestart, message, handled: true };
   }
 
-  private async stop(): Promise<void> {
+  /** Stops the host: it cancels its runs first, so their tests die and their files are put back. */
+  async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
     for (const disposable of this.perStart.splice(0)) disposable.dispose();

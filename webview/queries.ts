@@ -4,7 +4,7 @@
  * raw calls, so they stay fast at a million calls.
  */
 import type { Database, SqlValue } from 'sql.js';
-import type { AgentEvent, RunOutcome } from '../server/protocol';
+import type { AgentEvent, ProviderName, ProviderStats, RunOutcome } from '../server/protocol';
 
 export type Window = 'hour' | 'day' | 'all';
 export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
@@ -42,22 +42,13 @@ function rows<T>(db: Database, sql: string, params: SqlValue[] = []): T[] {
   }
 }
 
-export interface ModelStats {
-  provider: string;
-  model: string;
-  calls: number;
-  errors: number;
+/** The host's per-model stats (same fields, same meaning), plus what the store knows of runs per model. */
+export interface ModelStats extends ProviderStats {
   errorRate: number;
-  p50LatencyMs: number | null;
-  p95LatencyMs: number | null;
-  p50TtftMs: number | null;
-  inputTokens: number;
-  outputTokens: number;
-  /** Null when none of the calls had a known price. */
-  costUsd: number | null;
   runs: number;
   passRate: number | null;
   meanIterationsToPass: number | null;
+  /** What all the model's runs cost, divided by the ones that passed. */
   costPerPassingRun: number | null;
 }
 
@@ -65,7 +56,7 @@ export interface ModelStats {
 export function modelStats(db: Database, window: Window, now = Date.now()): ModelStats[] {
   const since = sinceMinute(window, now);
   const source = windowRows('rollups', window, now);
-  const calls = rows<{ provider: string; model: string; calls: number; errors: number; input: number; output: number; cost: number; priced: number }>(
+  const calls = rows<{ provider: ProviderName; model: string; calls: number; errors: number; input: number; output: number; cost: number; priced: number }>(
     db,
     `SELECT provider, model, SUM(calls) AS calls, SUM(errors) AS errors, SUM(input_tokens) AS input, SUM(output_tokens) AS output,
             SUM(cost_usd) AS cost, SUM(priced_calls) AS priced
@@ -99,10 +90,10 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
       inputTokens: c.input,
       outputTokens: c.output,
       costUsd: c.priced > 0 ? c.cost : null,
+      unpricedCalls: c.calls - c.priced,
       runs: r?.runs ?? 0,
       passRate: r && r.finished > 0 ? passed / r.finished : null,
       meanIterationsToPass: passed > 0 ? r!.passIterations / passed : null,
-      // What all the runs cost, divided by the ones that passed: the price of one success.
       costPerPassingRun: passed > 0 ? r!.runCost / passed : null,
     };
   });

@@ -93,7 +93,9 @@ export async function startCodeServer(options: { workspace: string; env?: NodeJS
       } catch {
         // already gone
       }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
