@@ -6,7 +6,7 @@ import { positiveInt, positiveNumber, resolveSettings } from './config';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
 import { DevAiSettings, isProviderName, ProviderName, RunOutcome, RunSummary, Stats } from './protocol';
-import { createProvider, DEFAULT_MODELS, Env, KEY_VARIABLES, secretsIn } from './providers';
+import { createProvider, DEFAULT_MODELS, Env, KEY_VARIABLES, Provider, secretsIn } from './providers';
 import { ConfigError } from './providers/types';
 
 /** What a caller (LSP request, CLI flags, later the HTTP API) asks for; the engine validates all of it. */
@@ -119,12 +119,7 @@ export class Engine {
       if (run.file === target.abs) throw new EngineError('run_in_progress', `a run is already going on ${target.rel}; cancel it first`);
     }
     const testFile = request.testFile ? this.checkedPath(request.testFile) : undefined;
-    let provider;
-    try {
-      provider = createProvider(settings.provider, this.env, { ollamaUrl: settings.ollamaUrl });
-    } catch (err) {
-      throw new EngineError('configuration', (err as Error).message);
-    }
+    const provider = this.providerFor(settings);
 
     const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const controller = new AbortController();
@@ -172,7 +167,21 @@ export class Engine {
     await Promise.all(runs.map((run) => run.done));
   }
 
-  private resolve(request: RunRequest) {
+  /** The configured provider and model, for model calls outside a run (reviews). */
+  modelClient(): { provider: Provider; model: string } {
+    const settings = this.resolve({});
+    return { provider: this.providerFor(settings), model: settings.model };
+  }
+
+  private providerFor(settings: { provider: ProviderName; ollamaUrl: string | undefined }): Provider {
+    try {
+      return createProvider(settings.provider, this.env, { ollamaUrl: settings.ollamaUrl });
+    } catch (err) {
+      throw new EngineError('configuration', (err as Error).message);
+    }
+  }
+
+  private resolve(request: Partial<RunRequest>) {
     try {
       const settings = resolveSettings(this.options.root, this.options.settings?.() ?? {}, this.env);
       return {

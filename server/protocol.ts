@@ -21,6 +21,9 @@ export function isProviderName(value: unknown): value is ProviderName {
 /** The `devAi` configuration section, as the host reads it. Every field is optional: the environment fills gaps. */
 export interface DevAiSettings {
   provider?: ProviderName;
+  review?: ReviewSettings;
+  /** Run the tests after each save and start micro-agent on the saved file when they fail. Off by default. */
+  autoFix?: boolean;
   model?: string;
   maxRuns?: number;
   testCommand?: string;
@@ -28,6 +31,18 @@ export interface DevAiSettings {
   budgetUsd?: number;
   logPath?: string;
   ollamaUrl?: string;
+}
+
+/** `devAi.review.*` */
+export interface ReviewSettings {
+  /** Review a file each time it is saved. Off by default. */
+  onSave?: boolean;
+  /** Files larger than this are refused, never truncated (default 64). */
+  maxFileKb?: number;
+  /** Stop reviewing for the rest of the hour once review calls have cost this much (default 0.5; 0 = no limit). */
+  hourlyBudgetUsd?: number;
+  /** Reviews running at once (default 2). */
+  concurrency?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -202,8 +217,32 @@ export interface AlertEvent extends EventBase {
   model?: string;
 }
 
+export interface ReviewStartedEvent extends EventBase {
+  type: 'review.started';
+  reviewId: string;
+  file: string;
+  provider: ProviderName;
+  model: string;
+}
+
+export interface ReviewFinishedEvent extends EventBase {
+  type: 'review.finished';
+  reviewId: string;
+  file: string;
+  /** Findings published (after dropping invalid ones and those the user ignored). */
+  findings: number;
+  /** Findings the model gave that did not fit the document, with why. */
+  dropped: string[];
+  /** Served from the cache: no model call. */
+  cached: boolean;
+  outcome: 'ok' | 'cancelled' | 'error';
+  error?: string;
+}
+
 export type AgentEvent =
   | AlertEvent
+  | ReviewStartedEvent
+  | ReviewFinishedEvent
   | RunStartedEvent
   | RunIterationEvent
   | LlmRequestEvent
@@ -354,6 +393,34 @@ export interface HostInitializationOptions {
   /** False in an untrusted workspace: no test commands, no file writes. Default true. */
   trusted?: boolean;
 }
+
+export type FindingSeverity = 'error' | 'warning' | 'info' | 'hint';
+
+/** One review finding, as the model must answer it (lines 1-based, as in the numbered listing it is shown). */
+export interface Finding {
+  line: number;
+  endLine: number;
+  severity: FindingSeverity;
+  message: string;
+  /** Replaces lines line..endLine whole. */
+  fix?: { replacement: string };
+}
+
+export interface ReviewParams {
+  uri: string;
+}
+export interface ReviewResult {
+  findings: Finding[];
+  cached: boolean;
+}
+/** Reviews an open (or on-disk) file and publishes the findings as diagnostics with source `dev-ai`. */
+export namespace ReviewRequest {
+  export const method = 'microAgent/review';
+  export const type = new RequestType<ReviewParams, ReviewResult, void>(method);
+}
+
+/** Host command (workspace/executeCommand): forget a finding for good. Arguments: [uri, fingerprint]. */
+export const IGNORE_FINDING_COMMAND = 'microAgent.ignoreFinding';
 
 /** Every event, live, as it is appended to the log. */
 export namespace EventNotification {

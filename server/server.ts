@@ -1,7 +1,8 @@
 /**
  * The micro-agent host: a language server (`node dist/server.js --stdio`) that runs the engine for an editor.
- * It owns no logic of its own: requests go to the Engine, every logged event is pushed as `microAgent/event`,
- * and each run shows as LSP work-done progress whose Cancel cancels the run.
+ * It owns no logic of its own: requests go to the Engine and the ReviewService, every logged event is pushed
+ * as `microAgent/event`, each run shows as LSP work-done progress whose Cancel cancels the run, and reviews
+ * and failing tests become diagnostics with code actions.
  */
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
@@ -14,10 +15,15 @@ import {
   InitializeResult,
   ProposedFeatures,
   ResponseError,
+  TextDocuments,
   TextDocumentSyncKind,
   WorkDoneProgressServerReporter,
 } from 'vscode-languageserver/node';
-import { stateDir } from './agent/workspace';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { AlertMonitor } from './alerts';
+import { ReviewRefused } from './review/reviewer';
+import { ReviewService } from './review/service';
+import { PathError, stateDir } from './agent/workspace';
 import { resolveSettings } from './config';
 import { Engine, EngineError } from './engine';
 import { EventLog } from './events/log';
@@ -28,6 +34,8 @@ import {
   ErrorCodes,
   EventNotification,
   HostInitializationOptions,
+  IGNORE_FINDING_COMMAND,
+  ReviewRequest,
   SpendRequest,
   EventsRequest,
   RunsRequest,
@@ -36,7 +44,9 @@ import {
 } from './protocol';
 
 const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
 let engine: Engine | undefined;
+let reviews: ReviewService | undefined;
 /** Why there is no engine (no folder open, the log could not be opened), for every request to say. */
 let unavailable = 'micro-agent is still starting';
 let engineSettled: () => void;
@@ -55,7 +65,11 @@ connection.onInitialize((params: InitializeParams): InitializeResult => {
   canShowProgress = params.capabilities.window?.workDoneProgress === true;
   trusted = (params.initializationOptions as HostInitializationOptions | undefined)?.trusted !== false;
   return {
-    capabilities: { textDocumentSync: TextDocumentSyncKind.None },
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+      codeActionProvider: { codeActionKinds: ['quickfix'] },
+      executeCommandProvider: { commands: [IGNORE_FINDING_COMMAND] },
+    },
     serverInfo: { name: 'micro-agent', version: '0.1.0' },
   };
 });
@@ -69,10 +83,22 @@ connection.onInitialized(async () => {
       return;
     }
     const log = EventLog.open(trusted ? workspaceLog(root) : untrustedLog(root));
-    engine = await Engine.create({ root, log, env: process.env, settings: () => settings, trusted });
+    const current = await Engine.create({ root, log, env: process.env, settings: () => settings, trusted });
+    engine = current;
+    reviews = new ReviewService({
+      engine: current,
+      documents,
+      settings: () => settings,
+      trusted,
+      publish: (uri, diagnostics) => void connection.sendDiagnostics({ uri, diagnostics }),
+      log: (message) => connection.console.info(message),
+    });
+    const alerts = new AlertMonitor((alert) => log.append(alert));
     log.onEvent((event) => {
       void connection.sendNotification(EventNotification.type, event);
       reportProgress(event);
+      reviews?.observe(event);
+      if (event.type !== 'alert') alerts.observe(event);
     });
     connection.console.info(`micro-agent: ready in ${root}, log ${log.file}`);
   } catch (err) {
@@ -137,11 +163,31 @@ connection.onRequest(EventsRequest.type, async (params) => {
   return { events: log.read(afterSeq, limit), lastSeq: log.lastSeq };
 });
 
+connection.onRequest(ReviewRequest.type, async (params) => {
+  await requireEngine();
+  if (typeof params?.uri !== 'string' || !params.uri.startsWith('file:')) throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a file: URI');
+  try {
+    return await reviews!.review(params.uri);
+  } catch (err) {
+    throw toResponseError(err);
+  }
+});
+connection.onCodeAction((params) => reviews?.codeActions(params) ?? []);
+documents.onDidChangeContent(({ document }) => reviews?.cancelReview(document.uri));
+documents.onDidClose(({ document }) => reviews?.cancelReview(document.uri));
+// A save that arrives while the host is still opening its log is handled once it is ready.
+documents.onDidSave(({ document }) => void requireEngine().then(() => reviews?.onSave(document.uri), () => undefined));
+connection.onExecuteCommand(async ({ command, arguments: args }) => {
+  if (command !== IGNORE_FINDING_COMMAND || typeof args?.[0] !== 'string' || typeof args?.[1] !== 'string') return;
+  await reviews?.ignore(args[0], args[1]);
+});
+
 function toResponseError(err: unknown): ResponseError<void> {
   if (err instanceof EngineError) {
     const code = { invalid_params: ErrorCodes.InvalidParams, run_in_progress: ErrorCodes.RunInProgress, configuration: ErrorCodes.Configuration, untrusted: ErrorCodes.Untrusted }[err.code];
     return new ResponseError(code, err.message);
   }
+  if (err instanceof ReviewRefused || err instanceof PathError) return new ResponseError(ErrorCodes.InvalidParams, err.message);
   return new ResponseError(LspErrorCodes.InternalError, err instanceof Error ? err.message : String(err));
 }
 
@@ -185,4 +231,5 @@ connection.onExit(() => {
   engine?.log.close();
 });
 
+documents.listen(connection);
 connection.listen();

@@ -10,6 +10,8 @@ export interface HostClient {
   connection: ProtocolConnection;
   child: ChildProcess;
   events: AgentEvent[];
+  /** The latest diagnostics published per document URI. */
+  diagnostics: Map<string, any[]>;
   /** `$/progress` payloads in arrival order, with their token. */
   progress: Array<{ token: string | number; value: any }>;
   stderr: () => string;
@@ -30,6 +32,8 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
   const events: AgentEvent[] = [];
   const waiters: Array<{ match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }> = [];
   const progress: HostClient['progress'] = [];
+  const diagnostics = new Map<string, any[]>();
+  connection.onNotification('textDocument/publishDiagnostics', (params: { uri: string; diagnostics: any[] }) => void diagnostics.set(params.uri, params.diagnostics));
   connection.onNotification(EventNotification.type, (event) => {
     events.push(event);
     for (const waiter of [...waiters]) {
@@ -42,7 +46,7 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
   connection.onNotification('$/progress', (params: { token: string | number; value: unknown }) => void progress.push(params));
   connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) => params.items.map((item) => (item.section === 'devAi' ? settings : null)));
   connection.onRequest('window/workDoneProgress/create', () => null);
-  connection.onNotification('window/logMessage', () => undefined);
+  connection.onNotification('window/logMessage', (m: { message: string }) => void (process.env.DEBUG_HOST && console.error(m.message)));
   connection.listen();
   const uri = pathToFileURL(root).toString();
   await connection.sendRequest('initialize', {
@@ -57,6 +61,7 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
     child,
     events,
     progress,
+    diagnostics,
     stderr: () => stderr,
     waitFor(match, timeoutMs = 20_000) {
       const found = events.find(match);

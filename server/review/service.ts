@@ -1,0 +1,143 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CodeAction, CodeActionParams, Diagnostic, DiagnosticSeverity, TextDocuments } from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { runTests } from '../agent/testRunner';
+import { isInside, resolveInWorkspace } from '../agent/workspace';
+import { Engine } from '../engine';
+import type { AgentEvent, DevAiSettings, Finding } from '../protocol';
+import { codeActions, DiagnosticsBook, findingDiagnostics, IgnoredFindings, SOURCE } from './diagnostics';
+import { Reviewer } from './reviewer';
+import { failureLocations } from './testFailures';
+
+/** Saves closer together than this trigger one review / one auto-fix check. */
+const SAVE_DEBOUNCE_MS = 800;
+
+export interface ReviewServiceDeps {
+  engine: Engine;
+  documents: TextDocuments<TextDocument>;
+  settings: () => DevAiSettings;
+  trusted: boolean;
+  publish: (uri: string, diagnostics: Diagnostic[]) => void;
+  log: (message: string) => void;
+}
+
+/**
+ * The host's editor features: reviews as diagnostics with quick fixes (on request and, when enabled, on
+ * save), failing tests as diagnostics where the output says they failed, and auto-fix after a save.
+ */
+export class ReviewService {
+  private readonly reviewer: Reviewer;
+  private readonly book: DiagnosticsBook;
+  private readonly ignored: IgnoredFindings;
+  /** The review in flight per document, cancelled when the document changes. */
+  private readonly inFlight = new Map<string, AbortController>();
+  private readonly saveTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly deps: ReviewServiceDeps) {
+    const { engine } = deps;
+    this.book = new DiagnosticsBook(deps.publish);
+    this.ignored = new IgnoredFindings(deps.trusted ? path.join(engine.root, '.micro-agent', 'review-ignored.json') : undefined);
+    this.reviewer = new Reviewer({ emit: (e) => engine.log.append(e), settings: () => deps.settings().review ?? {}, model: () => engine.modelClient() });
+  }
+
+  /** The document changed or closed: a review of the old text is stale, so cancel it. */
+  cancelReview(uri: string): void {
+    this.inFlight.get(uri)?.abort();
+  }
+
+  /** Reviews a document (open, or read from disk) and publishes its findings. */
+  async review(uri: string): Promise<{ findings: Finding[]; cached: boolean }> {
+    const file = this.workspaceFile(uri);
+    const text = this.deps.documents.get(uri)?.getText() ?? fs.readFileSync(file.abs, 'utf8');
+    this.inFlight.get(uri)?.abort();
+    const controller = new AbortController();
+    this.inFlight.set(uri, controller);
+    try {
+      const result = await this.reviewer.review(file.rel, text, controller.signal);
+      for (const reason of result.dropped) this.deps.log(`review of ${file.rel}: dropped ${reason}`);
+      this.book.setReview(uri, findingDiagnostics(result.findings, text.split('\n'), this.ignored.values));
+      return { findings: result.findings, cached: result.cached };
+    } finally {
+      if (this.inFlight.get(uri) === controller) this.inFlight.delete(uri);
+    }
+  }
+
+  codeActions(params: CodeActionParams): CodeAction[] {
+    const document = this.deps.documents.get(params.textDocument.uri);
+    if (!document) return [];
+    return codeActions(params.textDocument.uri, document.getText().split('\n'), params.context.diagnostics);
+  }
+
+  /** "Ignore this finding": remembered, and the diagnostic goes away now. */
+  async ignore(uri: string, fingerprint: string): Promise<void> {
+    this.ignored.add(fingerprint);
+    if (this.deps.documents.get(uri) || fs.existsSync(fileURLToPath(uri))) await this.review(uri).catch(() => undefined);
+  }
+
+  /** Test results from runs become diagnostics on the files the output names; a pass clears them. */
+  observe(event: AgentEvent): void {
+    if (event.type === 'test.finished' && !event.cancelled) this.publishTestFailures(event.passed ? '' : event.outputTail);
+  }
+
+  private publishTestFailures(output: string): void {
+    const byUri = new Map<string, Diagnostic[]>();
+    for (const failure of failureLocations(output)) {
+      const abs = path.resolve(this.deps.engine.root, failure.file);
+      if (!isInside(this.deps.engine.root, abs) || !fs.existsSync(abs)) continue;
+      const uri = pathToFileURL(abs).toString();
+      const line = failure.line - 1;
+      const diagnostic: Diagnostic = {
+        range: { start: { line, character: 0 }, end: { line, character: Number.MAX_SAFE_INTEGER } },
+        severity: DiagnosticSeverity.Error,
+        source: SOURCE,
+        message: failure.message,
+        data: { kind: 'test' },
+      };
+      byUri.set(uri, [...(byUri.get(uri) ?? []), diagnostic]);
+    }
+    this.book.setTests(byUri);
+  }
+
+  onSave(uri: string): void {
+    clearTimeout(this.saveTimers.get(uri));
+    this.saveTimers.set(
+      uri,
+      setTimeout(() => {
+        this.saveTimers.delete(uri);
+        const settings = this.deps.settings();
+        if (settings.review?.onSave) this.review(uri).catch((err: Error) => this.deps.log(`review on save: ${err.message}`));
+        if (settings.autoFix) void this.autoFix(uri, settings);
+      }, SAVE_DEBOUNCE_MS),
+    );
+  }
+
+  /**
+   * Auto-fix, only when the user turned it on, only in a trusted workspace, only with the test command from
+   * their settings (never one a model proposed): run the tests; when they fail, start micro-agent on the file.
+   */
+  private async autoFix(uri: string, settings: DevAiSettings): Promise<void> {
+    const testCommand = settings.testCommand?.trim();
+    if (!this.deps.trusted || !testCommand) {
+      this.deps.log(`auto-fix skipped: ${!this.deps.trusted ? 'the workspace is not trusted' : 'devAi.testCommand is not set'}`);
+      return;
+    }
+    const { engine } = this.deps;
+    const file = this.workspaceFile(uri);
+    if (engine.runs().some((run) => run.status === 'running' && run.file === file.rel)) return;
+    const result = await runTests({ command: testCommand, cwd: engine.root, timeoutMs: (settings.testTimeoutSec ?? 120) * 1000 });
+    this.publishTestFailures(result.passed ? '' : result.output);
+    if (result.passed) return;
+    try {
+      const { runId } = engine.start({ file: file.abs, testCommand });
+      this.deps.log(`auto-fix: tests failed after saving ${file.rel}; started run ${runId}`);
+    } catch (err) {
+      this.deps.log(`auto-fix: ${(err as Error).message}`);
+    }
+  }
+
+  private workspaceFile(uri: string): { abs: string; rel: string } {
+    return resolveInWorkspace(this.deps.engine.root, fileURLToPath(uri));
+  }
+}

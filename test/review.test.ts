@@ -1,0 +1,90 @@
+import * as assert from 'node:assert/strict';
+import { numberedListing, parseFindings } from '../server/review/findings';
+import { failureLocations } from '../server/review/testFailures';
+
+describe('review findings', () => {
+  it('numbers the listing from 1', () => {
+    assert.equal(numberedListing('a.js', 'x\ny'), 'File: a.js\n\n1| x\n2| y');
+  });
+
+  it('reads bare and fenced JSON', () => {
+    const bare = parseFindings('{"findings":[{"line":1,"endLine":1,"severity":"error","message":"m"}]}', 3);
+    assert.deepEqual(bare, { ok: true, findings: [{ line: 1, endLine: 1, severity: 'error', message: 'm' }], dropped: [] });
+    const fenced = parseFindings('Here you go:\n```json\n{"findings":[{"line":2,"endLine":3,"severity":"hint","message":"m","fix":{"replacement":"z"}}]}\n```', 3);
+    assert.deepEqual(fenced.ok && fenced.findings, [{ line: 2, endLine: 3, severity: 'hint', message: 'm', fix: { replacement: 'z' } }]);
+  });
+
+  it('says why malformed JSON fails', () => {
+    const bad = parseFindings('{"findings": [ {"line": 1,', 3);
+    assert.equal(bad.ok, false);
+    assert.match(!bad.ok ? bad.error : '', /not valid JSON/);
+    assert.match(!(parseFindings('{"issues": []}', 3) as any).ok ? (parseFindings('{"issues": []}', 3) as any).error : '', /no "findings" array/);
+  });
+
+  it('drops findings that do not fit the document, and overlapping fixes', () => {
+    const reply = JSON.stringify({
+      findings: [
+        { line: 0, endLine: 1, severity: 'error', message: 'before the start' },
+        { line: 4, endLine: 9, severity: 'error', message: 'past the end' },
+        { line: 3, endLine: 2, severity: 'error', message: 'backwards' },
+        { line: 1, endLine: 1, severity: 'fatal', message: 'bad severity' },
+        { line: 1.5, endLine: 2, severity: 'error', message: 'fractional' },
+        { line: 1, endLine: 2, severity: 'warning', message: 'kept with fix', fix: { replacement: 'a\nb' } },
+        { line: 2, endLine: 3, severity: 'info', message: 'kept, overlapping fix dropped', fix: { replacement: 'c' } },
+        { line: 5, severity: 'hint', message: 'endLine defaults to line' },
+      ],
+    });
+    const parsed = parseFindings(reply, 5);
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.findings.map((f) => [f.line, f.endLine, f.message, Boolean(f.fix)]), [
+      [1, 2, 'kept with fix', true],
+      [2, 3, 'kept, overlapping fix dropped', false],
+      [5, 5, 'endLine defaults to line', false],
+    ]);
+    assert.equal(parsed.dropped.length, 6);
+    assert.match(parsed.dropped.join('\n'), /outside 1-5[\s\S]*unknown severity[\s\S]*overlaps another fix/);
+  });
+});
+
+describe('test failure locations', () => {
+  it("reads node's test runner (TAP) output", () => {
+    const tap = `TAP version 13
+# Subtest: add
+not ok 1 - add
+  ---
+  duration_ms: 3.12
+  location: '/ws/math.test.js:4:1'
+  failureType: 'testCodeFailure'
+  error: |-
+    Expected values to be strictly equal:
+
+    -1 !== 5
+
+  stack: |-
+    TestContext.<anonymous> (/ws/math.test.js:4:26)
+    Test.runInAsyncScope (node:async_hooks:206:9)
+    Test.run (node:internal/test_runner/test:796:25)
+  ...
+`;
+    assert.deepEqual(failureLocations(tap), [{ file: '/ws/math.test.js', line: 4, message: 'test failed: add — Expected values to be strictly equal:' }]);
+  });
+
+  it('reads mocha/jest/vitest stack traces, skipping node_modules', () => {
+    const mocha = `  1) math
+       adds:
+     AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
+      at Context.<anonymous> (test/math.test.js:12:12)
+      at callFn (node_modules/mocha/lib/runnable.js:366:21)
+      at add (src/math.js:3:9)`;
+    assert.deepEqual(failureLocations(mocha).map((l) => [l.file, l.line]), [['test/math.test.js', 12], ['src/math.js', 3]]);
+    const jest = `  ● math › adds
+    expect(received).toBe(expected)
+      at Object.<anonymous> (/repo/src/math.test.ts:7:18)`;
+    assert.deepEqual(failureLocations(jest).map((l) => [l.file, l.line]), [['/repo/src/math.test.ts', 7]]);
+  });
+
+  it('reads pytest and go test', () => {
+    assert.deepEqual(failureLocations('tests/test_math.py:14: AssertionError'), [{ file: 'tests/test_math.py', line: 14, message: 'AssertionError' }]);
+    assert.deepEqual(failureLocations('--- FAIL: TestAdd (0.00s)\n    math_test.go:9: got -1, want 5'), [{ file: 'math_test.go', line: 9, message: 'got -1, want 5' }]);
+  });
+});
