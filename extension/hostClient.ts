@@ -33,9 +33,23 @@ export class HostClient implements vscode.Disposable {
 
   /** The running client, starting the host if needed. */
   get(): Promise<LanguageClient> {
-    if (this.client?.state === State.Running) return Promise.resolve(this.client);
+    const client = this.client;
+    if (client?.state === State.Running) return Promise.resolve(client);
+    // The client is bringing the host back after a crash: wait for it rather than start a second host.
+    if (client?.state === State.Starting && !this.starting) return this.whenRunning(client);
     this.starting ??= this.start().finally(() => (this.starting = undefined));
     return this.starting;
+  }
+
+  private whenRunning(client: LanguageClient): Promise<LanguageClient> {
+    return new Promise((resolve, reject) => {
+      const subscription = client.onDidChangeState(({ newState }) => {
+        if (newState === State.Starting) return;
+        subscription.dispose();
+        if (newState === State.Running) resolve(client);
+        else reject(new Error('The micro-agent host stopped while restarting. See the dev-ai log for why.'));
+      });
+    });
   }
 
   async restart(reason: string): Promise<void> {
