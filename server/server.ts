@@ -13,6 +13,7 @@ import {
   ErrorCodes as LspErrorCodes,
   InitializeParams,
   InitializeResult,
+  LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
   TextDocuments,
@@ -21,7 +22,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AlertMonitor } from './alerts';
-import { ReviewRefused } from './review/reviewer';
+import { ReviewCancelled, ReviewRefused } from './review/reviewer';
 import { ReviewService } from './review/service';
 import { PathError, stateDir } from './agent/workspace';
 import { resolveSettings } from './config';
@@ -163,17 +164,21 @@ connection.onRequest(EventsRequest.type, async (params) => {
   return { events: log.read(afterSeq, limit), lastSeq: log.lastSeq };
 });
 
-connection.onRequest(ReviewRequest.type, async (params) => {
+connection.onRequest(ReviewRequest.type, async (params, token) => {
   await requireEngine();
   if (typeof params?.uri !== 'string' || !params.uri.startsWith('file:')) throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a file: URI');
   try {
-    return await reviews!.review(params.uri);
+    return await reviews!.review(params.uri, token);
   } catch (err) {
+    if (err instanceof ReviewCancelled) {
+      // Cancelled by the client, or made stale by an edit to the document.
+      throw new ResponseError(token.isCancellationRequested ? LSPErrorCodes.RequestCancelled : LSPErrorCodes.ContentModified, `${err.message}${token.isCancellationRequested ? '' : ': the document changed'}`);
+    }
     throw toResponseError(err);
   }
 });
 connection.onCodeAction((params) => reviews?.codeActions(params) ?? []);
-documents.onDidChangeContent(({ document }) => reviews?.cancelReview(document.uri));
+documents.onDidChangeContent(({ document }) => reviews?.documentChanged(document));
 documents.onDidClose(({ document }) => reviews?.cancelReview(document.uri));
 // A save that arrives while the host is still opening its log is handled once it is ready.
 documents.onDidSave(({ document }) => void requireEngine().then(() => reviews?.onSave(document.uri), () => undefined));

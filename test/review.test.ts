@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import { Diagnostic } from 'vscode-languageserver';
+import { anchorText, linesRange, relocate } from '../server/review/diagnostics';
 import { numberedListing, parseFindings } from '../server/review/findings';
 import { failureLocations } from '../server/review/testFailures';
 
@@ -43,6 +45,23 @@ describe('review findings', () => {
     ]);
     assert.equal(parsed.dropped.length, 6);
     assert.match(parsed.dropped.join('\n'), /outside 1-5[\s\S]*unknown severity[\s\S]*overlaps another fix/);
+  });
+});
+
+describe('diagnostics anchored to their lines', () => {
+  const lines = ['a', 'b', 'target', 'c'];
+  const on = (line: number): Diagnostic => ({ range: linesRange(lines, line, line), message: 'm', data: { kind: 'test', anchor: anchorText(lines, line, line) } });
+
+  it('stay put when their lines are unchanged, move when lines are added or removed above', () => {
+    const d = on(3);
+    assert.equal(relocate(d, lines), d);
+    assert.equal(relocate(d, ['x', 'y', ...lines])?.range.start.line, 4);
+    assert.equal(relocate(d, ['target', 'c'])?.range.start.line, 0);
+  });
+
+  it('go to the nearest copy of their text, and away when it is gone', () => {
+    assert.equal(relocate(on(3), ['target', 'a', 'b', 'target'])?.range.start.line, 3);
+    assert.equal(relocate(on(3), ['a', 'b', 'fixed', 'c']), undefined);
   });
 });
 

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { AlertMonitor } from '../server/alerts';
 import { AgentEvent, ErrorCodes, EventInput, IGNORE_FINDING_COMMAND, ReviewRequest, StartRunRequest } from '../server/protocol';
 import { EventFactory } from './support/events';
@@ -78,6 +79,31 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
     assert.equal(JSON.parse(fs.readFileSync(path.join(root, '.micro-agent', 'review-ignored.json'), 'utf8')).length, 1);
   });
 
+  it('moves diagnostics with their lines on edits elsewhere, and drops one once its lines change', async () => {
+    const h = await start();
+    vendor.script(review([
+      { line: 4, endLine: 4, severity: 'error', message: 'mean divides by length - 1', fix: { replacement: '  return sum / values.length;' } },
+      { line: 1, endLine: 1, severity: 'info', message: 'name it average' },
+    ]));
+    await h.connection.sendRequest(ReviewRequest.type, { uri });
+    await until(() => h.diagnostics.get(uri)?.length === 2, 'diagnostics');
+    const edit = async (version: number, range: object, text: string) =>
+      h.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ range, text }] });
+
+    // Two lines inserted above line 4: the finding moves down with its line, the one on line 1 stays.
+    await edit(2, { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, '  // a\n  // b\n');
+    await until(() => h.diagnostics.get(uri)?.[0]?.range.start.line === 5, 'the finding to move to line 6');
+    assert.deepEqual(h.diagnostics.get(uri)!.map((d) => [d.range.start.line, d.range.end.line]), [[5, 5], [0, 0]]);
+
+    // The user applies the fix: that finding is resolved and goes; the other one stays.
+    const [error] = h.diagnostics.get(uri)!;
+    const [apply]: any[] = await h.connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: error.range, context: { diagnostics: [error] } });
+    const [change] = apply.edit.changes[uri];
+    await edit(3, change.range, change.newText);
+    await until(() => h.diagnostics.get(uri)?.length === 1, 'the fixed finding to go');
+    assert.equal(h.diagnostics.get(uri)![0].message, 'name it average');
+  });
+
   it('reviews an unchanged file again for 0 calls, and a changed one anew', async () => {
     const h = await start();
     vendor.respond = () => review([{ line: 2, endLine: 2, severity: 'info', message: 'fine' }]);
@@ -95,10 +121,19 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
     const pending = h.connection.sendRequest(ReviewRequest.type, { uri });
     await until(() => vendor.requests.length === 1, 'the review call');
     await h.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: CODE + '\n' }] });
-    await assert.rejects(pending);
+    await assert.rejects(pending, (err: { code: number; message: string }) => err.code === -32801 && /the document changed/.test(err.message));
     await until(() => h.events.some((e) => e.type === 'review.finished'), 'review.finished');
     const finished = h.events.find((e) => e.type === 'review.finished');
     assert.equal(finished?.type === 'review.finished' && finished.outcome, 'cancelled');
+
+    // The client cancels the request ($/cancelRequest): the model call stops too.
+    vendor.script({ ...review([]), firstTokenDelayMs: 10_000 });
+    const source = new CancellationTokenSource();
+    const cancelled = h.connection.sendRequest(ReviewRequest.type, { uri }, source.token);
+    await until(() => vendor.requests.length === 2, 'the second review call');
+    source.cancel();
+    await assert.rejects(cancelled, (err: { code: number }) => err.code === -32800);
+    await until(() => h.events.filter((e) => e.type === 'review.finished' && e.outcome === 'cancelled').length === 2, 'the second review.finished');
   });
 
   it('says clearly when the model answers malformed JSON, and refuses files over the size limit', async () => {

@@ -14,12 +14,12 @@ const SEVERITY: Record<Finding['severity'], DiagnosticSeverity> = {
   hint: DiagnosticSeverity.Hint,
 };
 
-/** What a review diagnostic carries for its code actions. */
-export interface FindingData {
-  kind: 'finding';
-  fingerprint: string;
-  replacement?: string;
-}
+/**
+ * What every dev-ai diagnostic carries: `anchor` is the text of its lines when it was published, so it can
+ * follow edits elsewhere in the document and go away once its own lines change (a fix was applied).
+ */
+export type DiagnosticData = { anchor: string } & ({ kind: 'finding'; fingerprint: string; replacement?: string } | { kind: 'test' });
+type FindingData = Extract<DiagnosticData, { kind: 'finding' }>;
 
 /** The finding's message and the text it points at: stable across edits elsewhere in the file. */
 export function fingerprint(message: string, lines: readonly string[], finding: Pick<Finding, 'line' | 'endLine'>): string {
@@ -31,12 +31,36 @@ export function linesRange(lines: readonly string[], line: number, endLine: numb
   return { start: { line: line - 1, character: 0 }, end: { line: endLine - 1, character: lines[endLine - 1]?.length ?? 0 } };
 }
 
+/** The text of lines line..endLine (1-based), which a diagnostic on them is anchored to. */
+export function anchorText(lines: readonly string[], line: number, endLine: number): string {
+  return lines.slice(line - 1, endLine).join('\n');
+}
+
+/**
+ * Where a dev-ai diagnostic belongs after an edit: the nearest lines that still read as its anchor (the
+ * same place when the edit was elsewhere), or nowhere when its text changed.
+ */
+export function relocate(diagnostic: Diagnostic, lines: readonly string[]): Diagnostic | undefined {
+  const { anchor } = diagnostic.data as DiagnosticData;
+  const wanted = anchor.split('\n');
+  const at = (start: number) => start >= 0 && start + wanted.length <= lines.length && wanted.every((text, i) => lines[start + i] === text);
+  const from = diagnostic.range.start.line;
+  for (let distance = 0; distance <= Math.max(from, lines.length); distance++) {
+    for (const start of distance === 0 ? [from] : [from - distance, from + distance]) {
+      if (!at(start)) continue;
+      if (start === from) return diagnostic;
+      return { ...diagnostic, range: linesRange(lines, start + 1, start + wanted.length) };
+    }
+  }
+  return undefined;
+}
+
 export function findingDiagnostics(findings: readonly Finding[], lines: readonly string[], ignored: ReadonlySet<string>): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const f of findings) {
     const print = fingerprint(f.message, lines, f);
     if (ignored.has(print)) continue;
-    const data: FindingData = { kind: 'finding', fingerprint: print, ...(f.fix ? { replacement: f.fix.replacement } : {}) };
+    const data: FindingData = { kind: 'finding', fingerprint: print, anchor: anchorText(lines, f.line, f.endLine), ...(f.fix ? { replacement: f.fix.replacement } : {}) };
     out.push({ range: linesRange(lines, f.line, f.endLine), severity: SEVERITY[f.severity], source: SOURCE, message: f.message, data });
   }
   return out;
@@ -47,7 +71,7 @@ export function codeActions(uri: string, lines: readonly string[], diagnostics: 
   const actions: CodeAction[] = [];
   for (const diagnostic of diagnostics) {
     if (diagnostic.source !== SOURCE) continue;
-    const data = diagnostic.data as FindingData | undefined;
+    const data = diagnostic.data as DiagnosticData | undefined;
     if (data?.kind === 'finding' && data.replacement !== undefined) {
       const { start, end } = diagnostic.range;
       // Only when the lines still read as they did when reviewed: an old fix must not land on new text.
@@ -82,6 +106,26 @@ export class DiagnosticsBook {
 
   setReview(uri: string, diagnostics: Diagnostic[]): void {
     this.review.set(uri, diagnostics);
+    this.flush(uri);
+  }
+
+  /** The document's text changed: move its diagnostics with their lines, drop those whose lines changed. */
+  documentChanged(uri: string, text: () => string): void {
+    const review = this.review.get(uri);
+    const tests = this.tests.get(uri);
+    if (!review?.length && !tests?.length) return;
+    const lines = text().split('\n');
+    let moved = false;
+    const follow = (diagnostics: Diagnostic[] | undefined) => {
+      const next = (diagnostics ?? []).flatMap((d) => relocate(d, lines) ?? []);
+      moved ||= next.length !== diagnostics?.length || next.some((d, i) => d !== diagnostics[i]);
+      return next;
+    };
+    const nextReview = follow(review);
+    const nextTests = follow(tests);
+    if (!moved) return;
+    this.review.set(uri, nextReview);
+    this.tests.set(uri, nextTests);
     this.flush(uri);
   }
 

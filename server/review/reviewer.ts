@@ -7,6 +7,9 @@ import { numberedListing, parseFindings, PROMPT_VERSION, REVIEW_SYSTEM_PROMPT } 
 /** A review that will not run, with the reason for the user. */
 export class ReviewRefused extends Error {}
 
+/** A review stopped because its document changed or the client cancelled it. */
+export class ReviewCancelled extends Error {}
+
 export const REVIEW_DEFAULTS = { maxFileKb: 64, hourlyBudgetUsd: 0.5, concurrency: 2 } as const;
 const CACHE_ENTRIES = 500;
 const HOUR = 3_600_000;
@@ -67,7 +70,7 @@ export class Reviewer {
     } catch (err) {
       const cancelled = signal.aborted;
       this.deps.emit({ type: 'review.finished', ...base, findings: 0, dropped: [], cached: false, outcome: cancelled ? 'cancelled' : 'error', ...(cancelled ? {} : { error: (err as Error).message }) });
-      throw err;
+      throw cancelled ? new ReviewCancelled(`the review of ${file} was cancelled`) : err;
     } finally {
       this.release();
     }
@@ -102,7 +105,7 @@ export class Reviewer {
       };
       const onAbort = () => {
         this.waiting.splice(this.waiting.indexOf(go), 1);
-        reject(new Error('cancelled'));
+        reject(new ReviewCancelled(`the review was cancelled before it started`));
       };
       this.waiting.push(go);
       signal.addEventListener('abort', onAbort, { once: true });

@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { CodeAction, CodeActionParams, Diagnostic, DiagnosticSeverity, TextDocuments } from 'vscode-languageserver';
+import { CancellationToken, CodeAction, CodeActionParams, Diagnostic, DiagnosticSeverity, TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { runTests } from '../agent/testRunner';
 import { isInside, resolveInWorkspace } from '../agent/workspace';
 import { Engine } from '../engine';
 import type { AgentEvent, DevAiSettings, Finding } from '../protocol';
-import { codeActions, DiagnosticsBook, findingDiagnostics, IgnoredFindings, SOURCE } from './diagnostics';
+import { anchorText, codeActions, DiagnosticData, DiagnosticsBook, findingDiagnostics, IgnoredFindings, linesRange, SOURCE } from './diagnostics';
 import { Reviewer } from './reviewer';
 import { failureLocations } from './testFailures';
 
@@ -42,24 +42,32 @@ export class ReviewService {
     this.reviewer = new Reviewer({ emit: (e) => engine.log.append(e), settings: () => deps.settings().review ?? {}, model: () => engine.modelClient() });
   }
 
-  /** The document changed or closed: a review of the old text is stale, so cancel it. */
+  /** The document changed: a review of the old text is stale, and diagnostics follow their lines. */
+  documentChanged(document: TextDocument): void {
+    this.cancelReview(document.uri);
+    this.book.documentChanged(document.uri, () => document.getText());
+  }
+
+  /** The document closed or changed: a review of the old text is stale, so cancel it. */
   cancelReview(uri: string): void {
     this.inFlight.get(uri)?.abort();
   }
 
   /** Reviews a document (open, or read from disk) and publishes its findings. */
-  async review(uri: string): Promise<{ findings: Finding[]; cached: boolean }> {
+  async review(uri: string, token?: CancellationToken): Promise<{ findings: Finding[]; cached: boolean }> {
     const file = this.workspaceFile(uri);
     const text = this.deps.documents.get(uri)?.getText() ?? fs.readFileSync(file.abs, 'utf8');
     this.inFlight.get(uri)?.abort();
     const controller = new AbortController();
     this.inFlight.set(uri, controller);
+    const cancellation = token?.onCancellationRequested(() => controller.abort());
     try {
       const result = await this.reviewer.review(file.rel, text, controller.signal);
       for (const reason of result.dropped) this.deps.log(`review of ${file.rel}: dropped ${reason}`);
       this.book.setReview(uri, findingDiagnostics(result.findings, text.split('\n'), this.ignored.values));
       return { findings: result.findings, cached: result.cached };
     } finally {
+      cancellation?.dispose();
       if (this.inFlight.get(uri) === controller) this.inFlight.delete(uri);
     }
   }
@@ -87,14 +95,10 @@ export class ReviewService {
       const abs = path.resolve(this.deps.engine.root, failure.file);
       if (!isInside(this.deps.engine.root, abs) || !fs.existsSync(abs)) continue;
       const uri = pathToFileURL(abs).toString();
-      const line = failure.line - 1;
-      const diagnostic: Diagnostic = {
-        range: { start: { line, character: 0 }, end: { line, character: Number.MAX_SAFE_INTEGER } },
-        severity: DiagnosticSeverity.Error,
-        source: SOURCE,
-        message: failure.message,
-        data: { kind: 'test' },
-      };
+      const lines = (this.deps.documents.get(uri)?.getText() ?? fs.readFileSync(abs, 'utf8')).split('\n');
+      if (failure.line > lines.length) continue;
+      const data: DiagnosticData = { kind: 'test', anchor: anchorText(lines, failure.line, failure.line) };
+      const diagnostic: Diagnostic = { range: linesRange(lines, failure.line, failure.line), severity: DiagnosticSeverity.Error, source: SOURCE, message: failure.message, data };
       byUri.set(uri, [...(byUri.get(uri) ?? []), diagnostic]);
     }
     this.book.setTests(byUri);
