@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { ResponseError } from 'vscode-languageclient/node';
-import { CancelRunRequest, ErrorCodes, ProviderName, StartRunRequest } from '../server/protocol';
+import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import { CancelRunRequest, ErrorCodes, ProviderName, ReviewRequest, StartRunRequest } from '../server/protocol';
 import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
 import { ApiKeys, KEYED_PROVIDERS } from './keys';
@@ -55,6 +55,28 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     const client = await host.get();
     const { runId } = await client.sendRequest(StartRunRequest.type, { uri: uri.toString(), testCommand, ...(prompt.trim() ? { prompt } : {}) });
     log.info(`run ${runId} started on ${vscode.workspace.asRelativePath(uri)} (tests: ${testCommand})`);
+  });
+
+  register('devAi.reviewFile', async (resource?: vscode.Uri) => {
+    const uri = resource instanceof vscode.Uri ? resource : activeFile.uri;
+    if (!uri || uri.scheme !== 'file') throw new UserError('Open the file to review first.');
+    const client = await host.get();
+    const name = vscode.workspace.asRelativePath(uri);
+    let result;
+    try {
+      result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `dev-ai: reviewing ${name}`, cancellable: true }, (_progress, token) =>
+        client.sendRequest(ReviewRequest.type, { uri: uri.toString() }, token),
+      );
+    } catch (err) {
+      if (err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled) return;
+      if (!(err instanceof ResponseError && err.code === LSPErrorCodes.ContentModified)) throw err;
+      void vscode.window.showInformationMessage(`dev-ai: ${name} changed during the review, so the review was stopped. Review it again when you are ready.`);
+      return;
+    }
+    const { findings, cached } = result;
+    const summary = findings.length === 0 ? 'no findings' : `${findings.length} finding${findings.length === 1 ? '' : 's'} in the Problems panel`;
+    const choice = await vscode.window.showInformationMessage(`dev-ai review of ${name}: ${summary}${cached ? ' (unchanged since the last review)' : ''}.`, ...(findings.length ? ['Show Problems'] : []));
+    if (choice) await vscode.commands.executeCommand('workbench.actions.view.problems');
   });
 
   register('devAi.cancelRun', async (item?: { runId?: string }) => {

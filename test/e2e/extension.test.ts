@@ -3,9 +3,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { answerInput, CodeServer, launchBrowser, openFile, openWorkbench, pick, runCommand, screenshot, startCodeServer } from '../support/codeServer';
+import { answerInput, ARTIFACTS, CodeServer, launchBrowser, openFile, openWorkbench, pick, runCommand, screenshot, startCodeServer } from '../support/codeServer';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from '../support/fixtures';
 import { startVendorServer, VendorServer } from '../support/vendorServer';
+
+const STATS = ['function mean(values) {', '  let sum = 0;', '  for (const v of values) sum += v;', '  return sum / (values.length - 1);', '}', 'module.exports = { mean };', ''].join('\n');
 
 async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -42,7 +44,7 @@ describe('dev-ai in a real VS Code (code-server)', function () {
 
     before(async () => {
       vendor = await startVendorServer();
-      root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
+      root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST, 'stats.js': STATS });
       // No key in the environment: the only key the vendor can see is the one stored through the UI.
       vscode = await startCodeServer({
         workspace: root,
@@ -50,6 +52,12 @@ describe('dev-ai in a real VS Code (code-server)', function () {
         settings: { 'security.workspace.trust.enabled': false, 'devAi.provider': 'openai', 'devAi.model': 'gpt-4.1-mini' },
       });
       page = await openWorkbench(browser, vscode.url);
+    });
+    afterEach(async function () {
+      if (this.currentTest?.state !== 'failed') return;
+      const name = `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`;
+      await screenshot(page, name);
+      fs.cpSync(vscode.logsDir, path.join(ARTIFACTS, `${name}-logs`), { recursive: true });
     });
     after(async () => {
       await page?.context().close();
@@ -127,6 +135,7 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
       await screenshot(page, '07-after-restart');
     });
+
     it('the dashboard shows a run as it happens', async () => {
       fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
       vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 3000, usage: { input: 800, output: 60 } });
@@ -144,6 +153,51 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       await dashboard.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
       await dashboard.locator('tr[data-model="openai gpt-4.1-mini"]').waitFor();
       await screenshot(page, '10-dashboard-analytics');
+    });
+
+    it('Review File puts findings in the Problems panel; the quick fix changes the text', async () => {
+      const fix = { line: 4, endLine: 4, severity: 'error', message: 'mean divides by length - 1 instead of length', fix: { replacement: '  return sum / values.length;' } };
+      vendor.script({ kind: 'text', text: JSON.stringify({ findings: [fix] }) });
+      await openFile(page, 'stats.js');
+      await runCommand(page, 'dev-ai: Review File');
+      await page.locator('.notification-toast', { hasText: 'dev-ai review of stats.js: 1 finding' }).waitFor({ timeout: 30_000 });
+      await runCommand(page, 'Problems: Focus on Problems View');
+      const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'mean divides by length - 1' });
+      await problem.waitFor();
+      await screenshot(page, '11-review-problems');
+      // Go to the finding and apply the model's fix from the quick-fix menu.
+      // Opening the row shows the finding; a click on its line puts the editor's cursor inside it.
+      await problem.dblclick();
+      await page.locator('.tabs-container .tab.active', { hasText: 'stats.js' }).waitFor();
+      await page.locator('.view-line', { hasText: 'return sum / (values.length - 1);' }).click();
+      await page.keyboard.press('Control+.');
+      // The model's fix comes first in the menu, above micro-agent and ignore; Enter applies it.
+      await page.locator('.action-widget .monaco-list-row.focused', { hasText: 'Apply dev-ai fix' }).waitFor();
+      await screenshot(page, '12-quick-fix');
+      await page.keyboard.press('Enter');
+      await page.locator('.view-lines', { hasText: 'return sum / values.length;' }).waitFor();
+      await page.keyboard.press('Control+S');
+      await until(() => fs.readFileSync(path.join(root, 'stats.js'), 'utf8').includes('  return sum / values.length;\n}') && true, 'the fix on disk');
+      await screenshot(page, '13-fix-applied');
+    });
+
+    it('a failing test shows a diagnostic on its line', async () => {
+      fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
+      // The model keeps answering the same broken file: the run ends failed, the tests still failing.
+      vendor.respond = () => ({ kind: 'text', text: fixReply(BROKEN_MATH) });
+      await openFile(page, 'math.js');
+      await runCommand(page, 'dev-ai: Fix Current File with micro-agent');
+      await answerInput(page, '', 'what should the code do');
+      const run = await finished(root, 5);
+      assert.equal(run.outcome, 'failed');
+      vendor.respond = undefined;
+      await runCommand(page, 'Problems: Focus on Problems View');
+      const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'test failed: add' });
+      await problem.waitFor({ timeout: 30_000 });
+      await problem.click();
+      await page.locator('.tabs-container .tab.active', { hasText: 'math.test.js' }).waitFor();
+      await page.locator('.statusbar-item', { hasText: 'Ln 4' }).first().waitFor();
+      await screenshot(page, '14-test-failure');
     });
   });
 

@@ -22,6 +22,8 @@ export function codeServerBin(): string {
 export interface CodeServer {
   url: string;
   extensionDir: string;
+  /** VS Code's own logs (window, extension host, output channels such as dev-ai's). */
+  logsDir: string;
   stop(): Promise<void>;
   output(): string;
 }
@@ -83,6 +85,7 @@ export async function startCodeServer(options: { workspace: string; env?: NodeJS
   return {
     url: `http://127.0.0.1:${port}/?folder=${encodeURIComponent(options.workspace)}`,
     extensionDir,
+    logsDir: path.join(userData, 'logs'),
     output: () => output,
     async stop() {
       if (child.exitCode !== null) return;
