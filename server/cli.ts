@@ -2,6 +2,8 @@
  * `micro-agent`: the engine headless, for terminals and CI.
  *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--log path]
  *   micro-agent stats [--log path]
+ *   micro-agent serve [--workspace dir] [--port N] [--host 127.0.0.1] [--allow-remote] [-t cmd] [--log path]
+ *   micro-agent token rotate [--workspace dir]
  * Exit codes: 0 tests pass, 1 they do not by the end of the budget (or the run failed), 2 usage or configuration
  * error, 130 cancelled with Ctrl-C.
  */
@@ -14,7 +16,9 @@ import { Engine, EngineError } from './engine';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
 import { formatEvent, formatStats } from './format';
-import { isProviderName, RunFinishedEvent, RunOutcome } from './protocol';
+import { ApiInfo, isProviderName, RunFinishedEvent, RunOutcome } from './protocol';
+import { LOOPBACK_HOSTS, startApi } from './api/start';
+import { rotateTokens, tokensFile, writePrivate } from './api/tokens';
 import { ConfigError } from './providers/types';
 
 const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
@@ -22,6 +26,8 @@ const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 Usage:
   micro-agent run <file> -t "<test command>" [options]
   micro-agent stats [--log <path>]
+  micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"]
+  micro-agent token rotate [--workspace <dir>]
 
 Options for run:
   -t, --test <cmd>        test command; exit code 0 means pass (required unless MICRO_AGENT_TEST_COMMAND is set)
@@ -37,6 +43,10 @@ Options for run:
       --keep              keep the last attempt when the tests still fail (default: restore the original)
       --log <path>        event log (default .micro-agent/events.jsonl)
 
+serve runs the engine with the live API (HTTP, SSE, WebSocket; see AI-DEVELOP.md) on loopback, writing the
+URL and tokens to <workspace>/.micro-agent/api.json (mode 0600). --port 0 (the default) picks a free port.
+Binding anything but loopback needs --allow-remote. token rotate replaces the tokens; old ones stop working.
+
 Keys come from OPENAI_API_KEY / ANTHROPIC_API_KEY; OPENAI_BASE_URL, ANTHROPIC_BASE_URL and OLLAMA_HOST point
 at other endpoints.`;
 
@@ -51,6 +61,10 @@ async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'stats':
       return stats(rest);
+    case 'serve':
+      return serve(rest);
+    case 'token':
+      return token(rest);
     case '-v':
     case '--version':
       console.log('0.1.0');
@@ -135,6 +149,68 @@ async function stats(args: string[]): Promise<number> {
   const result = aggregator.stats();
   console.log(values.json ? JSON.stringify(result, null, 2) : formatStats(result));
   return 0;
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      workspace: { type: 'string' },
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'allow-remote': { type: 'boolean', default: false },
+      test: { type: 'string', short: 't' },
+      log: { type: 'string' },
+    },
+  });
+  const root = workspaceDir(values.workspace);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got "${values.port}")`);
+  const host = values.host!;
+  if (!LOOPBACK_HOSTS.includes(host)) {
+    if (!values['allow-remote']) throw new UsageError(`--host ${host} is not a loopback address; pass --allow-remote to expose the API (and your workspace) beyond this machine`);
+    console.error(`micro-agent: WARNING: the API listens on ${host}; anyone who can reach it and holds a token can run commands in ${root}. Tokens travel in clear text over plain HTTP.`);
+  }
+  const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };
+  const log = openLog(root, values.log);
+  const engine = await Engine.create({ root, log, env });
+  const api = await startApi({ engine, port, host, pageDir: path.join(__dirname, 'webview'), log: (message) => console.error(message) });
+  console.log(`listening ${api.url}`);
+  console.log(`tokens in ${api.infoFile}`);
+  log.onEvent((event) => {
+    const line = formatEvent(event);
+    if (line) console.log(line);
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.error('stopping: cancelling runs…');
+  await api.close();
+  await engine.dispose();
+  log.close();
+  return 0;
+}
+
+async function token(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { workspace: { type: 'string' } } });
+  if (positionals.join(' ') !== 'rotate') throw new UsageError('usage: micro-agent token rotate [--workspace <dir>]');
+  const dir = stateDir(workspaceDir(values.workspace));
+  const tokens = rotateTokens(tokensFile(dir));
+  // A running server re-reads the token file on its next request; scripts read api.json.
+  const infoFile = path.join(dir, 'api.json');
+  if (fs.existsSync(infoFile)) {
+    const info = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as ApiInfo;
+    writePrivate(infoFile, JSON.stringify({ ...info, token: tokens.full, readToken: tokens.read }, null, 2) + '\n');
+  }
+  console.log(`rotated: the old tokens no longer work; the new ones are in ${infoFile}`);
+  return 0;
+}
+
+function workspaceDir(flag: string | undefined): string {
+  const root = path.resolve(flag ?? process.cwd());
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new UsageError(`--workspace ${root} is not a directory`);
+  return fs.realpathSync(root);
 }
 
 function openLog(root: string, logFlag: string | undefined): EventLog {

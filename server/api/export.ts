@@ -1,0 +1,106 @@
+/**
+ * `GET /v1/export`: the log as JSON lines or CSV, as events, one row per LLM call, or one row per finished run.
+ * Rows are produced page by page from the log and written with backpressure, so memory stays flat whatever the
+ * log's size. Pure row shaping here; the HTTP side only streams.
+ */
+import type { EventLog } from '../events/log';
+import type { AgentEvent, ExportDataset, ExportFormat, RunStartedEvent } from '../protocol';
+
+export interface ExportQuery {
+  format: ExportFormat;
+  dataset: ExportDataset;
+  /** Only events of this type (dataset `events`). */
+  eventType?: string;
+  /** Inclusive bounds on the event's ts, ms since the epoch. */
+  from?: number;
+  to?: number;
+}
+
+const CALL_COLUMNS = ['seq', 'ts', 'runId', 'callId', 'provider', 'model', 'iteration', 'ok', 'latencyMs', 'ttftMs', 'inputTokens', 'outputTokens', 'costUsd', 'retries', 'finishReason', 'errorKind'] as const;
+const RUN_COLUMNS = ['runId', 'file', 'provider', 'model', 'testCommand', 'startedAt', 'finishedAt', 'outcome', 'reason', 'iterations', 'costUsd', 'durationMs'] as const;
+const EVENT_COLUMNS = ['seq', 'ts', 'type', 'runId', 'event'] as const;
+
+export function columns(dataset: ExportDataset): readonly string[] {
+  return dataset === 'llm_calls' ? CALL_COLUMNS : dataset === 'runs' ? RUN_COLUMNS : EVENT_COLUMNS;
+}
+
+/** Turns events, in log order, into export rows; keeps only the runs still open (for their start fields). */
+export class RowShaper {
+  private readonly openRuns = new Map<string, RunStartedEvent>();
+  constructor(private readonly query: ExportQuery) {}
+
+  rows(event: AgentEvent): Array<Record<string, unknown>> {
+    const { dataset, from, to, eventType } = this.query;
+    if (event.type === 'run.started') this.openRuns.set(event.runId, event);
+    if (from !== undefined && event.ts < from) return [];
+    if (to !== undefined && event.ts > to) return [];
+    if (dataset === 'events') return eventType && event.type !== eventType ? [] : [{ ...event }];
+    if (dataset === 'llm_calls') {
+      if (event.type !== 'llm.response') return [];
+      const { seq, ts, runId, callId, provider, model, iteration, ok, latencyMs, ttftMs, inputTokens, outputTokens, costUsd, retries, finishReason } = event;
+      return [{ seq, ts, runId: runId ?? null, callId, provider, model, iteration, ok, latencyMs, ttftMs, inputTokens, outputTokens, costUsd, retries, finishReason, errorKind: event.error?.kind ?? null }];
+    }
+    if (event.type !== 'run.finished') return [];
+    const started = this.openRuns.get(event.runId);
+    this.openRuns.delete(event.runId);
+    return [
+      {
+        runId: event.runId,
+        file: started?.file ?? null,
+        provider: started?.provider ?? null,
+        model: started?.model ?? null,
+        testCommand: started?.testCommand ?? null,
+        startedAt: started?.ts ?? null,
+        finishedAt: event.ts,
+        outcome: event.outcome,
+        reason: event.reason,
+        iterations: event.iterations,
+        costUsd: event.costUsd,
+        durationMs: event.durationMs,
+      },
+    ];
+  }
+}
+
+export function formatRow(row: Record<string, unknown>, query: ExportQuery): string {
+  if (query.format === 'jsonl') return JSON.stringify(row) + '\n';
+  if (query.dataset === 'events') {
+    const event = row as unknown as AgentEvent;
+    return csvLine([event.seq, event.ts, event.type, event.runId ?? null, JSON.stringify(event)]);
+  }
+  return csvLine(columns(query.dataset).map((c) => row[c]));
+}
+
+export function csvHeader(query: ExportQuery): string {
+  return query.format === 'csv' ? csvLine(columns(query.dataset)) : '';
+}
+
+/** RFC 4180: quote fields with commas, quotes or line breaks; null is an empty field. */
+function csvLine(values: readonly unknown[]): string {
+  return (
+    values
+      .map((v) => {
+        if (v === null || v === undefined) return '';
+        const text = String(v);
+        return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+      })
+      .join(',') + '\r\n'
+  );
+}
+
+/** Writes the export page by page; `write` resolves once the chunk has left the process. */
+export async function streamExport(log: EventLog, query: ExportQuery, write: (chunk: string) => Promise<void>): Promise<void> {
+  const shaper = new RowShaper(query);
+  const header = csvHeader(query);
+  if (header) await write(header);
+  // The export ends at the log's end as of now: a live agent does not make it run forever.
+  const end = log.lastSeq;
+  let cursor = 0;
+  while (cursor < end) {
+    const page = log.read(cursor, 1000).filter((e) => e.seq <= end);
+    if (page.length === 0) break;
+    cursor = page[page.length - 1].seq;
+    const chunk = page.flatMap((e) => shaper.rows(e).map((row) => formatRow(row, query))).join('');
+    if (chunk) await write(chunk);
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The live API's tokens: a full one (may start and cancel runs) and a read-only one (watch and export), kept in
+ * `<workspace>/.micro-agent/api-tokens.json` with mode 0600 so only the user can read them. `micro-agent token
+ * rotate` rewrites the file; a running server notices on its next check and old tokens stop working at once.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type Scope = 'read' | 'full';
+
+export interface Tokens {
+  full: string;
+  read: string;
+}
+
+export function tokensFile(stateDir: string): string {
+  return path.join(stateDir, 'api-tokens.json');
+}
+
+const newToken = () => randomBytes(32).toString('base64url');
+
+/** Writes fresh tokens, replacing any old ones. */
+export function rotateTokens(file: string): Tokens {
+  const tokens: Tokens = { full: newToken(), read: newToken() };
+  writePrivate(file, JSON.stringify(tokens));
+  return tokens;
+}
+
+/** Writes a file only its owner can read, atomically (a reader never sees half a token). */
+export function writePrivate(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, text, { mode: 0o600 });
+  fs.chmodSync(temp, 0o600);
+  fs.renameSync(temp, file);
+}
+
+/** The current tokens, re-read whenever the file changes, and which scope a presented token has. */
+export class TokenStore {
+  private tokens: Tokens;
+  private stamp = '';
+
+  constructor(private readonly file: string) {
+    if (!fs.existsSync(file)) rotateTokens(file);
+    this.tokens = this.load();
+  }
+
+  current(): Tokens {
+    const stat = fs.statSync(this.file, { throwIfNoEntry: false });
+    const stamp = stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '';
+    if (stamp !== this.stamp) this.tokens = this.load();
+    return this.tokens;
+  }
+
+  /** Compared in constant time (over fixed-length digests, so the length leaks nothing either). */
+  scopeOf(presented: string | undefined): Scope | undefined {
+    if (!presented) return undefined;
+    const { full, read } = this.current();
+    const digest = (text: string) => createHash('sha256').update(text).digest();
+    const given = digest(presented);
+    // Both comparisons always run: the time does not say which token matched.
+    const isFull = timingSafeEqual(given, digest(full));
+    const isRead = timingSafeEqual(given, digest(read));
+    return isFull ? 'full' : isRead ? 'read' : undefined;
+  }
+
+  private load(): Tokens {
+    const stat = fs.statSync(this.file, { throwIfNoEntry: false });
+    this.stamp = stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '';
+    try {
+      const value = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<Tokens>;
+      if (typeof value.full === 'string' && typeof value.read === 'string' && value.full && value.read) return { full: value.full, read: value.read };
+    } catch {
+      // unreadable or removed: no token is valid until a new file is written
+    }
+    return { full: newToken(), read: newToken() };
+  }
+}

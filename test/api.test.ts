@@ -1,0 +1,286 @@
+import * as assert from 'node:assert/strict';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { WebSocket } from 'ws';
+import { ApiServer } from '../server/api/server';
+import { TokenStore, tokensFile } from '../server/api/tokens';
+import { Engine } from '../server/engine';
+import { EventLog } from '../server/events/log';
+import { ApiInfo } from '../server/protocol';
+import { request, rpcSocket, sse, until } from './support/apiClient';
+import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
+import { startVendorServer, VendorServer } from './support/vendorServer';
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  info: ApiInfo;
+  output: () => string;
+}
+
+/** `micro-agent serve` as a user starts it, on a free port. */
+async function serve(root: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--workspace', root, '--port', '0', ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  await until(() => /listening http:\/\/\S+/.test(output) || child.exitCode !== null, 'serve to listen');
+  const url = /listening (http:\/\/\S+)/.exec(output)?.[1];
+  if (!url) throw new Error(`serve did not start:\n${output}`);
+  const info = JSON.parse(fs.readFileSync(path.join(root, '.micro-agent', 'api.json'), 'utf8')) as ApiInfo;
+  return { child, url, info, output: () => output };
+}
+
+async function stop(served: Served | undefined): Promise<void> {
+  if (!served || served.child.exitCode !== null) return;
+  const exited = new Promise((r) => served.child.once('exit', r));
+  served.child.kill('SIGTERM');
+  await exited;
+}
+
+describe('live API (micro-agent serve)', function () {
+  this.timeout(60_000);
+  let vendor: VendorServer;
+  let root: string;
+  let served: Served | undefined;
+  let key: string;
+
+  beforeEach(async () => {
+    vendor = await startVendorServer();
+    root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
+    key = fakeKey();
+    served = await serve(root, { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl }, ['-t', TEST_COMMAND]);
+  });
+  afterEach(async () => {
+    await stop(served);
+    await vendor.close();
+  });
+
+  it('writes api.json for the owner only, listens on loopback, and refuses requests without the right token, Host or Origin', async () => {
+    const { url, info } = served!;
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(info.url, url);
+    assert.equal(fs.statSync(path.join(root, '.micro-agent', 'api.json')).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.join(root, '.micro-agent', 'api-tokens.json')).mode & 0o777, 0o600);
+
+    assert.equal((await request(`${url}/v1/runs`)).status, 401);
+    const wrong = await request(`${url}/v1/runs`, { token: info.token.slice(0, -2) + 'xx' });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers['www-authenticate'], 'Bearer');
+    assert.equal((await request(`${url}/v1/runs`, { token: info.token })).status, 200);
+    assert.equal((await request(`${url}/v1/stats`, { token: info.readToken })).status, 200);
+
+    // A read-only token watches and exports but cannot start or cancel.
+    const readOnly = await request(`${url}/v1/runs`, { method: 'POST', token: info.readToken, body: JSON.stringify({ file: 'math.js' }) });
+    assert.equal(readOnly.status, 403);
+    assert.match(readOnly.json().error.message, /read-only/);
+    assert.equal(vendor.requests.length, 0);
+
+    // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host.
+    const port = new URL(url).port;
+    assert.equal((await request(`${url}/v1/runs`, { token: info.token, headers: { host: `evil.example:${port}` } })).status, 403);
+    assert.equal((await request(`${url}/v1/runs`, { token: info.token, headers: { host: `localhost:${port}` } })).status, 200);
+    const foreign = await request(`${url}/v1/runs`, { token: info.token, headers: { origin: 'http://evil.example' } });
+    assert.equal(foreign.status, 403);
+    assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+
+    await assert.rejects(rpcSocket(`${url.replace('http', 'ws')}/v1/ws`, 'not-a-token'), /401/);
+    const ws = await rpcSocket(`${url.replace('http', 'ws')}/v1/ws`, info.readToken);
+    const refused = await ws.call('microAgent/startRun', { file: 'math.js' });
+    assert.equal(refused.error?.code, -32004);
+    ws.close();
+  });
+
+  it('a run started by POST /v1/runs fixes a real module while SSE and WebSocket clients each get every event once, in order', async () => {
+    const { url, info } = served!;
+    vendor.script({ kind: 'text', text: fixReply(), usage: { input: 700, output: 60 } });
+    const stream = sse(`${url}/v1/events`, info.readToken);
+    assert.equal(await stream.status, 200);
+    const ws = await rpcSocket(`${url.replace('http', 'ws')}/v1/ws`, info.token);
+
+    const started = await request(`${url}/v1/runs`, { method: 'POST', token: info.token, body: JSON.stringify({ file: 'math.js', prompt: 'add adds' }) });
+    assert.equal(started.status, 201);
+    const { runId } = started.json();
+    const finished = (events: any[]) => events.some((e) => e.type === 'run.finished' && e.runId === runId);
+    await until(() => finished(stream.events) && finished(ws.events), 'run.finished on both streams');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
+
+    const logged = readLog(root);
+    assert.deepEqual(stream.events, logged);
+    assert.deepEqual(ws.events, logged);
+    assert.equal(logged.find((e) => e.type === 'run.finished').outcome, 'passed');
+
+    // The same requests over the WebSocket, with the LSP shapes.
+    const runs = await ws.call('microAgent/runs');
+    assert.equal(runs.result.runs[0].runId, runId);
+    const stats = await ws.call('microAgent/stats');
+    assert.deepEqual(stats.result, (await request(`${url}/v1/stats`, { token: info.token })).json());
+    assert.equal(stats.result.providers[0].inputTokens, 700);
+    ws.close();
+    stream.close();
+    assert.ok(!JSON.stringify(logged).includes(key), 'the key is in no event');
+  });
+
+  it('resumes from Last-Event-ID without gaps, and export equals the log', async () => {
+    const { url, info } = served!;
+    vendor.script({ kind: 'text', text: fixReply() });
+    const run = await request(`${url}/v1/runs`, { method: 'POST', token: info.token, body: JSON.stringify({ file: 'math.js' }) });
+    await until(() => readLog(root).some((e) => e.type === 'run.finished'), 'the run');
+    const logged = readLog(root);
+    assert.equal(run.status, 201);
+
+    const resumed = sse(`${url}/v1/events`, info.token, { 'last-event-id': String(logged[2].seq) });
+    await until(() => resumed.events.length === logged.length - 3, 'the rest of the events');
+    assert.deepEqual(resumed.events, logged.slice(3));
+    resumed.close();
+
+    const jsonl = await request(`${url}/v1/export?format=jsonl`, { token: info.readToken });
+    assert.equal(jsonl.status, 200);
+    assert.deepEqual(jsonl.text.trim().split('\n').map((line) => JSON.parse(line)), logged);
+
+    const calls = await request(`${url}/v1/export?format=csv&type=llm_calls`, { token: info.readToken });
+    const rows = calls.text.trim().split('\r\n');
+    assert.equal(rows[0], 'seq,ts,runId,callId,provider,model,iteration,ok,latencyMs,ttftMs,inputTokens,outputTokens,costUsd,retries,finishReason,errorKind');
+    assert.equal(rows.length - 1, logged.filter((e) => e.type === 'llm.response').length);
+    const runs = await request(`${url}/v1/export?format=csv&type=runs`, { token: info.readToken });
+    assert.match(runs.text.split('\r\n')[1], new RegExp(`^${run.json().runId},math.js,openai,gpt-4.1-mini,`));
+    const onlyTests = await request(`${url}/v1/export?type=test.finished&from=${logged[0].ts}`, { token: info.readToken });
+    assert.deepEqual(onlyTests.text.trim().split('\n').map((line) => JSON.parse(line).type), logged.filter((e) => e.type === 'test.finished').map((e) => e.type));
+    assert.equal((await request(`${url}/v1/export?format=xml`, { token: info.readToken })).status, 400);
+  });
+
+  it('answers bad input with clear errors and starts nothing', async () => {
+    const { url, info } = served!;
+    const post = (body: string | Buffer) => request(`${url}/v1/runs`, { method: 'POST', token: info.token, body });
+    const huge = await post(Buffer.alloc(70 * 1024, 'a'));
+    assert.equal(huge.status, 413);
+    const malformed = await post('{"file": "math.js",');
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.json().error.message, /not valid JSON/);
+    const unknown = await post(JSON.stringify({ file: 'math.js', shell: 'rm -rf /' }));
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.json().error.message, /unknown field: shell/);
+    const outside = await post(JSON.stringify({ file: '../../etc/passwd' }));
+    assert.equal(outside.status, 400);
+    assert.match(outside.json().error.message, /outside the workspace/);
+    assert.equal((await request(`${url}/v1/runs/nope-123`, { method: 'DELETE', token: info.token })).status, 404);
+    assert.equal((await request(`${url}/v1/nothing`, { token: info.token })).status, 404);
+    assert.equal((await request(`${url}/v1/stats`, { method: 'POST', token: info.token, body: '{}' })).status, 405);
+
+    // One run per file, as in the editor; DELETE cancels it and restores the file.
+    vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 30_000 });
+    const first = await post(JSON.stringify({ file: 'math.js' }));
+    assert.equal(first.status, 201);
+    const second = await post(JSON.stringify({ file: 'math.js' }));
+    assert.equal(second.status, 409);
+    await until(() => vendor.requests.length === 1, 'the model call');
+    const cancel = await request(`${url}/v1/runs/${first.json().runId}`, { method: 'DELETE', token: info.token });
+    assert.deepEqual(cancel.json(), { cancelled: true });
+    await until(() => readLog(root).some((e) => e.type === 'run.finished'), 'the cancelled run');
+    assert.equal(readLog(root).find((e) => e.type === 'run.finished').outcome, 'cancelled');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), BROKEN_MATH);
+    assert.ok(!served!.output().includes(key));
+  });
+
+  it('token rotate invalidates the old tokens at once, and closes streams opened with them', async () => {
+    const { url, info } = served!;
+    const stream = sse(`${url}/v1/events`, info.readToken);
+    assert.equal(await stream.status, 200);
+    execFileSync(process.execPath, [path.join(DIST, 'cli.js'), 'token', 'rotate', '--workspace', root]);
+    const fresh = JSON.parse(fs.readFileSync(path.join(root, '.micro-agent', 'api.json'), 'utf8')) as ApiInfo;
+    assert.notEqual(fresh.token, info.token);
+    assert.equal((await request(`${url}/v1/runs`, { token: info.token })).status, 401);
+    assert.equal((await request(`${url}/v1/runs`, { token: fresh.token })).status, 200);
+    await stream.ended;
+  });
+
+  it('refuses a non-loopback address unless asked, and then warns', async () => {
+    const refused = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--workspace', root, '--host', '0.0.0.0'], { env: { PATH: process.env.PATH } });
+    let err = '';
+    refused.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => refused.once('exit', r));
+    assert.equal(code, 2);
+    assert.match(err, /--allow-remote/);
+  });
+});
+
+describe('live API fan-out', function () {
+  this.timeout(60_000);
+
+  it('keeps serving others while a client stalls, drops the stalled one, and it resumes by seq', async () => {
+    const root = makeWorkspace({});
+    const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
+    const engine = await Engine.create({ root, log, env: {} });
+    const dropped: string[] = [];
+    const tokens = new TokenStore(tokensFile(path.join(root, '.micro-agent')));
+    const server = new ApiServer({ engine, tokens, feedLimits: { maxBuffered: 256 * 1024, stallMs: 1000 }, log: (m) => dropped.push(m) });
+    const url = await server.listen(0, '127.0.0.1');
+    const { full } = tokens.current();
+    try {
+      const healthy = sse(`${url}/v1/events`, full);
+      const ws = await rpcSocket(`${url.replace('http', 'ws')}/v1/ws`, full);
+      // A client that asks for the stream and then never reads.
+      const stalled = net.connect(Number(new URL(url).port), '127.0.0.1');
+      stalled.write(`GET /v1/events HTTP/1.1\r\nHost: ${new URL(url).host}\r\nAuthorization: Bearer ${full}\r\n\r\n`);
+      stalled.pause();
+      await healthy.status;
+      await new Promise((r) => setTimeout(r, 100));
+
+      const count = 20_000;
+      const message = 'x'.repeat(1000);
+      for (let i = 0; i < count; i++) {
+        log.append({ type: 'log', level: 'info', message });
+        if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await until(() => healthy.events.length === count && ws.events.length === count, 'every event at the healthy clients', 30_000);
+      assert.deepEqual(healthy.events.map((e) => e.seq), Array.from({ length: count }, (_, i) => i + 1));
+      assert.deepEqual(ws.events.map((e) => e.seq), healthy.events.map((e) => e.seq));
+      await until(() => dropped.some((m) => /dropped an SSE client/.test(m)), 'the stalled client to be dropped');
+      stalled.destroy();
+
+      // Back with the last seq it had: the rest, no gaps.
+      const resumed = sse(`${url}/v1/events`, full, { 'last-event-id': '12345' });
+      await until(() => resumed.events.length === count - 12345, 'the resumed stream');
+      assert.equal(resumed.events[0].seq, 12346);
+      healthy.close();
+      resumed.close();
+      ws.close();
+    } finally {
+      await server.close();
+      log.close();
+    }
+  });
+
+  it('survives thousands of reconnects', async () => {
+    const root = makeWorkspace({});
+    const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
+    const engine = await Engine.create({ root, log, env: {} });
+    const tokens = new TokenStore(tokensFile(path.join(root, '.micro-agent')));
+    const server = new ApiServer({ engine, tokens });
+    const url = await server.listen(0, '127.0.0.1');
+    const { read } = tokens.current();
+    log.append({ type: 'log', level: 'info', message: 'one' });
+    try {
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(
+          Array.from({ length: 100 }, async () => {
+            const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws`, ['micro-agent.v1', read]);
+            await new Promise<void>((resolve, reject) => {
+              ws.once('message', () => resolve());
+              ws.once('error', reject);
+            });
+            ws.terminate();
+          }),
+        );
+      }
+      const after = sse(`${url}/v1/events`, read);
+      await until(() => after.events.length === 1, 'a stream after 2,000 reconnects');
+      after.close();
+    } finally {
+      await server.close();
+      log.close();
+    }
+  });
+});
