@@ -43,6 +43,7 @@ const builds = [
 mkdirSync('dist/webview/codicons', { recursive: true });
 cpSync('node_modules/sql.js/dist/sql-wasm-browser.wasm', 'dist/webview/sql-wasm.wasm');
 cpSync('webview/styles.css', 'dist/webview/styles.css');
+cpSync('webview/browser-theme.css', 'dist/webview/browser-theme.css');
 for (const file of ['codicon.css', 'codicon.ttf']) cpSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/webview/codicons/${file}`);
 
 const listTs = (dir) => readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));

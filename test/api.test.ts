@@ -10,6 +10,7 @@ import { Engine } from '../server/engine';
 import { EventLog } from '../server/events/log';
 import { ApiInfo } from '../server/protocol';
 import { request, rpcSocket, sse, until } from './support/apiClient';
+import { launchBrowser, screenshot } from './support/codeServer';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
@@ -26,7 +27,7 @@ async function serve(root: string, env: NodeJS.ProcessEnv, args: string[] = []):
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  await until(() => /listening http:\/\/\S+/.test(output) || child.exitCode !== null, 'serve to listen');
+  await until(() => /dashboard http:\/\/\S+/.test(output) || child.exitCode !== null, 'serve to listen');
   const url = /listening (http:\/\/\S+)/.exec(output)?.[1];
   if (!url) throw new Error(`serve did not start:\n${output}`);
   const info = JSON.parse(fs.readFileSync(path.join(root, '.micro-agent', 'api.json'), 'utf8')) as ApiInfo;
@@ -194,6 +195,43 @@ describe('live API (micro-agent serve)', function () {
     assert.equal((await request(`${url}/v1/runs`, { token: info.token })).status, 401);
     assert.equal((await request(`${url}/v1/runs`, { token: fresh.token })).status, 200);
     await stream.ended;
+  });
+
+  it('serves the dashboard page: it signs in with the one-time link and shows a run live in headless Chromium', async () => {
+    const { url, info } = served!;
+    const link = /dashboard (http:\/\/\S+)/.exec(served!.output())![1];
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+      await page.goto(link);
+      await page.locator('vscode-tab-header', { hasText: 'Analytics' }).waitFor({ timeout: 30_000 });
+      assert.equal(new URL(page.url()).hash, '', 'the code is gone from the address bar');
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('micro-agent.token')), info.token);
+      // The code worked once.
+      const again = await request(`${url}/v1/session`, { body: JSON.stringify({ code: new URL(link).hash.slice(6) }), method: 'POST' });
+      assert.equal(again.status, 401);
+
+      vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 1500, usage: { input: 800, output: 60 } });
+      const started = await request(`${url}/v1/runs`, { method: 'POST', token: info.token, body: JSON.stringify({ file: 'math.js' }) });
+      assert.equal(started.status, 201);
+      await page.locator('.run.running').waitFor({ timeout: 30_000 });
+      await screenshot(page, 'api-dashboard-running');
+      await page.locator('.run.passed').waitFor({ timeout: 30_000 });
+
+      // A reload keeps the session (sessionStorage) and shows the run once.
+      await page.reload();
+      await page.locator('.run.passed').waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator('.run').count(), 1);
+      await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+      await page.locator('tr[data-model="openai gpt-4.1-mini"]').waitFor();
+      await screenshot(page, 'api-dashboard-analytics');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('refuses a non-loopback address unless asked, and then warns', async () => {

@@ -7,14 +7,16 @@ import initSqlJs from 'sql.js';
 import { render } from 'preact';
 import { App } from './components/App';
 import { Store } from './store';
-import { vscodeTransport } from './transport';
+import { apiTransport, vscodeTransport } from './transport';
 
 async function main(): Promise<void> {
   const root = document.getElementById('root')!;
   try {
     const SQL = await initSqlJs({ locateFile: () => root.dataset.wasm! });
     const store = await Store.open(SQL);
-    render(<App store={store} transport={vscodeTransport()} />, root);
+    // Inside VS Code the webview API exists; anywhere else the page was served by `micro-agent serve`.
+    const transport = typeof (globalThis as { acquireVsCodeApi?: unknown }).acquireVsCodeApi === 'function' ? vscodeTransport() : apiTransport();
+    render(<App store={store} transport={transport} />, root);
   } catch (err) {
     root.textContent = `The dashboard could not start: ${err instanceof Error ? err.message : String(err)}`;
   }

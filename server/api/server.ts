@@ -4,6 +4,7 @@
  * (DNS rebinding) or coming from another origin are refused before anything else. Handlers only translate:
  * validation, the one-run-per-file rule and the stats live in the engine, as for the LSP host.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -29,6 +30,7 @@ import { EventFeed, FeedLimits, Sink } from './stream';
 import { Scope, TokenStore } from './tokens';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+const LOGIN_CODE_TTL_MS = 10 * 60_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 export interface ApiServerOptions {
@@ -59,6 +61,7 @@ export class ApiServer {
   private hosts = new Set<string>();
   private origins = new Set<string>();
   private rotationCheck: NodeJS.Timeout | undefined;
+  private readonly loginCodes = new Map<string, number>();
 
   constructor(private readonly options: ApiServerOptions) {
     this.http = http.createServer((req, res) => void this.handle(req, res));
@@ -94,11 +97,38 @@ export class ApiServer {
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
-  /** The one place requests are admitted: Host and Origin first (no token needed to refuse), then the token. */
-  private admit(req: http.IncomingMessage, token: string | undefined): Scope {
+  /**
+   * A one-time code for the dashboard page's URL (`/#code=…`): the page trades it for the full token once, so
+   * the token itself never sits in an address bar, a history entry or a Referer.
+   */
+  mintLoginCode(): string {
+    const code = randomBytes(18).toString('base64url');
+    this.loginCodes.set(code, Date.now() + LOGIN_CODE_TTL_MS);
+    return code;
+  }
+
+  /** `POST /v1/session` `{ code }` → `{ token }`: the one request without a token, and only once per code. */
+  private async session(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.checkOrigin(req);
+    if (req.method !== 'POST') throw new ApiError(405, 'POST a one-time code');
+    const body = (await readJson(req)) as { code?: unknown };
+    const code = typeof body?.code === 'string' ? body.code : '';
+    const expires = this.loginCodes.get(code);
+    this.loginCodes.delete(code);
+    if (expires === undefined || expires < Date.now()) throw new ApiError(401, 'this sign-in link was used already or has expired');
+    sendJson(res, 200, { token: this.options.tokens.current().full });
+  }
+
+  /** Host and Origin, checked before anything else (no token needed to refuse). */
+  private checkOrigin(req: http.IncomingMessage): void {
     if (!req.headers.host || !this.hosts.has(req.headers.host.toLowerCase())) throw new ApiError(403, 'wrong Host header: this API answers only on its own loopback address');
     const origin = req.headers.origin;
     if (origin !== undefined && !this.origins.has(origin.toLowerCase())) throw new ApiError(403, `cross-origin requests are refused (Origin ${origin})`);
+  }
+
+  /** The one place API requests are admitted: Host and Origin, then the token. */
+  private admit(req: http.IncomingMessage, token: string | undefined): Scope {
+    this.checkOrigin(req);
     const scope = this.options.tokens.scopeOf(token);
     if (!scope) throw new ApiError(401, token ? 'the token is not valid (rotated?)' : 'missing Authorization: Bearer <token> (see .micro-agent/api.json)');
     return scope;
@@ -108,6 +138,7 @@ export class ApiServer {
     try {
       const url = new URL(req.url ?? '/', 'http://api.invalid');
       if (!url.pathname.startsWith(`${API_PREFIX}/`)) return this.page(req, res, url.pathname);
+      if (url.pathname === `${API_PREFIX}/session`) return await this.session(req, res);
       const token = bearer(req.headers.authorization);
       const scope = this.admit(req, token);
       await this.route(req, res, url, scope, token!);
@@ -270,34 +301,52 @@ export class ApiServer {
     }
   }
 
-  /** The dashboard page and its files: no data in them, so no token; the page asks for one (see AI-DEVELOP.md). */
+  /** The dashboard page and its files: no data in them, so no token; the page signs in with its one-time code. */
   private page(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): void {
+    this.checkOrigin(req);
     const { pageDir } = this.options;
-    if (!req.headers.host || !this.hosts.has(req.headers.host.toLowerCase())) throw new ApiError(403, 'wrong Host header');
     if (req.method !== 'GET' || !pageDir) throw new ApiError(404, `no such endpoint: ${pathname}`);
-    const file = pathname === '/' ? 'index.html' : pathname.replace(/^\/+/, '');
-    const abs = path.resolve(pageDir, file);
-    if (!abs.startsWith(pageDir + path.sep) || !fs.existsSync(abs) || !fs.statSync(abs).isFile()) throw new ApiError(404, `no such file: ${pathname}`);
-    res.writeHead(200, { 'content-type': CONTENT_TYPES[path.extname(abs)] ?? 'application/octet-stream', 'cache-control': 'no-cache', ...PAGE_HEADERS });
-    fs.createReadStream(abs).pipe(res);
+    const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+    if (pathname === '/') {
+      // The page may load only its own files and talk only to this server.
+      const csp = `default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ws://${req.headers.host}; frame-ancestors 'none'`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp, ...headers });
+      res.end(PAGE);
+      return;
+    }
+    const file = PAGE_FILES[pathname];
+    if (!file) throw new ApiError(404, `no such file: ${pathname}`);
+    res.writeHead(200, { 'content-type': file, ...headers });
+    fs.createReadStream(path.join(pageDir, pathname)).pipe(res);
   }
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.ttf': 'font/ttf',
-  '.svg': 'image/svg+xml',
+/** The files the dashboard page loads from dist/webview, with their content types; nothing else is served. */
+const PAGE_FILES: Record<string, string> = {
+  '/main.js': 'text/javascript; charset=utf-8',
+  '/styles.css': 'text/css; charset=utf-8',
+  '/browser-theme.css': 'text/css; charset=utf-8',
+  '/sql-wasm.wasm': 'application/wasm',
+  '/codicons/codicon.css': 'text/css; charset=utf-8',
+  '/codicons/codicon.ttf': 'font/ttf',
 };
 
-/** The page may load only its own files and talk only to this server. */
-const PAGE_HEADERS = {
-  'content-security-policy': "default-src 'none'; img-src 'self' data:; style-src 'self'; font-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
+const PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/codicons/codicon.css">
+<link rel="stylesheet" href="/browser-theme.css">
+<link rel="stylesheet" href="/styles.css">
+<title>micro-agent dashboard</title>
+</head>
+<body>
+<div id="root" data-wasm="/sql-wasm.wasm"></div>
+<script src="/main.js"></script>
+</body>
+</html>`;
 
 function bearer(header: string | undefined): string | undefined {
   const match = /^Bearer ([\w.~+/=-]+)$/i.exec(header ?? '');

@@ -11,6 +11,8 @@ export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
 export interface RunningApi {
   url: string;
+  /** Opens the dashboard in a browser, signed in; the code in it works once, for 10 minutes. */
+  dashboardUrl: string;
   info: ApiInfo;
   infoFile: string;
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   writePrivate(infoFile, JSON.stringify(info, null, 2) + '\n');
   return {
     url,
+    dashboardUrl: `${url}/#code=${server.mintLoginCode()}`,
     info,
     infoFile,
     async close() {
