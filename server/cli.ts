@@ -20,6 +20,7 @@ import { ApiInfo, isProviderName, RunFinishedEvent, RunOutcome } from './protoco
 import { LOOPBACK_HOSTS, startApi } from './api/start';
 import { rotateTokens, tokensFile, writePrivate } from './api/tokens';
 import { ConfigError } from './providers/types';
+import { startTelemetryOrWarn } from './telemetry';
 
 const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 
@@ -104,6 +105,7 @@ async function run(args: string[]): Promise<number> {
   const root = process.cwd();
   const env = { ...process.env, ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}) };
   const log = openLog(root, values.log);
+  const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
   const engine = await Engine.create({ root, log, env });
 
   // Subscribed before the start: run.started is appended synchronously inside it. This process runs one run,
@@ -134,6 +136,7 @@ async function run(args: string[]): Promise<number> {
     engine.cancel(started.runId);
   });
   const outcome: RunOutcome = await started.done;
+  await telemetry?.shutdown();
   log.close();
   // A rejected key is a configuration error like a missing one.
   if (finished?.errorKind === 'auth') return EXIT.usage;
@@ -173,6 +176,7 @@ async function serve(args: string[]): Promise<number> {
   }
   const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };
   const log = openLog(root, values.log);
+  const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
   const engine = await Engine.create({ root, log, env });
   const api = await startApi({ engine, port, host, pageDir: path.join(__dirname, 'webview'), log: (message) => console.error(message) });
   console.log(`listening ${api.url}`);
@@ -189,6 +193,7 @@ async function serve(args: string[]): Promise<number> {
   console.error('stopping: cancelling runs…');
   await api.close();
   await engine.dispose();
+  await telemetry?.shutdown();
   log.close();
   return 0;
 }

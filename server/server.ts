@@ -28,6 +28,7 @@ import { PathError, stateDir } from './agent/workspace';
 import { resolveSettings } from './config';
 import { Engine, EngineError } from './engine';
 import { EventLog } from './events/log';
+import { startTelemetryOrWarn, Telemetry } from './telemetry';
 import {
   AgentEvent,
   CancelRunRequest,
@@ -48,6 +49,8 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 let engine: Engine | undefined;
 let reviews: ReviewService | undefined;
+/** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set. */
+let telemetry: Telemetry | undefined;
 /** Why there is no engine (no folder open, the log could not be opened), for every request to say. */
 let unavailable = 'micro-agent is still starting';
 let engineSettled: () => void;
@@ -86,6 +89,7 @@ connection.onInitialized(async () => {
     const log = EventLog.open(trusted ? workspaceLog(root) : untrustedLog(root));
     const current = await Engine.create({ root, log, env: process.env, settings: () => settings, trusted });
     engine = current;
+    telemetry = startTelemetryOrWarn(log, process.env, (level, message) => connection.console[level](message));
     reviews = new ReviewService({
       engine: current,
       documents,
@@ -229,8 +233,10 @@ function reportProgress(event: AgentEvent): void {
 }
 
 // The editor closes the connection to stop us: cancel the runs so their tests die and files are restored.
+// Traces are flushed after that, so the cancelled runs' last spans go out too; `exit` comes too late to flush.
 connection.onShutdown(async () => {
   await engine?.dispose();
+  await telemetry?.shutdown();
 });
 connection.onExit(() => {
   engine?.log.close();

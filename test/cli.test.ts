@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
+import { startOtlpReceiver } from './support/otlpReceiver';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 interface CliResult {
@@ -148,5 +149,38 @@ describe('micro-agent CLI', () => {
     assert.match(result.stdout, /openai\s+gpt-4\.1-mini\s+1\s+0/);
     assert.match(result.stdout, /runs: 1 \(1 passed/);
     assert.match(result.stdout, /pass rate: 100%/);
+  });
+
+  it('exports the run as a trace when OTEL_EXPORTER_OTLP_ENDPOINT is set, before it exits', async () => {
+    const root = makeWorkspace();
+    const receiver = await startOtlpReceiver();
+    try {
+      vendor.script({ kind: 'text', text: fixReply(), usage: { input: 700, output: 40 } });
+      const result = await cli(['run', 'math.js', '-t', TEST_COMMAND, '--model', 'gpt-4.1-mini'], root, {
+        OPENAI_API_KEY: fakeKey(),
+        OPENAI_BASE_URL: vendor.openaiUrl,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      });
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.match(result.stderr, new RegExp(`exporting traces to ${receiver.url}/v1/traces`));
+      const spans = receiver.spans();
+      const runId = readLog(root).find((e) => e.type === 'run.started').runId;
+      const agent = spans.find((s) => s.parentSpanId === '');
+      assert.equal(agent?.name, 'invoke_agent micro-agent');
+      assert.equal(agent.attributes['micro_agent.run.id'], runId);
+      const chat = spans.find((s) => s.name === 'chat gpt-4.1-mini');
+      assert.equal(chat?.parentSpanId, agent.spanId);
+      assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 700);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('reports an OTLP endpoint that is not a URL and still runs', async () => {
+    const root = makeWorkspace();
+    vendor.script({ kind: 'text', text: fixReply() });
+    const result = await cli(['run', 'math.js', '-t', TEST_COMMAND], root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stderr, /no OpenTelemetry export: .*collector:4318/);
   });
 });

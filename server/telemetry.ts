@@ -1,0 +1,332 @@
+/**
+ * OpenTelemetry export of agent activity, on only when the standard OTLP endpoint variable is set.
+ *
+ * Everything is derived from the event log, after the fact: the engine knows nothing about tracing, and what
+ * a trace shows is exactly what the log recorded. Each run is one trace: an `invoke_agent micro-agent` span,
+ * with a `chat <model>` child per model call and a `test <command>` child per test run, named and attributed
+ * per the OpenTelemetry GenAI semantic conventions. A model call outside a run (a review) is a trace of its own.
+ * Spans take their start and end times from the events' `ts`, so they are as exact as the log.
+ *
+ * No text content is ever exported: no prompt, reply, diff, test output or error message, only names, numbers
+ * and enums. The events arrive already redacted by the log, so an API key inside e.g. a test command is `***`.
+ */
+import { Attributes, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { EventLog } from './events/log';
+import type { AgentEvent, LlmRequestEvent, LlmResponseEvent, ProviderName, RunFinishedEvent, RunStartedEvent, TestFinishedEvent, TestStartedEvent } from './protocol';
+
+/**
+ * The GenAI attributes are still "development" status, so `@opentelemetry/semantic-conventions` only has them
+ * in its `incubating` entry point, whose exports may change in any minor release; its README asks users to
+ * copy such names instead of importing them.
+ */
+const GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
+/** Replaced by `gen_ai.provider.name` in semconv 1.37; set too because many backends still key on it. */
+const GEN_AI_SYSTEM = 'gen_ai.system';
+const GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
+const GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
+const GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
+const GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
+const GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
+const GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons';
+
+const AGENT_NAME = 'micro-agent';
+
+/**
+ * `gen_ai.provider.name` values: `openai` and `anthropic` are the convention's well-known values; Ollama has
+ * none, and the convention asks for the provider's own lowercase name then.
+ */
+const GEN_AI_PROVIDER: Record<ProviderName, string> = { openai: 'openai', anthropic: 'anthropic', ollama: 'ollama' };
+
+/** Upper bound on the final flush, so a collector that is down cannot hold up the CLI's exit or the host's shutdown. */
+const SHUTDOWN_TIMEOUT_MS = 5000;
+
+export interface Telemetry {
+  /** Where spans go (without any user:password part of the URL), for a start-up log line. */
+  readonly endpoint: string;
+  /** Ends spans still open (at the current time), exports everything buffered and stops. Safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * `startTelemetry` for a process that runs on without traces: the outcome is reported as one line, `info` when
+ * exporting, `warn` when the endpoint is unusable, nothing when export is off.
+ */
+export function startTelemetryOrWarn(log: EventLog, env: NodeJS.ProcessEnv, report: (level: 'info' | 'warn', message: string) => void): Telemetry | undefined {
+  try {
+    const telemetry = startTelemetry(log, env, 'micro-agent');
+    if (telemetry) report('info', `micro-agent: exporting traces to ${telemetry.endpoint}`);
+    return telemetry;
+  } catch (err) {
+    report('warn', `micro-agent: no OpenTelemetry export: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Starts exporting the log's events as traces over OTLP/HTTP (JSON) when `env` names an endpoint:
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces` appended).
+ * Returns undefined when neither is set, or when `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
+ * Throws when the endpoint is not an http(s) URL, so a typo is reported rather than silently exporting nowhere.
+ *
+ * `service` is the resource's `service.name` unless `OTEL_SERVICE_NAME` is set. Headers, certificates, timeout
+ * and compression come from the usual `OTEL_EXPORTER_OTLP_*` variables, which the exporter reads itself.
+ */
+export function startTelemetry(log: EventLog, env: NodeJS.ProcessEnv, service: string): Telemetry | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return undefined;
+  const url = tracesEndpoint(env);
+  if (!url) return undefined;
+
+  const provider = new BasicTracerProvider({
+    resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || service })),
+    // The exporter would read the endpoint variables from process.env by itself; the URL is passed because the
+    // caller's `env` is the one that counts (process.env, or a copy of it, for the host and the CLI).
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
+  });
+  // Not registered as the global provider: micro-agent traces nothing through the API, and a host embedding
+  // this module may have its own.
+  const spans = new SpanMapper(provider.getTracer(AGENT_NAME));
+  const subscription = log.onEvent((event) => spans.add(event));
+
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: withoutCredentials(url),
+    shutdown() {
+      stopped ??= (async () => {
+        subscription.dispose();
+        spans.endAll(Date.now());
+        await withTimeout(provider.shutdown(), SHUTDOWN_TIMEOUT_MS);
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** The OTLP/HTTP traces URL per the exporter specification, from `env`; undefined when none is set. */
+export function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  const specific = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const url = specific || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (!url) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`OpenTelemetry: the OTLP endpoint "${withoutCredentials(url)}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`OpenTelemetry: the OTLP endpoint "${withoutCredentials(url)}" is not an http: or https: URL`);
+  return parsed.toString();
+}
+
+/** Turns events into spans. Open spans are held by run and by call until the event that ends them. */
+class SpanMapper {
+  private readonly runs = new Map<string, Span>();
+  /** Keyed by callId, with the run whose span is its parent (undefined for a call that is its own trace). */
+  private readonly calls = new Map<string, { span: Span; runId: string | undefined }>();
+  /** The test run in progress per run (a run runs its tests one at a time). */
+  private readonly tests = new Map<string, Span>();
+
+  constructor(private readonly tracer: Tracer) {}
+
+  add(event: AgentEvent): void {
+    switch (event.type) {
+      case 'run.started':
+        return this.runStarted(event);
+      case 'llm.request':
+        return this.llmRequest(event);
+      case 'llm.response':
+        return this.llmResponse(event);
+      case 'test.started':
+        return this.testStarted(event);
+      case 'test.finished':
+        return this.testFinished(event);
+      case 'run.finished':
+        return this.runFinished(event);
+      case 'edit.applied':
+        // A point in time, not an operation of its own: a span event on the run, numbers only (never the diff).
+        this.runs.get(event.runId)?.addEvent('micro_agent.edit.applied', { 'micro_agent.iteration': event.iteration, 'micro_agent.edit.lines_added': event.linesAdded, 'micro_agent.edit.lines_removed': event.linesRemoved, 'micro_agent.edit.bytes': event.bytes }, event.ts);
+        return;
+      case 'edit.rejected':
+        this.runs.get(event.runId)?.addEvent('micro_agent.edit.rejected', { 'micro_agent.iteration': event.iteration, 'micro_agent.edit.reject_reason': event.reason }, event.ts);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Ends whatever is still open, children first, so a shutdown mid-run still exports what happened so far. */
+  endAll(ts: number): void {
+    for (const { span } of this.calls.values()) span.end(ts);
+    for (const span of this.tests.values()) span.end(ts);
+    for (const span of this.runs.values()) span.end(ts);
+    this.calls.clear();
+    this.tests.clear();
+    this.runs.clear();
+  }
+
+  private runStarted(event: RunStartedEvent): void {
+    const span = this.tracer.startSpan(
+      `invoke_agent ${AGENT_NAME}`,
+      {
+        // In-process agent: the convention's kind for an agent invoked without a remote call is INTERNAL.
+        kind: SpanKind.INTERNAL,
+        startTime: event.ts,
+        attributes: {
+          [GEN_AI_OPERATION_NAME]: 'invoke_agent',
+          [GEN_AI_AGENT_NAME]: AGENT_NAME,
+          ...providerAttributes(event.provider, event.model),
+          'micro_agent.run.id': event.runId,
+          'micro_agent.file': event.file,
+          'micro_agent.test_command': event.testCommand,
+          'micro_agent.max_runs': event.maxRuns,
+          // Never `prompt`: it is the user's text.
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    this.runs.set(event.runId, span);
+  }
+
+  private runFinished(event: RunFinishedEvent): void {
+    const span = this.runs.get(event.runId);
+    // A run finished without a start we saw: closed as interrupted at start-up, or begun before telemetry was on.
+    if (!span) return;
+    this.endChildrenOf(event.runId, event.ts);
+    span.setAttributes({
+      'micro_agent.run.outcome': event.outcome,
+      'micro_agent.run.reason': event.reason,
+      'micro_agent.run.iterations': event.iterations,
+      'micro_agent.run.cost_usd': event.costUsd,
+      'micro_agent.run.unpriced_calls': event.unpricedCalls,
+      'micro_agent.run.restored': event.restored,
+    });
+    // `failed` (tests still red) is the agent doing its job and losing; only `error` is a failed operation.
+    if (event.outcome === 'error') {
+      span.setAttribute(ATTR_ERROR_TYPE, event.errorKind ?? event.reason);
+      // The status description is the reason code, never `event.error`: that is free text.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: event.reason });
+    }
+    span.end(event.ts);
+    this.runs.delete(event.runId);
+  }
+
+  private llmRequest(event: LlmRequestEvent): void {
+    const parent = event.runId ? this.runs.get(event.runId) : undefined;
+    const span = this.tracer.startSpan(
+      `chat ${event.model}`,
+      {
+        kind: SpanKind.CLIENT,
+        startTime: event.ts,
+        attributes: {
+          [GEN_AI_OPERATION_NAME]: 'chat',
+          ...providerAttributes(event.provider, event.model),
+          ...(event.iteration !== null ? { 'micro_agent.iteration': event.iteration } : {}),
+          // Sizes only; `promptPreview` is the user's code and never leaves the machine this way.
+          'micro_agent.prompt_chars': event.promptChars,
+        },
+      },
+      // A review's call (no runId), or a run we did not see start, is a trace of its own.
+      parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT,
+    );
+    this.calls.set(event.callId, { span, runId: parent ? event.runId : undefined });
+  }
+
+  private llmResponse(event: LlmResponseEvent): void {
+    const call = this.calls.get(event.callId);
+    if (!call) return;
+    this.calls.delete(event.callId);
+    const { span } = call;
+    const attributes: Attributes = { 'micro_agent.retries': event.retries, 'micro_agent.latency_ms': event.latencyMs };
+    if (event.inputTokens !== null) attributes[GEN_AI_USAGE_INPUT_TOKENS] = event.inputTokens;
+    if (event.outputTokens !== null) attributes[GEN_AI_USAGE_OUTPUT_TOKENS] = event.outputTokens;
+    if (event.finishReason !== null) attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [event.finishReason];
+    if (event.costUsd !== null) attributes['micro_agent.cost_usd'] = event.costUsd;
+    if (event.ttftMs !== null) attributes['micro_agent.ttft_ms'] = event.ttftMs;
+    span.setAttributes(attributes);
+    if (!event.ok) {
+      const kind = event.error?.kind ?? 'bad_response';
+      span.setAttribute(ATTR_ERROR_TYPE, kind);
+      if (event.error?.status !== undefined) span.setAttribute('http.response.status_code', event.error.status);
+      // The kind, not the vendor's message: messages can quote the request.
+      span.setStatus({ code: SpanStatusCode.ERROR, message: kind });
+    }
+    span.end(event.ts);
+  }
+
+  private testStarted(event: TestStartedEvent): void {
+    const parent = this.runs.get(event.runId);
+    if (!parent) return;
+    this.tests.get(event.runId)?.end(event.ts);
+    const span = this.tracer.startSpan(
+      `test ${event.command}`,
+      { kind: SpanKind.INTERNAL, startTime: event.ts, attributes: { 'micro_agent.iteration': event.iteration } },
+      trace.setSpan(ROOT_CONTEXT, parent),
+    );
+    this.tests.set(event.runId, span);
+  }
+
+  private testFinished(event: TestFinishedEvent): void {
+    const span = this.tests.get(event.runId);
+    if (!span) return;
+    this.tests.delete(event.runId);
+    span.setAttributes({
+      'micro_agent.test.passed': event.passed,
+      'micro_agent.test.duration_ms': event.durationMs,
+      'micro_agent.test.timed_out': event.timedOut,
+      'micro_agent.test.cancelled': event.cancelled,
+      ...(event.exitCode !== null ? { 'micro_agent.test.exit_code': event.exitCode } : {}),
+      ...(event.signal !== null ? { 'micro_agent.test.signal': event.signal } : {}),
+      // Never `outputTail`: test output can print anything, secrets included.
+    });
+    // Failing tests are what the agent works on, not an error; a test command that hung is.
+    if (event.timedOut) {
+      span.setAttribute(ATTR_ERROR_TYPE, 'timeout');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'timeout' });
+    }
+    span.end(event.ts);
+  }
+
+  private endChildrenOf(runId: string, ts: number): void {
+    for (const [callId, call] of this.calls) {
+      if (call.runId !== runId) continue;
+      call.span.end(ts);
+      this.calls.delete(callId);
+    }
+    this.tests.get(runId)?.end(ts);
+    this.tests.delete(runId);
+  }
+}
+
+function providerAttributes(provider: ProviderName, model: string): Attributes {
+  const name = GEN_AI_PROVIDER[provider] ?? provider;
+  return { [GEN_AI_SYSTEM]: name, [GEN_AI_PROVIDER_NAME]: name, [GEN_AI_REQUEST_MODEL]: model };
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever is first; never rejects (telemetry must not fail a shutdown). */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  try {
+    await Promise.race([promise.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

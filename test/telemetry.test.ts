@@ -1,0 +1,261 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { askModel } from '../server/agent/askModel';
+import { Engine } from '../server/engine';
+import { EventLog } from '../server/events/log';
+import type { AgentEvent, LlmResponseEvent, RunFinishedEvent } from '../server/protocol';
+import { StartRunRequest } from '../server/protocol';
+import { createProvider } from '../server/providers';
+import { startTelemetry, tracesEndpoint } from '../server/telemetry';
+import { fakeKey, fixReply, makeWorkspace, TEST_COMMAND } from './support/fixtures';
+import { HostClient, startHost } from './support/lspClient';
+import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from './support/otlpReceiver';
+import { startVendorServer, VendorServer } from './support/vendorServer';
+
+/** OTLP SpanKind and StatusCode as they travel on the wire. */
+const KIND_INTERNAL = 1;
+const KIND_CLIENT = 3;
+const STATUS_UNSET = 0;
+const STATUS_ERROR = 2;
+
+const nanos = (ms: number) => BigInt(ms) * 1_000_000n;
+
+/** An engine over a fresh log, with the log's events kept for comparing with the spans. */
+async function engineWithTelemetry(root: string, env: Record<string, string>, service = 'micro-agent-test') {
+  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
+  const events: AgentEvent[] = [];
+  log.onEvent((e) => events.push(e));
+  const engine = await Engine.create({ root, log, env });
+  const telemetry = startTelemetry(log, env, service);
+  assert.ok(telemetry, 'an endpoint is set, so telemetry starts');
+  return { log, events, engine, telemetry };
+}
+
+function only<T>(items: T[], what: string): T {
+  assert.equal(items.length, 1, `exactly one ${what}, got ${items.length}`);
+  return items[0];
+}
+
+describe('OpenTelemetry export over OTLP/HTTP', () => {
+  let vendor: VendorServer;
+  let receiver: OtlpReceiver;
+  let host: HostClient | undefined;
+  beforeEach(async () => {
+    vendor = await startVendorServer();
+    receiver = await startOtlpReceiver();
+  });
+  afterEach(async () => {
+    await host?.stop();
+    host = undefined;
+    await vendor.close();
+    await receiver.close();
+  });
+
+  it('exports a fixing run as one trace: the agent span, its model call and its test runs, per the GenAI conventions', async () => {
+    const root = makeWorkspace();
+    const key = fakeKey();
+    const prompt = 'PROMPT-MARKER: add must return the sum of its arguments';
+    // The key inside the test command would reach a span name and an attribute, if the log did not redact it.
+    const testCommand = `MA_SECRET_CHECK=${key} ${TEST_COMMAND}`;
+    vendor.script({ kind: 'text', text: fixReply(), usage: { input: 1200, output: 80 } });
+    const env = { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+    const { log, events, engine, telemetry } = await engineWithTelemetry(root, env);
+    assert.equal(telemetry.endpoint, `${receiver.url}/v1/traces`);
+
+    const { runId, done } = engine.start({ file: 'math.js', testCommand, prompt, provider: 'openai', model: 'gpt-4.1-mini' });
+    assert.equal(await done, 'passed');
+    await telemetry.shutdown();
+    log.close();
+
+    // The wire: OTLP/HTTP JSON to the signal path under the generic endpoint.
+    assert.ok(receiver.requests.length >= 1);
+    for (const request of receiver.requests) {
+      assert.equal(request.path, '/v1/traces');
+      assert.match(request.contentType ?? '', /^application\/json/);
+      assert.ok(Array.isArray(request.body.resourceSpans));
+    }
+    const spans = receiver.spans();
+    assert.equal(spans.length, 4, `spans: ${spans.map((s) => s.name).join(', ')}`);
+    assert.equal(new Set(spans.map((s) => s.traceId)).size, 1, 'one trace for the run');
+    assert.match(spans[0].traceId, /^[0-9a-f]{32}$/);
+    for (const span of spans) {
+      assert.equal(span.resource['service.name'], 'micro-agent-test');
+      assert.equal(span.resource['telemetry.sdk.name'], 'opentelemetry');
+      assert.equal(span.scope, 'micro-agent');
+    }
+
+    const started = events.find((e) => e.type === 'run.started')!;
+    const finished = events.find((e): e is RunFinishedEvent => e.type === 'run.finished')!;
+    const root_ = only(spans.filter((s) => s.parentSpanId === ''), 'root span');
+    assert.equal(root_.name, 'invoke_agent micro-agent');
+    assert.equal(root_.kind, KIND_INTERNAL);
+    assert.equal(root_.startTimeUnixNano, nanos(started.ts));
+    assert.equal(root_.endTimeUnixNano, nanos(finished.ts));
+    assert.equal(root_.status.code, STATUS_UNSET);
+    assert.deepEqual(root_.attributes, {
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.agent.name': 'micro-agent',
+      'gen_ai.system': 'openai',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4.1-mini',
+      'micro_agent.run.id': runId,
+      'micro_agent.file': 'math.js',
+      'micro_agent.test_command': `MA_SECRET_CHECK=*** ${TEST_COMMAND}`,
+      'micro_agent.max_runs': 10,
+      'micro_agent.run.outcome': 'passed',
+      'micro_agent.run.reason': 'tests_passed',
+      'micro_agent.run.iterations': 1,
+      'micro_agent.run.cost_usd': finished.costUsd,
+      'micro_agent.run.unpriced_calls': 0,
+      'micro_agent.run.restored': false,
+    });
+    assert.deepEqual(root_.events.map((e) => e.name), ['micro_agent.edit.applied']);
+    assert.equal(root_.events[0].attributes['micro_agent.edit.lines_added'], 1);
+
+    // The model call: a CLIENT child of the run, its usage exactly what the vendor reported.
+    const request = events.find((e) => e.type === 'llm.request')!;
+    const response = events.find((e): e is LlmResponseEvent => e.type === 'llm.response')!;
+    const chat = only(spans.filter((s) => s.name.startsWith('chat ')), 'chat span');
+    assert.equal(chat.name, 'chat gpt-4.1-mini');
+    assert.equal(chat.kind, KIND_CLIENT);
+    assert.equal(chat.parentSpanId, root_.spanId);
+    assert.equal(chat.startTimeUnixNano, nanos(request.ts));
+    assert.equal(chat.endTimeUnixNano, nanos(response.ts));
+    assert.equal(chat.status.code, STATUS_UNSET);
+    assert.equal(chat.attributes['gen_ai.operation.name'], 'chat');
+    assert.equal(chat.attributes['gen_ai.system'], 'openai');
+    assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
+    assert.equal(chat.attributes['gen_ai.request.model'], 'gpt-4.1-mini');
+    assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 1200);
+    assert.equal(chat.attributes['gen_ai.usage.output_tokens'], 80);
+    assert.deepEqual(chat.attributes['gen_ai.response.finish_reasons'], ['stop']);
+    assert.equal(chat.attributes['micro_agent.cost_usd'], response.costUsd);
+    assert.ok((response.costUsd ?? 0) > 0, 'gpt-4.1-mini is priced');
+    assert.equal(chat.attributes['micro_agent.ttft_ms'], response.ttftMs);
+    assert.equal(chat.attributes['micro_agent.retries'], 0);
+    assert.equal(chat.attributes['micro_agent.iteration'], 1);
+
+    // The test runs: the check before any model call (fails) and the one after the fix (passes).
+    const tests = spans.filter((s) => s.name.startsWith('test ')).sort((a, b) => Number(a.startTimeUnixNano - b.startTimeUnixNano));
+    assert.equal(tests.length, 2);
+    for (const test of tests) {
+      assert.equal(test.name, `test MA_SECRET_CHECK=*** ${TEST_COMMAND}`);
+      assert.equal(test.parentSpanId, root_.spanId);
+      assert.equal(test.kind, KIND_INTERNAL);
+      assert.equal(test.status.code, STATUS_UNSET);
+      assert.ok(test.startTimeUnixNano >= root_.startTimeUnixNano && test.endTimeUnixNano <= root_.endTimeUnixNano);
+    }
+    assert.deepEqual(
+      tests.map((t) => [t.attributes['micro_agent.iteration'], t.attributes['micro_agent.test.passed'], t.attributes['micro_agent.test.exit_code'], t.attributes['micro_agent.test.timed_out']]),
+      [
+        [0, false, 1, false],
+        [1, true, 0, false],
+      ],
+    );
+    assert.equal(typeof tests[0].attributes['micro_agent.test.duration_ms'], 'number');
+
+    // No text content and no secret anywhere in what was sent.
+    const sent = receiver.requests.map((r) => r.raw).join('\n');
+    assert.ok(!sent.includes(key), 'the API key is never exported');
+    assert.ok(!sent.includes('PROMPT-MARKER'), 'the prompt is never exported');
+    assert.ok(!sent.includes('add function subtracted') && !sent.includes('exports.add'), 'neither the reply nor the code is exported');
+    assert.ok(!sent.includes('TAP version') && !sent.includes('not ok'), 'test output is never exported');
+  });
+
+  it('marks a failed model call and the run it ended as errors, honouring the traces-specific endpoint as given', async () => {
+    const root = makeWorkspace();
+    vendor.script({ kind: 'error', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } } });
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/traces` };
+    const { log, engine, telemetry } = await engineWithTelemetry(root, env);
+    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
+    assert.equal(await done, 'error');
+    await telemetry.shutdown();
+    log.close();
+
+    assert.deepEqual([...new Set(receiver.requests.map((r) => r.path))], ['/custom/traces']);
+    const spans = receiver.spans();
+    const agent = only(spans.filter((s) => s.name === 'invoke_agent micro-agent'), 'agent span');
+    assert.equal(agent.status.code, STATUS_ERROR);
+    assert.equal(agent.status.message, 'provider_error');
+    assert.equal(agent.attributes['error.type'], 'auth');
+    assert.equal(agent.attributes['micro_agent.run.outcome'], 'error');
+
+    const chat = only(spans.filter((s) => s.name === 'chat gpt-4.1-mini'), 'chat span');
+    assert.equal(chat.parentSpanId, agent.spanId);
+    assert.equal(chat.status.code, STATUS_ERROR);
+    assert.equal(chat.status.message, 'auth');
+    assert.equal(chat.attributes['error.type'], 'auth');
+    assert.equal(chat.attributes['http.response.status_code'], 401);
+    assert.equal(chat.attributes['gen_ai.usage.input_tokens'], undefined, 'no usage was reported, so none is made up');
+    assert.ok(!receiver.requests.some((r) => r.raw.includes('Incorrect API key')), "the vendor's error text is not exported");
+  });
+
+  it('exports a model call outside a run (a review) as a trace of its own', async () => {
+    const root = makeWorkspace();
+    vendor.script({ kind: 'text', text: 'No findings.', usage: { input: 300, output: 12 } }, { kind: 'text', text: fixReply(), usage: { input: 900, output: 70 } });
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/` };
+    const { log, engine, telemetry } = await engineWithTelemetry(root, env);
+    // The reviewer's path: askModel with no runId.
+    await askModel(createProvider('openai', env), { model: 'gpt-4.1-mini', system: 'You review code.', messages: [{ role: 'user', content: 'REVIEW-MARKER' }], maxTokens: 200 }, (e) => log.append(e), { iteration: null });
+    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
+    assert.equal(await done, 'passed');
+    await telemetry.shutdown();
+    log.close();
+
+    const spans = receiver.spans();
+    const chats = spans.filter((s) => s.name === 'chat gpt-4.1-mini');
+    assert.equal(chats.length, 2);
+    const review = only(chats.filter((s) => s.parentSpanId === ''), 'review chat span');
+    const agent = only(spans.filter((s) => s.name === 'invoke_agent micro-agent'), 'agent span');
+    assert.notEqual(review.traceId, agent.traceId);
+    assert.equal(review.attributes['gen_ai.usage.input_tokens'], 300);
+    assert.equal(review.attributes['gen_ai.usage.output_tokens'], 12);
+    assert.equal(review.attributes['micro_agent.iteration'], undefined);
+    assert.equal(spans.filter((s) => s.traceId === agent.traceId).length, 4);
+    assert.ok(!receiver.requests.some((r) => r.raw.includes('REVIEW-MARKER')));
+  });
+
+  it('is off without an endpoint or when the SDK is disabled, and refuses an endpoint that is not a URL', async () => {
+    const root = makeWorkspace();
+    const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
+    try {
+      assert.equal(startTelemetry(log, {}, 'micro-agent'), undefined);
+      assert.equal(startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: '  ' }, 'micro-agent'), undefined);
+      assert.equal(startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' }, 'micro-agent'), undefined);
+      assert.equal(startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'none' }, 'micro-agent'), undefined);
+      assert.throws(() => startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'micro-agent'), /OTLP endpoint/);
+      assert.throws(() => startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, 'micro-agent'), /not a URL/);
+      assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }), 'http://collector:4318/v1/traces');
+      assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/otlp' }), 'http://collector:4318/otlp/v1/traces');
+      assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/t' }), 'http://b:4318/t');
+      // Nothing was started, so nothing was sent.
+      log.append({ type: 'log', level: 'info', message: 'nothing listens' });
+      assert.equal(receiver.requests.length, 0);
+    } finally {
+      log.close();
+    }
+  });
+
+  it('the LSP host exports its runs when OTEL_EXPORTER_OTLP_ENDPOINT is set, flushing on shutdown', async () => {
+    const root = makeWorkspace();
+    const key = fakeKey();
+    vendor.script({ kind: 'text', text: fixReply(), usage: { input: 1500, output: 90 } });
+    host = await startHost(root, { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, { provider: 'openai', model: 'gpt-4.1-mini' });
+    const { runId } = await host.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'math.js')).toString(), testCommand: TEST_COMMAND });
+    await host.waitFor((e) => e.type === 'run.finished' && e.runId === runId);
+    await host.stop();
+    host = undefined;
+
+    const spans: ReceivedSpan[] = receiver.spans();
+    assert.deepEqual(spans.map((s) => s.name).sort(), ['chat gpt-4.1-mini', 'invoke_agent micro-agent', `test ${TEST_COMMAND}`, `test ${TEST_COMMAND}`]);
+    const agent = only(spans.filter((s) => s.parentSpanId === ''), 'root span');
+    assert.equal(agent.attributes['micro_agent.run.id'], runId);
+    assert.equal(agent.resource['service.name'], 'micro-agent');
+    const chat = only(spans.filter((s) => s.name.startsWith('chat ')), 'chat span');
+    assert.equal(chat.parentSpanId, agent.spanId);
+    assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 1500);
+    assert.equal(chat.attributes['gen_ai.usage.output_tokens'], 90);
+    assert.ok(!receiver.requests.some((r) => r.raw.includes(key)));
+  });
+});
