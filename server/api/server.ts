@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Engine, EngineError, RunRequest } from '../engine';
 import {
+  AgentEvent,
   API_PREFIX,
   API_WS_PROTOCOL,
   ApiErrorBody,
@@ -194,7 +195,7 @@ export class ApiServer {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write(': micro-agent events\n\n');
     const sink: Sink = {
-      write: (event, done) => void res.write(`id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`, done),
+      write: (event, done) => void res.write(`id: ${event.seq}\ndata: ${serialized(event)}\n\n`, done),
       buffered: () => res.writableLength + (res.socket?.writableLength ?? 0),
       close: (reason) => {
         this.options.log?.(`api: dropped an SSE client: ${reason}`);
@@ -250,7 +251,7 @@ export class ApiServer {
 
   private onSocket(ws: WebSocket, url: URL, scope: Scope, token: string): void {
     const sink: Sink = {
-      write: (event, done) => ws.send(JSON.stringify({ jsonrpc: '2.0', method: EventNotification.method, params: event }), done),
+      write: (event, done) => ws.send(`{"jsonrpc":"2.0","method":"${EventNotification.method}","params":${serialized(event)}}`, done),
       buffered: () => ws.bufferedAmount,
       close: (reason) => {
         this.options.log?.(`api: dropped a WebSocket client: ${reason}`);
@@ -347,6 +348,14 @@ const PAGE = `<!DOCTYPE html>
 <script src="/main.js"></script>
 </body>
 </html>`;
+
+/** A live event goes to every watcher as the same object: serialize it once, not once per client. */
+const frames = new WeakMap<AgentEvent, string>();
+function serialized(event: AgentEvent): string {
+  let text = frames.get(event);
+  if (text === undefined) frames.set(event, (text = JSON.stringify(event)));
+  return text;
+}
 
 function bearer(header: string | undefined): string | undefined {
   const match = /^Bearer ([\w.~+/=-]+)$/i.exec(header ?? '');

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { REPO } from '../support/fixtures';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady } from './extension';
+import { api } from './api';
 import { review } from './review';
 import { Result, table } from './stats';
 import { webview } from './webview';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     ['LSP round trip', lspRoundTrip],
     ['event log', eventLog],
     ['review', review],
+    ['live API', api],
     ['bundle sizes', bundleSizes],
     ['host spawn', hostSpawnToReady],
     ['activation', activation],
