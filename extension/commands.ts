@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
-import { CancelRunRequest, ErrorCodes, ProviderName, ReviewRequest, StartRunRequest } from '../server/protocol';
+import { ApiStatusRequest, CancelRunRequest, ErrorCodes, ProviderName, ReviewRequest, StartRunRequest } from '../server/protocol';
 import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
 import { ApiKeys, KEYED_PROVIDERS } from './keys';
@@ -137,6 +137,19 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     if (!picked) return;
     await keys.delete(picked.provider);
     void vscode.window.showInformationMessage(`${picked.label} API key removed from secret storage.`);
+  });
+
+  // The dashboard page of the live API, signed in by a one-time code: for a second screen or a teammate's view
+  // of this machine's agents, without VS Code in between.
+  register('devAi.openApiDashboard', async () => {
+    const client = await host.get();
+    const status = await client.sendRequest(ApiStatusRequest.type);
+    if (!status) {
+      const choice = await vscode.window.showInformationMessage('The live API is off. Turn on devAi.api.enabled to serve the dashboard to a browser.', 'Open Settings');
+      if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'devAi.api');
+      return;
+    }
+    if (!(await vscode.env.openExternal(vscode.Uri.parse(status.dashboardUrl)))) throw new UserError(`Could not open a browser; the API is at ${status.url}`);
   });
 
   register('devAi.showLog', () => log.show());

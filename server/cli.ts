@@ -181,7 +181,7 @@ async function serve(args: string[]): Promise<number> {
   const api = await startApi({ engine, port, host, pageDir: path.join(__dirname, 'webview'), log: (message) => console.error(message) });
   console.log(`listening ${api.url}`);
   console.log(`tokens in ${api.infoFile}`);
-  console.log(`dashboard ${api.dashboardUrl}`);
+  console.log(`dashboard ${api.dashboardUrl()}`);
   log.onEvent((event) => {
     const line = formatEvent(event);
     if (line) console.log(line);

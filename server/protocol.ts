@@ -31,6 +31,15 @@ export interface DevAiSettings {
   budgetUsd?: number;
   logPath?: string;
   ollamaUrl?: string;
+  api?: ApiSettings;
+}
+
+/** `devAi.api.*`: the live API served by the host, as `micro-agent serve` does without an editor. */
+export interface ApiSettings {
+  /** Off by default; never in an untrusted workspace. */
+  enabled?: boolean;
+  /** Loopback port; 0 (the default) picks a free one. */
+  port?: number;
 }
 
 /** `devAi.review.*` */
@@ -386,6 +395,20 @@ export interface SpendResult {
 export namespace SpendRequest {
   export const method = 'microAgent/spend';
   export const type = new RequestType<SpendParams, SpendResult, void>(method);
+}
+
+/** The live API the host serves while `devAi.api.enabled` is on. */
+export interface ApiStatus {
+  url: string;
+  /** `<workspace>/.micro-agent/api.json`, where scripts find the tokens. */
+  infoFile: string;
+  /** Signs a browser in to the dashboard page; minted per request, works once, for 10 minutes. */
+  dashboardUrl: string;
+}
+/** null while the API is off (or could not start: the host's log says why). */
+export namespace ApiStatusRequest {
+  export const method = 'microAgent/apiStatus';
+  export const type = new RequestType0<ApiStatus | null, void>(method);
 }
 
 /** What the extension passes in `initializationOptions` when it starts the host. */

@@ -28,9 +28,11 @@ import { PathError, stateDir } from './agent/workspace';
 import { resolveSettings } from './config';
 import { Engine, EngineError } from './engine';
 import { EventLog } from './events/log';
+import { ApiSwitch, startApi } from './api/start';
 import { startTelemetryOrWarn, Telemetry } from './telemetry';
 import {
   AgentEvent,
+  ApiStatusRequest,
   CancelRunRequest,
   DevAiSettings,
   ErrorCodes,
@@ -51,6 +53,8 @@ let engine: Engine | undefined;
 let reviews: ReviewService | undefined;
 /** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set. */
 let telemetry: Telemetry | undefined;
+/** The live API, while devAi.api.enabled is on. */
+let api: ApiSwitch | undefined;
 /** Why there is no engine (no folder open, the log could not be opened), for every request to say. */
 let unavailable = 'micro-agent is still starting';
 let engineSettled: () => void;
@@ -105,6 +109,11 @@ connection.onInitialized(async () => {
       reviews?.observe(event);
       if (event.type !== 'alert') alerts.observe(event);
     });
+    api = new ApiSwitch(
+      (port) => startApi({ engine: current, port, host: '127.0.0.1', pageDir: path.join(__dirname, 'webview'), log: (message) => connection.console.info(message) }),
+      (level, message) => connection.console[level](message),
+    );
+    void applyApiSetting();
     connection.console.info(`micro-agent: ready in ${root}, log ${log.file}`);
   } catch (err) {
     unavailable = `micro-agent could not start: ${err instanceof Error ? err.message : String(err)}`;
@@ -114,7 +123,31 @@ connection.onInitialized(async () => {
   }
 });
 
-connection.onDidChangeConfiguration(() => void refreshSettings());
+/** The latest settings change, applied: a request sent after a change sees its effect (e.g. the API on or off). */
+let settingsApplied = Promise.resolve();
+connection.onDidChangeConfiguration(() => {
+  settingsApplied = settingsApplied
+    .then(async () => {
+      await refreshSettings();
+      await applyApiSetting();
+    })
+    .catch((err: Error) => connection.console.error(`micro-agent: could not apply the new settings: ${err.message}`));
+});
+
+/** Starts, stops or moves the live API to match devAi.api.*; never in an untrusted workspace. */
+async function applyApiSetting(): Promise<void> {
+  if (!api) return;
+  const wanted = settings.api?.enabled ? settings.api.port ?? 0 : undefined;
+  if (wanted !== undefined && !trusted) {
+    connection.console.warn('micro-agent: devAi.api.enabled is ignored until the workspace is trusted');
+    return api.apply(undefined);
+  }
+  if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 0 && wanted <= 65535)) {
+    connection.console.error(`micro-agent: devAi.api.port must be a whole number 0-65535 (got ${JSON.stringify(wanted)}); the live API is off`);
+    return api.apply(undefined);
+  }
+  return api.apply(wanted);
+}
 
 function workspaceLog(folder: string): string {
   stateDir(folder);
@@ -159,6 +192,12 @@ connection.onRequest(CancelRunRequest.type, async (params) => {
   return { cancelled: typeof params?.runId === 'string' && current.cancel(params.runId) };
 });
 connection.onRequest(RunsRequest.type, async () => ({ runs: (await requireEngine()).runs() }));
+connection.onRequest(ApiStatusRequest.type, async () => {
+  await engineReady;
+  await settingsApplied;
+  const running = await api?.current();
+  return running ? { url: running.url, infoFile: running.infoFile, dashboardUrl: running.dashboardUrl() } : null;
+});
 connection.onRequest(StatsRequest.type, async () => (await requireEngine()).stats());
 connection.onRequest(SpendRequest.type, async (params) => (await requireEngine()).spendSince(Number.isFinite(params?.sinceTs) ? params.sinceTs : 0));
 connection.onRequest(EventsRequest.type, async (params) => {
@@ -235,6 +274,7 @@ function reportProgress(event: AgentEvent): void {
 // The editor closes the connection to stop us: cancel the runs so their tests die and files are restored.
 // Traces are flushed after that, so the cancelled runs' last spans go out too; `exit` comes too late to flush.
 connection.onShutdown(async () => {
+  await api?.apply(undefined);
   await engine?.dispose();
   await telemetry?.shutdown();
 });

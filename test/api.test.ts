@@ -8,10 +8,11 @@ import { ApiServer } from '../server/api/server';
 import { TokenStore, tokensFile } from '../server/api/tokens';
 import { Engine } from '../server/engine';
 import { EventLog } from '../server/events/log';
-import { ApiInfo } from '../server/protocol';
+import { ApiInfo, ApiStatusRequest, DevAiSettings, RunFinishedEvent } from '../server/protocol';
 import { request, rpcSocket, sse, until } from './support/apiClient';
 import { launchBrowser, screenshot } from './support/codeServer';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
+import { HostClient, startHost } from './support/lspClient';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 interface Served {
@@ -322,3 +323,90 @@ describe('live API fan-out', function () {
     }
   });
 });
+
+describe('live API in the agent host (devAi.api.enabled)', function () {
+  this.timeout(60_000);
+  let vendor: VendorServer;
+  let host: HostClient | undefined;
+  beforeEach(async () => (vendor = await startVendorServer()));
+  afterEach(async () => {
+    await host?.stop();
+    host = undefined;
+    await vendor.close();
+  });
+
+  it('serves the same engine while the setting is on: a run started over HTTP reaches the editor; off, then on another port', async () => {
+    const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
+    const settings: DevAiSettings = { model: 'gpt-4.1-mini', testCommand: TEST_COMMAND, api: { enabled: true, port: 0 } };
+    host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, settings);
+    const status = await host.connection.sendRequest(ApiStatusRequest.type);
+    assert.ok(status, 'the API is on');
+    assert.match(status.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const info = JSON.parse(fs.readFileSync(status.infoFile, 'utf8')) as ApiInfo;
+    assert.equal(info.url, status.url);
+    assert.equal(fs.statSync(status.infoFile).mode & 0o777, 0o600);
+    // Each ask mints its own one-time code.
+    const again = await host.connection.sendRequest(ApiStatusRequest.type);
+    assert.match(status.dashboardUrl, /#code=[\w-]{20,}$/);
+    assert.notEqual(again!.dashboardUrl, status.dashboardUrl);
+
+    vendor.script({ kind: 'text', text: fixReply() });
+    const started = await request(`${status.url}/v1/runs`, { method: 'POST', token: info.token, body: JSON.stringify({ file: 'math.js' }) });
+    assert.equal(started.status, 201, started.text);
+    const { runId } = started.json();
+    const finished = await host.waitFor((e) => e.type === 'run.finished' && e.runId === runId);
+    assert.equal((finished as RunFinishedEvent).outcome, 'passed');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
+    const runs = await request(`${status.url}/v1/runs`, { token: info.readToken });
+    assert.deepEqual(runs.json().runs.map((r: { runId: string }) => r.runId), [runId]);
+
+    settings.api = { enabled: false };
+    await host.settingsChanged();
+    assert.equal(await host.connection.sendRequest(ApiStatusRequest.type), null);
+    assert.ok(!fs.existsSync(status.infoFile), 'api.json goes with the server');
+    await assert.rejects(request(`${status.url}/v1/stats`, { token: info.readToken }), /ECONNREFUSED/);
+
+    const port = await freePort();
+    settings.api = { enabled: true, port };
+    await host.settingsChanged();
+    const moved = await host.connection.sendRequest(ApiStatusRequest.type);
+    assert.equal(moved?.url, `http://127.0.0.1:${port}`);
+    const stats = await request(`${moved.url}/v1/stats`, { token: JSON.parse(fs.readFileSync(moved.infoFile, 'utf8')).readToken });
+    assert.equal(stats.status, 200);
+    assert.equal(stats.json().runs.total, 1);
+
+    await host.stop();
+    host = undefined;
+    assert.ok(!fs.existsSync(moved.infoFile), 'shutdown closes the API');
+  });
+
+  it('does not serve in an untrusted workspace, and reports a port that is taken', async () => {
+    const root = makeWorkspace({});
+    host = await startHost(root, {}, { api: { enabled: true } }, { trusted: false });
+    assert.equal(await host.connection.sendRequest(ApiStatusRequest.type), null);
+    assert.ok(host.logs.some((line) => /devAi\.api\.enabled is ignored until the workspace is trusted/.test(line)), host.logs.join('\n'));
+    assert.ok(!fs.existsSync(path.join(root, '.micro-agent')), 'nothing written into an untrusted workspace');
+    await host.stop();
+
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      host = await startHost(makeWorkspace({}), {}, { api: { enabled: true, port } });
+      assert.equal(await host.connection.sendRequest(ApiStatusRequest.type), null);
+      assert.ok(host.logs.some((line) => line.includes(`could not listen on 127.0.0.1:${port}`) && /EADDRINUSE/.test(line)), host.logs.join('\n'));
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  const probe = net.createServer();
+  return new Promise((resolve) =>
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    }),
+  );
+}

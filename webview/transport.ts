@@ -83,7 +83,8 @@ export function apiTransport(): Transport {
 }
 
 async function sessionToken(): Promise<string> {
-  const code = new URLSearchParams(location.hash.slice(1)).get('code');
+  // Decoded first: VS Code's openExternal sends the fragment percent-encoded (`#code%3D…`).
+  const code = new URLSearchParams(decodeURIComponent(location.hash.slice(1))).get('code');
   if (code) {
     history.replaceState(null, '', location.pathname);
     const response = await fetch('/v1/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });

@@ -11,8 +11,8 @@ export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
 export interface RunningApi {
   url: string;
-  /** Opens the dashboard in a browser, signed in; the code in it works once, for 10 minutes. */
-  dashboardUrl: string;
+  /** Opens the dashboard in a browser, signed in; each call mints a code that works once, for 10 minutes. */
+  dashboardUrl(): string;
   info: ApiInfo;
   infoFile: string;
   close(): Promise<void>;
@@ -42,7 +42,7 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   writePrivate(infoFile, JSON.stringify(info, null, 2) + '\n');
   return {
     url,
-    dashboardUrl: `${url}/#code=${server.mintLoginCode()}`,
+    dashboardUrl: () => `${url}/#code=${server.mintLoginCode()}`,
     info,
     infoFile,
     async close() {
@@ -55,4 +55,51 @@ export async function startApi(options: StartApiOptions): Promise<RunningApi> {
       }
     },
   };
+}
+
+/**
+ * The host's API, following `devAi.api.enabled` and `devAi.api.port` as they change: started, stopped, or
+ * restarted on a new port. Changes are applied one at a time, in order, so quick toggles cannot leave two
+ * servers or a stale api.json behind.
+ */
+export class ApiSwitch {
+  private running: { port: number; api: RunningApi } | undefined;
+  private queue = Promise.resolve();
+
+  constructor(
+    private readonly start: (port: number) => Promise<RunningApi>,
+    private readonly report: (level: 'info' | 'error', message: string) => void,
+  ) {}
+
+  /** The running API once the changes asked for so far took effect. */
+  async current(): Promise<RunningApi | undefined> {
+    await this.queue;
+    return this.running?.api;
+  }
+
+  /** `port` undefined: off. Resolves once this change (and those before it) took effect. */
+  apply(port: number | undefined): Promise<void> {
+    this.queue = this.queue.then(() => this.switchTo(port)).catch((err: Error) => this.report('error', `micro-agent: the live API: ${err.message}`));
+    return this.queue;
+  }
+
+  private async switchTo(port: number | undefined): Promise<void> {
+    // Port 0 means "any", so whatever port the running server got already satisfies it.
+    if (this.running && port !== undefined && (port === 0 || port === this.running.port)) return;
+    if (!this.running && port === undefined) return;
+    if (this.running) {
+      const { api } = this.running;
+      this.running = undefined;
+      await api.close();
+      this.report('info', `micro-agent: live API at ${api.url} stopped`);
+    }
+    if (port === undefined) return;
+    try {
+      const api = await this.start(port);
+      this.running = { port, api };
+      this.report('info', `micro-agent: live API listening ${api.url}; tokens in ${api.infoFile}`);
+    } catch (err) {
+      this.report('error', `micro-agent: the live API could not listen on 127.0.0.1:${port}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 }

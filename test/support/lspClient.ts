@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createProtocolConnection, ProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node';
-import { AgentEvent, DevAiSettings, EventNotification } from '../../server/protocol';
+import { AgentEvent, DevAiSettings, EventNotification, HostInitializationOptions } from '../../server/protocol';
 import { DIST } from './fixtures';
 
 export interface HostClient {
@@ -15,12 +15,16 @@ export interface HostClient {
   /** `$/progress` payloads in arrival order, with their token. */
   progress: Array<{ token: string | number; value: any }>;
   stderr: () => string;
+  /** `window/logMessage` lines, in order. */
+  logs: string[];
+  /** Tells the host its settings changed; it reads them again (the object passed to startHost, as it is now). */
+  settingsChanged(): Promise<void>;
   /** Resolves with the first event (already received or future) that matches. */
   waitFor(match: (event: AgentEvent) => boolean, timeoutMs?: number): Promise<AgentEvent>;
   stop(): Promise<void>;
 }
 
-export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: DevAiSettings = {}): Promise<HostClient> {
+export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: DevAiSettings = {}, init: HostInitializationOptions = {}): Promise<HostClient> {
   const child = spawn(process.execPath, [path.join(DIST, 'server.js'), '--stdio'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -46,13 +50,18 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
   connection.onNotification('$/progress', (params: { token: string | number; value: unknown }) => void progress.push(params));
   connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) => params.items.map((item) => (item.section === 'devAi' ? settings : null)));
   connection.onRequest('window/workDoneProgress/create', () => null);
-  connection.onNotification('window/logMessage', (m: { message: string }) => void (process.env.DEBUG_HOST && console.error(m.message)));
+  const logs: string[] = [];
+  connection.onNotification('window/logMessage', (m: { message: string }) => {
+    logs.push(m.message);
+    if (process.env.DEBUG_HOST) console.error(m.message);
+  });
   connection.listen();
   const uri = pathToFileURL(root).toString();
   await connection.sendRequest('initialize', {
     processId: process.pid,
     rootUri: uri,
     workspaceFolders: [{ uri, name: path.basename(root) }],
+    initializationOptions: init,
     capabilities: { workspace: { configuration: true }, window: { workDoneProgress: true } },
   });
   await connection.sendNotification('initialized', {});
@@ -63,6 +72,8 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
     progress,
     diagnostics,
     stderr: () => stderr,
+    logs,
+    settingsChanged: () => connection.sendNotification('workspace/didChangeConfiguration', { settings: null }),
     waitFor(match, timeoutMs = 20_000) {
       const found = events.find(match);
       if (found) return Promise.resolve(found);
