@@ -11,7 +11,7 @@ import { EventLog } from '../server/events/log';
 import { ApiInfo, ApiStatusRequest, DevAiSettings, RunFinishedEvent } from '../server/protocol';
 import { request, rpcSocket, sse, until } from './support/apiClient';
 import { launchBrowser, screenshot } from './support/codeServer';
-import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
+import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, REPO, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
@@ -123,6 +123,27 @@ describe('live API (micro-agent serve)', function () {
     ws.close();
     stream.close();
     assert.ok(!JSON.stringify(logged).includes(key), 'the key is in no event');
+  });
+
+  it("AI-DEVELOP.md's Node client watches a run to its end (the documented example works as written)", async () => {
+    const { url, info } = served!;
+    const doc = fs.readFileSync(path.join(REPO, 'AI-DEVELOP.md'), 'utf8');
+    const code = /```js\n(\/\/ watch\.mjs[\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(code, 'the example is in AI-DEVELOP.md');
+    const script = path.join(root, '.micro-agent', 'watch.mjs');
+    fs.writeFileSync(script, code);
+    const watcher = spawn(process.execPath, [script, root]);
+    let printed = '';
+    watcher.stdout.on('data', (d) => (printed += d));
+    watcher.stderr.on('data', (d) => (printed += d));
+    try {
+      vendor.script({ kind: 'text', text: fixReply() });
+      const { runId } = (await request(`${url}/v1/runs`, { method: 'POST', token: info.token, body: JSON.stringify({ file: 'math.js' }) })).json();
+      await until(() => printed.includes(`run.finished ${runId} passed`), `the example to print the run's end; it printed:\n${printed}`);
+      assert.match(printed, new RegExp(`^1 run\\.started ${runId}`));
+    } finally {
+      watcher.kill();
+    }
   });
 
   it('resumes from Last-Event-ID without gaps, and export equals the log', async () => {
