@@ -149,7 +149,17 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
       if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'devAi.api');
       return;
     }
-    if (!(await vscode.env.openExternal(vscode.Uri.parse(status.dashboardUrl)))) throw new UserError(`Could not open a browser; the API is at ${status.url}`);
+    if (vscode.env.uiKind === vscode.UIKind.Desktop && !vscode.env.remoteName) {
+      if (!(await vscode.env.openExternal(vscode.Uri.parse(status.dashboardUrl)))) throw new UserError(`Could not open a browser; the API is at ${status.url}`);
+      return;
+    }
+    // A web or remote window would route a loopback link through the editor's port forwarding, under another
+    // Host, which the API refuses (its DNS-rebinding guard). The link works on the machine running the host.
+    const choice = await vscode.window.showInformationMessage(
+      `The live API listens on ${status.url} on the machine running the agent host. Open the dashboard link in a browser there, or through a port forwarded to the same port number; it signs in once, within 10 minutes.`,
+      'Copy Link',
+    );
+    if (choice) await vscode.env.clipboard.writeText(status.dashboardUrl);
   });
 
   register('devAi.showLog', () => log.show());

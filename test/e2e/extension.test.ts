@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { answerInput, ARTIFACTS, CodeServer, launchBrowser, openFile, openWorkbench, pick, runCommand, screenshot, startCodeServer } from '../support/codeServer';
+import { ApiInfo } from '../../server/protocol';
+import { request } from '../support/apiClient';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from '../support/fixtures';
 import { startVendorServer, VendorServer } from '../support/vendorServer';
 
@@ -198,6 +200,40 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       await page.locator('.tabs-container .tab.active', { hasText: 'math.test.js' }).waitFor();
       await page.locator('.statusbar-item', { hasText: 'Ln 4' }).first().waitFor();
       await screenshot(page, '14-test-failure');
+    });
+
+    it('with devAi.api.enabled the host serves the live API: a script sees the runs, a browser signs in from Open Dashboard in Browser', async () => {
+      fs.mkdirSync(path.join(root, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(root, '.vscode', 'settings.json'), JSON.stringify({ 'devAi.api.enabled': true }));
+      const infoFile = path.join(root, '.micro-agent', 'api.json');
+      await until(() => fs.existsSync(infoFile), 'the host to write api.json');
+      const info = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as ApiInfo;
+      const lastRun = readLog(root).filter((e) => e.type === 'run.finished').pop();
+      const runs = await request(`${info.url}/v1/runs`, { token: info.readToken });
+      assert.equal(runs.status, 200);
+      assert.ok(runs.json().runs.some((r: { runId: string }) => r.runId === lastRun.runId), 'the API serves the runs started in VS Code');
+
+      // code-server is a web window: the command offers the link to copy rather than a forwarded URL.
+      await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: vscode.url });
+      await runCommand(page, 'dev-ai: Open Dashboard in Browser');
+      const toast = page.locator('.notification-toast', { hasText: `The live API listens on ${info.url}` });
+      await toast.waitFor();
+      await screenshot(page, '15-api-link');
+      await toast.hover();
+      await toast.locator('.monaco-button', { hasText: 'Copy Link' }).click();
+      let link = '';
+      for (const deadline = Date.now() + 10_000; !link.includes('#code=') && Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+        link = await page.evaluate(() => navigator.clipboard.readText());
+      }
+      assert.ok(link.startsWith(`${info.url}/#code=`), link);
+      const dashboard = await page.context().newPage();
+      try {
+        await dashboard.goto(link);
+        await dashboard.locator('.run.failed').first().waitFor({ timeout: 30_000 });
+        await screenshot(dashboard, '16-api-dashboard');
+      } finally {
+        await dashboard.close();
+      }
     });
   });
 
