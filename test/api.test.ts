@@ -4,12 +4,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { WebSocket } from 'ws';
-import { ApiServer } from '../server/api/server';
-import { TokenStore, tokensFile } from '../server/api/tokens';
-import { Engine } from '../server/engine';
-import { EventLog } from '../server/events/log';
 import { ApiInfo, ApiStatusRequest, DevAiSettings, RunFinishedEvent } from '../server/protocol';
-import { request, rpcSocket, sse, until } from './support/apiClient';
+import { request, rpcSocket, sse, startInProcessApi, until } from './support/apiClient';
 import { launchBrowser, screenshot } from './support/codeServer';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, REPO, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
@@ -270,14 +266,10 @@ describe('live API fan-out', function () {
   this.timeout(60_000);
 
   it('keeps serving others while a client stalls, drops the stalled one, and it resumes by seq', async () => {
-    const root = makeWorkspace({});
-    const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
-    const engine = await Engine.create({ root, log, env: {} });
     const dropped: string[] = [];
-    const tokens = new TokenStore(tokensFile(path.join(root, '.micro-agent')));
-    const server = new ApiServer({ engine, tokens, feedLimits: { maxBuffered: 256 * 1024, stallMs: 1000 }, log: (m) => dropped.push(m) });
-    const url = await server.listen(0, '127.0.0.1');
-    const { full } = tokens.current();
+    const api = await startInProcessApi({ feedLimits: { maxBuffered: 256 * 1024, stallMs: 1000 }, log: (m) => dropped.push(m) });
+    const { log, url } = api;
+    const { full } = api.tokens;
     try {
       const healthy = sse(`${url}/v1/events`, full);
       const ws = await rpcSocket(`${url.replace('http', 'ws')}/v1/ws`, full);
@@ -308,19 +300,14 @@ describe('live API fan-out', function () {
       resumed.close();
       ws.close();
     } finally {
-      await server.close();
-      log.close();
+      await api.close();
     }
   });
 
   it('survives thousands of reconnects', async () => {
-    const root = makeWorkspace({});
-    const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
-    const engine = await Engine.create({ root, log, env: {} });
-    const tokens = new TokenStore(tokensFile(path.join(root, '.micro-agent')));
-    const server = new ApiServer({ engine, tokens });
-    const url = await server.listen(0, '127.0.0.1');
-    const { read } = tokens.current();
+    const api = await startInProcessApi();
+    const { log, url } = api;
+    const { read } = api.tokens;
     log.append({ type: 'log', level: 'info', message: 'one' });
     try {
       for (let round = 0; round < 20; round++) {
@@ -339,8 +326,7 @@ describe('live API fan-out', function () {
       await until(() => after.events.length === 1, 'a stream after 2,000 reconnects');
       after.close();
     } finally {
-      await server.close();
-      log.close();
+      await api.close();
     }
   });
 });

@@ -1,45 +1,16 @@
 /** Live API benchmarks: fan-out to 100 WebSocket clients, event → client latency, export rate. */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as path from 'node:path';
 import { WebSocket } from 'ws';
-import { ApiServer } from '../../server/api/server';
-import { TokenStore, tokensFile } from '../../server/api/tokens';
-import { Engine } from '../../server/engine';
-import { EventLog } from '../../server/events/log';
-import { EventInput } from '../../server/protocol';
-import { makeWorkspace } from '../support/fixtures';
+import { startInProcessApi } from '../support/apiClient';
+import { LLM_RESPONSE } from './engine';
 import { Result, summarize } from './stats';
 
 const CLIENTS = 100;
 
-/** A typical event: a model call's response (about 450 bytes of JSON). */
-const EVENT: EventInput = {
-  type: 'llm.response',
-  runId: 'bench',
-  callId: '00000000-0000-0000-0000-000000000000',
-  provider: 'openai',
-  model: 'gpt-4.1-mini',
-  iteration: 1,
-  latencyMs: 812,
-  ttftMs: 240,
-  inputTokens: 1200,
-  outputTokens: 300,
-  costUsd: 0.00096,
-  retries: 0,
-  ok: true,
-  finishReason: 'stop',
-  responsePreview: 'Fixed the off-by-one in mean(); the divisor is the number of values.',
-};
-
 export async function api(): Promise<Result[]> {
-  const root = makeWorkspace({});
-  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
-  const engine = await Engine.create({ root, log, env: {} });
-  const tokens = new TokenStore(tokensFile(path.join(root, '.micro-agent')));
-  const server = new ApiServer({ engine, tokens });
-  const url = await server.listen(0, '127.0.0.1');
-  const { read } = tokens.current();
+  const live = await startInProcessApi();
+  const { log, url } = live;
+  const { read } = live.tokens;
 
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
@@ -63,7 +34,7 @@ export async function api(): Promise<Result[]> {
 
   // Latency: events at a steady 500/s, as a busy agent host might produce them.
   for (let i = 0; i < 1000; i++) {
-    sentAt.set(log.append(EVENT).seq, performance.now());
+    sentAt.set(log.append(LLM_RESPONSE).seq, performance.now());
     await new Promise((r) => setTimeout(r, 2));
   }
   await waitFor(() => received >= 1000 * CLIENTS);
@@ -75,32 +46,32 @@ export async function api(): Promise<Result[]> {
   const count = 10_000;
   const started = performance.now();
   for (let i = 0; i < count; i++) {
-    log.append(EVENT);
+    log.append(LLM_RESPONSE);
     if (i % 500 === 0) await new Promise((r) => setImmediate(r));
   }
   await waitFor(() => received >= count * CLIENTS);
   const fanout = (count * CLIENTS) / ((performance.now() - started) / 1000);
   for (const ws of clients) ws.terminate();
-  // Closed before the log grows, so the export below measures reading, not 100 departing feeds.
-  await server.close();
+  await live.close();
 
-  // Export: the whole log as JSON lines, read as fast as a local client can.
-  for (let i = 0; i < 80_000; i++) log.append(EVENT);
-  const total = log.lastSeq;
-  const exporter = new ApiServer({ engine, tokens });
-  const exportUrl = await exporter.listen(0, '127.0.0.1');
+  // Export: a 300k-event log (~130 MB) as JSON lines, read as fast as a local client can (a server with no
+  // watchers). The resident size is sampled throughout: streamed, it should not grow with the log.
+  const archive = await startInProcessApi();
+  for (let i = 0; i < 300_000; i++) archive.log.append(LLM_RESPONSE);
+  const total = archive.log.lastSeq;
+  const rssBefore = process.memoryUsage.rss();
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 10);
   const exportStarted = performance.now();
-  const bytes = await download(`${exportUrl}/v1/export?format=jsonl`, read);
+  const bytes = await download(`${archive.url}/v1/export?format=jsonl`, archive.tokens.read);
   const exportSeconds = (performance.now() - exportStarted) / 1000;
+  clearInterval(sampler);
+  await archive.close();
 
-  await exporter.close();
-  await engine.dispose();
-  log.close();
-  fs.rmSync(root, { recursive: true, force: true });
   return [
     { name: 'api: events fanned out to 100 WebSocket clients', value: fanout, unit: 'deliveries/s', note: `${count.toLocaleString('en-US')} events × ${CLIENTS} clients, clients in the same process` },
     { name: 'api: event → client latency p50', value: latency.p50, unit: 'ms', note: `p95 ${latency.p95.toFixed(2)} ms; append to message received, 500 events/s to 100 clients` },
-    { name: 'api: export rate', value: total / exportSeconds, unit: 'events/s', note: `${(bytes / 1024 / 1024 / exportSeconds).toFixed(1)} MB/s; ${total.toLocaleString('en-US')}-event log as JSON lines` },
+    { name: 'api: export rate', value: total / exportSeconds, unit: 'events/s', note: `${(bytes / 1024 / 1024 / exportSeconds).toFixed(1)} MB/s; ${total.toLocaleString('en-US')}-event log (${(bytes / 1024 / 1024).toFixed(0)} MB) as JSON lines; RSS +${((rssPeak - rssBefore) / 1024 / 1024).toFixed(1)} MB at peak` },
   ];
 }
 

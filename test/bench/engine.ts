@@ -69,30 +69,32 @@ export async function lspRoundTrip(): Promise<Result[]> {
   ];
 }
 
+/** A typical event: a model call's response (about 450 bytes of JSON). */
+export const LLM_RESPONSE: EventInput = {
+  type: 'llm.response',
+  runId: 'bench',
+  callId: '00000000-0000-0000-0000-000000000000',
+  provider: 'openai',
+  model: 'gpt-4.1-mini',
+  iteration: 1,
+  latencyMs: 812,
+  ttftMs: 240,
+  inputTokens: 1200,
+  outputTokens: 300,
+  costUsd: 0.00096,
+  retries: 0,
+  ok: true,
+  finishReason: 'stop',
+  responsePreview: 'Fixed the off-by-one in mean(); the divisor is the number of values.',
+};
+
 export function eventLog(): Result[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'micro-agent-bench-'));
   const log = EventLog.open(path.join(dir, 'events.jsonl'));
   log.setSecrets(['sk-bench-secret-value']);
-  const event: EventInput = {
-    type: 'llm.response',
-    runId: 'bench',
-    callId: '00000000-0000-0000-0000-000000000000',
-    provider: 'openai',
-    model: 'gpt-4.1-mini',
-    iteration: 1,
-    latencyMs: 812,
-    ttftMs: 240,
-    inputTokens: 1200,
-    outputTokens: 300,
-    costUsd: 0.00096,
-    retries: 0,
-    ok: true,
-    finishReason: 'stop',
-    responsePreview: 'Fixed the off-by-one in mean(); the divisor is the number of values.',
-  };
   const count = 100_000;
   const started = performance.now();
-  for (let i = 0; i < count; i++) log.append(event);
+  for (let i = 0; i < count; i++) log.append(LLM_RESPONSE);
   const seconds = (performance.now() - started) / 1000;
   const reads: number[] = [];
   for (let i = 0; i < 200; i++) {

@@ -1,7 +1,14 @@
 /** Clients of the live API for tests and benchmarks: plain HTTP, an SSE reader and a JSON-RPC WebSocket. */
 import * as http from 'node:http';
 import { WebSocket } from 'ws';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ApiServer, ApiServerOptions } from '../../server/api/server';
+import { TokenStore, Tokens, tokensFile } from '../../server/api/tokens';
+import { Engine } from '../../server/engine';
+import { EventLog } from '../../server/events/log';
 import type { AgentEvent } from '../../server/protocol';
+import { makeWorkspace } from './fixtures';
 
 export interface Answer {
   status: number;
@@ -107,4 +114,38 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export interface InProcessApi {
+  log: EventLog;
+  engine: Engine;
+  server: ApiServer;
+  url: string;
+  tokens: Tokens;
+  /** Stops everything and removes the workspace. */
+  close(): Promise<void>;
+}
+
+/** An ApiServer over a fresh workspace's engine in this process, on a free loopback port: for tests of the
+ * server itself and for benchmarks, where a child process would only add noise. */
+export async function startInProcessApi(options: Pick<ApiServerOptions, 'feedLimits' | 'log'> = {}): Promise<InProcessApi> {
+  const root = makeWorkspace({});
+  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
+  const engine = await Engine.create({ root, log, env: {} });
+  const store = new TokenStore(tokensFile(path.join(root, '.micro-agent')));
+  const server = new ApiServer({ engine, tokens: store, ...options });
+  const url = await server.listen(0, '127.0.0.1');
+  return {
+    log,
+    engine,
+    server,
+    url,
+    tokens: store.current(),
+    async close() {
+      await server.close();
+      await engine.dispose();
+      log.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
 }
