@@ -192,6 +192,7 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       await answerInput(page, '', 'what should the code do');
       const run = await finished(root, 5);
       assert.equal(run.outcome, 'failed');
+      assert.equal(readLog(root).find((e) => e.type === 'run.started' && e.runId === run.runId).file, 'math.js');
       vendor.respond = undefined;
       await runCommand(page, 'Problems: Focus on Problems View');
       const problem = page.locator('.markers-panel .monaco-list-row', { hasText: 'test failed: add' });

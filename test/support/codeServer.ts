@@ -159,9 +159,13 @@ export async function openFile(page: Page, name: string): Promise<void> {
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor();
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  // Fuzzy matching lists e.g. math.test.js for "math.js", and results arrive in steps: Enter only once the
+  // first row is the file itself (an exact name sorts first and stays there).
+  const label = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  await page.locator('.quick-input-list .monaco-list-row[data-index="0"] .label-name', { hasText: label }).waitFor();
   await page.keyboard.press('Enter');
-  await page.locator('.tabs-container .tab', { hasText: name }).waitFor();
+  // The active tab, not just a tab: when the file was open already, its tab is there before the switch.
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
