@@ -5,7 +5,7 @@ import { PathError, readSource, resolveInWorkspace, stateDir } from './agent/wor
 import { positiveInt, positiveNumber, resolveSettings } from './config';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
-import { DevAiSettings, isProviderName, ProviderName, RunOutcome, RunSummary, Stats } from './protocol';
+import { DevAiSettings, ErrorCodes, isProviderName, ProviderName, RunOutcome, RunSummary, Stats } from './protocol';
 import { createProvider, DEFAULT_MODELS, Env, KEY_VARIABLES, Provider, secretsIn } from './providers';
 import { ConfigError } from './providers/types';
 
@@ -33,7 +33,19 @@ export class EngineError extends Error {
     super(message);
     this.name = 'EngineError';
   }
+
+  /** Its JSON-RPC error code, the same over the LSP host and the live API's WebSocket. */
+  get rpcCode(): number {
+    return RPC_CODES[this.code];
+  }
 }
+
+const RPC_CODES: Record<EngineErrorCode, number> = {
+  invalid_params: ErrorCodes.InvalidParams,
+  run_in_progress: ErrorCodes.RunInProgress,
+  configuration: ErrorCodes.Configuration,
+  untrusted: ErrorCodes.Untrusted,
+};
 
 export interface EngineOptions {
   root: string;

@@ -232,8 +232,7 @@ connection.onExecuteCommand(async ({ command, arguments: args }) => {
 
 function toResponseError(err: unknown): ResponseError<void> {
   if (err instanceof EngineError) {
-    const code = { invalid_params: ErrorCodes.InvalidParams, run_in_progress: ErrorCodes.RunInProgress, configuration: ErrorCodes.Configuration, untrusted: ErrorCodes.Untrusted }[err.code];
-    return new ResponseError(code, err.message);
+    return new ResponseError(err.rpcCode, err.message);
   }
   if (err instanceof ReviewRefused || err instanceof PathError) return new ResponseError(ErrorCodes.InvalidParams, err.message);
   return new ResponseError(LspErrorCodes.InternalError, err instanceof Error ? err.message : String(err));

@@ -32,7 +32,8 @@ import { Scope, TokenStore } from './tokens';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const LOGIN_CODE_TTL_MS = 10 * 60_000;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/** Addresses that only this machine can reach; any other needs `--allow-remote`. */
+export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
 export interface ApiServerOptions {
   engine: Engine;
@@ -80,8 +81,9 @@ export class ApiServer {
       this.http.listen(port, host, () => resolve());
     });
     const actual = (this.http.address() as AddressInfo).port;
-    const names = LOOPBACK.has(host) ? [...LOOPBACK] : [host.includes(':') ? `[${host}]` : host];
-    this.hosts = new Set(names.map((name) => `${name.includes(':') && !name.startsWith('[') ? `[${name}]` : name}:${actual}`));
+    // On loopback, any loopback name may reach it; IPv6 literals appear in Host in brackets.
+    const names = LOOPBACK_HOSTS.includes(host) ? LOOPBACK_HOSTS : [host];
+    this.hosts = new Set(names.map((name) => `${name.includes(':') ? `[${name}]` : name}:${actual}`));
     this.origins = new Set([...this.hosts].map((h) => `http://${h}`));
     // Streams opened with a token that `micro-agent token rotate` has since replaced are closed.
     this.rotationCheck = setInterval(() => this.closeRevoked(), 1000);
@@ -281,13 +283,13 @@ export class ApiServer {
     try {
       switch (message.method) {
         case StartRunRequest.method: {
-          if (scope !== 'full') return { jsonrpc: '2.0', id, error: { code: ErrorCodes.Forbidden, message: 'this token is read-only; starting runs needs the full token' } };
+          requireFull(scope);
           const { uri, ...rest } = params;
           const file = typeof uri === 'string' && uri.startsWith('file:') ? fileURLToPath(uri) : rest.file;
           return { jsonrpc: '2.0', id, result: { runId: engine.start(parseStartRun({ ...rest, file })).runId } };
         }
         case CancelRunRequest.method:
-          if (scope !== 'full') return { jsonrpc: '2.0', id, error: { code: ErrorCodes.Forbidden, message: 'this token is read-only; cancelling runs needs the full token' } };
+          requireFull(scope);
           return { jsonrpc: '2.0', id, result: { cancelled: typeof params.runId === 'string' && engine.cancel(params.runId) } };
         case RunsRequest.method:
           return { jsonrpc: '2.0', id, result: { runs: engine.runs() } };
@@ -297,7 +299,7 @@ export class ApiServer {
           return { jsonrpc: '2.0', id, error: { code: -32601, message: `unknown method ${message.method}` } };
       }
     } catch (err) {
-      const code = err instanceof EngineError ? { invalid_params: ErrorCodes.InvalidParams, run_in_progress: ErrorCodes.RunInProgress, configuration: ErrorCodes.Configuration, untrusted: ErrorCodes.Untrusted }[err.code] : err instanceof ApiError ? ErrorCodes.InvalidParams : -32603;
+      const code = err instanceof EngineError ? err.rpcCode : err instanceof ApiError ? (err.status === 403 ? ErrorCodes.Forbidden : ErrorCodes.InvalidParams) : -32603;
       return { jsonrpc: '2.0', id, error: { code, message: (err as Error).message } };
     }
   }

@@ -7,8 +7,6 @@ import type { ApiInfo } from '../protocol';
 import { ApiServer } from './server';
 import { TokenStore, tokensFile, writePrivate } from './tokens';
 
-export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
-
 export interface RunningApi {
   url: string;
   /** Opens the dashboard in a browser, signed in; each call mints a code that works once, for 10 minutes. */

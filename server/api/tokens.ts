@@ -46,9 +46,7 @@ export class TokenStore {
   }
 
   current(): Tokens {
-    const stat = fs.statSync(this.file, { throwIfNoEntry: false });
-    const stamp = stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '';
-    if (stamp !== this.stamp) this.tokens = this.load();
+    if (this.fileStamp() !== this.stamp) this.tokens = this.load();
     return this.tokens;
   }
 
@@ -64,9 +62,14 @@ export class TokenStore {
     return isFull ? 'full' : isRead ? 'read' : undefined;
   }
 
-  private load(): Tokens {
+  /** Changes whenever the file is rewritten or replaced (rotate renames a new file over it). */
+  private fileStamp(): string {
     const stat = fs.statSync(this.file, { throwIfNoEntry: false });
-    this.stamp = stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '';
+    return stat ? `${stat.ino}:${stat.mtimeMs}:${stat.size}` : '';
+  }
+
+  private load(): Tokens {
+    this.stamp = this.fileStamp();
     try {
       const value = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<Tokens>;
       if (typeof value.full === 'string' && typeof value.read === 'string' && value.full && value.read) return { full: value.full, read: value.read };
