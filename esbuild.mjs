@@ -46,19 +46,46 @@ cpSync('webview/styles.css', 'dist/webview/styles.css');
 cpSync('webview/browser-theme.css', 'dist/webview/browser-theme.css');
 for (const file of ['codicon.css', 'codicon.ttf']) cpSync(`node_modules/@vscode/codicons/dist/${file}`, `dist/webview/codicons/${file}`);
 
-const listTs = (dir) => readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+const listTs = (dir) =>
+  readdirSync(dir, { recursive: true })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
 if (args.has('--tools')) {
   builds.push({ ...node, minify: false, packages: 'external', entryPoints: listTs('scripts'), outdir: 'dist-tools' });
 }
 if (args.has('--tests')) {
   // Tests keep their dependencies external: mocha and the SDKs load from node_modules.
-  builds.push({ ...node, minify: false, keepNames: false, packages: 'external', entryPoints: listTs('test').filter((f) => !f.startsWith(join('test', 'bench'))), outdir: 'dist-test', outbase: 'test' });
+  builds.push({
+    ...node,
+    minify: false,
+    keepNames: false,
+    packages: 'external',
+    entryPoints: listTs('test').filter((f) => !f.startsWith(join('test', 'bench'))),
+    outdir: 'dist-test',
+    outbase: 'test',
+  });
 }
 if (args.has('--bench')) {
   const browserBench = join('test', 'bench', 'browser');
-  builds.push({ ...node, minify: false, keepNames: false, packages: 'external', entryPoints: listTs('test').filter((f) => !f.startsWith(browserBench)), outdir: 'dist-test', outbase: 'test' });
+  builds.push({
+    ...node,
+    minify: false,
+    keepNames: false,
+    packages: 'external',
+    entryPoints: listTs('test').filter((f) => !f.startsWith(browserBench)),
+    outdir: 'dist-test',
+    outbase: 'test',
+  });
   // Benchmarks that run inside Chromium, on the webview's own code.
-  builds.push({ bundle: true, platform: 'browser', format: 'iife', target: 'chrome120', entryPoints: listTs(browserBench), outdir: join('dist-test', 'bench', 'browser'), logLevel: 'warning' });
+  builds.push({
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    entryPoints: listTs(browserBench),
+    outdir: join('dist-test', 'bench', 'browser'),
+    logLevel: 'warning',
+  });
 }
 
 if (args.has('--watch')) {

@@ -20,10 +20,12 @@ interface Served {
 
 /** `micro-agent serve` as a user starts it, on a free port. */
 async function serve(root: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--workspace', root, '--port', '0', ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+  const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--workspace', root, '--port', '0', ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+  });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   await until(() => /dashboard http:\/\/\S+/.test(output) || child.exitCode !== null, 'serve to listen');
   const url = /listening (http:\/\/\S+)/.exec(output)?.[1];
   if (!url) throw new Error(`serve did not start:\n${output}`);
@@ -157,7 +159,13 @@ describe('live API (micro-agent serve)', function () {
 
     const jsonl = await request(`${url}/v1/export?format=jsonl`, { token: info.readToken });
     assert.equal(jsonl.status, 200);
-    assert.deepEqual(jsonl.text.trim().split('\n').map((line) => JSON.parse(line)), logged);
+    assert.deepEqual(
+      jsonl.text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+      logged,
+    );
 
     const calls = await request(`${url}/v1/export?format=csv&type=llm_calls`, { token: info.readToken });
     const rows = calls.text.trim().split('\r\n');
@@ -166,7 +174,13 @@ describe('live API (micro-agent serve)', function () {
     const runs = await request(`${url}/v1/export?format=csv&type=runs`, { token: info.readToken });
     assert.match(runs.text.split('\r\n')[1], new RegExp(`^${run.json().runId},math.js,openai,gpt-4.1-mini,`));
     const onlyTests = await request(`${url}/v1/export?type=test.finished&from=${logged[0].ts}`, { token: info.readToken });
-    assert.deepEqual(onlyTests.text.trim().split('\n').map((line) => JSON.parse(line).type), logged.filter((e) => e.type === 'test.finished').map((e) => e.type));
+    assert.deepEqual(
+      onlyTests.text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).type),
+      logged.filter((e) => e.type === 'test.finished').map((e) => e.type),
+    );
     assert.equal((await request(`${url}/v1/export?format=xml`, { token: info.readToken })).status, 400);
   });
 
@@ -253,9 +267,11 @@ describe('live API (micro-agent serve)', function () {
   });
 
   it('refuses a non-loopback address unless asked, and then warns', async () => {
-    const refused = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--workspace', root, '--host', '0.0.0.0'], { env: { PATH: process.env.PATH } });
+    const refused = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--workspace', root, '--host', '0.0.0.0'], {
+      env: { PATH: process.env.PATH },
+    });
     let err = '';
-    refused.stderr!.on('data', (d) => (err += d));
+    refused.stderr.on('data', (d) => (err += d));
     const code = await new Promise((r) => refused.once('exit', r));
     assert.equal(code, 2);
     assert.match(err, /--allow-remote/);
@@ -287,8 +303,14 @@ describe('live API fan-out', function () {
         if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
       }
       await until(() => healthy.events.length === count && ws.events.length === count, 'every event at the healthy clients', 30_000);
-      assert.deepEqual(healthy.events.map((e) => e.seq), Array.from({ length: count }, (_, i) => i + 1));
-      assert.deepEqual(ws.events.map((e) => e.seq), healthy.events.map((e) => e.seq));
+      assert.deepEqual(
+        healthy.events.map((e) => e.seq),
+        Array.from({ length: count }, (_, i) => i + 1),
+      );
+      assert.deepEqual(
+        ws.events.map((e) => e.seq),
+        healthy.events.map((e) => e.seq),
+      );
       await until(() => dropped.some((m) => /dropped an SSE client/.test(m)), 'the stalled client to be dropped');
       stalled.destroy();
 
@@ -365,7 +387,10 @@ describe('live API in the agent host (devAi.api.enabled)', function () {
     assert.equal((finished as RunFinishedEvent).outcome, 'passed');
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
     const runs = await request(`${status.url}/v1/runs`, { token: info.readToken });
-    assert.deepEqual(runs.json().runs.map((r: { runId: string }) => r.runId), [runId]);
+    assert.deepEqual(
+      runs.json().runs.map((r: { runId: string }) => r.runId),
+      [runId],
+    );
 
     settings.api = { enabled: false };
     await host.settingsChanged();
@@ -391,7 +416,10 @@ describe('live API in the agent host (devAi.api.enabled)', function () {
     const root = makeWorkspace({});
     host = await startHost(root, {}, { api: { enabled: true } }, { trusted: false });
     assert.equal(await host.connection.sendRequest(ApiStatusRequest.type), null);
-    assert.ok(host.logs.some((line) => /devAi\.api\.enabled is ignored until the workspace is trusted/.test(line)), host.logs.join('\n'));
+    assert.ok(
+      host.logs.some((line) => /devAi\.api\.enabled is ignored until the workspace is trusted/.test(line)),
+      host.logs.join('\n'),
+    );
     assert.ok(!fs.existsSync(path.join(root, '.micro-agent')), 'nothing written into an untrusted workspace');
     await host.stop();
 
@@ -401,7 +429,10 @@ describe('live API in the agent host (devAi.api.enabled)', function () {
     try {
       host = await startHost(makeWorkspace({}), {}, { api: { enabled: true, port } });
       assert.equal(await host.connection.sendRequest(ApiStatusRequest.type), null);
-      assert.ok(host.logs.some((line) => line.includes(`could not listen on 127.0.0.1:${port}`) && /EADDRINUSE/.test(line)), host.logs.join('\n'));
+      assert.ok(
+        host.logs.some((line) => line.includes(`could not listen on 127.0.0.1:${port}`) && /EADDRINUSE/.test(line)),
+        host.logs.join('\n'),
+      );
     } finally {
       taken.close();
     }

@@ -52,9 +52,21 @@ describe('micro-agent CLI', () => {
 
     const events = readLog(root);
     const types = events.map((e) => e.type);
-    assert.deepEqual(types.filter((t) => t !== 'run.iteration' && t !== 'llm.request'), [
-      'run.started', 'test.started', 'test.finished', 'llm.response', 'edit.rejected', 'llm.response', 'edit.applied', 'test.started', 'test.finished', 'run.finished',
-    ]);
+    assert.deepEqual(
+      types.filter((t) => t !== 'run.iteration' && t !== 'llm.request'),
+      [
+        'run.started',
+        'test.started',
+        'test.finished',
+        'llm.response',
+        'edit.rejected',
+        'llm.response',
+        'edit.applied',
+        'test.started',
+        'test.finished',
+        'run.finished',
+      ],
+    );
     const priced = events.filter((e) => e.type === 'llm.response')[1];
     assert.equal(priced.inputTokens, 900);
     assert.equal(priced.outputTokens, 60);
@@ -86,7 +98,10 @@ describe('micro-agent CLI', () => {
     const root = makeWorkspace();
     const attempt = 'exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n';
     vendor.script({ kind: 'text', text: fixReply(attempt) });
-    const result = await cli(['run', 'math.js', '-t', TEST_COMMAND, '-m', '1', '--keep'], root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+    const result = await cli(['run', 'math.js', '-t', TEST_COMMAND, '-m', '1', '--keep'], root, {
+      OPENAI_API_KEY: fakeKey(),
+      OPENAI_BASE_URL: vendor.openaiUrl,
+    });
     assert.equal(result.code, 1);
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), attempt);
     const started = readLog(root)[0];
@@ -179,7 +194,11 @@ describe('micro-agent CLI', () => {
   it('reports an OTLP endpoint that is not a URL and still runs', async () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: fixReply() });
-    const result = await cli(['run', 'math.js', '-t', TEST_COMMAND], root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
+    const result = await cli(['run', 'math.js', '-t', TEST_COMMAND], root, {
+      OPENAI_API_KEY: fakeKey(),
+      OPENAI_BASE_URL: vendor.openaiUrl,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stderr, /no OpenTelemetry export: .*collector:4318/);
   });

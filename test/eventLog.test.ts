@@ -40,8 +40,16 @@ describe('event log', () => {
     assert.equal(reopened.lastSeq, 2);
     assert.equal(reopened.append(note('c')).seq, 3);
     reopened.close();
-    assert.deepEqual((await all(file)).map((e) => (e.type === 'log' ? e.message : '')), ['a', 'b', 'c']);
-    assert.deepEqual(EventLog.open(file).read(0).map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(
+      (await all(file)).map((e) => (e.type === 'log' ? e.message : '')),
+      ['a', 'b', 'c'],
+    );
+    assert.deepEqual(
+      EventLog.open(file)
+        .read(0)
+        .map((e) => e.seq),
+      [1, 2, 3],
+    );
   });
 
   it('picks up the seq another process appended', () => {
@@ -57,9 +65,18 @@ describe('event log', () => {
     const file = tmpLog();
     const log = EventLog.open(file);
     for (let i = 0; i < 20_000; i++) log.append(note(`event ${i} ${'x'.repeat(i % 50)} ünïcödé`));
-    assert.deepEqual(log.read(19_995).map((e) => e.seq), [19_996, 19_997, 19_998, 19_999, 20_000]);
-    assert.deepEqual(log.read(10_000, 3).map((e) => e.seq), [10_001, 10_002, 10_003]);
-    assert.deepEqual(log.read(0, 2).map((e) => e.seq), [1, 2]);
+    assert.deepEqual(
+      log.read(19_995).map((e) => e.seq),
+      [19_996, 19_997, 19_998, 19_999, 20_000],
+    );
+    assert.deepEqual(
+      log.read(10_000, 3).map((e) => e.seq),
+      [10_001, 10_002, 10_003],
+    );
+    assert.deepEqual(
+      log.read(0, 2).map((e) => e.seq),
+      [1, 2],
+    );
     assert.deepEqual(log.read(20_000), []);
     assert.equal(log.read(0).length, 5000, 'default limit');
   });
@@ -103,13 +120,65 @@ describe('stats', () => {
     let seq = 0;
     const add = (e: Record<string, unknown>) => agg.add({ seq: ++seq, ts: seq, ...e } as unknown as AgentEvent);
     const call = (model: string, latencyMs: number, costUsd: number | null, ok = true) =>
-      add({ type: 'llm.response', runId: 'r1', callId: String(seq), provider: 'openai', model, iteration: 1, latencyMs, ttftMs: latencyMs / 2, inputTokens: 100, outputTokens: 10, costUsd, retries: 0, ok, finishReason: 'stop', responsePreview: '' });
-    add({ type: 'run.started', runId: 'r1', file: 'a.js', testCommand: 't', provider: 'openai', model: 'm', maxRuns: 3, budgetUsd: null, budgetMs: null, prompt: null, originalPath: 'x', pid: 1 });
+      add({
+        type: 'llm.response',
+        runId: 'r1',
+        callId: String(seq),
+        provider: 'openai',
+        model,
+        iteration: 1,
+        latencyMs,
+        ttftMs: latencyMs / 2,
+        inputTokens: 100,
+        outputTokens: 10,
+        costUsd,
+        retries: 0,
+        ok,
+        finishReason: 'stop',
+        responsePreview: '',
+      });
+    add({
+      type: 'run.started',
+      runId: 'r1',
+      file: 'a.js',
+      testCommand: 't',
+      provider: 'openai',
+      model: 'm',
+      maxRuns: 3,
+      budgetUsd: null,
+      budgetMs: null,
+      prompt: null,
+      originalPath: 'x',
+      pid: 1,
+    });
     call('m', 100, 0.01);
     call('m', 300, 0.02, false);
     call('other', 50, null);
-    add({ type: 'run.finished', runId: 'r1', outcome: 'passed', reason: 'tests_passed', iterations: 2, costUsd: 0.03, unpricedCalls: 1, durationMs: 5, restored: false });
-    add({ type: 'run.started', runId: 'r2', file: 'b.js', testCommand: 't', provider: 'openai', model: 'm', maxRuns: 3, budgetUsd: null, budgetMs: null, prompt: null, originalPath: 'x', pid: 1 });
+    add({
+      type: 'run.finished',
+      runId: 'r1',
+      outcome: 'passed',
+      reason: 'tests_passed',
+      iterations: 2,
+      costUsd: 0.03,
+      unpricedCalls: 1,
+      durationMs: 5,
+      restored: false,
+    });
+    add({
+      type: 'run.started',
+      runId: 'r2',
+      file: 'b.js',
+      testCommand: 't',
+      provider: 'openai',
+      model: 'm',
+      maxRuns: 3,
+      budgetUsd: null,
+      budgetMs: null,
+      prompt: null,
+      originalPath: 'x',
+      pid: 1,
+    });
     const stats = agg.stats();
     const m = stats.providers.find((p) => p.model === 'm')!;
     assert.equal(m.calls, 2);
@@ -123,6 +192,12 @@ describe('stats', () => {
     assert.equal(other.costUsd, null, 'no priced call: unknown, not 0');
     assert.equal(other.unpricedCalls, 1);
     assert.deepEqual(stats.runs, { total: 2, running: 1, passed: 1, failed: 0, cancelled: 0, error: 0, passRate: 1, meanIterationsToPass: 2, costUsd: 0.03 });
-    assert.deepEqual(agg.runList().map((r) => [r.runId, r.status]), [['r2', 'running'], ['r1', 'passed']]);
+    assert.deepEqual(
+      agg.runList().map((r) => [r.runId, r.status]),
+      [
+        ['r2', 'running'],
+        ['r1', 'passed'],
+      ],
+    );
   });
 });

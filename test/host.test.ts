@@ -3,22 +3,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ResponseError } from 'vscode-languageserver-protocol';
-import {
-  AgentEvent,
-  CancelRunRequest,
-  ErrorCodes,
-  EventsRequest,
-  RunFinishedEvent,
-  RunsRequest,
-  StartRunRequest,
-  StatsRequest,
-} from '../server/protocol';
+import { AgentEvent, CancelRunRequest, ErrorCodes, EventsRequest, RunFinishedEvent, RunsRequest, StartRunRequest, StatsRequest } from '../server/protocol';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 const uriOf = (root: string, file: string) => pathToFileURL(path.join(root, file)).toString();
-const finishedOf = (runId: string) => (e: AgentEvent): boolean => e.type === 'run.finished' && e.runId === runId;
+const finishedOf =
+  (runId: string) =>
+  (e: AgentEvent): boolean =>
+    e.type === 'run.finished' && e.runId === runId;
 
 function isAlive(pid: number): boolean {
   try {
@@ -73,7 +67,18 @@ describe('micro-agent host over LSP stdio', () => {
     assert.deepEqual(host.events, logged);
     assert.deepEqual(
       logged.map((e) => e.type),
-      ['run.started', 'test.started', 'test.finished', 'run.iteration', 'llm.request', 'llm.response', 'edit.applied', 'test.started', 'test.finished', 'run.finished'],
+      [
+        'run.started',
+        'test.started',
+        'test.finished',
+        'run.iteration',
+        'llm.request',
+        'llm.response',
+        'edit.applied',
+        'test.started',
+        'test.finished',
+        'run.finished',
+      ],
     );
 
     // Replay: everything, then only what came after a seq.
@@ -94,7 +99,19 @@ describe('micro-agent host over LSP stdio', () => {
     assert.equal(stats.providers.length, 1);
     assert.deepEqual(
       { ...stats.providers[0], p50LatencyMs: null, p95LatencyMs: null, p50TtftMs: null },
-      { provider: 'openai', model: 'gpt-4.1-mini', calls: 1, errors: 0, p50LatencyMs: null, p95LatencyMs: null, p50TtftMs: null, inputTokens: 1200, outputTokens: 80, costUsd: (1200 * 0.4 + 80 * 1.6) / 1e6, unpricedCalls: 0 },
+      {
+        provider: 'openai',
+        model: 'gpt-4.1-mini',
+        calls: 1,
+        errors: 0,
+        p50LatencyMs: null,
+        p95LatencyMs: null,
+        p50TtftMs: null,
+        inputTokens: 1200,
+        outputTokens: 80,
+        costUsd: (1200 * 0.4 + 80 * 1.6) / 1e6,
+        unpricedCalls: 0,
+      },
     );
     assert.equal(stats.runs.total, 1);
     assert.equal(stats.runs.passed, 1);
@@ -157,7 +174,10 @@ setInterval(() => {}, 1000);
   it('cancels a run from the progress notification (window/workDoneProgress/cancel) and restores the file', async () => {
     const root = makeWorkspace();
     // The model answers slowly, so the cancel lands mid-call after an attempt was written.
-    vendor.script({ kind: 'text', text: fixReply('exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n') }, { kind: 'text', text: fixReply(), firstTokenDelayMs: 10_000 });
+    vendor.script(
+      { kind: 'text', text: fixReply('exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n') },
+      { kind: 'text', text: fixReply(), firstTokenDelayMs: 10_000 },
+    );
     host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
     const { runId } = await host.connection.sendRequest(StartRunRequest.type, { uri: uriOf(root, 'math.js'), testCommand: TEST_COMMAND });
     await host.waitFor((e) => e.type === 'llm.request' && e.iteration === 2);
@@ -185,7 +205,9 @@ setInterval(() => {}, 1000);
     assert.match(noKey.message, /OPENAI_API_KEY/);
     const noTest = await rejection(host.connection.sendRequest(StartRunRequest.type, { uri: uriOf(root, 'math.js') }));
     assert.match(noTest.message, /no test command/);
-    const badProvider = await rejection(host.connection.sendRequest(StartRunRequest.type, { uri: uriOf(root, 'math.js'), testCommand: 'true', provider: 'gemini' as never }));
+    const badProvider = await rejection(
+      host.connection.sendRequest(StartRunRequest.type, { uri: uriOf(root, 'math.js'), testCommand: 'true', provider: 'gemini' as never }),
+    );
     assert.match(badProvider.message, /unknown provider/);
     assert.equal(readLog(root).length, 0, 'nothing was started');
   });

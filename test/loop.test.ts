@@ -26,7 +26,11 @@ describe('the loop, in process', () => {
   it('stops when the USD budget is spent and restores the file', async () => {
     const root = makeWorkspace();
     let n = 0;
-    vendor.respond = () => ({ kind: 'text', text: fixReply(`exports.add = () => ${n++};\nexports.mul = (a, b) => a * b;\n`), usage: { input: 100_000, output: 10_000 } });
+    vendor.respond = () => ({
+      kind: 'text',
+      text: fixReply(`exports.add = () => ${n++};\nexports.mul = (a, b) => a * b;\n`),
+      usage: { input: 100_000, output: 10_000 },
+    });
     const { engine, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
     // gpt-4o: 100k in + 10k out = $0.35 a call; a $0.5 budget allows two calls.
     const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, model: 'gpt-4o', budgetUsd: 0.5, maxRuns: 10 });
@@ -50,7 +54,10 @@ describe('the loop, in process', () => {
 
   it('ends with error on a rejected key, restoring the file and naming the failure', async () => {
     const root = makeWorkspace();
-    vendor.script({ kind: 'text', text: WRONG }, { kind: 'error', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } } });
+    vendor.script(
+      { kind: 'text', text: WRONG },
+      { kind: 'error', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } } },
+    );
     const { engine, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
     const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
     assert.equal(await done, 'error');
@@ -78,7 +85,10 @@ describe('the loop, in process', () => {
     const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'other.js': BROKEN_MATH });
     const { engine } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
     const first = engine.start({ file: 'math.js', testCommand: 'sleep 5' });
-    assert.throws(() => engine.start({ file: './math.js', testCommand: 'true' }), (err: EngineError) => err.code === 'run_in_progress');
+    assert.throws(
+      () => engine.start({ file: './math.js', testCommand: 'true' }),
+      (err: EngineError) => err.code === 'run_in_progress',
+    );
     const other = engine.start({ file: 'other.js', testCommand: 'true' });
     assert.equal(await other.done, 'passed');
     engine.cancel(first.runId);

@@ -53,7 +53,17 @@ describe('prompts', () => {
       ],
     });
     assert.equal(message.role, 'user');
-    for (const part of ['src/math.js', 'a - b', 'add adds', 'test/math.test.js', 'npm test', 'exit code 1', 'AssertionError: 0 !== 2', 'Attempt 1: your reply was not used: the reply had no fenced code block', 'Attempt 2: the tests failed (exit 1). Last output: still 0 !== 2']) {
+    for (const part of [
+      'src/math.js',
+      'a - b',
+      'add adds',
+      'test/math.test.js',
+      'npm test',
+      'exit code 1',
+      'AssertionError: 0 !== 2',
+      'Attempt 1: your reply was not used: the reply had no fenced code block',
+      'Attempt 2: the tests failed (exit 1). Last output: still 0 !== 2',
+    ]) {
       assert.ok(message.content.includes(part), `prompt lacks ${part}`);
     }
   });

@@ -22,7 +22,8 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
 describe('providers over the official SDKs, against a local vendor server', () => {
   let vendor: VendorServer;
   const openai = (policy = FAST) => createProvider('openai', { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy });
-  const anthropic = (policy = FAST) => createProvider('anthropic', { ANTHROPIC_API_KEY: 'sk-ant-test-key', ANTHROPIC_BASE_URL: vendor.anthropicUrl }, { policy });
+  const anthropic = (policy = FAST) =>
+    createProvider('anthropic', { ANTHROPIC_API_KEY: 'sk-ant-test-key', ANTHROPIC_BASE_URL: vendor.anthropicUrl }, { policy });
   beforeEach(async () => (vendor = await startVendorServer()));
   afterEach(() => vendor.close());
 
@@ -86,8 +87,14 @@ describe('providers over the official SDKs, against a local vendor server', () =
   });
 
   it('a missing key is a ConfigError naming the variable, before any request', () => {
-    assert.throws(() => createProvider('openai', { OPENAI_BASE_URL: vendor.openaiUrl }), (err: Error) => err instanceof ConfigError && /OPENAI_API_KEY/.test(err.message));
-    assert.throws(() => createProvider('anthropic', { ANTHROPIC_API_KEY: '  ' }), (err: Error) => err instanceof ConfigError && /ANTHROPIC_API_KEY/.test(err.message));
+    assert.throws(
+      () => createProvider('openai', { OPENAI_BASE_URL: vendor.openaiUrl }),
+      (err: Error) => err instanceof ConfigError && /OPENAI_API_KEY/.test(err.message),
+    );
+    assert.throws(
+      () => createProvider('anthropic', { ANTHROPIC_API_KEY: '  ' }),
+      (err: Error) => err instanceof ConfigError && /ANTHROPIC_API_KEY/.test(err.message),
+    );
     assert.equal(vendor.requests.length, 0);
   });
 

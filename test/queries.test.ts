@@ -27,9 +27,16 @@ describe('dashboard store and queries (sql.js)', () => {
     const now = Date.now();
     const f = new EventFactory(now - 20 * 60_000);
     // openai: 3 runs. Two pass (after 1 and after 3 iterations), one fails after 2. Calls cost $0.01 each.
-    s.ingest([...f.run('a', 'openai', 'gpt-4.1-mini', 1, true, 0.01, 100), ...f.run('b', 'openai', 'gpt-4.1-mini', 3, true, 0.01, 200), ...f.run('c', 'openai', 'gpt-4.1-mini', 2, false, 0.01, 400)]);
+    s.ingest([
+      ...f.run('a', 'openai', 'gpt-4.1-mini', 1, true, 0.01, 100),
+      ...f.run('b', 'openai', 'gpt-4.1-mini', 3, true, 0.01, 200),
+      ...f.run('c', 'openai', 'gpt-4.1-mini', 2, false, 0.01, 400),
+    ]);
     // anthropic: one run passing after 1 iteration at $0.05, plus one failed call outside any run.
-    s.ingest([...f.run('d', 'anthropic', 'claude-sonnet-4-5', 1, true, 0.05, 800), f.call(undefined, 'anthropic', 'claude-sonnet-4-5', { latencyMs: 50, ok: false, costUsd: null })]);
+    s.ingest([
+      ...f.run('d', 'anthropic', 'claude-sonnet-4-5', 1, true, 0.05, 800),
+      f.call(undefined, 'anthropic', 'claude-sonnet-4-5', { latencyMs: 50, ok: false, costUsd: null }),
+    ]);
     const stats = modelStats(s.db, 'hour', now);
     const openai = stats.find((x) => x.provider === 'openai')!;
     assert.equal(openai.calls, 6);
@@ -50,15 +57,40 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.equal(claude.passRate, 1);
 
     const tokens = tokensByProvider(s.db, 'all', now);
-    assert.deepEqual(tokens.map((t) => [t.provider, t.input, t.output]), [['openai', 6000, 600], ['anthropic', 2000, 200]]);
-    assert.deepEqual(passRateByModel(s.db, 'all', now).map((p) => [p.model, p.passed, p.finished]), [['openai gpt-4.1-mini', 2, 3], ['anthropic claude-sonnet-4-5', 1, 1]]);
+    assert.deepEqual(
+      tokens.map((t) => [t.provider, t.input, t.output]),
+      [
+        ['openai', 6000, 600],
+        ['anthropic', 2000, 200],
+      ],
+    );
+    assert.deepEqual(
+      passRateByModel(s.db, 'all', now).map((p) => [p.model, p.passed, p.finished]),
+      [
+        ['openai gpt-4.1-mini', 2, 3],
+        ['anthropic claude-sonnet-4-5', 1, 1],
+      ],
+    );
     assert.ok(Math.abs(spendSince(s.db, now - 3_600_000) - 0.11) < 1e-9);
     assert.ok(costSeries(s.db, 'hour', now).length > 0);
     const latency = latencySeries(s.db, 'hour', now);
     assert.ok(latency.some((p) => 'openai gpt-4.1-mini' in p.values));
     const runs = recentRuns(s.db);
-    assert.deepEqual(runs.map((r) => [r.runId, r.outcome, r.iterations]), [['d', 'passed', 1], ['c', 'failed', 2], ['b', 'passed', 3], ['a', 'passed', 1]]);
-    assert.deepEqual(runEvents(s.db, 'b').map((e) => e.type).slice(0, 4), ['run.started', 'test.finished', 'run.iteration', 'llm.response']);
+    assert.deepEqual(
+      runs.map((r) => [r.runId, r.outcome, r.iterations]),
+      [
+        ['d', 'passed', 1],
+        ['c', 'failed', 2],
+        ['b', 'passed', 3],
+        ['a', 'passed', 1],
+      ],
+    );
+    assert.deepEqual(
+      runEvents(s.db, 'b')
+        .map((e) => e.type)
+        .slice(0, 4),
+      ['run.started', 'test.finished', 'run.iteration', 'llm.response'],
+    );
   });
 
   it('windows exclude older calls', async () => {
@@ -86,7 +118,10 @@ describe('dashboard store and queries (sql.js)', () => {
     for (let i = 0; i < 3; i++) s.ingest(f.run(`b${i}`, 'anthropic', 'claude-opus-4-5', 3, true, 0.02 / 3));
     for (let i = 0; i < 3; i++) s.ingest([f.call(undefined, 'ollama', 'qwen', { latencyMs: 10, ok: i > 0 })]);
     const found = insights(modelStats(s.db, 'hour', now), 1.5, 1, 'last hour').map((i) => i.text);
-    assert.ok(found.includes('openai gpt-4.1-mini passes in 1.0 iterations on average, anthropic claude-opus-4-5 in 3.0 at half the cost per passing run.'), found.join('\n'));
+    assert.ok(
+      found.includes('openai gpt-4.1-mini passes in 1.0 iterations on average, anthropic claude-opus-4-5 in 3.0 at half the cost per passing run.'),
+      found.join('\n'),
+    );
     assert.ok(found.some((t) => t.startsWith('ollama qwen failed 33% of its calls (1 of 3) in the last hour')));
     assert.ok(found.includes("Today's spend, $1.50, passed the $1.00 budget."));
   });

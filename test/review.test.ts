@@ -12,7 +12,10 @@ describe('review findings', () => {
   it('reads bare and fenced JSON', () => {
     const bare = parseFindings('{"findings":[{"line":1,"endLine":1,"severity":"error","message":"m"}]}', 3);
     assert.deepEqual(bare, { ok: true, findings: [{ line: 1, endLine: 1, severity: 'error', message: 'm' }], dropped: [] });
-    const fenced = parseFindings('Here you go:\n```json\n{"findings":[{"line":2,"endLine":3,"severity":"hint","message":"m","fix":{"replacement":"z"}}]}\n```', 3);
+    const fenced = parseFindings(
+      'Here you go:\n```json\n{"findings":[{"line":2,"endLine":3,"severity":"hint","message":"m","fix":{"replacement":"z"}}]}\n```',
+      3,
+    );
     assert.deepEqual(fenced.ok && fenced.findings, [{ line: 2, endLine: 3, severity: 'hint', message: 'm', fix: { replacement: 'z' } }]);
   });
 
@@ -38,11 +41,14 @@ describe('review findings', () => {
     });
     const parsed = parseFindings(reply, 5);
     assert.ok(parsed.ok);
-    assert.deepEqual(parsed.findings.map((f) => [f.line, f.endLine, f.message, Boolean(f.fix)]), [
-      [1, 2, 'kept with fix', true],
-      [2, 3, 'kept, overlapping fix dropped', false],
-      [5, 5, 'endLine defaults to line', false],
-    ]);
+    assert.deepEqual(
+      parsed.findings.map((f) => [f.line, f.endLine, f.message, Boolean(f.fix)]),
+      [
+        [1, 2, 'kept with fix', true],
+        [2, 3, 'kept, overlapping fix dropped', false],
+        [5, 5, 'endLine defaults to line', false],
+      ],
+    );
     assert.equal(parsed.dropped.length, 6);
     assert.match(parsed.dropped.join('\n'), /outside 1-5[\s\S]*unknown severity[\s\S]*overlaps another fix/);
   });
@@ -50,7 +56,11 @@ describe('review findings', () => {
 
 describe('diagnostics anchored to their lines', () => {
   const lines = ['a', 'b', 'target', 'c'];
-  const on = (line: number): Diagnostic => ({ range: linesRange(lines, line, line), message: 'm', data: { kind: 'test', anchor: anchorText(lines, line, line) } });
+  const on = (line: number): Diagnostic => ({
+    range: linesRange(lines, line, line),
+    message: 'm',
+    data: { kind: 'test', anchor: anchorText(lines, line, line) },
+  });
 
   it('stay put when their lines are unchanged, move when lines are added or removed above', () => {
     const d = on(3);
@@ -95,15 +105,26 @@ not ok 1 - add
       at Context.<anonymous> (test/math.test.js:12:12)
       at callFn (node_modules/mocha/lib/runnable.js:366:21)
       at add (src/math.js:3:9)`;
-    assert.deepEqual(failureLocations(mocha).map((l) => [l.file, l.line]), [['test/math.test.js', 12], ['src/math.js', 3]]);
+    assert.deepEqual(
+      failureLocations(mocha).map((l) => [l.file, l.line]),
+      [
+        ['test/math.test.js', 12],
+        ['src/math.js', 3],
+      ],
+    );
     const jest = `  ● math › adds
     expect(received).toBe(expected)
       at Object.<anonymous> (/repo/src/math.test.ts:7:18)`;
-    assert.deepEqual(failureLocations(jest).map((l) => [l.file, l.line]), [['/repo/src/math.test.ts', 7]]);
+    assert.deepEqual(
+      failureLocations(jest).map((l) => [l.file, l.line]),
+      [['/repo/src/math.test.ts', 7]],
+    );
   });
 
   it('reads pytest and go test', () => {
     assert.deepEqual(failureLocations('tests/test_math.py:14: AssertionError'), [{ file: 'tests/test_math.py', line: 14, message: 'AssertionError' }]);
-    assert.deepEqual(failureLocations('--- FAIL: TestAdd (0.00s)\n    math_test.go:9: got -1, want 5'), [{ file: 'math_test.go', line: 9, message: 'got -1, want 5' }]);
+    assert.deepEqual(failureLocations('--- FAIL: TestAdd (0.00s)\n    math_test.go:9: got -1, want 5'), [
+      { file: 'math_test.go', line: 9, message: 'got -1, want 5' },
+    ]);
   });
 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { AlertMonitor } from '../server/alerts';
-import { AgentEvent, ErrorCodes, EventInput, IGNORE_FINDING_COMMAND, ReviewRequest, StartRunRequest } from '../server/protocol';
+import { ErrorCodes, EventInput, IGNORE_FINDING_COMMAND, ReviewRequest, StartRunRequest } from '../server/protocol';
 import { EventFactory } from './support/events';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
@@ -45,11 +45,13 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
 
   it('publishes findings as diagnostics with the right ranges, and offers the fix, micro-agent and ignore', async () => {
     const h = await start();
-    vendor.script(review([
-      { line: 4, endLine: 4, severity: 'error', message: 'mean divides by length - 1', fix: { replacement: '  return sum / values.length;' } },
-      { line: 1, endLine: 5, severity: 'hint', message: 'consider a guard for empty arrays' },
-      { line: 9, endLine: 9, severity: 'warning', message: 'past the end' },
-    ]));
+    vendor.script(
+      review([
+        { line: 4, endLine: 4, severity: 'error', message: 'mean divides by length - 1', fix: { replacement: '  return sum / values.length;' } },
+        { line: 1, endLine: 5, severity: 'hint', message: 'consider a guard for empty arrays' },
+        { line: 9, endLine: 9, severity: 'warning', message: 'past the end' },
+      ]),
+    );
     const result = await h.connection.sendRequest(ReviewRequest.type, { uri });
     assert.equal(result.findings.length, 2);
     await until(() => (h.diagnostics.get(uri)?.length ?? 0) === 2, 'diagnostics');
@@ -65,10 +67,17 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
     assert.deepEqual(types, ['review.started', 'llm.request', 'llm.response', 'review.finished']);
     const finished = h.events.at(-1)!;
     assert.equal(finished.type === 'review.finished' && finished.dropped.length, 1);
-    assert.match(vendor.requests[0].body.messages[1].content, /4\|   return sum \/ \(values.length - 1\);/);
+    assert.match(vendor.requests[0].body.messages[1].content, /4\| {3}return sum \/ \(values.length - 1\);/);
 
-    const actions: any[] = await h.connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: error.range, context: { diagnostics: [error] } });
-    assert.deepEqual(actions.map((a) => a.title), ['Apply dev-ai fix', 'Fix with micro-agent', 'Ignore this dev-ai finding']);
+    const actions: any[] = await h.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: error.range,
+      context: { diagnostics: [error] },
+    });
+    assert.deepEqual(
+      actions.map((a) => a.title),
+      ['Apply dev-ai fix', 'Fix with micro-agent', 'Ignore this dev-ai finding'],
+    );
     assert.deepEqual(actions[0].edit.changes[uri], [{ range: error.range, newText: '  return sum / values.length;' }]);
     assert.deepEqual(actions[1].command, { title: 'Fix with micro-agent', command: 'devAi.fixFile', arguments: [uri] });
 
@@ -81,10 +90,12 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
 
   it('moves diagnostics with their lines on edits elsewhere, and drops one once its lines change', async () => {
     const h = await start();
-    vendor.script(review([
-      { line: 4, endLine: 4, severity: 'error', message: 'mean divides by length - 1', fix: { replacement: '  return sum / values.length;' } },
-      { line: 1, endLine: 1, severity: 'info', message: 'name it average' },
-    ]));
+    vendor.script(
+      review([
+        { line: 4, endLine: 4, severity: 'error', message: 'mean divides by length - 1', fix: { replacement: '  return sum / values.length;' } },
+        { line: 1, endLine: 1, severity: 'info', message: 'name it average' },
+      ]),
+    );
     await h.connection.sendRequest(ReviewRequest.type, { uri });
     await until(() => h.diagnostics.get(uri)?.length === 2, 'diagnostics');
     const edit = async (version: number, range: object, text: string) =>
@@ -93,11 +104,21 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
     // Two lines inserted above line 4: the finding moves down with its line, the one on line 1 stays.
     await edit(2, { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, '  // a\n  // b\n');
     await until(() => h.diagnostics.get(uri)?.[0]?.range.start.line === 5, 'the finding to move to line 6');
-    assert.deepEqual(h.diagnostics.get(uri)!.map((d) => [d.range.start.line, d.range.end.line]), [[5, 5], [0, 0]]);
+    assert.deepEqual(
+      h.diagnostics.get(uri)!.map((d) => [d.range.start.line, d.range.end.line]),
+      [
+        [5, 5],
+        [0, 0],
+      ],
+    );
 
     // The user applies the fix: that finding is resolved and goes; the other one stays.
     const [error] = h.diagnostics.get(uri)!;
-    const [apply]: any[] = await h.connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: error.range, context: { diagnostics: [error] } });
+    const [apply]: any[] = await h.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: error.range,
+      context: { diagnostics: [error] },
+    });
     const [change] = apply.edit.changes[uri];
     await edit(3, change.range, change.newText);
     await until(() => h.diagnostics.get(uri)?.length === 1, 'the fixed finding to go');
@@ -139,10 +160,16 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
   it('says clearly when the model answers malformed JSON, and refuses files over the size limit', async () => {
     const h = await start({ review: { maxFileKb: 1 } });
     vendor.script({ kind: 'text', text: '{"findings": [ {"line": 2,' });
-    const bad = await h.connection.sendRequest(ReviewRequest.type, { uri }).then(() => undefined, (err) => err);
+    const bad = await h.connection.sendRequest(ReviewRequest.type, { uri }).then(
+      () => undefined,
+      (err) => err,
+    );
     assert.match(bad.message, /not valid JSON/);
     fs.writeFileSync(path.join(root, 'big.js'), 'x'.repeat(2048));
-    const big = await h.connection.sendRequest(ReviewRequest.type, { uri: pathToFileURL(path.join(root, 'big.js')).toString() }).then(() => undefined, (err) => err);
+    const big = await h.connection.sendRequest(ReviewRequest.type, { uri: pathToFileURL(path.join(root, 'big.js')).toString() }).then(
+      () => undefined,
+      (err) => err,
+    );
     assert.equal(big.code, ErrorCodes.InvalidParams);
     assert.match(big.message, /limited to 1 KB/);
     assert.equal(vendor.requests.length, 1);
@@ -153,7 +180,10 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
     vendor.respond = () => ({ ...review([]), usage: { input: 10_000, output: 100 } });
     await h.connection.sendRequest(ReviewRequest.type, { uri });
     await h.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 2 }, contentChanges: [{ text: CODE + '\n' }] });
-    const refused = await h.connection.sendRequest(ReviewRequest.type, { uri }).then(() => undefined, (err) => err);
+    const refused = await h.connection.sendRequest(ReviewRequest.type, { uri }).then(
+      () => undefined,
+      (err) => err,
+    );
     assert.match(refused.message, /hourlyBudgetUsd/);
     assert.equal(vendor.requests.length, 1);
     await h.waitFor((e) => e.type === 'alert' && e.kind === 'budget');
@@ -163,7 +193,10 @@ describe('AI review and test failures as diagnostics, over LSP', () => {
     const h = await start();
     vendor.script({ kind: 'text', text: 'no block' }, { kind: 'text', text: fixReply() });
     const testUri = pathToFileURL(path.join(root, 'math.test.js')).toString();
-    const { runId } = await h.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'math.js')).toString(), testCommand: TEST_COMMAND });
+    const { runId } = await h.connection.sendRequest(StartRunRequest.type, {
+      uri: pathToFileURL(path.join(root, 'math.js')).toString(),
+      testCommand: TEST_COMMAND,
+    });
     await until(() => (h.diagnostics.get(testUri)?.length ?? 0) > 0, 'a test failure diagnostic');
     const [failure] = h.diagnostics.get(testUri)!;
     assert.equal(failure.range.start.line, 3, 'line 4 of math.test.js, where add is asserted');
@@ -212,7 +245,19 @@ describe('alerts', () => {
 
   it('raises a budget alert when a run stops at its budget', () => {
     const { raised, m } = monitor();
-    m.observe({ seq: 1, ts: 1, type: 'run.finished', runId: 'r', outcome: 'failed', reason: 'budget_usd', iterations: 2, costUsd: 0.5, unpricedCalls: 0, durationMs: 1, restored: true } as AgentEvent);
+    m.observe({
+      seq: 1,
+      ts: 1,
+      type: 'run.finished',
+      runId: 'r',
+      outcome: 'failed',
+      reason: 'budget_usd',
+      iterations: 2,
+      costUsd: 0.5,
+      unpricedCalls: 0,
+      durationMs: 1,
+      restored: true,
+    });
     assert.equal((raised[0] as any).kind, 'budget');
   });
 });

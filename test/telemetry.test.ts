@@ -87,7 +87,10 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
 
     const started = events.find((e) => e.type === 'run.started')!;
     const finished = events.find((e): e is RunFinishedEvent => e.type === 'run.finished')!;
-    const root_ = only(spans.filter((s) => s.parentSpanId === ''), 'root span');
+    const root_ = only(
+      spans.filter((s) => s.parentSpanId === ''),
+      'root span',
+    );
     assert.equal(root_.name, 'invoke_agent micro-agent');
     assert.equal(root_.kind, KIND_INTERNAL);
     assert.equal(root_.startTimeUnixNano, nanos(started.ts));
@@ -110,13 +113,19 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       'micro_agent.run.unpriced_calls': 0,
       'micro_agent.run.restored': false,
     });
-    assert.deepEqual(root_.events.map((e) => e.name), ['micro_agent.edit.applied']);
+    assert.deepEqual(
+      root_.events.map((e) => e.name),
+      ['micro_agent.edit.applied'],
+    );
     assert.equal(root_.events[0].attributes['micro_agent.edit.lines_added'], 1);
 
     // The model call: a CLIENT child of the run, its usage exactly what the vendor reported.
     const request = events.find((e) => e.type === 'llm.request')!;
     const response = events.find((e): e is LlmResponseEvent => e.type === 'llm.response')!;
-    const chat = only(spans.filter((s) => s.name.startsWith('chat ')), 'chat span');
+    const chat = only(
+      spans.filter((s) => s.name.startsWith('chat ')),
+      'chat span',
+    );
     assert.equal(chat.name, 'chat gpt-4.1-mini');
     assert.equal(chat.kind, KIND_CLIENT);
     assert.equal(chat.parentSpanId, root_.spanId);
@@ -147,7 +156,12 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       assert.ok(test.startTimeUnixNano >= root_.startTimeUnixNano && test.endTimeUnixNano <= root_.endTimeUnixNano);
     }
     assert.deepEqual(
-      tests.map((t) => [t.attributes['micro_agent.iteration'], t.attributes['micro_agent.test.passed'], t.attributes['micro_agent.test.exit_code'], t.attributes['micro_agent.test.timed_out']]),
+      tests.map((t) => [
+        t.attributes['micro_agent.iteration'],
+        t.attributes['micro_agent.test.passed'],
+        t.attributes['micro_agent.test.exit_code'],
+        t.attributes['micro_agent.test.timed_out'],
+      ]),
       [
         [0, false, 1, false],
         [1, true, 0, false],
@@ -175,13 +189,19 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
 
     assert.deepEqual([...new Set(receiver.requests.map((r) => r.path))], ['/custom/traces']);
     const spans = receiver.spans();
-    const agent = only(spans.filter((s) => s.name === 'invoke_agent micro-agent'), 'agent span');
+    const agent = only(
+      spans.filter((s) => s.name === 'invoke_agent micro-agent'),
+      'agent span',
+    );
     assert.equal(agent.status.code, STATUS_ERROR);
     assert.equal(agent.status.message, 'provider_error');
     assert.equal(agent.attributes['error.type'], 'auth');
     assert.equal(agent.attributes['micro_agent.run.outcome'], 'error');
 
-    const chat = only(spans.filter((s) => s.name === 'chat gpt-4.1-mini'), 'chat span');
+    const chat = only(
+      spans.filter((s) => s.name === 'chat gpt-4.1-mini'),
+      'chat span',
+    );
     assert.equal(chat.parentSpanId, agent.spanId);
     assert.equal(chat.status.code, STATUS_ERROR);
     assert.equal(chat.status.message, 'auth');
@@ -193,11 +213,19 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
 
   it('exports a model call outside a run (a review) as a trace of its own', async () => {
     const root = makeWorkspace();
-    vendor.script({ kind: 'text', text: 'No findings.', usage: { input: 300, output: 12 } }, { kind: 'text', text: fixReply(), usage: { input: 900, output: 70 } });
+    vendor.script(
+      { kind: 'text', text: 'No findings.', usage: { input: 300, output: 12 } },
+      { kind: 'text', text: fixReply(), usage: { input: 900, output: 70 } },
+    );
     const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/` };
     const { log, engine, telemetry } = await engineWithTelemetry(root, env);
     // The reviewer's path: askModel with no runId.
-    await askModel(createProvider('openai', env), { model: 'gpt-4.1-mini', system: 'You review code.', messages: [{ role: 'user', content: 'REVIEW-MARKER' }], maxTokens: 200 }, (e) => log.append(e), { iteration: null });
+    await askModel(
+      createProvider('openai', env),
+      { model: 'gpt-4.1-mini', system: 'You review code.', messages: [{ role: 'user', content: 'REVIEW-MARKER' }], maxTokens: 200 },
+      (e) => log.append(e),
+      { iteration: null },
+    );
     const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'passed');
     await telemetry.shutdown();
@@ -206,8 +234,14 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     const spans = receiver.spans();
     const chats = spans.filter((s) => s.name === 'chat gpt-4.1-mini');
     assert.equal(chats.length, 2);
-    const review = only(chats.filter((s) => s.parentSpanId === ''), 'review chat span');
-    const agent = only(spans.filter((s) => s.name === 'invoke_agent micro-agent'), 'agent span');
+    const review = only(
+      chats.filter((s) => s.parentSpanId === ''),
+      'review chat span',
+    );
+    const agent = only(
+      spans.filter((s) => s.name === 'invoke_agent micro-agent'),
+      'agent span',
+    );
     assert.notEqual(review.traceId, agent.traceId);
     assert.equal(review.attributes['gen_ai.usage.input_tokens'], 300);
     assert.equal(review.attributes['gen_ai.usage.output_tokens'], 12);
@@ -241,18 +275,31 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     const root = makeWorkspace();
     const key = fakeKey();
     vendor.script({ kind: 'text', text: fixReply(), usage: { input: 1500, output: 90 } });
-    host = await startHost(root, { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, { provider: 'openai', model: 'gpt-4.1-mini' });
-    const { runId } = await host.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'math.js')).toString(), testCommand: TEST_COMMAND });
+    host = await startHost(
+      root,
+      { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      { provider: 'openai', model: 'gpt-4.1-mini' },
+    );
+    const { runId } = await host.connection.sendRequest(StartRunRequest.type, {
+      uri: pathToFileURL(path.join(root, 'math.js')).toString(),
+      testCommand: TEST_COMMAND,
+    });
     await host.waitFor((e) => e.type === 'run.finished' && e.runId === runId);
     await host.stop();
     host = undefined;
 
     const spans: ReceivedSpan[] = receiver.spans();
     assert.deepEqual(spans.map((s) => s.name).sort(), ['chat gpt-4.1-mini', 'invoke_agent micro-agent', `test ${TEST_COMMAND}`, `test ${TEST_COMMAND}`]);
-    const agent = only(spans.filter((s) => s.parentSpanId === ''), 'root span');
+    const agent = only(
+      spans.filter((s) => s.parentSpanId === ''),
+      'root span',
+    );
     assert.equal(agent.attributes['micro_agent.run.id'], runId);
     assert.equal(agent.resource['service.name'], 'micro-agent');
-    const chat = only(spans.filter((s) => s.name.startsWith('chat ')), 'chat span');
+    const chat = only(
+      spans.filter((s) => s.name.startsWith('chat ')),
+      'chat span',
+    );
     assert.equal(chat.parentSpanId, agent.spanId);
     assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 1500);
     assert.equal(chat.attributes['gen_ai.usage.output_tokens'], 90);

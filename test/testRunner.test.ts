@@ -28,7 +28,12 @@ describe('test runner', () => {
 
   it('keeps only the tail of huge output', async () => {
     const cwd = makeWorkspace({});
-    const result = await runTests({ command: `node -e "for (let i = 0; i < 100000; i++) console.log('line ' + i)"`, cwd, timeoutMs: 20_000, maxOutputBytes: 1000 });
+    const result = await runTests({
+      command: `node -e "for (let i = 0; i < 100000; i++) console.log('line ' + i)"`,
+      cwd,
+      timeoutMs: 20_000,
+      maxOutputBytes: 1000,
+    });
     assert.equal(result.truncated, true);
     assert.ok(Buffer.byteLength(result.output) <= 1000);
     assert.match(result.output, /line 99999\n$/);

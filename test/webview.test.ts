@@ -46,9 +46,11 @@ describe('dashboard webview in headless Chromium', function () {
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(harness.url(theme));
-    await page.waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'), undefined, { timeout: 15_000 }).catch(() => {
-      throw new Error(`the dashboard never said ready: ${errors.join('\n')}`);
-    });
+    await page
+      .waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'), undefined, { timeout: 15_000 })
+      .catch(() => {
+        throw new Error(`the dashboard never said ready: ${errors.join('\n')}`);
+      });
     (page as any).errors = errors;
     return page;
   }
@@ -97,7 +99,11 @@ describe('dashboard webview in headless Chromium', function () {
   it('shows the right numbers for a known event set, and charts', async () => {
     const page = await open('dark', 900);
     const f = new EventFactory(Date.now() - 20 * 60_000);
-    const events = [...f.run('a', 'openai', 'gpt-4.1-mini', 1, true, 0.01, 100), ...f.run('b', 'openai', 'gpt-4.1-mini', 3, true, 0.01, 200), ...f.run('c', 'openai', 'gpt-4.1-mini', 2, false, 0.01, 400)];
+    const events = [
+      ...f.run('a', 'openai', 'gpt-4.1-mini', 1, true, 0.01, 100),
+      ...f.run('b', 'openai', 'gpt-4.1-mini', 3, true, 0.01, 200),
+      ...f.run('c', 'openai', 'gpt-4.1-mini', 2, false, 0.01, 400),
+    ];
     await send(page, { type: 'events', events });
     await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
     const row = page.locator('tr[data-model="openai gpt-4.1-mini"]');
@@ -114,7 +120,7 @@ describe('dashboard webview in headless Chromium', function () {
     assert.equal(await cell('iterations'), '2.0');
     assert.equal(await cell('costPerPass'), '$0.03');
     // Charts render with data: a latency line, cost line, token and pass-rate bars.
-    assert.equal(await page.locator('figure.chart polyline').count() >= 2, true);
+    assert.equal((await page.locator('figure.chart polyline').count()) >= 2, true);
     assert.equal(await page.locator('figure.chart', { hasText: 'Pass rate by model' }).locator('rect').count(), 1);
     await page.locator('figure.chart', { hasText: 'Pass rate by model' }).getByText('67% of 3').waitFor();
     await screenshot(page, 'webview-analytics-dark');

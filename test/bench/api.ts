@@ -6,6 +6,7 @@ import { LLM_RESPONSE } from './engine';
 import { Result, summarize } from './stats';
 
 const CLIENTS = 100;
+const MB = 1024 * 1024;
 
 export async function api(): Promise<Result[]> {
   const live = await startInProcessApi();
@@ -22,7 +23,7 @@ export async function api(): Promise<Result[]> {
         received++;
         // One client in ten measures latency: parsing every message in all 100 would measure the benchmark.
         if (i % 10 === 0) {
-          const seq = JSON.parse(data.toString()).params.seq as number;
+          const seq = JSON.parse((data as Buffer).toString()).params.seq as number;
           const t = sentAt.get(seq);
           if (t !== undefined) latencies.push(performance.now() - t);
         }
@@ -69,9 +70,26 @@ export async function api(): Promise<Result[]> {
   await archive.close();
 
   return [
-    { name: 'api: events fanned out to 100 WebSocket clients', value: fanout, unit: 'deliveries/s', note: `${count.toLocaleString('en-US')} events × ${CLIENTS} clients, clients in the same process` },
-    { name: 'api: event → client latency p50', value: latency.p50, unit: 'ms', note: `p95 ${latency.p95.toFixed(2)} ms; append to message received, 500 events/s to 100 clients` },
-    { name: 'api: export rate', value: total / exportSeconds, unit: 'events/s', note: `${(bytes / 1024 / 1024 / exportSeconds).toFixed(1)} MB/s; ${total.toLocaleString('en-US')}-event log (${(bytes / 1024 / 1024).toFixed(0)} MB) as JSON lines; RSS +${((rssPeak - rssBefore) / 1024 / 1024).toFixed(1)} MB at peak` },
+    {
+      name: 'api: events fanned out to 100 WebSocket clients',
+      value: fanout,
+      unit: 'deliveries/s',
+      note: `${count.toLocaleString('en-US')} events × ${CLIENTS} clients, clients in the same process`,
+    },
+    {
+      name: 'api: event → client latency p50',
+      value: latency.p50,
+      unit: 'ms',
+      note: `p95 ${latency.p95.toFixed(2)} ms; append to message received, 500 events/s to 100 clients`,
+    },
+    {
+      name: 'api: export rate',
+      value: total / exportSeconds,
+      unit: 'events/s',
+      note:
+        `${(bytes / MB / exportSeconds).toFixed(1)} MB/s; ${total.toLocaleString('en-US')}-event log (${(bytes / MB).toFixed(0)} MB) as JSON lines; ` +
+        `RSS +${((rssPeak - rssBefore) / MB).toFixed(1)} MB at peak`,
+    },
   ];
 }
 

@@ -41,7 +41,13 @@ export async function loopOverhead(): Promise<Result[]> {
   log.close();
   fs.rmSync(root, { recursive: true, force: true });
   return [
-    { name: 'loop: engine overhead per iteration', value: summarize(overhead).p50, unit: 'ms', goal: '< 5 ms', note: 'wall time minus model calls and test processes, median of 5 runs × 20 iterations' },
+    {
+      name: 'loop: engine overhead per iteration',
+      value: summarize(overhead).p50,
+      unit: 'ms',
+      goal: '< 5 ms',
+      note: 'wall time minus model calls and test processes, median of 5 runs × 20 iterations',
+    },
     { name: 'loop: wall time per iteration', value: summarize(perIteration).p50, unit: 'ms', note: 'instant local vendor, test command `exit 1`' },
   ];
 }
@@ -64,7 +70,13 @@ export async function lspRoundTrip(): Promise<Result[]> {
   await host.stop();
   fs.rmSync(root, { recursive: true, force: true });
   return [
-    { name: 'LSP round trip microAgent/runs p50', value: runs.p50, unit: 'ms', goal: 'p50 < 1 ms', note: `p95 ${runs.p95.toFixed(3)} ms, 2000 sequential requests over stdio` },
+    {
+      name: 'LSP round trip microAgent/runs p50',
+      value: runs.p50,
+      unit: 'ms',
+      goal: 'p50 < 1 ms',
+      note: `p95 ${runs.p95.toFixed(3)} ms, 2000 sequential requests over stdio`,
+    },
     { name: 'LSP round trip microAgent/stats p50', value: stats.p50, unit: 'ms', note: `p95 ${stats.p95.toFixed(3)} ms` },
   ];
 }

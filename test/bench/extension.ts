@@ -11,7 +11,12 @@ import { Result, summarize } from './stats';
 export function bundleSizes(): Result[] {
   return ['extension.js', 'server.js', 'cli.js'].map((file) => {
     const bytes = fs.readFileSync(path.join(DIST, file));
-    return { name: `bundle: dist/${file}`, value: bytes.length / 1024, unit: 'KB', note: `${(zlib.gzipSync(bytes).length / 1024).toFixed(0)} KB gzipped, minified` };
+    return {
+      name: `bundle: dist/${file}`,
+      value: bytes.length / 1024,
+      unit: 'KB',
+      note: `${(zlib.gzipSync(bytes).length / 1024).toFixed(0)} KB gzipped, minified`,
+    };
   });
 }
 
@@ -28,7 +33,14 @@ export async function hostSpawnToReady(): Promise<Result[]> {
   }
   fs.rmSync(root, { recursive: true, force: true });
   const { p50, p95 } = summarize(times);
-  return [{ name: 'host: spawn to ready', value: p50, unit: 'ms', note: `p50 of 10 (p95 ${p95.toFixed(0)} ms): spawn, initialize, open the log, answer microAgent/runs` }];
+  return [
+    {
+      name: 'host: spawn to ready',
+      value: p50,
+      unit: 'ms',
+      note: `p50 of 10 (p95 ${p95.toFixed(0)} ms): spawn, initialize, open the log, answer microAgent/runs`,
+    },
+  ];
 }
 
 /** The extension's own activate() time, as it logs it, in code-server 4.100.3. */

@@ -29,7 +29,13 @@ function nextDiagnostics(host: HostClient, uri: string): Promise<void> {
 
 export async function review(): Promise<Result[]> {
   const vendor = await startVendorServer();
-  const findings = Array.from({ length: 10 }, (_, i) => ({ line: i * 20 + 1, endLine: i * 20 + 1, severity: 'warning', message: `finding ${i}`, fix: { replacement: `// fixed ${i}` } }));
+  const findings = Array.from({ length: 10 }, (_, i) => ({
+    line: i * 20 + 1,
+    endLine: i * 20 + 1,
+    severity: 'warning',
+    message: `finding ${i}`,
+    fix: { replacement: `// fixed ${i}` },
+  }));
   vendor.respond = () => ({ kind: 'text', text: JSON.stringify({ findings }) });
   const root = makeWorkspace({ 'app.js': SOURCE });
   const host = await startHost(root, { OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: vendor.openaiUrl }, { model: 'gpt-4.1-mini' });
@@ -54,7 +60,9 @@ export async function review(): Promise<Result[]> {
   const before = rssMb(pid);
   for (let i = 0; i < 1000; i++) {
     const text = SOURCE.replace('f0', `g${i}`);
-    await host.connection.sendNotification('textDocument/didOpen', { textDocument: { uri: pathToFileURL(path.join(root, `open/m${i}.js`)).toString(), languageId: 'javascript', version: 1, text } });
+    await host.connection.sendNotification('textDocument/didOpen', {
+      textDocument: { uri: pathToFileURL(path.join(root, `open/m${i}.js`)).toString(), languageId: 'javascript', version: 1, text },
+    });
   }
   await host.connection.sendRequest('microAgent/runs'); // every didOpen before it has been handled
   const after = rssMb(pid);
@@ -63,7 +71,18 @@ export async function review(): Promise<Result[]> {
   await vendor.close();
   fs.rmSync(root, { recursive: true, force: true });
   return [
-    { name: 'review: cached review → diagnostics p50', value: latency.p50, unit: 'ms', goal: 'p50 < 5 ms', note: `p95 ${latency.p95.toFixed(3)} ms; 200-line file, 10 findings, ${calls} model call for 500 reviews` },
-    { name: 'host: memory with 1,000 open documents', value: after, unit: 'MB RSS', note: `${before.toFixed(1)} MB before opening them (+${(after - before).toFixed(1)} MB for 6 MB of text)` },
+    {
+      name: 'review: cached review → diagnostics p50',
+      value: latency.p50,
+      unit: 'ms',
+      goal: 'p50 < 5 ms',
+      note: `p95 ${latency.p95.toFixed(3)} ms; 200-line file, 10 findings, ${calls} model call for 500 reviews`,
+    },
+    {
+      name: 'host: memory with 1,000 open documents',
+      value: after,
+      unit: 'MB RSS',
+      note: `${before.toFixed(1)} MB before opening them (+${(after - before).toFixed(1)} MB for 6 MB of text)`,
+    },
   ];
 }

@@ -3,13 +3,32 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { answerInput, ARTIFACTS, CodeServer, launchBrowser, openFile, openWorkbench, pick, runCommand, screenshot, startCodeServer } from '../support/codeServer';
+import {
+  answerInput,
+  ARTIFACTS,
+  CodeServer,
+  launchBrowser,
+  openFile,
+  openWorkbench,
+  pick,
+  runCommand,
+  screenshot,
+  startCodeServer,
+} from '../support/codeServer';
 import { ApiInfo } from '../../server/protocol';
 import { request } from '../support/apiClient';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from '../support/fixtures';
 import { startVendorServer, VendorServer } from '../support/vendorServer';
 
-const STATS = ['function mean(values) {', '  let sum = 0;', '  for (const v of values) sum += v;', '  return sum / (values.length - 1);', '}', 'module.exports = { mean };', ''].join('\n');
+const STATS = [
+  'function mean(values) {',
+  '  let sum = 0;',
+  '  for (const v of values) sum += v;',
+  '  return sum / (values.length - 1);',
+  '}',
+  'module.exports = { mean };',
+  '',
+].join('\n');
 
 async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -21,7 +40,12 @@ async function until<T>(probe: () => T | undefined | false, what: string, timeou
   }
 }
 
-const finished = (root: string, n = 1) => until(() => readLog(root).filter((e) => e.type === 'run.finished').length >= n && readLog(root).filter((e) => e.type === 'run.finished')[n - 1], `run ${n} to finish`, 60_000);
+const finished = (root: string, n = 1) =>
+  until(
+    () => readLog(root).filter((e) => e.type === 'run.finished').length >= n && readLog(root).filter((e) => e.type === 'run.finished')[n - 1],
+    `run ${n} to finish`,
+    60_000,
+  );
 
 /** The micro-agent host processes started from this code-server's copy of the extension. */
 function hostPids(extensionDir: string): number[] {
@@ -158,7 +182,13 @@ describe('dev-ai in a real VS Code (code-server)', function () {
     });
 
     it('Review File puts findings in the Problems panel; the quick fix changes the text', async () => {
-      const fix = { line: 4, endLine: 4, severity: 'error', message: 'mean divides by length - 1 instead of length', fix: { replacement: '  return sum / values.length;' } };
+      const fix = {
+        line: 4,
+        endLine: 4,
+        severity: 'error',
+        message: 'mean divides by length - 1 instead of length',
+        fix: { replacement: '  return sum / values.length;' },
+      };
       vendor.script({ kind: 'text', text: JSON.stringify({ findings: [fix] }) });
       await openFile(page, 'stats.js');
       await runCommand(page, 'dev-ai: Review File');
@@ -209,10 +239,15 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       const infoFile = path.join(root, '.micro-agent', 'api.json');
       await until(() => fs.existsSync(infoFile), 'the host to write api.json');
       const info = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as ApiInfo;
-      const lastRun = readLog(root).filter((e) => e.type === 'run.finished').pop();
+      const lastRun = readLog(root)
+        .filter((e) => e.type === 'run.finished')
+        .pop();
       const runs = await request(`${info.url}/v1/runs`, { token: info.readToken });
       assert.equal(runs.status, 200);
-      assert.ok(runs.json().runs.some((r: { runId: string }) => r.runId === lastRun.runId), 'the API serves the runs started in VS Code');
+      assert.ok(
+        runs.json().runs.some((r: { runId: string }) => r.runId === lastRun.runId),
+        'the API serves the runs started in VS Code',
+      );
 
       // code-server is a web window: the command offers the link to copy rather than a forwarded URL.
       await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: vscode.url });
@@ -248,7 +283,11 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       vscode = await startCodeServer({
         workspace: root,
         env: { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' },
-        settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' },
+        settings: {
+          'security.workspace.trust.enabled': true,
+          'security.workspace.trust.startupPrompt': 'never',
+          'security.workspace.trust.untrustedFiles': 'open',
+        },
       });
       page = await openWorkbench(browser, vscode.url);
     });

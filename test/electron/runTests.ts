@@ -11,7 +11,11 @@ import { startVendorServer } from '../support/vendorServer';
 async function main(): Promise<void> {
   const vendor = await startVendorServer();
   vendor.respond = () => ({ kind: 'text', text: fixReply() });
-  const workspace = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST, '.vscode/settings.json': JSON.stringify({ 'devAi.testCommand': TEST_COMMAND }) });
+  const workspace = makeWorkspace({
+    'math.js': BROKEN_MATH,
+    'math.test.js': MATH_TEST,
+    '.vscode/settings.json': JSON.stringify({ 'devAi.testCommand': TEST_COMMAND }),
+  });
   try {
     await runTests({
       version: '1.100.3',

@@ -17,9 +17,16 @@ export interface Answer {
   json(): any;
 }
 
-export function request(url: string, options: { method?: string; token?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Answer> {
+export function request(
+  url: string,
+  options: { method?: string; token?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers };
+    const headers: Record<string, string> = {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    };
     const req = http.request(url, { method: options.method ?? 'GET', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -86,7 +93,7 @@ export async function rpcSocket(url: string, token: string): Promise<RpcSocket> 
   const events: AgentEvent[] = [];
   const pending = new Map<number, (reply: any) => void>();
   ws.on('message', (data) => {
-    const message = JSON.parse(data.toString());
+    const message = JSON.parse((data as Buffer).toString());
     if (message.method === 'microAgent/event') events.push(message.params);
     else pending.get(message.id)?.(message);
   });

@@ -51,20 +51,45 @@ export function installExtension(extensionsDir: string): string {
   return dir;
 }
 
-export async function startCodeServer(options: { workspace: string; env?: NodeJS.ProcessEnv; settings?: Record<string, unknown>; port?: number }): Promise<CodeServer> {
+export async function startCodeServer(options: {
+  workspace: string;
+  env?: NodeJS.ProcessEnv;
+  settings?: Record<string, unknown>;
+  port?: number;
+}): Promise<CodeServer> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-ai-vscode-'));
   const userData = path.join(base, 'user-data');
   const extensionsDir = path.join(base, 'extensions');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
-    JSON.stringify({ 'workbench.startupEditor': 'none', 'workbench.tips.enabled': false, 'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false, ...options.settings }),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      ...options.settings,
+    }),
   );
   const extensionDir = installExtension(extensionsDir);
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     codeServerBin(),
-    ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--user-data-dir', userData, '--extensions-dir', extensionsDir, options.workspace],
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-getting-started-override',
+      '--user-data-dir',
+      userData,
+      '--extensions-dir',
+      extensionsDir,
+      options.workspace,
+    ],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let output = '';
@@ -112,7 +137,16 @@ export async function startCodeServer(options: { workspace: string; env?: NodeJS
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 

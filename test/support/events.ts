@@ -16,14 +16,32 @@ export class EventFactory {
   }
 
   runStarted(runId: string, provider: 'openai' | 'anthropic' | 'ollama', model: string, file = 'math.js'): AgentEvent {
-    return this.base({ type: 'run.started' as const, runId, file, testCommand: 'node --test', provider, model, maxRuns: 5, budgetUsd: null, budgetMs: null, prompt: null, originalPath: `.micro-agent/runs/${runId}/original.js`, pid: 1 });
+    return this.base({
+      type: 'run.started' as const,
+      runId,
+      file,
+      testCommand: 'node --test',
+      provider,
+      model,
+      maxRuns: 5,
+      budgetUsd: null,
+      budgetMs: null,
+      prompt: null,
+      originalPath: `.micro-agent/runs/${runId}/original.js`,
+      pid: 1,
+    });
   }
 
   iteration(runId: string, iteration: number): AgentEvent {
     return this.base({ type: 'run.iteration' as const, runId, iteration, maxRuns: 5 });
   }
 
-  call(runId: string | undefined, provider: 'openai' | 'anthropic' | 'ollama', model: string, o: { latencyMs: number; ttftMs?: number | null; costUsd?: number | null; ok?: boolean; input?: number; output?: number; iteration?: number }): AgentEvent {
+  call(
+    runId: string | undefined,
+    provider: 'openai' | 'anthropic' | 'ollama',
+    model: string,
+    o: { latencyMs: number; ttftMs?: number | null; costUsd?: number | null; ok?: boolean; input?: number; output?: number; iteration?: number },
+  ): AgentEvent {
     return this.base({
       type: 'llm.response' as const,
       runId,
@@ -45,22 +63,66 @@ export class EventFactory {
   }
 
   edit(runId: string, iteration: number): AgentEvent {
-    return this.base({ type: 'edit.applied' as const, runId, iteration, file: 'math.js', bytes: 60, linesAdded: 1, linesRemoved: 1, diff: '@@ -1,2 +1,2 @@\n-exports.add = (a, b) => a - b;\n+exports.add = (a, b) => a + b;\n exports.mul = (a, b) => a * b;', attemptPath: `.micro-agent/runs/${runId}/attempt-${iteration}.js` });
+    return this.base({
+      type: 'edit.applied' as const,
+      runId,
+      iteration,
+      file: 'math.js',
+      bytes: 60,
+      linesAdded: 1,
+      linesRemoved: 1,
+      diff: '@@ -1,2 +1,2 @@\n-exports.add = (a, b) => a - b;\n+exports.add = (a, b) => a + b;\n exports.mul = (a, b) => a * b;',
+      attemptPath: `.micro-agent/runs/${runId}/attempt-${iteration}.js`,
+    });
   }
 
   test(runId: string, iteration: number, passed: boolean): AgentEvent {
-    return this.base({ type: 'test.finished' as const, runId, iteration, exitCode: passed ? 0 : 1, signal: null, durationMs: 300, passed, timedOut: false, cancelled: false, outputTail: passed ? '# pass 2\n# fail 0' : 'not ok 1 - add\n  AssertionError: -1 !== 5\n# fail 1' });
+    return this.base({
+      type: 'test.finished' as const,
+      runId,
+      iteration,
+      exitCode: passed ? 0 : 1,
+      signal: null,
+      durationMs: 300,
+      passed,
+      timedOut: false,
+      cancelled: false,
+      outputTail: passed ? '# pass 2\n# fail 0' : 'not ok 1 - add\n  AssertionError: -1 !== 5\n# fail 1',
+    });
   }
 
   finished(runId: string, outcome: 'passed' | 'failed' | 'cancelled' | 'error', iterations: number, costUsd: number): AgentEvent {
-    return this.base({ type: 'run.finished' as const, runId, outcome, reason: outcome === 'passed' ? ('tests_passed' as const) : ('max_runs' as const), iterations, costUsd, unpricedCalls: 0, durationMs: 5000, restored: outcome !== 'passed' });
+    return this.base({
+      type: 'run.finished' as const,
+      runId,
+      outcome,
+      reason: outcome === 'passed' ? ('tests_passed' as const) : ('max_runs' as const),
+      iterations,
+      costUsd,
+      unpricedCalls: 0,
+      durationMs: 5000,
+      restored: outcome !== 'passed',
+    });
   }
 
   /** A whole run: `iterations` model calls of the given cost, failing tests until the last one if it passes. */
-  run(runId: string, provider: 'openai' | 'anthropic' | 'ollama', model: string, iterations: number, passed: boolean, callCost: number, latencyMs = 1000): AgentEvent[] {
+  run(
+    runId: string,
+    provider: 'openai' | 'anthropic' | 'ollama',
+    model: string,
+    iterations: number,
+    passed: boolean,
+    callCost: number,
+    latencyMs = 1000,
+  ): AgentEvent[] {
     const out = [this.runStarted(runId, provider, model), this.test(runId, 0, false)];
     for (let i = 1; i <= iterations; i++) {
-      out.push(this.iteration(runId, i), this.call(runId, provider, model, { latencyMs, costUsd: callCost, iteration: i }), this.edit(runId, i), this.test(runId, i, passed && i === iterations));
+      out.push(
+        this.iteration(runId, i),
+        this.call(runId, provider, model, { latencyMs, costUsd: callCost, iteration: i }),
+        this.edit(runId, i),
+        this.test(runId, i, passed && i === iterations),
+      );
     }
     out.push(this.finished(runId, passed ? 'passed' : 'failed', iterations, callCost * iterations));
     return out;

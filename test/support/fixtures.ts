@@ -30,7 +30,11 @@ export function makeWorkspace(files: Record<string, string> = { 'math.js': BROKE
 export function readLog(root: string, name = '.micro-agent/events.jsonl'): any[] {
   const file = path.join(root, name);
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 /** A value that looks like a real key, unique per test so a leak is unambiguous. */

@@ -31,13 +31,16 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  child.stderr.on('data', (d) => (stderr += d));
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const events: AgentEvent[] = [];
   const waiters: Array<{ match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }> = [];
   const progress: HostClient['progress'] = [];
   const diagnostics = new Map<string, any[]>();
-  connection.onNotification('textDocument/publishDiagnostics', (params: { uri: string; diagnostics: any[] }) => void diagnostics.set(params.uri, params.diagnostics));
+  connection.onNotification(
+    'textDocument/publishDiagnostics',
+    (params: { uri: string; diagnostics: any[] }) => void diagnostics.set(params.uri, params.diagnostics),
+  );
   connection.onNotification(EventNotification.type, (event) => {
     events.push(event);
     for (const waiter of [...waiters]) {
@@ -48,7 +51,9 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
     }
   });
   connection.onNotification('$/progress', (params: { token: string | number; value: unknown }) => void progress.push(params));
-  connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) => params.items.map((item) => (item.section === 'devAi' ? settings : null)));
+  connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) =>
+    params.items.map((item) => (item.section === 'devAi' ? settings : null)),
+  );
   connection.onRequest('window/workDoneProgress/create', () => null);
   const logs: string[] = [];
   connection.onNotification('window/logMessage', (m: { message: string }) => {
@@ -78,7 +83,10 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
       const found = events.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; got ${events.map((e) => e.type).join(', ')}\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no matching event within ${timeoutMs} ms; got ${events.map((e) => e.type).join(', ')}\n${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e)) });
       });
     },
@@ -97,4 +105,3 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
   };
   return client;
 }
-

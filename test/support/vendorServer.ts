@@ -112,7 +112,12 @@ async function serve(flavour: 'openai' | 'anthropic', request: RecordedRequest, 
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   if (reply.kind === 'text' && reply.firstTokenDelayMs) await sleep(reply.firstTokenDelayMs);
-  const events = reply.kind === 'text' ? (flavour === 'openai' ? openAiEvents(request, reply) : anthropicEvents(request, reply)) : openAiEvents(request, { kind: 'text', text: 'partial reply that never ends' });
+  const events =
+    reply.kind === 'text'
+      ? flavour === 'openai'
+        ? openAiEvents(request, reply)
+        : anthropicEvents(request, reply)
+      : openAiEvents(request, { kind: 'text', text: 'partial reply that never ends' });
   let sent = 0;
   for (const event of events) {
     if (reply.kind === 'reset' && sent === reply.afterChunks) {
@@ -152,14 +157,28 @@ function anthropicEvents(request: RecordedRequest, reply: Extract<Reply, { kind:
   const usage = (reply.usage === undefined ? defaultUsage(request, reply.text) : reply.usage) ?? { input: 0, output: 0 };
   const out = [
     sse('message_start', {
-      message: { id: 'msg_test', type: 'message', role: 'assistant', model: request.body.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: usage.input, output_tokens: 1 } },
+      message: {
+        id: 'msg_test',
+        type: 'message',
+        role: 'assistant',
+        model: request.body.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: usage.input, output_tokens: 1 },
+      },
     }),
     sse('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
     sse('ping', {}),
   ];
   for (const piece of chunks(reply.text, reply.chunkSize ?? 40)) out.push(sse('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }));
   out.push(sse('content_block_stop', { index: 0 }));
-  out.push(sse('message_delta', { delta: { stop_reason: reply.finishReason === 'length' ? 'max_tokens' : 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output } }));
+  out.push(
+    sse('message_delta', {
+      delta: { stop_reason: reply.finishReason === 'length' ? 'max_tokens' : 'end_turn', stop_sequence: null },
+      usage: { output_tokens: usage.output },
+    }),
+  );
   out.push(sse('message_stop', {}));
   return out;
 }
@@ -171,5 +190,7 @@ function defaultUsage(request: RecordedRequest, text: string): { input: number; 
 
 function errorBody(flavour: 'openai' | 'anthropic', status: number): object {
   const message = `scripted ${status}`;
-  return flavour === 'openai' ? { error: { message, type: 'server_error', code: null } } : { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
+  return flavour === 'openai'
+    ? { error: { message, type: 'server_error', code: null } }
+    : { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
 }

@@ -14,6 +14,8 @@ import { DIST } from './fixtures';
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.ttf': 'font/ttf' };
 
+// A palette a line, as the themes list them.
+// prettier-ignore
 const THEMES = {
   dark: {
     'foreground': '#cccccc', 'descriptionForeground': '#9d9d9d', 'errorForeground': '#f85149', 'focusBorder': '#0078d4',
@@ -21,7 +23,8 @@ const THEMES = {
     'button-background': '#0078d4', 'button-foreground': '#ffffff', 'button-hoverBackground': '#026ec1', 'widget-border': '#313131', 'panel-border': '#2b2b2b',
     'testing-iconPassed': '#73c991', 'testing-iconFailed': '#f14c4c', 'editorWarning-foreground': '#cca700',
     'gitDecoration-addedResourceForeground': '#81b88b', 'gitDecoration-deletedResourceForeground': '#c74e39',
-    'charts-blue': '#3794ff', 'charts-orange': '#d18616', 'charts-green': '#89d185', 'charts-purple': '#b180d7', 'charts-yellow': '#cca700', 'charts-red': '#f14c4c',
+    'charts-blue': '#3794ff', 'charts-orange': '#d18616', 'charts-green': '#89d185',
+    'charts-purple': '#b180d7', 'charts-yellow': '#cca700', 'charts-red': '#f14c4c',
     'font-family': 'system-ui, sans-serif', 'font-size': '13px', 'editor-font-family': 'monospace', 'sideBar-background': '#181818',
   },
   light: {
@@ -30,7 +33,8 @@ const THEMES = {
     'button-background': '#005fb8', 'button-foreground': '#ffffff', 'button-hoverBackground': '#0258a8', 'widget-border': '#e5e5e5', 'panel-border': '#e5e5e5',
     'testing-iconPassed': '#388a34', 'testing-iconFailed': '#e51400', 'editorWarning-foreground': '#bf8803',
     'gitDecoration-addedResourceForeground': '#587c0c', 'gitDecoration-deletedResourceForeground': '#ad0707',
-    'charts-blue': '#1a85ff', 'charts-orange': '#d18616', 'charts-green': '#388a34', 'charts-purple': '#652d90', 'charts-yellow': '#bf8803', 'charts-red': '#e51400',
+    'charts-blue': '#1a85ff', 'charts-orange': '#d18616', 'charts-green': '#388a34',
+    'charts-purple': '#652d90', 'charts-yellow': '#bf8803', 'charts-red': '#e51400',
     'font-family': 'system-ui, sans-serif', 'font-size': '13px', 'editor-font-family': 'monospace', 'sideBar-background': '#f8f8f8',
   },
 };
@@ -51,7 +55,14 @@ export async function startHarness(): Promise<Harness> {
     if (url.pathname === '/') {
       const nonce = 'harness-nonce';
       const theme = (url.searchParams.get('theme') ?? 'dark') as Theme;
-      const page = dashboardHtml({ cspSource: origin, nonce, script: `${origin}/main.js`, style: `${origin}/styles.css`, codicons: `${origin}/codicons/codicon.css`, wasm: `${origin}/sql-wasm.wasm` })
+      const page = dashboardHtml({
+        cspSource: origin,
+        nonce,
+        script: `${origin}/main.js`,
+        style: `${origin}/styles.css`,
+        codicons: `${origin}/codicons/codicon.css`,
+        wasm: `${origin}/sql-wasm.wasm`,
+      })
         .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${origin}/theme-${theme}.css">\n<link rel="stylesheet"`)
         .replace(`<script nonce="${nonce}" src=`, `<script nonce="${nonce}" src="${origin}/vscode-api.js"></script>\n<script nonce="${nonce}" src=`);
       res.writeHead(200, { 'content-type': 'text/html' }).end(page);
@@ -59,7 +70,9 @@ export async function startHarness(): Promise<Harness> {
     }
     if (url.pathname.startsWith('/theme-')) {
       const theme = THEMES[url.pathname.slice(7, -4) as Theme];
-      const vars = Object.entries(theme).map(([k, v]) => `--vscode-${k}: ${v};`).join('\n');
+      const vars = Object.entries(theme)
+        .map(([k, v]) => `--vscode-${k}: ${v};`)
+        .join('\n');
       res.writeHead(200, { 'content-type': 'text/css' }).end(`:root {\n${vars}\n}\nbody { background: var(--vscode-sideBar-background); }`);
       return;
     }
@@ -80,7 +93,9 @@ export async function startHarness(): Promise<Harness> {
       return;
     }
     if (url.pathname === '/vscode-api.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript' }).end('window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m) });');
+      res
+        .writeHead(200, { 'content-type': 'text/javascript' })
+        .end('window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m) });');
       return;
     }
     const file = path.join(webviewDir, path.normalize(url.pathname));

@@ -23,14 +23,69 @@ function events(count: number, start: number): AgentEvent[] {
     const [provider, model] = MODELS[run % MODELS.length];
     const runId = `bench-${start}-${run}`;
     const push = (e: object) => out.push({ seq: ++seq, ts: (ts += 50), runId, ...e } as AgentEvent);
-    push({ type: 'run.started', file: 'src/math.js', testCommand: 'npm test', provider, model, maxRuns: 10, budgetUsd: null, budgetMs: null, prompt: null, originalPath: 'x', pid: 1 });
+    push({
+      type: 'run.started',
+      file: 'src/math.js',
+      testCommand: 'npm test',
+      provider,
+      model,
+      maxRuns: 10,
+      budgetUsd: null,
+      budgetMs: null,
+      prompt: null,
+      originalPath: 'x',
+      pid: 1,
+    });
     for (let i = 1; i <= 3; i++) {
       push({ type: 'run.iteration', iteration: i, maxRuns: 10 });
-      push({ type: 'llm.response', callId: `${runId}-${i}`, provider, model, iteration: i, latencyMs: 300 + (seq % 2000), ttftMs: 100 + (seq % 300), inputTokens: 1500, outputTokens: 300, costUsd: 0.001, retries: 0, ok: seq % 17 !== 0, finishReason: 'stop', responsePreview: 'Here is the corrected file.' });
-      push({ type: 'edit.applied', iteration: i, file: 'src/math.js', bytes: 400, linesAdded: 2, linesRemoved: 1, diff: '@@ -1 +1 @@\n-a\n+b', attemptPath: 'x' });
-      push({ type: 'test.finished', iteration: i, exitCode: i === 3 ? 0 : 1, signal: null, durationMs: 800, passed: i === 3, timedOut: false, cancelled: false, outputTail: 'ok' });
+      push({
+        type: 'llm.response',
+        callId: `${runId}-${i}`,
+        provider,
+        model,
+        iteration: i,
+        latencyMs: 300 + (seq % 2000),
+        ttftMs: 100 + (seq % 300),
+        inputTokens: 1500,
+        outputTokens: 300,
+        costUsd: 0.001,
+        retries: 0,
+        ok: seq % 17 !== 0,
+        finishReason: 'stop',
+        responsePreview: 'Here is the corrected file.',
+      });
+      push({
+        type: 'edit.applied',
+        iteration: i,
+        file: 'src/math.js',
+        bytes: 400,
+        linesAdded: 2,
+        linesRemoved: 1,
+        diff: '@@ -1 +1 @@\n-a\n+b',
+        attemptPath: 'x',
+      });
+      push({
+        type: 'test.finished',
+        iteration: i,
+        exitCode: i === 3 ? 0 : 1,
+        signal: null,
+        durationMs: 800,
+        passed: i === 3,
+        timedOut: false,
+        cancelled: false,
+        outputTail: 'ok',
+      });
     }
-    push({ type: 'run.finished', outcome: 'passed', reason: 'tests_passed', iterations: 3, costUsd: 0.003, unpricedCalls: 0, durationMs: 4000, restored: false });
+    push({
+      type: 'run.finished',
+      outcome: 'passed',
+      reason: 'tests_passed',
+      iterations: 3,
+      costUsd: 0.003,
+      unpricedCalls: 0,
+      durationMs: 4000,
+      restored: false,
+    });
   }
   return out.slice(0, count);
 }
