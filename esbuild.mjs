@@ -20,7 +20,7 @@ const node = {
 };
 
 const builds = [
-  { ...node, entryPoints: { server: 'server/server.ts', cli: 'server/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: { server: 'server/lsp/host.ts', cli: 'server/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
   // The extension runs in VS Code's extension host, which provides `vscode`.
   { ...node, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
   // The dashboard runs in a webview: a browser bundle, Preact JSX.

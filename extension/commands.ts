@@ -1,17 +1,12 @@
 import * as vscode from 'vscode';
 import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
-import { ApiStatusRequest, CancelRunRequest, ErrorCodes, ProviderName, ReviewRequest, StartRunRequest } from '../server/protocol';
+import { ApiStatusRequest, CancelRunRequest, ReviewRequest, StartRunRequest } from '../server/protocol/lsp';
+import { ErrorCodes } from '../server/protocol/methods';
+import { DEFAULT_OLLAMA_URL, PROVIDER_INFO, ProviderName } from '../server/protocol/providers';
 import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
 import { ApiKeys, KEYED_PROVIDERS } from './keys';
 import { RunsModel } from './runsModel';
-
-/** Models offered in the quick pick; any other id can be typed in. */
-const SUGGESTED_MODELS: Record<ProviderName, string[]> = {
-  openai: ['gpt-4.1-mini', 'gpt-4.1', 'gpt-5-mini', 'gpt-5', 'gpt-4o-mini', 'o4-mini'],
-  anthropic: ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-5'],
-  ollama: ['qwen2.5-coder', 'llama3.1', 'deepseek-coder-v2'],
-};
 
 const REMEMBERED_TEST_COMMAND = 'devAi.testCommand';
 
@@ -100,15 +95,15 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     const current = config.get<ProviderName>('provider');
     const picked = await vscode.window.showQuickPick(
       [
-        { label: 'OpenAI', provider: 'openai' as const, detail: 'OPENAI_API_KEY or a key set with dev-ai: Set API Key; OPENAI_BASE_URL for OpenAI-compatible servers (vLLM)' },
-        { label: 'Anthropic', provider: 'anthropic' as const, detail: 'ANTHROPIC_API_KEY or a key set with dev-ai: Set API Key' },
-        { label: 'Ollama', provider: 'ollama' as const, detail: `local models, no key (devAi.ollamaUrl: ${config.get('ollamaUrl') || 'http://127.0.0.1:11434'})` },
+        { label: PROVIDER_INFO.openai.label, provider: 'openai' as const, detail: 'OPENAI_API_KEY or a key set with dev-ai: Set API Key; OPENAI_BASE_URL for OpenAI-compatible servers (vLLM)' },
+        { label: PROVIDER_INFO.anthropic.label, provider: 'anthropic' as const, detail: 'ANTHROPIC_API_KEY or a key set with dev-ai: Set API Key' },
+        { label: PROVIDER_INFO.ollama.label, provider: 'ollama' as const, detail: `local models, no key (devAi.ollamaUrl: ${config.get('ollamaUrl') || DEFAULT_OLLAMA_URL})` },
       ].map((item) => ({ ...item, description: item.provider === current ? 'current' : undefined })),
       { title: 'micro-agent provider (1/2)' },
     );
     if (!picked) return;
     const other = '$(edit) Other model…';
-    const choice = await vscode.window.showQuickPick([...SUGGESTED_MODELS[picked.provider], other], { title: `${picked.label} model (2/2)` });
+    const choice = await vscode.window.showQuickPick([...PROVIDER_INFO[picked.provider].suggestedModels, other], { title: `${picked.label} model (2/2)` });
     if (!choice) return;
     const model = choice === other ? await vscode.window.showInputBox({ title: `${picked.label} model id`, validateInput: (v) => (v.trim() ? undefined : 'Enter a model id') }) : choice;
     if (!model) return;

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { AgentEvent, EventsRequest, parseFromWebview, ToWebview } from '../server/protocol';
+import { dashboardHtml } from '../server/protocol/dashboardPage';
+import type { AgentEvent } from '../server/protocol/events';
+import { EventsRequest } from '../server/protocol/lsp';
+import { parseFromWebview, ToWebview } from '../server/protocol/webview';
 import { ActiveFile } from './activeFile';
-import { dashboardHtml } from './dashboardHtml';
 import { HostClient } from './hostClient';
 
 /**
@@ -29,12 +31,13 @@ class DashboardConnection implements vscode.Disposable {
     webview.options = { enableScripts: true, localResourceRoots: [dist, vscode.Uri.joinPath(extensionUri, 'media')] };
     const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(dist, file)).toString();
     webview.html = dashboardHtml({
-      cspSource: webview.cspSource,
-      nonce: randomBytes(16).toString('base64'),
+      title: 'dev-ai',
+      styles: [uri('codicons/codicon.css'), uri('styles.css')],
       script: uri('main.js'),
-      style: uri('styles.css'),
-      codicons: uri('codicons/codicon.css'),
       wasm: uri('sql-wasm.wasm'),
+      source: webview.cspSource,
+      nonce: randomBytes(16).toString('base64'),
+      cspInMeta: true,
     });
     this.disposables.push(
       webview.onDidReceiveMessage((raw) => void this.receive(raw)),

@@ -1,13 +1,11 @@
 import * as vscode from 'vscode';
-import type { ProviderName } from '../server/protocol';
+import { KeyedProvider, PROVIDER_INFO, PROVIDERS } from '../server/protocol/providers';
 
 /** The providers that take a key, with the variable the host reads it from. */
-export const KEYED_PROVIDERS = [
-  { provider: 'openai', label: 'OpenAI', variable: 'OPENAI_API_KEY' },
-  { provider: 'anthropic', label: 'Anthropic', variable: 'ANTHROPIC_API_KEY' },
-] as const satisfies ReadonlyArray<{ provider: ProviderName; label: string; variable: string }>;
-
-export type KeyedProvider = (typeof KEYED_PROVIDERS)[number]['provider'];
+export const KEYED_PROVIDERS = PROVIDERS.flatMap((provider) => {
+  const { label, keyVariable } = PROVIDER_INFO[provider];
+  return keyVariable === null ? [] : [{ provider: provider as KeyedProvider, label, variable: keyVariable }];
+});
 
 /**
  * API keys in SecretStorage (the OS keychain in desktop VS Code). They reach the host only as environment

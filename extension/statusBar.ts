@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { usd } from '../server/format';
+import { usd } from '../server/protocol/format';
 import { SpendRequest } from '../server/protocol';
 import { HostClient } from './hostClient';
 import { RunsModel } from './runsModel';

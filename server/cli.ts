@@ -10,18 +10,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stateDir } from './agent/workspace';
-import { resolveSettings } from './config';
+import { ConfigError, parsePort, resolveSettings } from './config';
 import { Engine, EngineError } from './engine';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
 import { formatEvent, formatStats } from './format';
-import { ApiInfo, isProviderName, RunFinishedEvent, RunOutcome } from './protocol';
-import { LOOPBACK_HOSTS } from './api/server';
+import type { ApiInfo } from './protocol/api';
+import type { RunFinishedEvent, RunOutcome } from './protocol/events';
+import { isProviderName, unknownProviderMessage } from './protocol/providers';
+import { LOOPBACK_HOSTS } from './api/auth';
 import { startApi } from './api/start';
-import { rotateTokens, tokensFile, writePrivate } from './api/tokens';
-import { ConfigError } from './providers/types';
+import { rotateTokens, writePrivate } from './api/tokens';
 import { startTelemetryOrWarn } from './telemetry';
+import { ensureStateDir, statePaths } from './workspace';
 
 const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 
@@ -102,7 +103,7 @@ async function run(args: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('run takes exactly one file');
   const file = positionals[0];
-  if (values.provider !== undefined && !isProviderName(values.provider)) throw new UsageError(`unknown provider "${values.provider}" (expected openai, anthropic or ollama)`);
+  if (values.provider !== undefined && !isProviderName(values.provider)) throw new UsageError(unknownProviderMessage(values.provider));
   const root = process.cwd();
   const env = { ...process.env, ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}) };
   const log = openLog(root, values.log);
@@ -168,8 +169,7 @@ async function serve(args: string[]): Promise<number> {
     },
   });
   const root = workspaceDir(values.workspace);
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got "${values.port}")`);
+  const port = parsePort('--port', values.port);
   const host = values.host!;
   if (!LOOPBACK_HOSTS.includes(host)) {
     if (!values['allow-remote']) throw new UsageError(`--host ${host} is not a loopback address; pass --allow-remote to expose the API (and your workspace) beyond this machine`);
@@ -202,10 +202,11 @@ async function serve(args: string[]): Promise<number> {
 async function token(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { workspace: { type: 'string' } } });
   if (positionals.join(' ') !== 'rotate') throw new UsageError('usage: micro-agent token rotate [--workspace <dir>]');
-  const dir = stateDir(workspaceDir(values.workspace));
-  const tokens = rotateTokens(tokensFile(dir));
+  const root = workspaceDir(values.workspace);
+  ensureStateDir(root);
+  const { apiTokens, apiInfo: infoFile } = statePaths(root);
+  const tokens = rotateTokens(apiTokens);
   // A running server re-reads the token file on its next request; scripts read api.json.
-  const infoFile = path.join(dir, 'api.json');
   if (fs.existsSync(infoFile)) {
     const info = JSON.parse(fs.readFileSync(infoFile, 'utf8')) as ApiInfo;
     writePrivate(infoFile, JSON.stringify({ ...info, token: tokens.full, readToken: tokens.read }, null, 2) + '\n');
@@ -222,7 +223,7 @@ function workspaceDir(flag: string | undefined): string {
 
 function openLog(root: string, logFlag: string | undefined): EventLog {
   const file = resolveSettings(root, { logPath: logFlag }, process.env).logPath;
-  stateDir(root);
+  ensureStateDir(root);
   return EventLog.open(file);
 }
 

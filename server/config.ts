@@ -1,7 +1,17 @@
 import * as path from 'node:path';
-import { DevAiSettings, isProviderName, ProviderName } from './protocol';
-import { defaultProvider, DEFAULT_MODELS, Env } from './providers';
-import { ConfigError } from './providers/types';
+import type { DevAiSettings } from './protocol/settings';
+import { defaultProvider, isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import { statePaths } from './workspace';
+
+/** Configuration that must be fixed before any call (missing key, unknown provider, a bad number). */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Record<string, string | undefined>;
 
 /** The settings a run needs, every gap filled. */
 export interface ResolvedSettings {
@@ -24,11 +34,11 @@ export const DEFAULTS = { maxRuns: 10, testTimeoutSec: 120 } as const;
  */
 export function resolveSettings(root: string, settings: DevAiSettings, env: Env): ResolvedSettings {
   const provider = settings.provider ?? env.MICRO_AGENT_PROVIDER ?? defaultProvider(env);
-  if (!isProviderName(provider)) throw new ConfigError(`unknown provider "${provider}" (expected openai, anthropic or ollama)`);
-  const logPath = settings.logPath || env.MICRO_AGENT_LOG || path.join('.micro-agent', 'events.jsonl');
+  if (!isProviderName(provider)) throw new ConfigError(unknownProviderMessage(provider));
+  const logPath = settings.logPath || env.MICRO_AGENT_LOG || statePaths(root).events;
   return {
     provider,
-    model: settings.model || env.MICRO_AGENT_MODEL || DEFAULT_MODELS[provider],
+    model: settings.model || env.MICRO_AGENT_MODEL || PROVIDER_INFO[provider].defaultModel,
     maxRuns: positiveInt('maxRuns', settings.maxRuns ?? env.MICRO_AGENT_MAX_RUNS ?? DEFAULTS.maxRuns),
     testCommand: settings.testCommand || env.MICRO_AGENT_TEST_COMMAND || undefined,
     testTimeoutMs: positiveNumber('testTimeoutSec', settings.testTimeoutSec ?? env.MICRO_AGENT_TEST_TIMEOUT_SEC ?? DEFAULTS.testTimeoutSec) * 1000,
@@ -54,4 +64,11 @@ export function positiveNumber(name: string, value: unknown): number {
 function optionalBudget(value: unknown): number | null {
   if (value === undefined || value === null || value === '' || Number(value) === 0) return null;
   return positiveNumber('budgetUsd', value);
+}
+
+/** A TCP port to listen on: 0 (any free one) to 65535. */
+export function parsePort(name: string, value: unknown): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a whole number 0-65535 (got ${JSON.stringify(value)})`);
+  return n;
 }

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { runLoop } from './agent/loop';
-import { PathError, readSource, resolveInWorkspace, stateDir } from './agent/workspace';
-import { positiveInt, positiveNumber, resolveSettings } from './config';
+import { runLoop, runTestsLogged } from './agent/loop';
+import type { TestRunResult } from './agent/testRunner';
+import { ConfigError, Env, positiveInt, positiveNumber, resolveSettings } from './config';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
-import { DevAiSettings, ErrorCodes, isProviderName, ProviderName, RunOutcome, RunSummary, Stats } from './protocol';
-import { createProvider, DEFAULT_MODELS, Env, KEY_VARIABLES, Provider, secretsIn } from './providers';
-import { ConfigError } from './providers/types';
+import type { RunOutcome, RunSummary, Stats } from './protocol/events';
+import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import type { DevAiSettings } from './protocol/settings';
+import { createProvider, Provider, secretsIn } from './providers';
+import { PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
 
 /** What a caller (LSP request, CLI flags, later the HTTP API) asks for; the engine validates all of it. */
 export interface RunRequest {
@@ -25,27 +27,33 @@ export interface RunRequest {
   budgetSec?: number;
 }
 
-export type EngineErrorCode = 'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted';
+/** Why a request was refused; `handlers.ts` maps each to one JSON-RPC code and one HTTP status. */
+export type EngineErrorCode = 'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden';
 
 /** A refused request, with a message for the user; nothing was started. */
 export class EngineError extends Error {
-  constructor(readonly code: EngineErrorCode, message: string) {
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'EngineError';
   }
-
-  /** Its JSON-RPC error code, the same over the LSP host and the live API's WebSocket. */
-  get rpcCode(): number {
-    return RPC_CODES[this.code];
-  }
 }
 
-const RPC_CODES: Record<EngineErrorCode, number> = {
-  invalid_params: ErrorCodes.InvalidParams,
-  run_in_progress: ErrorCodes.RunInProgress,
-  configuration: ErrorCodes.Configuration,
-  untrusted: ErrorCodes.Untrusted,
-};
+/**
+ * Bounds on what a request may ask for, the same on every entry point: a request is refused, never cut.
+ * Generous for people, tight enough that one request cannot exhaust memory or money.
+ */
+export const REQUEST_LIMITS = {
+  pathChars: 4096,
+  testCommandChars: 8192,
+  promptChars: 100_000,
+  modelChars: 256,
+  maxRuns: 100,
+  budgetUsd: 1000,
+  budgetSec: 24 * 3600,
+} as const;
 
 export interface EngineOptions {
   root: string;
@@ -63,6 +71,25 @@ interface ActiveRun {
   controller: AbortController;
   done: Promise<RunOutcome>;
 }
+
+/** A validated request, ready to run: everything `start` checks, resolved once. */
+interface RunPlan {
+  runId: string;
+  target: { abs: string; rel: string };
+  testCommand: string;
+  prompt: string | null;
+  testFile: { path: string; contents: string } | null;
+  provider: Provider;
+  model: string;
+  maxRuns: number;
+  budgetUsd: number | null;
+  budgetMs: number | null;
+  testTimeoutMs: number;
+  keep: boolean;
+}
+
+/** What an auto-fix check did: the tests passed (or it was cancelled), or they failed and `runId` fixes them. */
+export type AutoFixResult = { started: false; tests: TestRunResult } | { started: true; runId: string; done: Promise<RunOutcome> };
 
 /**
  * The engine behind every front end: validates and starts runs (one per file), cancels them, and keeps the
@@ -118,50 +145,32 @@ export class Engine {
 
   /** Validates everything before anything starts; throws EngineError with a message for the user. */
   start(request: RunRequest): { runId: string; done: Promise<RunOutcome> } {
-    const { root } = this.options;
-    if (this.options.trusted === false) {
-      throw new EngineError('untrusted', 'this workspace is not trusted, so micro-agent runs no test commands and writes no files; trust the workspace to run it');
-    }
-    checkShape(request);
-    const settings = this.resolve(request);
-    const testCommand = (request.testCommand ?? settings.testCommand)?.trim();
-    if (!testCommand) throw new EngineError('invalid_params', 'no test command: pass one (-t "npm test") or set devAi.testCommand');
-    const target = this.checkedPath(request.file);
-    for (const run of this.active.values()) {
-      if (run.file === target.abs) throw new EngineError('run_in_progress', `a run is already going on ${target.rel}; cancel it first`);
-    }
-    const testFile = request.testFile ? this.checkedPath(request.testFile) : undefined;
-    const provider = this.providerFor(settings);
+    const plan = this.plan(request);
+    const controller = this.claim(plan);
+    return { runId: plan.runId, done: this.launch(plan, controller) };
+  }
 
-    const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    const controller = new AbortController();
-    const done = runLoop({
-      runId,
-      root,
-      file: target.abs,
-      testCommand,
-      prompt: request.prompt?.trim() || null,
-      testFile: testFile ? { path: testFile.rel, contents: readSource(testFile.abs, testFile.rel) } : null,
-      maxRuns: settings.maxRuns,
-      provider,
-      model: settings.model,
-      budgetUsd: settings.budgetUsd,
-      budgetMs: request.budgetSec === undefined ? null : positiveNumber('budgetSec', request.budgetSec) * 1000,
-      testTimeoutMs: settings.testTimeoutMs,
-      keep: request.keep === true,
-      runDir: path.join(stateDir(root), 'runs', runId),
-      testEnv: withoutKeys(process.env),
-      signal: controller.signal,
-      emit: (event) => this.options.log.append(event),
-    })
-      .catch((err: Error): RunOutcome => {
-        // runLoop reports its own failures; this is the last line of defence (e.g. the disk filled up).
-        this.options.log.append({ type: 'log', runId, level: 'error', message: `run ${runId} failed: ${err.message}` });
-        return 'error';
-      })
-      .finally(() => this.active.delete(runId));
-    this.active.set(runId, { file: target.abs, controller, done });
-    return { runId, done };
+  /**
+   * After a save with `devAi.autoFix` on: runs the configured tests as a run's iteration 0 would (without API
+   * keys, with the timeout setting, logged as `test.*` events under the id the run will have, cancelled with
+   * the engine); when they fail, starts the run on `file` with that result, so it does not test again before
+   * its first model call.
+   */
+  async autoFix(file: string): Promise<AutoFixResult> {
+    const plan = this.plan({ file });
+    const controller = this.claim(plan);
+    let tests: TestRunResult;
+    try {
+      tests = await runTestsLogged({ ...this.testOptions(plan), signal: controller.signal }, plan.runId, 0, (event) => this.options.log.append(event));
+    } catch (err) {
+      this.active.delete(plan.runId);
+      throw err;
+    }
+    if (tests.passed || tests.cancelled) {
+      this.active.delete(plan.runId);
+      return { started: false, tests };
+    }
+    return { started: true, runId: plan.runId, done: this.launch(plan, controller, tests) };
   }
 
   /** False when the run is unknown or already over. */
@@ -185,6 +194,77 @@ export class Engine {
     return { provider: this.providerFor(settings), model: settings.model };
   }
 
+  private plan(request: RunRequest): RunPlan {
+    if (this.options.trusted === false) {
+      throw new EngineError('untrusted', 'this workspace is not trusted, so micro-agent runs no test commands and writes no files; trust the workspace to run it');
+    }
+    checkShape(request);
+    const settings = this.resolve(request);
+    const testCommand = (request.testCommand ?? settings.testCommand)?.trim();
+    if (!testCommand) throw new EngineError('invalid_params', 'no test command: pass one (-t "npm test") or set devAi.testCommand');
+    const target = this.checkedPath(request.file);
+    const testFile = request.testFile ? this.checkedPath(request.testFile) : undefined;
+    return {
+      runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
+      target,
+      testCommand,
+      prompt: request.prompt?.trim() || null,
+      testFile: testFile ? { path: testFile.rel, contents: readSource(testFile.abs, testFile.rel) } : null,
+      provider: this.providerFor(settings),
+      model: settings.model,
+      maxRuns: settings.maxRuns,
+      budgetUsd: settings.budgetUsd,
+      budgetMs: request.budgetSec === undefined ? null : this.checked(() => positiveNumber('budgetSec', request.budgetSec)) * 1000,
+      testTimeoutMs: settings.testTimeoutMs,
+      keep: request.keep === true,
+    };
+  }
+
+  /** Takes the file for this run: one run per file, refused while another holds it. */
+  private claim(plan: RunPlan): AbortController {
+    for (const run of this.active.values()) {
+      if (run.file === plan.target.abs) throw new EngineError('run_in_progress', `a run is already going on ${plan.target.rel}; cancel it first`);
+    }
+    const controller = new AbortController();
+    this.active.set(plan.runId, { file: plan.target.abs, controller, done: Promise.resolve<RunOutcome>('cancelled') });
+    return controller;
+  }
+
+  private launch(plan: RunPlan, controller: AbortController, firstTest?: TestRunResult): Promise<RunOutcome> {
+    const { runId } = plan;
+    const done = runLoop({
+      ...this.testOptions(plan),
+      runId,
+      root: this.options.root,
+      file: plan.target.abs,
+      prompt: plan.prompt,
+      testFile: plan.testFile,
+      maxRuns: plan.maxRuns,
+      provider: plan.provider,
+      model: plan.model,
+      budgetUsd: plan.budgetUsd,
+      budgetMs: plan.budgetMs,
+      keep: plan.keep,
+      runDir: statePaths(this.options.root).runDir(runId),
+      firstTest,
+      signal: controller.signal,
+      emit: (event) => this.options.log.append(event),
+    })
+      .catch((err: Error): RunOutcome => {
+        // runLoop reports its own failures; this is the last line of defence (e.g. the disk filled up).
+        this.options.log.append({ type: 'log', runId, level: 'error', message: `run ${runId} failed: ${err.message}` });
+        return 'error';
+      })
+      .finally(() => this.active.delete(runId));
+    this.active.set(runId, { file: plan.target.abs, controller, done });
+    return done;
+  }
+
+  /** How this engine runs a plan's tests: in the workspace, with its timeout, never with the API keys. */
+  private testOptions(plan: RunPlan) {
+    return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: withoutKeys(process.env) };
+  }
+
   private providerFor(settings: { provider: ProviderName; ollamaUrl: string | undefined }): Provider {
     try {
       return createProvider(settings.provider, this.env, { ollamaUrl: settings.ollamaUrl });
@@ -194,16 +274,23 @@ export class Engine {
   }
 
   private resolve(request: Partial<RunRequest>) {
-    try {
+    return this.checked(() => {
       const settings = resolveSettings(this.options.root, this.options.settings?.() ?? {}, this.env);
       return {
         ...settings,
         provider: request.provider ?? settings.provider,
         // The configured model belongs to the configured provider; another provider starts from its default.
-        model: request.model || (request.provider && request.provider !== settings.provider ? DEFAULT_MODELS[request.provider] : settings.model),
+        model: request.model || (request.provider && request.provider !== settings.provider ? PROVIDER_INFO[request.provider].defaultModel : settings.model),
         maxRuns: request.maxRuns === undefined ? settings.maxRuns : positiveInt('maxRuns', request.maxRuns),
         budgetUsd: request.budgetUsd === undefined ? settings.budgetUsd : positiveNumber('budgetUsd', request.budgetUsd),
       };
+    });
+  }
+
+  /** Runs a config check, turning its ConfigError into the engine's invalid-params refusal. */
+  private checked<T>(check: () => T): T {
+    try {
+      return check();
     } catch (err) {
       if (err instanceof ConfigError) throw new EngineError('invalid_params', err.message);
       throw err;
@@ -236,31 +323,39 @@ export class Engine {
         unpricedCalls: 0,
         durationMs: 0,
         restored: false,
-        error: `the process running it stopped; the original of ${run.file} is kept under .micro-agent/runs/${run.runId}/`,
+        error: `the process running it stopped; the original of ${run.file} is kept under ${toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)))}/`,
       });
     }
   }
 }
 
-/** Requests arrive as JSON from other processes: check the types before trusting them. */
+/** Requests arrive as JSON from other processes: check types and bounds before trusting them. */
 function checkShape(request: RunRequest): void {
-  const fail = (message: string) => {
+  const fail = (message: string): never => {
     throw new EngineError('invalid_params', message);
   };
   if (typeof request.file !== 'string' || request.file === '') fail('file is required');
-  for (const key of ['testCommand', 'prompt', 'testFile', 'model'] as const) {
-    if (request[key] !== undefined && typeof request[key] !== 'string') fail(`${key} must be a string`);
+  const strings = { file: REQUEST_LIMITS.pathChars, testFile: REQUEST_LIMITS.pathChars, testCommand: REQUEST_LIMITS.testCommandChars, prompt: REQUEST_LIMITS.promptChars, model: REQUEST_LIMITS.modelChars };
+  for (const [key, max] of Object.entries(strings) as [keyof typeof strings, number][]) {
+    const value = request[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') fail(`${key} must be a string`);
+    else if (value.length > max) fail(`${key} is ${value.length.toLocaleString('en-US')} characters; at most ${max.toLocaleString('en-US')} are accepted`);
   }
-  for (const key of ['maxRuns', 'budgetUsd', 'budgetSec'] as const) {
-    if (request[key] !== undefined && typeof request[key] !== 'number') fail(`${key} must be a number`);
+  const numbers = { maxRuns: REQUEST_LIMITS.maxRuns, budgetUsd: REQUEST_LIMITS.budgetUsd, budgetSec: REQUEST_LIMITS.budgetSec };
+  for (const [key, max] of Object.entries(numbers) as [keyof typeof numbers, number][]) {
+    const value = request[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number') fail(`${key} must be a number`);
+    else if (value > max) fail(`${key} must be at most ${max} (got ${value})`);
   }
-  if (request.provider !== undefined && !isProviderName(request.provider)) fail(`unknown provider "${String(request.provider)}" (expected openai, anthropic or ollama)`);
+  if (request.provider !== undefined && !isProviderName(request.provider)) fail(unknownProviderMessage(request.provider));
 }
 
 /** The test command gets the user's environment without the API keys: tests have no business with them. */
 function withoutKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
-  for (const name of Object.values(KEY_VARIABLES)) if (name) delete copy[name];
+  for (const name of KEY_VARIABLES) delete copy[name];
   return copy;
 }
 

@@ -1,4 +1,5 @@
 import type { AgentEvent, Stats } from './protocol';
+import { usd } from './protocol/format';
 
 /** One terminal line per event worth showing while a run goes on; undefined for the rest. */
 export function formatEvent(event: AgentEvent): string | undefined {
@@ -67,8 +68,4 @@ function ms(value: number | null): string {
 
 function tokens(value: number | null): string {
   return value === null ? '?' : value.toLocaleString('en-US');
-}
-
-export function usd(value: number | null): string {
-  return value === null ? 'cost unknown' : `$${value.toFixed(value < 0.01 ? 4 : 2)}`;
 }

@@ -3,7 +3,8 @@ import { CallPolicy, classify, parseRetryAfter } from '../server/providers/call'
 import { createProvider } from '../server/providers/index';
 import { ollamaBaseUrl } from '../server/providers/ollama';
 import { costOf, priceOf } from '../server/providers/prices';
-import { ConfigError, ProviderError } from '../server/providers/types';
+import { ConfigError } from '../server/config';
+import { ProviderError } from '../server/providers/types';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 const FAST: CallPolicy = { maxRetries: 2, stallTimeoutMs: 5000, baseDelayMs: 10, maxDelayMs: 5000 };

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { Diagnostic } from 'vscode-languageserver';
-import { anchorText, linesRange, relocate } from '../server/review/diagnostics';
+import { anchorText, linesRange, relocate } from '../server/lsp/diagnostics';
 import { numberedListing, parseFindings } from '../server/review/findings';
 import { failureLocations } from '../server/review/testFailures';
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MAX_FILE_BYTES, readSource, resolveInWorkspace, stateDir, writeAtomic } from '../server/agent/workspace';
+import { ensureStateDir, MAX_FILE_BYTES, readSource, resolveInWorkspace, writeAtomic } from '../server/workspace';
 import { makeWorkspace } from './support/fixtures';
 
 describe('workspace paths and writes', () => {
@@ -47,6 +47,6 @@ describe('workspace paths and writes', () => {
 
   it('keeps its state folder out of git', () => {
     const root = makeWorkspace({});
-    assert.equal(fs.readFileSync(path.join(stateDir(root), '.gitignore'), 'utf8'), '*\n');
+    assert.equal(fs.readFileSync(path.join(ensureStateDir(root), '.gitignore'), 'utf8'), '*\n');
   });
 });

@@ -1,5 +1,5 @@
 /** Plain-language findings from the analytics: pure functions of query results, so they are easy to test. */
-import { usd } from '../server/format';
+import { usd } from '../server/protocol/format';
 import type { ModelStats } from './queries';
 
 export interface Insight {

@@ -4,7 +4,8 @@
  * raw calls, so they stay fast at a million calls.
  */
 import type { Database, SqlValue } from 'sql.js';
-import type { AgentEvent, ProviderName, ProviderStats, RunOutcome } from '../server/protocol';
+import type { AgentEvent, ProviderStats, RunOutcome } from '../server/protocol/events';
+import type { ProviderName } from '../server/protocol/providers';
 
 export type Window = 'hour' | 'day' | 'all';
 export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };

@@ -11,7 +11,7 @@
  *   test_runs, runs
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import type { AgentEvent } from '../server/protocol';
+import type { AgentEvent } from '../server/protocol/events';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL, run_id TEXT, body TEXT NOT NULL);

@@ -1,10 +1,8 @@
 /** How the dashboard talks to its host: postMessage inside VS Code, the live API's WebSocket in a browser. */
-import type { AgentEvent, API_WS_PROTOCOL, CancelRunRequest, EventNotification, FromWebview, ToWebview } from '../server/protocol';
-
-// The protocol's values would pull vscode-jsonrpc into the page; its types still hold these names to the contract.
-const EVENT_METHOD: typeof EventNotification.method = 'microAgent/event';
-const CANCEL_METHOD: typeof CancelRunRequest.method = 'microAgent/cancelRun';
-const WS_PROTOCOL: typeof API_WS_PROTOCOL = 'micro-agent.v1';
+import { API_PREFIX, API_WS_PROTOCOL } from '../server/protocol/api';
+import type { AgentEvent } from '../server/protocol/events';
+import { Methods } from '../server/protocol/methods';
+import type { FromWebview, ToWebview } from '../server/protocol/webview';
 
 export interface Transport {
   post(message: FromWebview): void;
@@ -46,13 +44,13 @@ export function apiTransport(): Transport {
 
   const connect = async () => {
     const token = await sessionToken();
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws?afterSeq=${lastSeq}`;
-    const ws = new WebSocket(url, [WS_PROTOCOL, token]);
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${API_PREFIX}/ws?afterSeq=${lastSeq}`;
+    const ws = new WebSocket(url, [API_WS_PROTOCOL, token]);
     socket = ws;
     ws.onopen = () => (retryMs = 500);
     ws.onmessage = (message) => {
       const data = JSON.parse(String(message.data)) as { method?: string; params?: AgentEvent };
-      if (data.method !== EVENT_METHOD || !data.params) return;
+      if (data.method !== Methods.event || !data.params) return;
       lastSeq = Math.max(lastSeq, data.params.seq);
       if (pending.length === 0) requestAnimationFrame(flush);
       pending.push(data.params);
@@ -74,7 +72,7 @@ export function apiTransport(): Transport {
         handler({ type: 'context', activeFile: null, trusted: true, budgetUsd: null });
         void connect().catch(showError);
       } else if (message.type === 'cancelRun') {
-        call(CANCEL_METHOD, { runId: message.runId });
+        call(Methods.cancelRun, { runId: message.runId });
       }
       // startRun and openFile need an editor: the browser page offers neither.
     },
@@ -87,7 +85,7 @@ async function sessionToken(): Promise<string> {
   const code = new URLSearchParams(decodeURIComponent(location.hash.slice(1))).get('code');
   if (code) {
     history.replaceState(null, '', location.pathname);
-    const response = await fetch('/v1/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+    const response = await fetch(`${API_PREFIX}/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
     if (!response.ok) throw new Error(`the sign-in link was refused (${response.status}); run micro-agent serve again for a fresh one`);
     sessionStorage.setItem(TOKEN_KEY, ((await response.json()) as { token: string }).token);
   }

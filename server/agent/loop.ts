@@ -1,19 +1,27 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ProviderErrorKind, ProviderName, RunFinishedEvent, RunOutcome, StopReason } from '../protocol';
+import type { ProviderErrorKind, RunFinishedEvent, RunOutcome, StopReason } from '../protocol/events';
 import { Provider, ProviderError } from '../providers/types';
 import { askModel, Emit } from './askModel';
 import { lineDelta, unifiedDiff } from './diff';
 import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT } from './prompt';
 import { runTests, tailOf, TestRunResult } from './testRunner';
-import { readSource, toPosix, writeAtomic } from './workspace';
+import { readSource, toPosix, writeAtomic } from '../workspace';
 
-export interface LoopInput {
+/** How a run's tests are run: the same for every iteration and for an auto-fix check. */
+export interface TestSetup {
+  testCommand: string;
+  cwd: string;
+  testTimeoutMs: number;
+  /** The environment for the test command (API keys already removed). */
+  testEnv: NodeJS.ProcessEnv;
+}
+
+export interface LoopInput extends TestSetup {
   runId: string;
   root: string;
   /** Absolute, already checked to be inside the workspace. */
   file: string;
-  testCommand: string;
   prompt: string | null;
   testFile: { path: string; contents: string } | null;
   maxRuns: number;
@@ -21,13 +29,12 @@ export interface LoopInput {
   model: string;
   budgetUsd: number | null;
   budgetMs: number | null;
-  testTimeoutMs: number;
   /** Leave the last attempt in place when the run does not pass. */
   keep: boolean;
   /** Where the original and each attempt are kept. */
   runDir: string;
-  /** The environment for the test command (API keys already removed). */
-  testEnv: NodeJS.ProcessEnv;
+  /** The failing result of a test run made just before (an auto-fix check): used as iteration 0's, not repeated. */
+  firstTest?: TestRunResult;
   signal: AbortSignal;
   emit: Emit;
 }
@@ -64,7 +71,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     runId,
     file: rel,
     testCommand: input.testCommand,
-    provider: input.provider.name as ProviderName,
+    provider: input.provider.name,
     model: input.model,
     maxRuns: input.maxRuns,
     budgetUsd: input.budgetUsd,
@@ -127,26 +134,10 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     return undefined;
   };
 
-  const test = async (): Promise<TestRunResult> => {
-    emit({ type: 'test.started', runId, iteration, command: input.testCommand });
-    const result = await runTests({ command: input.testCommand, cwd: input.root, timeoutMs: input.testTimeoutMs, signal: controller.signal, env: input.testEnv });
-    emit({
-      type: 'test.finished',
-      runId,
-      iteration,
-      exitCode: result.exitCode,
-      signal: result.signal,
-      durationMs: result.durationMs,
-      passed: result.passed,
-      timedOut: result.timedOut,
-      cancelled: result.cancelled,
-      outputTail: tailOf(result.output, OUTPUT_TAIL_CHARS),
-    });
-    return result;
-  };
+  const test = () => runTestsLogged({ ...input, signal: controller.signal }, runId, iteration, emit);
 
   try {
-    let last = await test();
+    let last = input.firstTest ?? (await test());
     if (last.passed) return finish('passed', 'tests_passed');
     const attempts: Attempt[] = [];
     let current = original;
@@ -199,4 +190,23 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     if (err instanceof ProviderError) return finish('error', 'provider_error', err.message, err.kind);
     return finish('error', 'internal_error', err instanceof Error ? err.message : String(err));
   }
+}
+
+/** One test run, logged: `test.started` before, `test.finished` after with the tail of the output. */
+export async function runTestsLogged(setup: TestSetup & { signal: AbortSignal }, runId: string, iteration: number, emit: Emit): Promise<TestRunResult> {
+  emit({ type: 'test.started', runId, iteration, command: setup.testCommand });
+  const result = await runTests({ command: setup.testCommand, cwd: setup.cwd, timeoutMs: setup.testTimeoutMs, signal: setup.signal, env: setup.testEnv });
+  emit({
+    type: 'test.finished',
+    runId,
+    iteration,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    durationMs: result.durationMs,
+    passed: result.passed,
+    timedOut: result.timedOut,
+    cancelled: result.cancelled,
+    outputTail: tailOf(result.output, OUTPUT_TAIL_CHARS),
+  });
+  return result;
 }

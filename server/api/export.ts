@@ -4,7 +4,9 @@
  * log's size. Pure row shaping here; the HTTP side only streams.
  */
 import type { EventLog } from '../events/log';
-import type { AgentEvent, ExportDataset, ExportFormat, RunStartedEvent } from '../protocol';
+import type { ExportDataset, ExportFormat } from '../protocol/api';
+import type { AgentEvent, RunStartedEvent } from '../protocol/events';
+import { ApiError } from './http';
 
 export interface ExportQuery {
   format: ExportFormat;
@@ -103,4 +105,27 @@ export async function streamExport(log: EventLog, query: ExportQuery, write: (ch
     const chunk = page.flatMap((e) => shaper.rows(e).map((row) => formatRow(row, query))).join('');
     if (chunk) await write(chunk);
   }
+}
+
+const DATASETS: readonly ExportDataset[] = ['events', 'llm_calls', 'runs'];
+
+/** `?format=&type=&from=&to=`, every value checked; unknown parameters are refused. */
+export function parseExportQuery(params: URLSearchParams): ExportQuery {
+  const unknown = [...params.keys()].filter((key) => !['format', 'from', 'to', 'type'].includes(key));
+  if (unknown.length) throw new ApiError(400, `unknown parameter: ${unknown.join(', ')}`);
+  const format = params.get('format') ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'csv') throw new ApiError(400, `format must be jsonl or csv, not "${format}"`);
+  const type = params.get('type') ?? 'events';
+  // `type` names a dataset, or one event type (a dataset of those events).
+  const dataset = (DATASETS as readonly string[]).includes(type) ? (type as ExportDataset) : 'events';
+  if (dataset === 'events' && type !== 'events' && !/^[a-z]+(\.[a-z]+)?$/.test(type)) throw new ApiError(400, `type must be events, llm_calls, runs or an event type such as llm.response, not "${type}"`);
+  return { format, dataset, eventType: dataset === 'events' && type !== 'events' ? type : undefined, from: time('from', params.get('from')), to: time('to', params.get('to')) };
+}
+
+/** ms since the epoch, or an ISO date. */
+function time(name: string, value: string | null): number | undefined {
+  if (value === null || value === '') return undefined;
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) throw new ApiError(400, `${name} must be ms since the epoch or an ISO date, not "${value}"`);
+  return ms;
 }

@@ -1,11 +1,10 @@
 /** Starting the live API beside an engine, for `micro-agent serve` and for the agent host (`devAi.api.enabled`). */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { stateDir } from '../agent/workspace';
 import type { Engine } from '../engine';
-import type { ApiInfo } from '../protocol';
+import type { ApiInfo } from '../protocol/api';
+import { ensureStateDir, statePaths } from '../workspace';
 import { ApiServer } from './server';
-import { TokenStore, tokensFile, writePrivate } from './tokens';
+import { TokenStore, writePrivate } from './tokens';
 
 export interface RunningApi {
   url: string;
@@ -30,13 +29,14 @@ export interface StartApiOptions {
  * scripts on this machine; removes it again on close.
  */
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
-  const dir = stateDir(options.engine.root);
-  const tokens = new TokenStore(tokensFile(dir));
+  ensureStateDir(options.engine.root);
+  const paths = statePaths(options.engine.root);
+  const tokens = new TokenStore(paths.apiTokens);
   const server = new ApiServer({ engine: options.engine, tokens, pageDir: options.pageDir, log: options.log });
   const url = await server.listen(options.port, options.host);
   const { full, read } = tokens.current();
   const info: ApiInfo = { url, token: full, readToken: read, pid: process.pid };
-  const infoFile = path.join(dir, 'api.json');
+  const infoFile = paths.apiInfo;
   writePrivate(infoFile, JSON.stringify(info, null, 2) + '\n');
   return {
     url,

@@ -7,7 +7,8 @@
  * client never slows the agent or the others.
  */
 import type { EventLog } from '../events/log';
-import type { AgentEvent } from '../protocol';
+import type { AgentEvent } from '../protocol/events';
+import type { TokenStore } from './tokens';
 
 /** What a transport must offer: send one serialized event, and how much it still holds unsent. */
 export interface Sink {
@@ -94,4 +95,50 @@ export class EventFeed {
     this.stop();
     this.sink.close(reason);
   }
+}
+
+/**
+ * Every open feed with the token it was opened with: `micro-agent token rotate` closes the ones whose token no
+ * longer works (checked each second), and closing the server closes them all.
+ */
+export class Watchers {
+  private readonly entries = new Set<{ feed: EventFeed; token: string; close: () => void }>();
+  private readonly rotationCheck: NodeJS.Timeout;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly tokens: TokenStore,
+    private readonly limits?: FeedLimits,
+  ) {
+    this.rotationCheck = setInterval(() => this.closeRevoked(), 1000);
+    this.rotationCheck.unref();
+  }
+
+  /** Feeds `sink` from `afterSeq` until `closed` emits 'close'. */
+  watch(sink: Sink, afterSeq: number, token: string, close: () => void, closed: NodeJS.EventEmitter): void {
+    const feed = new EventFeed(this.log, sink, afterSeq, this.limits);
+    const entry = { feed, token, close };
+    this.entries.add(entry);
+    closed.once('close', () => {
+      feed.stop();
+      this.entries.delete(entry);
+    });
+  }
+
+  closeAll(): void {
+    clearInterval(this.rotationCheck);
+    for (const entry of this.entries) entry.close();
+  }
+
+  private closeRevoked(): void {
+    for (const entry of this.entries) if (!this.tokens.scopeOf(entry.token)) entry.close();
+  }
+}
+
+/** A live event goes to every watcher as the same object: serialize it once, not once per client. */
+const frames = new WeakMap<AgentEvent, string>();
+export function serialized(event: AgentEvent): string {
+  let text = frames.get(event);
+  if (text === undefined) frames.set(event, (text = JSON.stringify(event)));
+  return text;
 }

@@ -5,17 +5,11 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-
-export type Scope = 'read' | 'full';
+import type { Scope } from '../protocol/api';
 
 export interface Tokens {
   full: string;
   read: string;
-}
-
-export function tokensFile(stateDir: string): string {
-  return path.join(stateDir, 'api-tokens.json');
 }
 
 const newToken = () => randomBytes(32).toString('base64url');

@@ -1,9 +1,10 @@
+import { DEFAULT_OLLAMA_URL } from '../protocol/providers';
 import { openAiAdapter } from './openai';
 import { VendorAdapter } from './types';
 
 /** `OLLAMA_HOST` is often `host:port` without scheme or `/v1`; the OpenAI SDK needs the full base URL. */
 export function ollamaBaseUrl(host: string | undefined): string {
-  if (!host) return 'http://127.0.0.1:11434/v1';
+  if (!host) return `${DEFAULT_OLLAMA_URL}/v1`;
   const withScheme = /^https?:\/\//.test(host) ? host : `http://${host}`;
   const trimmed = withScheme.replace(/\/+$/, '');
   return trimmed.endsWith('/v1') ? trimmed : `${trimmed}/v1`;

@@ -1,4 +1,5 @@
-import type { ProviderErrorKind, ProviderName } from '../protocol';
+import type { CallMetrics, ProviderErrorKind } from '../protocol/events';
+import type { ProviderName } from '../protocol/providers';
 
 export interface ChatMessage {
   role: 'user' | 'assistant';
@@ -21,16 +22,7 @@ export interface StreamedReply {
   outputTokens: number | null;
 }
 
-export interface CallMetrics {
-  provider: ProviderName;
-  model: string;
-  latencyMs: number;
-  ttftMs: number | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  costUsd: number | null;
-  retries: number;
-}
+export type { CallMetrics };
 
 export interface ChatResult extends StreamedReply {
   metrics: CallMetrics;
@@ -65,13 +57,5 @@ export class ProviderError extends Error {
     super(message);
     this.name = 'ProviderError';
     this.retryable = RETRYABLE.has(kind);
-  }
-}
-
-/** Configuration that must be fixed before any call (missing key, unknown provider). */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
   }
 }

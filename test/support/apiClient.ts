@@ -4,7 +4,8 @@ import { WebSocket } from 'ws';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApiServer, ApiServerOptions } from '../../server/api/server';
-import { TokenStore, Tokens, tokensFile } from '../../server/api/tokens';
+import { TokenStore, Tokens } from '../../server/api/tokens';
+import { statePaths } from '../../server/workspace';
 import { Engine } from '../../server/engine';
 import { EventLog } from '../../server/events/log';
 import type { AgentEvent } from '../../server/protocol';
@@ -139,7 +140,7 @@ export async function startInProcessApi(options: Pick<ApiServerOptions, 'feedLim
   const root = makeWorkspace({});
   const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
   const engine = await Engine.create({ root, log, env: {} });
-  const store = new TokenStore(tokensFile(path.join(root, '.micro-agent')));
+  const store = new TokenStore(statePaths(root).apiTokens);
   const server = new ApiServer({ engine, tokens: store, ...options });
   const url = await server.listen(0, '127.0.0.1');
   return {

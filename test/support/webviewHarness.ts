@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { dashboardHtml } from '../../extension/dashboardHtml';
+import { dashboardHtml } from '../../server/protocol/dashboardPage';
 import type { FromWebview, ToWebview } from '../../server/protocol';
 import { DIST } from './fixtures';
 
@@ -56,12 +56,13 @@ export async function startHarness(): Promise<Harness> {
       const nonce = 'harness-nonce';
       const theme = (url.searchParams.get('theme') ?? 'dark') as Theme;
       const page = dashboardHtml({
-        cspSource: origin,
-        nonce,
+        title: 'dev-ai',
+        styles: [`${origin}/codicons/codicon.css`, `${origin}/styles.css`],
         script: `${origin}/main.js`,
-        style: `${origin}/styles.css`,
-        codicons: `${origin}/codicons/codicon.css`,
         wasm: `${origin}/sql-wasm.wasm`,
+        source: origin,
+        nonce,
+        cspInMeta: true,
       })
         .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${origin}/theme-${theme}.css">\n<link rel="stylesheet"`)
         .replace(`<script nonce="${nonce}" src=`, `<script nonce="${nonce}" src="${origin}/vscode-api.js"></script>\n<script nonce="${nonce}" src=`);

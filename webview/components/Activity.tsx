@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
 import { useState } from 'preact/hooks';
-import type { AgentEvent } from '../../server/protocol';
+import type { AgentEvent } from '../../server/protocol/events';
 import { recentRuns, RunRow, runEvents } from '../queries';
 import type { Transport } from '../transport';
 import { clock, count, ms, usd } from '../format';

@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
 import { useEffect, useState } from 'preact/hooks';
-import type { ToWebview } from '../../server/protocol';
+import type { ToWebview } from '../../server/protocol/webview';
 import type { Store } from '../store';
 import type { Transport } from '../transport';
 import { Activity } from './Activity';

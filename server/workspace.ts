@@ -78,9 +78,30 @@ export function writeAtomic(abs: string, contents: string): void {
   }
 }
 
+/** The engine's own folder in a workspace; never a run's target, test file or context. */
+export const STATE_DIR_NAME = '.micro-agent';
+
+/** Every path the engine keeps under `<workspace>/.micro-agent/`, named in one place. */
+export function statePaths(root: string) {
+  const dir = path.join(root, STATE_DIR_NAME);
+  return {
+    dir,
+    /** The event log (unless `devAi.logPath` / `--log` moves it). */
+    events: path.join(dir, 'events.jsonl'),
+    /** The running live API's URL and tokens, for scripts (0600). */
+    apiInfo: path.join(dir, 'api.json'),
+    /** The live API's tokens, kept across restarts (0600). */
+    apiTokens: path.join(dir, 'api-tokens.json'),
+    /** Review findings the user chose to ignore. */
+    reviewIgnored: path.join(dir, 'review-ignored.json'),
+    /** A run's original and its attempts. */
+    runDir: (runId: string) => path.join(dir, 'runs', runId),
+  };
+}
+
 /** `<workspace>/.micro-agent`, created with a .gitignore so the engine's files never end up in commits. */
-export function stateDir(root: string): string {
-  const dir = path.join(root, '.micro-agent');
+export function ensureStateDir(root: string): string {
+  const { dir } = statePaths(root);
   fs.mkdirSync(dir, { recursive: true });
   const ignore = path.join(dir, '.gitignore');
   if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '*\n');

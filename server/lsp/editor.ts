@@ -3,18 +3,19 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CancellationToken, CodeAction, CodeActionParams, Diagnostic, DiagnosticSeverity, TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { runTests } from '../agent/testRunner';
-import { isInside, resolveInWorkspace } from '../agent/workspace';
 import { Engine } from '../engine';
-import type { AgentEvent, DevAiSettings, Finding } from '../protocol';
+import type { AgentEvent } from '../protocol/events';
+import type { Finding } from '../protocol/methods';
+import type { DevAiSettings } from '../protocol/settings';
+import { Reviewer } from '../review/reviewer';
+import { failureLocations } from '../review/testFailures';
+import { isInside, resolveInWorkspace, statePaths } from '../workspace';
 import { anchorText, codeActions, DiagnosticData, DiagnosticsBook, findingDiagnostics, IgnoredFindings, linesRange, SOURCE } from './diagnostics';
-import { Reviewer } from './reviewer';
-import { failureLocations } from './testFailures';
 
 /** Saves closer together than this trigger one review / one auto-fix check. */
 const SAVE_DEBOUNCE_MS = 800;
 
-export interface ReviewServiceDeps {
+export interface EditorFeaturesDeps {
   engine: Engine;
   documents: TextDocuments<TextDocument>;
   settings: () => DevAiSettings;
@@ -25,9 +26,10 @@ export interface ReviewServiceDeps {
 
 /**
  * The host's editor features: reviews as diagnostics with quick fixes (on request and, when enabled, on
- * save), failing tests as diagnostics where the output says they failed, and auto-fix after a save.
+ * save), failing tests as diagnostics where the output says they failed, and auto-fix after a save. LSP
+ * only: the reviewer and the engine it drives know nothing of documents or diagnostics.
  */
-export class ReviewService {
+export class EditorFeatures {
   private readonly reviewer: Reviewer;
   private readonly book: DiagnosticsBook;
   private readonly ignored: IgnoredFindings;
@@ -35,10 +37,10 @@ export class ReviewService {
   private readonly inFlight = new Map<string, AbortController>();
   private readonly saveTimers = new Map<string, NodeJS.Timeout>();
 
-  constructor(private readonly deps: ReviewServiceDeps) {
+  constructor(private readonly deps: EditorFeaturesDeps) {
     const { engine } = deps;
     this.book = new DiagnosticsBook(deps.publish);
-    this.ignored = new IgnoredFindings(deps.trusted ? path.join(engine.root, '.micro-agent', 'review-ignored.json') : undefined);
+    this.ignored = new IgnoredFindings(deps.trusted ? statePaths(engine.root).reviewIgnored : undefined);
     this.reviewer = new Reviewer({ emit: (e) => engine.log.append(e), settings: () => deps.settings().review ?? {}, model: () => engine.modelClient() });
   }
 
@@ -119,23 +121,18 @@ export class ReviewService {
 
   /**
    * Auto-fix, only when the user turned it on, only in a trusted workspace, only with the test command from
-   * their settings (never one a model proposed): run the tests; when they fail, start micro-agent on the file.
+   * their settings (never one a model proposed). The engine runs the tests (logged, without API keys, with
+   * the timeout setting, cancelled at shutdown) and starts micro-agent on the file when they fail.
    */
   private async autoFix(uri: string, settings: DevAiSettings): Promise<void> {
-    const testCommand = settings.testCommand?.trim();
-    if (!this.deps.trusted || !testCommand) {
+    if (!this.deps.trusted || !settings.testCommand?.trim()) {
       this.deps.log(`auto-fix skipped: ${!this.deps.trusted ? 'the workspace is not trusted' : 'devAi.testCommand is not set'}`);
       return;
     }
-    const { engine } = this.deps;
     const file = this.workspaceFile(uri);
-    if (engine.runs().some((run) => run.status === 'running' && run.file === file.rel)) return;
-    const result = await runTests({ command: testCommand, cwd: engine.root, timeoutMs: (settings.testTimeoutSec ?? 120) * 1000 });
-    this.publishTestFailures(result.passed ? '' : result.output);
-    if (result.passed) return;
     try {
-      const { runId } = engine.start({ file: file.abs, testCommand });
-      this.deps.log(`auto-fix: tests failed after saving ${file.rel}; started run ${runId}`);
+      const result = await this.deps.engine.autoFix(file.abs);
+      if (result.started) this.deps.log(`auto-fix: tests failed after saving ${file.rel}; started run ${result.runId}`);
     } catch (err) {
       this.deps.log(`auto-fix: ${(err as Error).message}`);
     }

@@ -1,8 +1,8 @@
 /**
  * The micro-agent host: a language server (`node dist/server.js --stdio`) that runs the engine for an editor.
- * It owns no logic of its own: requests go to the Engine and the ReviewService, every logged event is pushed
- * as `microAgent/event`, each run shows as LSP work-done progress whose Cancel cancels the run, and reviews
- * and failing tests become diagnostics with code actions.
+ * It owns no logic of its own: the handler table's methods are registered as they are, every logged event is
+ * pushed as `microAgent/event`, each run shows as LSP work-done progress whose Cancel cancels the run, and
+ * reviews and failing tests become diagnostics with code actions (`editor.ts`).
  */
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
@@ -18,39 +18,27 @@ import {
   ResponseError,
   TextDocuments,
   TextDocumentSyncKind,
-  WorkDoneProgressServerReporter,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { AlertMonitor } from './alerts';
-import { ReviewCancelled, ReviewRefused } from './review/reviewer';
-import { ReviewService } from './review/service';
-import { PathError, stateDir } from './agent/workspace';
-import { resolveSettings } from './config';
-import { Engine, EngineError } from './engine';
-import { EventLog } from './events/log';
-import { ApiSwitch, startApi } from './api/start';
-import { startTelemetryOrWarn, Telemetry } from './telemetry';
-import {
-  AgentEvent,
-  ApiStatusRequest,
-  CancelRunRequest,
-  DevAiSettings,
-  ErrorCodes,
-  EventNotification,
-  HostInitializationOptions,
-  IGNORE_FINDING_COMMAND,
-  ReviewRequest,
-  SpendRequest,
-  EventsRequest,
-  RunsRequest,
-  StartRunRequest,
-  StatsRequest,
-} from './protocol';
+import { AlertMonitor } from '../alerts';
+import { ApiSwitch, startApi } from '../api/start';
+import { parsePort, resolveSettings } from '../config';
+import { Engine } from '../engine';
+import { EventLog } from '../events/log';
+import { HANDLERS, replyError } from '../handlers';
+import { ApiStatusRequest, EventNotification, ReviewRequest } from '../protocol/lsp';
+import { ErrorCodes, IGNORE_FINDING_COMMAND } from '../protocol/methods';
+import type { DevAiSettings, HostInitializationOptions } from '../protocol/settings';
+import { ReviewCancelled, ReviewRefused } from '../review/reviewer';
+import { startTelemetryOrWarn, Telemetry } from '../telemetry';
+import { ensureStateDir } from '../workspace';
+import { EditorFeatures } from './editor';
+import { RunProgress } from './progress';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 let engine: Engine | undefined;
-let reviews: ReviewService | undefined;
+let editor: EditorFeatures | undefined;
 /** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set. */
 let telemetry: Telemetry | undefined;
 /** The live API, while devAi.api.enabled is on. */
@@ -64,7 +52,6 @@ let settings: DevAiSettings = {};
 let canAskConfiguration = false;
 let canShowProgress = false;
 let trusted = true;
-const progress = new Map<string, Promise<WorkDoneProgressServerReporter>>();
 
 connection.onInitialize((params: InitializeParams): InitializeResult => {
   const folder = params.workspaceFolders?.[0]?.uri ?? params.rootUri;
@@ -94,7 +81,7 @@ connection.onInitialized(async () => {
     const current = await Engine.create({ root, log, env: process.env, settings: () => settings, trusted });
     engine = current;
     telemetry = startTelemetryOrWarn(log, process.env, (level, message) => connection.console[level](message));
-    reviews = new ReviewService({
+    editor = new EditorFeatures({
       engine: current,
       documents,
       settings: () => settings,
@@ -103,10 +90,11 @@ connection.onInitialized(async () => {
       log: (message) => connection.console.info(message),
     });
     const alerts = new AlertMonitor((alert) => log.append(alert));
+    const progress = canShowProgress ? new RunProgress(connection, (runId) => current.cancel(runId)) : undefined;
     log.onEvent((event) => {
       void connection.sendNotification(EventNotification.type, event);
-      reportProgress(event);
-      reviews?.observe(event);
+      progress?.observe(event);
+      editor?.observe(event);
       if (event.type !== 'alert') alerts.observe(event);
     });
     api = new ApiSwitch(
@@ -142,15 +130,17 @@ async function applyApiSetting(): Promise<void> {
     connection.console.warn('micro-agent: devAi.api.enabled is ignored until the workspace is trusted');
     return api.apply(undefined);
   }
-  if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 0 && wanted <= 65535)) {
-    connection.console.error(`micro-agent: devAi.api.port must be a whole number 0-65535 (got ${JSON.stringify(wanted)}); the live API is off`);
+  if (wanted === undefined) return api.apply(undefined);
+  try {
+    return await api.apply(parsePort('devAi.api.port', wanted));
+  } catch (err) {
+    connection.console.error(`micro-agent: ${(err as Error).message}; the live API is off`);
     return api.apply(undefined);
   }
-  return api.apply(wanted);
 }
 
 function workspaceLog(folder: string): string {
-  stateDir(folder);
+  ensureStateDir(folder);
   return resolveSettings(folder, settings, process.env).logPath;
 }
 
@@ -176,42 +166,28 @@ async function requireEngine(): Promise<Engine> {
   return engine;
 }
 
-connection.onRequest(StartRunRequest.type, async (params) => {
-  const current = await requireEngine();
-  if (typeof params?.uri !== 'string' || !params.uri.startsWith('file:')) throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a file: URI');
-  try {
-    const { runId } = current.start({ ...params, file: fileURLToPath(params.uri) });
-    return { runId };
-  } catch (err) {
-    throw toResponseError(err);
-  }
-});
-
-connection.onRequest(CancelRunRequest.type, async (params) => {
-  const current = await requireEngine();
-  return { cancelled: typeof params?.runId === 'string' && current.cancel(params.runId) };
-});
-connection.onRequest(RunsRequest.type, async () => ({ runs: (await requireEngine()).runs() }));
+// The engine's methods, straight from the one table every transport serves.
+for (const [method, handler] of Object.entries(HANDLERS)) {
+  connection.onRequest(method, async (params: unknown) => {
+    const current = await requireEngine();
+    try {
+      return handler.handle(current, params);
+    } catch (err) {
+      throw toResponseError(err);
+    }
+  });
+}
 connection.onRequest(ApiStatusRequest.type, async () => {
   await engineReady;
   await settingsApplied;
   const running = await api?.current();
   return running ? { url: running.url, infoFile: running.infoFile, dashboardUrl: running.dashboardUrl() } : null;
 });
-connection.onRequest(StatsRequest.type, async () => (await requireEngine()).stats());
-connection.onRequest(SpendRequest.type, async (params) => (await requireEngine()).spendSince(Number.isFinite(params?.sinceTs) ? params.sinceTs : 0));
-connection.onRequest(EventsRequest.type, async (params) => {
-  const log = (await requireEngine()).log;
-  const afterSeq = Number.isInteger(params?.afterSeq) ? Math.max(0, params.afterSeq!) : 0;
-  const limit = Number.isInteger(params?.limit) ? Math.min(5000, Math.max(1, params.limit!)) : 5000;
-  return { events: log.read(afterSeq, limit), lastSeq: log.lastSeq };
-});
-
 connection.onRequest(ReviewRequest.type, async (params, token) => {
   await requireEngine();
   if (typeof params?.uri !== 'string' || !params.uri.startsWith('file:')) throw new ResponseError(ErrorCodes.InvalidParams, 'uri must be a file: URI');
   try {
-    return await reviews!.review(params.uri, token);
+    return await editor!.review(params.uri, token);
   } catch (err) {
     if (err instanceof ReviewCancelled) {
       // Cancelled by the client, or made stale by an edit to the document.
@@ -220,54 +196,20 @@ connection.onRequest(ReviewRequest.type, async (params, token) => {
     throw toResponseError(err);
   }
 });
-connection.onCodeAction((params) => reviews?.codeActions(params) ?? []);
-documents.onDidChangeContent(({ document }) => reviews?.documentChanged(document));
-documents.onDidClose(({ document }) => reviews?.cancelReview(document.uri));
+connection.onCodeAction((params) => editor?.codeActions(params) ?? []);
+documents.onDidChangeContent(({ document }) => editor?.documentChanged(document));
+documents.onDidClose(({ document }) => editor?.cancelReview(document.uri));
 // A save that arrives while the host is still opening its log is handled once it is ready.
-documents.onDidSave(({ document }) => void requireEngine().then(() => reviews?.onSave(document.uri), () => undefined));
+documents.onDidSave(({ document }) => void requireEngine().then(() => editor?.onSave(document.uri), () => undefined));
 connection.onExecuteCommand(async ({ command, arguments: args }) => {
   if (command !== IGNORE_FINDING_COMMAND || typeof args?.[0] !== 'string' || typeof args?.[1] !== 'string') return;
-  await reviews?.ignore(args[0], args[1]);
+  await editor?.ignore(args[0], args[1]);
 });
 
 function toResponseError(err: unknown): ResponseError<void> {
-  if (err instanceof EngineError) {
-    return new ResponseError(err.rpcCode, err.message);
-  }
-  if (err instanceof ReviewRefused || err instanceof PathError) return new ResponseError(ErrorCodes.InvalidParams, err.message);
-  return new ResponseError(LspErrorCodes.InternalError, err instanceof Error ? err.message : String(err));
-}
-
-/**
- * One work-done progress per run, created by the server so any LSP client shows it natively. Creating it is a
- * round trip, so later events wait on the promise instead of racing it.
- */
-function reportProgress(event: AgentEvent): void {
-  if (!canShowProgress || !event.runId) return;
-  const runId = event.runId;
-  const update = (apply: (reporter: WorkDoneProgressServerReporter) => void) => void progress.get(runId)?.then(apply, () => undefined);
-  switch (event.type) {
-    case 'run.started':
-      progress.set(
-        runId,
-        connection.window.createWorkDoneProgress().then((reporter) => {
-          reporter.begin(`micro-agent: ${event.file}`, 0, 'running the tests', true);
-          reporter.token.onCancellationRequested(() => engine?.cancel(runId));
-          return reporter;
-        }),
-      );
-      break;
-    case 'run.iteration':
-      update((reporter) => reporter.report(Math.round(((event.iteration - 1) / event.maxRuns) * 100), `iteration ${event.iteration} of ${event.maxRuns}: asking the model`));
-      break;
-    case 'test.started':
-      update((reporter) => reporter.report(event.iteration === 0 ? 'running the tests' : `iteration ${event.iteration}: running the tests`));
-      break;
-    case 'run.finished':
-      update((reporter) => reporter.done());
-      progress.delete(runId);
-      break;
-  }
+  if (err instanceof ReviewRefused) return new ResponseError(ErrorCodes.InvalidParams, err.message);
+  const { code, message } = replyError(err);
+  return new ResponseError(code, message);
 }
 
 // The editor closes the connection to stop us: cancel the runs so their tests die and files are restored.

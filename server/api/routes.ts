@@ -1,0 +1,107 @@
+/**
+ * The REST side of the live API under /v1: each route maps onto the handler table (`server/handlers.ts`), so
+ * validation, scopes and error codes are the ones every transport shares; the streams (SSE, export) are
+ * HTTP's own.
+ */
+import type * as http from 'node:http';
+import { dispatch, EngineMethod } from '../handlers';
+import type { Engine } from '../engine';
+import { API_PREFIX, Scope } from '../protocol/api';
+import { Methods } from '../protocol/methods';
+import { parseExportQuery, streamExport } from './export';
+import { ApiError, readJson, sendJson } from './http';
+import { serialized, Sink, Watchers } from './stream';
+
+export interface RouteContext {
+  engine: Engine;
+  watchers: Watchers;
+  log?: (message: string) => void;
+}
+
+interface Call {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  url: URL;
+  scope: Scope;
+  token: string;
+  /** The `:runId` of `/runs/:runId`. */
+  runId?: string;
+}
+
+/** A route: a table method and how its answer goes out, or an HTTP stream. */
+type Route = { method: EngineMethod; status?: number; params?: (call: Call) => Promise<unknown> | unknown; answer?: (result: never, call: Call, ctx: RouteContext) => unknown } | { stream: (call: Call, ctx: RouteContext) => Promise<void> | void };
+
+const ROUTES: Record<string, Partial<Record<string, Route>>> = {
+  '/events': { GET: { stream: sse } },
+  '/export': { GET: { stream: exportStream } },
+  '/stats': { GET: { method: Methods.stats } },
+  '/runs': {
+    GET: { method: Methods.runs },
+    POST: { method: Methods.startRun, status: 201, params: async ({ req }) => bodyObject(await readJson(req)) },
+  },
+  '/runs/:runId': { DELETE: { method: Methods.cancelRun, params: ({ runId }) => ({ runId }), answer: cancelled } },
+};
+
+/** Routes an admitted request; throws ApiError or the handlers' errors for the caller to answer. */
+export async function route(ctx: RouteContext, call: Omit<Call, 'runId'>): Promise<void> {
+  const pathname = call.url.pathname.slice(API_PREFIX.length);
+  const runMatch = /^\/runs\/([\w-]{1,64})$/.exec(pathname);
+  const key = runMatch ? '/runs/:runId' : pathname;
+  const routes = ROUTES[key] ?? (pathname === '/ws' ? {} : undefined);
+  if (!routes) throw new ApiError(404, `no such endpoint: ${call.url.pathname}`);
+  const found = routes[call.req.method ?? ''];
+  if (!found) throw new ApiError(405, `${call.req.method} is not allowed on ${call.url.pathname}`);
+  const full: Call = { ...call, runId: runMatch?.[1] };
+  if ('stream' in found) return found.stream(full, ctx);
+  const params = found.params ? await found.params(full) : undefined;
+  const result = dispatch(ctx.engine, found.method, params, call.scope);
+  sendJson(call.res, found.status ?? 200, found.answer ? found.answer(result as never, full, ctx) : result);
+}
+
+/** `DELETE /runs/:runId` says why nothing was cancelled: no such run (404) or already over (409). */
+function cancelled(result: { cancelled: boolean }, { runId }: Call, { engine }: RouteContext): unknown {
+  if (result.cancelled) return result;
+  if (engine.runs().some((run) => run.runId === runId)) throw new ApiError(409, `run ${runId} is already over`);
+  throw new ApiError(404, `no run ${runId}`);
+}
+
+function bodyObject(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiError(400, 'the body must be a JSON object');
+  return value;
+}
+
+/** `GET /v1/events`: SSE from `afterSeq` or `Last-Event-ID`, each event with `id:` = seq. */
+function sse({ req, res, url, token }: Call, { watchers, log }: RouteContext): void {
+  const afterSeq = seqParam(req.headers['last-event-id'] ?? url.searchParams.get('afterSeq'));
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+  res.write(': micro-agent events\n\n');
+  const sink: Sink = {
+    write: (event, done) => void res.write(`id: ${event.seq}\ndata: ${serialized(event)}\n\n`, done),
+    buffered: () => res.writableLength + (res.socket?.writableLength ?? 0),
+    close: (reason) => {
+      log?.(`api: dropped an SSE client: ${reason}`);
+      res.destroy();
+    },
+  };
+  watchers.watch(sink, afterSeq, token, () => res.destroy(), res);
+}
+
+/** `GET /v1/export`: streamed page by page, each written only once the previous one left. */
+async function exportStream({ res, url }: Call, { engine }: RouteContext): Promise<void> {
+  const query = parseExportQuery(url.searchParams);
+  const name = `micro-agent-${query.dataset}.${query.format}`;
+  res.writeHead(200, {
+    'content-type': query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="${name}"`,
+    'cache-control': 'no-store',
+  });
+  await streamExport(engine.log, query, (chunk) => new Promise((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : resolve()))));
+  res.end();
+}
+
+export function seqParam(value: string | string[] | null | undefined): number {
+  if (value === undefined || value === null || value === '') return 0;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new ApiError(400, `afterSeq / Last-Event-ID must be a whole number ≥ 0, not "${String(value)}"`);
+  return n;
+}

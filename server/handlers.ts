@@ -1,0 +1,110 @@
+/**
+ * The one handler table: each engine method's params validation and engine call. The LSP host registers
+ * from it, the live API's WebSocket dispatches through it and its REST routes map onto it, so a method added
+ * here is served on every transport with the same checks and the same error codes (`replyError`).
+ */
+import { fileURLToPath } from 'node:url';
+import { Engine, EngineError, EngineErrorCode, RunRequest } from './engine';
+import type { Scope } from './protocol/api';
+import { ErrorCodes, Methods, MethodTypes, StartRunParams } from './protocol/methods';
+import { PathError } from './workspace';
+
+
+interface Handler<M extends keyof MethodTypes> {
+  /** Starts or cancels something: refused to a read-only caller. */
+  writes: boolean;
+  /** Params arrive as JSON from another process: `handle` checks them (or the engine does) before use. */
+  handle(engine: Engine, params: unknown): MethodTypes[M]['result'];
+}
+
+/** The methods every transport serves. (`review` and `apiStatus` are the editor host's own: see `lsp/host.ts`.) */
+export type EngineMethod = typeof Methods.startRun | typeof Methods.cancelRun | typeof Methods.runs | typeof Methods.stats | typeof Methods.events | typeof Methods.spend;
+
+const MAX_EVENTS_PAGE = 5000;
+
+export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
+  [Methods.startRun]: { writes: true, handle: (engine, params) => ({ runId: engine.start(runRequest(params)).runId }) },
+  [Methods.cancelRun]: { writes: true, handle: (engine, params) => ({ cancelled: typeof field(params, 'runId') === 'string' && engine.cancel(field(params, 'runId') as string) }) },
+  [Methods.runs]: { writes: false, handle: (engine) => ({ runs: engine.runs() }) },
+  [Methods.stats]: { writes: false, handle: (engine) => engine.stats() },
+  [Methods.events]: {
+    writes: false,
+    handle: (engine, params) => {
+      const afterSeq = wholeOr(field(params, 'afterSeq'), 0, 0, Number.MAX_SAFE_INTEGER);
+      const limit = wholeOr(field(params, 'limit'), MAX_EVENTS_PAGE, 1, MAX_EVENTS_PAGE);
+      return { events: engine.log.read(afterSeq, limit), lastSeq: engine.log.lastSeq };
+    },
+  },
+  [Methods.spend]: {
+    writes: false,
+    handle: (engine, params) => {
+      const sinceTs = field(params, 'sinceTs');
+      return engine.spendSince(typeof sinceTs === 'number' && Number.isFinite(sinceTs) ? sinceTs : 0);
+    },
+  },
+};
+
+export function isEngineMethod(method: string): method is EngineMethod {
+  return Object.hasOwn(HANDLERS, method);
+}
+
+/** Calls a method as `scope` may; throws EngineError (or the engine's own errors) for `replyError` to map. */
+export function dispatch<M extends EngineMethod>(engine: Engine, method: M, params: unknown, scope: Scope): MethodTypes[M]['result'] {
+  const handler = HANDLERS[method] as Handler<M>;
+  if (handler.writes && scope !== 'full') throw new EngineError('forbidden', 'this token is read-only; starting and cancelling runs needs the full token');
+  return handler.handle(engine, params);
+}
+
+/** Each refusal's JSON-RPC code and HTTP status: the one mapping every transport answers with. */
+const REFUSALS: Record<EngineErrorCode, { code: number; status: number }> = {
+  invalid_params: { code: ErrorCodes.InvalidParams, status: 400 },
+  run_in_progress: { code: ErrorCodes.RunInProgress, status: 409 },
+  configuration: { code: ErrorCodes.Configuration, status: 422 },
+  untrusted: { code: ErrorCodes.Untrusted, status: 403 },
+  forbidden: { code: ErrorCodes.Forbidden, status: 403 },
+};
+
+const INTERNAL_ERROR = -32603;
+
+/** An error as a reply: a refusal keeps its code, anything else is an internal error (status 500). */
+export function replyError(err: unknown): { code: number; status: number; message: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof EngineError) return { ...REFUSALS[err.code], message };
+  if (err instanceof PathError) return { ...REFUSALS.invalid_params, message };
+  return { code: INTERNAL_ERROR, status: 500, message };
+}
+
+const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'file'>(['uri', 'file', 'testCommand', 'prompt', 'maxRuns', 'provider', 'model', 'keep']);
+
+/**
+ * `startRun` params: the target as a `file:` URI (editors) or a workspace path (`file`, scripts). Unknown
+ * fields are refused rather than ignored, so a typo never silently runs with defaults; types and bounds are
+ * the engine's to check.
+ */
+function runRequest(params: unknown): RunRequest {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new EngineError('invalid_params', 'the params must be a JSON object');
+  const unknown = Object.keys(params).filter((key) => !START_RUN_FIELDS.has(key));
+  if (unknown.length) throw new EngineError('invalid_params', `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (allowed: ${[...START_RUN_FIELDS].join(', ')})`);
+  const { uri, ...rest } = params as Record<string, unknown>;
+  if (uri === undefined) return rest as unknown as RunRequest;
+  if (rest.file !== undefined) throw new EngineError('invalid_params', 'give the target as uri or as file, not both');
+  return { ...rest, file: filePath(uri) } as RunRequest;
+}
+
+/** A local `file:` URI's path; anything else (another scheme, a remote host, not a string) is bad params. */
+function filePath(uri: unknown): string {
+  if (typeof uri !== 'string' || !uri.startsWith('file:')) throw new EngineError('invalid_params', 'uri must be a file: URI');
+  try {
+    return fileURLToPath(uri);
+  } catch (err) {
+    throw new EngineError('invalid_params', `uri ${JSON.stringify(uri.slice(0, 200))} is not a local file: ${(err as Error).message}`);
+  }
+}
+
+function field(params: unknown, name: string): unknown {
+  return typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[name] : undefined;
+}
+
+function wholeOr(value: unknown, fallback: number, min: number, max: number): number {
+  return typeof value === 'number' && Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}

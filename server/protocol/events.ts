@@ -1,0 +1,277 @@
+/**
+ * Events: every action the engine takes, appended to the JSONL log and pushed live; and the stats folded
+ * from them, the same shape for LSP, the CLI and the live API. Types only.
+ */
+import type { ProviderName } from './providers';
+
+
+/** Why a model call failed. `retryable` kinds are retried with backoff before they surface. */
+export type ProviderErrorKind =
+  | 'auth'
+  | 'rate_limit'
+  | 'timeout'
+  | 'server'
+  | 'network'
+  | 'bad_response'
+  | 'invalid_request'
+  | 'cancelled';
+
+export type RunOutcome = 'passed' | 'failed' | 'cancelled' | 'error';
+
+/** Why a run stopped; `outcome` says whether that counts as passed, failed, cancelled or error. */
+export type StopReason =
+  | 'tests_passed'
+  | 'max_runs'
+  | 'budget_usd'
+  | 'budget_time'
+  | 'cancelled'
+  | 'provider_error'
+  | 'internal_error'
+  | 'interrupted';
+
+/** Why a model reply was not written to the file. */
+export type RejectReason = 'no_code_block' | 'empty' | 'truncated' | 'unchanged';
+
+interface EventBase {
+  /** Strictly increasing across the whole log, also across host restarts. */
+  seq: number;
+  /** Milliseconds since the epoch. */
+  ts: number;
+  runId?: string;
+}
+
+export interface RunStartedEvent extends EventBase {
+  type: 'run.started';
+  runId: string;
+  /** Workspace-relative path, `/`-separated. */
+  file: string;
+  testCommand: string;
+  provider: ProviderName;
+  model: string;
+  maxRuns: number;
+  budgetUsd: number | null;
+  budgetMs: number | null;
+  prompt: string | null;
+  /** Where the untouched original is kept (workspace-relative). */
+  originalPath: string;
+  /** The process running the loop, so another process sharing the log can tell a live run from a dead one. */
+  pid: number;
+}
+
+export interface RunIterationEvent extends EventBase {
+  type: 'run.iteration';
+  runId: string;
+  iteration: number;
+  maxRuns: number;
+}
+
+export interface LlmRequestEvent extends EventBase {
+  type: 'llm.request';
+  callId: string;
+  provider: ProviderName;
+  model: string;
+  iteration: number | null;
+  /** Size of what was sent, in characters (tokens are only known from the vendor's usage). */
+  promptChars: number;
+  /** The start of the user message, for the dashboard. */
+  promptPreview: string;
+}
+
+/** What is measured of every model call: the `llm.response` event and the providers' results share it. */
+export interface CallMetrics {
+  provider: ProviderName;
+  model: string;
+  latencyMs: number;
+  /** Null when no token arrived. */
+  ttftMs: number | null;
+  /** From the vendor's own usage fields; null when the vendor did not report them. */
+  inputTokens: number | null;
+  outputTokens: number | null;
+  /** Null when the model is not in the price table (never a made-up 0). */
+  costUsd: number | null;
+  retries: number;
+}
+
+export interface LlmResponseEvent extends EventBase, CallMetrics {
+  type: 'llm.response';
+  callId: string;
+  iteration: number | null;
+  ok: boolean;
+  finishReason: 'stop' | 'length' | 'other' | null;
+  responsePreview: string;
+  error?: { kind: ProviderErrorKind; message: string; status?: number };
+}
+
+export interface TestStartedEvent extends EventBase {
+  type: 'test.started';
+  runId: string;
+  iteration: number;
+  command: string;
+}
+
+/** How a test run ended: the `test.finished` event and the test runner's result share it. */
+export interface TestOutcome {
+  /** Null when the process was killed by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  passed: boolean;
+  timedOut: boolean;
+  cancelled: boolean;
+}
+
+export interface TestFinishedEvent extends EventBase, TestOutcome {
+  type: 'test.finished';
+  runId: string;
+  iteration: number;
+  /** The last part of stdout and stderr, interleaved as they arrived. */
+  outputTail: string;
+}
+
+export interface EditAppliedEvent extends EventBase {
+  type: 'edit.applied';
+  runId: string;
+  iteration: number;
+  file: string;
+  bytes: number;
+  linesAdded: number;
+  linesRemoved: number;
+  /** Unified diff against the file as it was before this attempt, capped at 8,000 characters. */
+  diff: string;
+  /** The attempt as written, kept under the run's folder (workspace-relative). */
+  attemptPath: string;
+}
+
+export interface EditRejectedEvent extends EventBase {
+  type: 'edit.rejected';
+  runId: string;
+  iteration: number;
+  reason: RejectReason;
+  message: string;
+}
+
+export interface RunFinishedEvent extends EventBase {
+  type: 'run.finished';
+  runId: string;
+  outcome: RunOutcome;
+  reason: StopReason;
+  iterations: number;
+  /** Sum of the priced calls; `unpricedCalls` says how many calls had no known price. */
+  costUsd: number;
+  unpricedCalls: number;
+  durationMs: number;
+  /** True when the original file was put back. */
+  restored: boolean;
+  error?: string;
+  /** Set when a model call failed for good (`reason` provider_error). */
+  errorKind?: ProviderErrorKind;
+}
+
+export interface LogEvent extends EventBase {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+/** Something the user should know now: raised by the host, shown as a notification by the extension. */
+export interface AlertEvent extends EventBase {
+  type: 'alert';
+  kind: 'budget' | 'error_rate' | 'latency';
+  message: string;
+  provider?: ProviderName;
+  model?: string;
+}
+
+export interface ReviewStartedEvent extends EventBase {
+  type: 'review.started';
+  reviewId: string;
+  file: string;
+  provider: ProviderName;
+  model: string;
+}
+
+export interface ReviewFinishedEvent extends EventBase {
+  type: 'review.finished';
+  reviewId: string;
+  file: string;
+  /** Findings published (after dropping invalid ones and those the user ignored). */
+  findings: number;
+  /** Findings the model gave that did not fit the document, with why. */
+  dropped: string[];
+  /** Served from the cache: no model call. */
+  cached: boolean;
+  outcome: 'ok' | 'cancelled' | 'error';
+  error?: string;
+}
+
+export type AgentEvent =
+  | AlertEvent
+  | ReviewStartedEvent
+  | ReviewFinishedEvent
+  | RunStartedEvent
+  | RunIterationEvent
+  | LlmRequestEvent
+  | LlmResponseEvent
+  | TestStartedEvent
+  | TestFinishedEvent
+  | EditAppliedEvent
+  | EditRejectedEvent
+  | RunFinishedEvent
+  | LogEvent;
+
+export type AgentEventType = AgentEvent['type'];
+
+/** What a producer hands to the log: the log assigns `seq` and `ts`. */
+export type EventInput = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'seq' | 'ts'> : never) : never;
+
+// ---------------------------------------------------------------------------------------------------------
+// Stats: aggregated from the log, the same shape for LSP, CLI and later the HTTP API.
+
+export interface ProviderStats {
+  provider: ProviderName;
+  model: string;
+  calls: number;
+  errors: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+  p50TtftMs: number | null;
+  inputTokens: number;
+  outputTokens: number;
+  /** Sum over priced calls; null when none of the calls had a known price. */
+  costUsd: number | null;
+  unpricedCalls: number;
+}
+
+export interface RunTotals {
+  total: number;
+  running: number;
+  passed: number;
+  failed: number;
+  cancelled: number;
+  error: number;
+  /** passed / finished; null before any run finished. */
+  passRate: number | null;
+  meanIterationsToPass: number | null;
+  costUsd: number;
+}
+
+export interface Stats {
+  providers: ProviderStats[];
+  runs: RunTotals;
+}
+
+export interface RunSummary {
+  runId: string;
+  file: string;
+  provider: ProviderName;
+  model: string;
+  startedAt: number;
+  /** `running` until the run finishes, then its outcome. */
+  status: 'running' | RunOutcome;
+  reason: StopReason | null;
+  iterations: number;
+  costUsd: number;
+  finishedAt: number | null;
+  /** The process running (or that ran) it. */
+  pid: number;
+}

@@ -1,0 +1,70 @@
+/**
+ * The host's methods as typed vscode-jsonrpc messages (the vscode-eslint `customMessages.ts` style): what the
+ * extension's client sends and the LSP connection registers. Names and shapes come from `methods.ts`.
+ */
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { AgentEvent, Stats } from './events';
+import {
+  ApiStatus,
+  CancelRunParams,
+  CancelRunResult,
+  EventsParams,
+  EventsResult,
+  Methods,
+  ReviewParams,
+  ReviewResult,
+  RunsResult,
+  SpendParams,
+  SpendResult,
+  StartRunParams,
+  StartRunResult,
+} from './methods';
+
+export namespace StartRunRequest {
+  export const method = Methods.startRun;
+  export const type = new RequestType<StartRunParams, StartRunResult, void>(method);
+}
+
+export namespace CancelRunRequest {
+  export const method = Methods.cancelRun;
+  export const type = new RequestType<CancelRunParams, CancelRunResult, void>(method);
+}
+
+export namespace RunsRequest {
+  export const method = Methods.runs;
+  export const type = new RequestType0<RunsResult, void>(method);
+}
+
+export namespace StatsRequest {
+  export const method = Methods.stats;
+  export const type = new RequestType0<Stats, void>(method);
+}
+
+export namespace EventsRequest {
+  export const method = Methods.events;
+  export const type = new RequestType<EventsParams, EventsResult, void>(method);
+}
+
+/** What the model calls cost since a moment: the status bar's "today". */
+export namespace SpendRequest {
+  export const method = Methods.spend;
+  export const type = new RequestType<SpendParams, SpendResult, void>(method);
+}
+
+/** null while the API is off (or could not start: the host's log says why). */
+export namespace ApiStatusRequest {
+  export const method = Methods.apiStatus;
+  export const type = new RequestType0<ApiStatus | null, void>(method);
+}
+
+/** Reviews an open (or on-disk) file and publishes the findings as diagnostics with source `dev-ai`. */
+export namespace ReviewRequest {
+  export const method = Methods.review;
+  export const type = new RequestType<ReviewParams, ReviewResult, void>(method);
+}
+
+/** Every event, live, as it is appended to the log. */
+export namespace EventNotification {
+  export const method = Methods.event;
+  export const type = new NotificationType<AgentEvent>(method);
+}

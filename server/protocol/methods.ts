@@ -1,0 +1,127 @@
+/**
+ * The host's requests: method names, params and results, and the error codes they answer with. Plain values
+ * and types only, so the webview and the live API share them without the jsonrpc runtime; `lsp.ts` wraps
+ * them as typed vscode-jsonrpc messages for the LSP connection and client.
+ */
+import type { AgentEvent, RunSummary, Stats } from './events';
+import type { ProviderName } from './providers';
+
+export const Methods = {
+  startRun: 'microAgent/startRun',
+  cancelRun: 'microAgent/cancelRun',
+  runs: 'microAgent/runs',
+  stats: 'microAgent/stats',
+  events: 'microAgent/events',
+  spend: 'microAgent/spend',
+  apiStatus: 'microAgent/apiStatus',
+  review: 'microAgent/review',
+  /** Notification: every event, live, as it is appended to the log. */
+  event: 'microAgent/event',
+} as const;
+
+export interface StartRunParams {
+  /** A `file:` URI inside the workspace. */
+  uri: string;
+  testCommand?: string;
+  prompt?: string;
+  maxRuns?: number;
+  provider?: ProviderName;
+  model?: string;
+  /** Keep the last attempt in place when the run does not pass. */
+  keep?: boolean;
+}
+export interface StartRunResult {
+  runId: string;
+}
+
+export interface CancelRunParams {
+  runId: string;
+}
+export interface CancelRunResult {
+  /** False when the run is unknown or already finished. */
+  cancelled: boolean;
+}
+
+export interface RunsResult {
+  runs: RunSummary[];
+}
+
+export interface EventsParams {
+  /** Return events with seq greater than this (default 0: from the start). */
+  afterSeq?: number;
+  /** At most this many (default and maximum 5000). */
+  limit?: number;
+}
+export interface EventsResult {
+  events: AgentEvent[];
+  /** The newest seq in the log, so a client knows whether to ask again. */
+  lastSeq: number;
+}
+
+export interface SpendParams {
+  /** Sum the calls made at or after this time (ms since the epoch), e.g. the user's local midnight. */
+  sinceTs: number;
+}
+export interface SpendResult {
+  costUsd: number;
+  calls: number;
+}
+
+/** The live API the host serves while `devAi.api.enabled` is on. */
+export interface ApiStatus {
+  url: string;
+  /** `<workspace>/.micro-agent/api.json`, where scripts find the tokens. */
+  infoFile: string;
+  /** Signs a browser in to the dashboard page; minted per request, works once, for 10 minutes. */
+  dashboardUrl: string;
+}
+
+export type FindingSeverity = 'error' | 'warning' | 'info' | 'hint';
+
+/** One review finding, as the model must answer it (lines 1-based, as in the numbered listing it is shown). */
+export interface Finding {
+  line: number;
+  endLine: number;
+  severity: FindingSeverity;
+  message: string;
+  /** Replaces lines line..endLine whole. */
+  fix?: { replacement: string };
+}
+
+export interface ReviewParams {
+  uri: string;
+}
+export interface ReviewResult {
+  findings: Finding[];
+  cached: boolean;
+}
+
+/** What each method takes and answers: the handler table and the clients are typed from it. */
+export interface MethodTypes {
+  [Methods.startRun]: { params: StartRunParams; result: StartRunResult };
+  [Methods.cancelRun]: { params: CancelRunParams; result: CancelRunResult };
+  [Methods.runs]: { params: void; result: RunsResult };
+  [Methods.stats]: { params: void; result: Stats };
+  [Methods.events]: { params: EventsParams; result: EventsResult };
+  [Methods.spend]: { params: SpendParams; result: SpendResult };
+  [Methods.apiStatus]: { params: void; result: ApiStatus | null };
+  [Methods.review]: { params: ReviewParams; result: ReviewResult };
+}
+export type MethodName = keyof MethodTypes;
+
+/** Host command (workspace/executeCommand): forget a finding for good. Arguments: [uri, fingerprint]. */
+export const IGNORE_FINDING_COMMAND = 'microAgent.ignoreFinding';
+
+/** Error codes the host returns in JSON-RPC errors, so clients can tell refusals apart. */
+export const ErrorCodes = {
+  /** Bad parameters: unknown file, path outside the workspace, bad numbers. */
+  InvalidParams: -32602,
+  /** A run is already going on this file. */
+  RunInProgress: -32001,
+  /** Missing API key or other configuration needed before any call. */
+  Configuration: -32002,
+  /** The workspace is not trusted, so tests and writes are off. */
+  Untrusted: -32003,
+  /** Live API: the token's scope does not allow this request (a read-only token starting a run). */
+  Forbidden: -32004,
+} as const;

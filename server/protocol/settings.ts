@@ -1,0 +1,44 @@
+/** The `devAi.*` settings as the host reads them, and what the extension passes when it starts the host. */
+import type { ProviderName } from './providers';
+
+/** The `devAi` configuration section, as the host reads it. Every field is optional: the environment fills gaps. */
+export interface DevAiSettings {
+  provider?: ProviderName;
+  review?: ReviewSettings;
+  /** Run the tests after each save and start micro-agent on the saved file when they fail. Off by default. */
+  autoFix?: boolean;
+  model?: string;
+  maxRuns?: number;
+  testCommand?: string;
+  testTimeoutSec?: number;
+  budgetUsd?: number;
+  logPath?: string;
+  ollamaUrl?: string;
+  api?: ApiSettings;
+}
+
+/** `devAi.api.*`: the live API served by the host, as `micro-agent serve` does without an editor. */
+export interface ApiSettings {
+  /** Off by default; never in an untrusted workspace. */
+  enabled?: boolean;
+  /** Loopback port; 0 (the default) picks a free one. */
+  port?: number;
+}
+
+/** `devAi.review.*` */
+export interface ReviewSettings {
+  /** Review a file each time it is saved. Off by default. */
+  onSave?: boolean;
+  /** Files larger than this are refused, never truncated (default 64). */
+  maxFileKb?: number;
+  /** Stop reviewing for the rest of the hour once review calls have cost this much (default 0.5; 0 = no limit). */
+  hourlyBudgetUsd?: number;
+  /** Reviews running at once (default 2). */
+  concurrency?: number;
+}
+
+/** What the extension passes in `initializationOptions` when it starts the host. */
+export interface HostInitializationOptions {
+  /** False in an untrusted workspace: no test commands, no file writes. Default true. */
+  trusted?: boolean;
+}

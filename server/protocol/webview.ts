@@ -1,0 +1,36 @@
+/** Dashboard webview <-> extension messages (postMessage). The extension validates everything it receives. */
+import type { AgentEvent } from './events';
+
+export type ToWebview =
+  /** Events to ingest: history pages and live events alike. They may overlap; the store dedupes by seq. */
+  | { type: 'events'; events: AgentEvent[] }
+  /** The editor's context: the file a Start Run would fix, and whether runs are allowed at all. */
+  | { type: 'context'; activeFile: string | null; trusted: boolean; budgetUsd: number | null };
+
+export type FromWebview =
+  /** The webview (re)loaded and holds events up to `afterSeq`: send the history after it, then live events. */
+  | { type: 'ready'; afterSeq: number }
+  | { type: 'startRun' }
+  | { type: 'cancelRun'; runId: string }
+  /** Workspace-relative path of a run's file. */
+  | { type: 'openFile'; file: string };
+
+/** The only messages the extension acts on; anything else from the webview is dropped. */
+export function parseFromWebview(value: unknown): FromWebview | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const message = value as Record<string, unknown>;
+  const keys = Object.keys(message).sort().join(',');
+  switch (message.type) {
+    case 'ready':
+      return keys === 'afterSeq,type' && Number.isSafeInteger(message.afterSeq) && (message.afterSeq as number) >= 0 ? { type: 'ready', afterSeq: message.afterSeq as number } : undefined;
+    case 'startRun':
+      return keys === 'type' ? { type: 'startRun' } : undefined;
+    case 'cancelRun':
+      return keys === 'runId,type' && typeof message.runId === 'string' && /^[\w-]{1,64}$/.test(message.runId) ? { type: 'cancelRun', runId: message.runId } : undefined;
+    case 'openFile':
+      return keys === 'file,type' && typeof message.file === 'string' && message.file.length > 0 && message.file.length < 4096 && !message.file.includes('\0') ? { type: 'openFile', file: message.file } : undefined;
+    default:
+      return undefined;
+  }
+}
+
