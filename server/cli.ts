@@ -21,6 +21,7 @@ import { isProviderName, unknownProviderMessage } from './protocol/providers';
 import { LOOPBACK_HOSTS } from './api/auth';
 import { startApi } from './api/start';
 import { rotateTokens, writePrivate } from './api/tokens';
+import { installCrashGuard } from './crashGuard';
 import { startTelemetryOrWarn } from './telemetry';
 import { ensureStateDir, statePaths } from './workspace';
 
@@ -108,16 +109,15 @@ async function run(args: string[]): Promise<number> {
   const env = { ...process.env, ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}) };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
-  const engine = await Engine.create({ root, log, env });
-
-  // Subscribed before the start: run.started is appended synchronously inside it. This process runs one run,
-  // so every event it appends is that run's.
-  let finished: RunFinishedEvent | undefined;
+  // Subscribed before the engine opens: it tells of runs an earlier process left open (killed, crashed) as it
+  // closes them, and run.started is appended synchronously inside start.
+  const finished = new Map<string, RunFinishedEvent>();
   log.onEvent((event) => {
-    if (event.type === 'run.finished') finished = event;
+    if (event.type === 'run.finished') finished.set(event.runId, event);
     const line = formatEvent(event);
     if (line) console.log(line);
   });
+  const engine = await Engine.create({ root, log, env });
   const started = engine.start({
     file,
     testCommand: values.test,
@@ -141,7 +141,7 @@ async function run(args: string[]): Promise<number> {
   await telemetry?.shutdown();
   log.close();
   // A rejected key is a configuration error like a missing one.
-  if (finished?.errorKind === 'auth') return EXIT.usage;
+  if (finished.get(started.runId)?.errorKind === 'auth') return EXIT.usage;
   return EXIT[outcome];
 }
 
@@ -179,6 +179,7 @@ async function serve(args: string[]): Promise<number> {
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
   const engine = await Engine.create({ root, log, env });
+  installCrashGuard({ endRuns: () => engine.dispose(), log: (message) => console.error(message) });
   const api = await startApi({ engine, port, host, pageDir: path.join(__dirname, 'webview'), log: (message) => console.error(message) });
   console.log(`listening ${api.url}`);
   console.log(`tokens in ${api.infoFile}`);

@@ -8,7 +8,8 @@ import { startVendorServer, VendorServer } from './support/vendorServer';
 
 /** A test command that records, per run, whether the API keys reached it, then runs the real suite. */
 const RECORDING_TEST =
-  `node -e "require('fs').appendFileSync('env.jsonl', JSON.stringify({ openai: process.env.OPENAI_API_KEY ?? null, anthropic: process.env.ANTHROPIC_API_KEY ?? null }) + '\\n')"` +
+  `node -e "const e = process.env; require('fs').appendFileSync('env.jsonl', ` +
+  `JSON.stringify({ openai: e.OPENAI_API_KEY ?? null, anthropic: e.ANTHROPIC_API_KEY ?? null }) + '\\n')"` +
   ' && node --test math.test.js';
 
 describe('auto-fix on save, through the engine, over LSP', () => {

@@ -21,6 +21,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AlertMonitor } from '../alerts';
+import { installCrashGuard } from '../crashGuard';
 import { ApiSwitch, startApi } from '../api/start';
 import { parsePort, resolveSettings } from '../config';
 import { Engine } from '../engine';
@@ -80,6 +81,14 @@ connection.onInitialized(async () => {
     const log = EventLog.open(trusted ? workspaceLog(root) : untrustedLog(root));
     const current = await Engine.create({ root, log, env: process.env, settings: () => settings, trusted });
     engine = current;
+    installCrashGuard({
+      endRuns: () => current.dispose(),
+      // stderr too: the editor's log shows it even when the connection is what broke.
+      log: (message) => {
+        process.stderr.write(`${message}\n`);
+        void Promise.resolve().then(() => connection.console.error(message)).catch(() => undefined);
+      },
+    });
     telemetry = startTelemetryOrWarn(log, process.env, (level, message) => connection.console[level](message));
     editor = new EditorFeatures({
       engine: current,
