@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { Engine, EngineError } from '../server/engine';
 import { EventLog } from '../server/events/log';
 import type { AgentEvent, RunFinishedEvent } from '../server/protocol';
-import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, TEST_COMMAND } from './support/fixtures';
+import { MAX_FILE_BYTES } from '../server/workspace';
+import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 async function engineFor(root: string, env: Record<string, string>) {
@@ -16,7 +17,21 @@ async function engineFor(root: string, env: Record<string, string>) {
   return { engine, events, finished };
 }
 
-const WRONG = fixReply('exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n');
+const WRONG_CODE = 'exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n';
+const WRONG = fixReply(WRONG_CODE);
+
+/** A file as Windows editors save it: a UTF-8 BOM, then CRLF line endings. */
+const windowsBytes = (code: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(code.replace(/\n/g, '\r\n'))]);
+
+/** The folder where a run keeps its original and attempts, from its run.started event. */
+function runDirOf(root: string, events: AgentEvent[]): string {
+  const started = events.find((e) => e.type === 'run.started');
+  assert.ok(started?.type === 'run.started');
+  return path.dirname(path.join(root, started.originalPath));
+}
+
+/** What the model was sent: every message's text, as the vendor server received it. */
+const promptsOf = (vendor: VendorServer): string[] => vendor.requests.map((r) => r.body.messages.map((m: { content: string }) => m.content).join('\n'));
 
 describe('the loop, in process', () => {
   let vendor: VendorServer;
@@ -93,5 +108,104 @@ describe('the loop, in process', () => {
     assert.equal(await other.done, 'passed');
     engine.cancel(first.runId);
     assert.equal(await first.done, 'cancelled');
+  });
+  it("keeps a CRLF file's BOM and line endings on every write, while the model sees LF text without a BOM", async () => {
+    const original = windowsBytes(BROKEN_MATH);
+    const root = makeWorkspace({ 'math.test.js': MATH_TEST });
+    fs.writeFileSync(path.join(root, 'math.js'), original);
+    // The model answers in LF: first the file unchanged (as it saw it), then a wrong fix, then the right one.
+    vendor.script({ kind: 'text', text: fixReply(BROKEN_MATH) }, { kind: 'text', text: WRONG }, { kind: 'text', text: fixReply() });
+    const { engine, events } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    assert.equal(await done, 'passed');
+
+    const onDisk = fs.readFileSync(path.join(root, 'math.js'));
+    assert.deepEqual([...onDisk.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+    const lines = onDisk
+      .subarray(3)
+      .toString('utf8')
+      .split(/(?<=\n)/);
+    assert.equal(lines.length, 2);
+    for (const line of lines) assert.ok(line.endsWith('\r\n'), `line ${JSON.stringify(line)} does not end in CRLF`);
+    assert.deepEqual(onDisk, windowsBytes(FIXED_MATH));
+
+    // The LF copy of the file is the file: "unchanged", not a rewrite of every line ending.
+    const rejected = events.find((e) => e.type === 'edit.rejected');
+    assert.equal(rejected?.type === 'edit.rejected' && rejected.reason, 'unchanged');
+    // Each attempt kept under the run's folder is what was written to the file, byte for byte.
+    const applied = events.filter((e) => e.type === 'edit.applied');
+    assert.deepEqual(
+      applied.map((e) => e.iteration),
+      [2, 3],
+    );
+    const runDir = runDirOf(root, events);
+    assert.deepEqual(fs.readFileSync(path.join(runDir, 'attempt-2.js')), windowsBytes(WRONG_CODE));
+    assert.deepEqual(fs.readFileSync(path.join(runDir, 'attempt-3.js')), onDisk);
+    assert.deepEqual(fs.readFileSync(path.join(runDir, 'original.js')), original);
+    for (const e of applied) {
+      assert.ok(e.type === 'edit.applied' && !e.diff.includes('\r'), 'the diff is of the LF text');
+      assert.equal(e.type === 'edit.applied' && e.bytes, windowsBytes(e.iteration === 2 ? WRONG_CODE : FIXED_MATH).length);
+    }
+
+    const prompts = promptsOf(vendor);
+    assert.equal(prompts.length, 3);
+    assert.ok(prompts[0].includes(BROKEN_MATH), 'the model is sent the file');
+    assert.ok(prompts[2].includes(WRONG_CODE), 'the model is sent the current attempt');
+    for (const prompt of prompts) {
+      assert.ok(!prompt.includes('\r'), 'a prompt holds a carriage return');
+      assert.ok(!prompt.includes('\uFEFF'), 'a prompt holds a byte order mark');
+    }
+  });
+
+  it('puts a CRLF file with a BOM back byte for byte when the run fails', async () => {
+    const original = windowsBytes(BROKEN_MATH);
+    const root = makeWorkspace({ 'math.test.js': MATH_TEST });
+    fs.writeFileSync(path.join(root, 'math.js'), original);
+    vendor.script({ kind: 'text', text: WRONG });
+    const { engine, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, maxRuns: 1 });
+    assert.equal(await done, 'failed');
+    assert.equal(finished().restored, true);
+    assert.deepEqual(fs.readFileSync(path.join(root, 'math.js')), original);
+  });
+
+  it('refuses a reply larger than the files it reads, and writes nothing', async () => {
+    const root = makeWorkspace();
+    const huge = `${FIXED_MATH}// ${'x'.repeat(MAX_FILE_BYTES)}\n`;
+    vendor.script({ kind: 'text', text: fixReply(huge) });
+    const { engine, events, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, maxRuns: 1 });
+    assert.equal(await done, 'failed');
+    assert.equal(finished().reason, 'max_runs');
+    const rejected = events.find((e) => e.type === 'edit.rejected');
+    assert.equal(rejected?.type === 'edit.rejected' && rejected.reason, 'too_large');
+    assert.equal(events.filter((e) => e.type === 'edit.applied').length, 0);
+    assert.equal(finished().restored, false, 'there was nothing to put back');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), BROKEN_MATH);
+    assert.deepEqual(fs.readdirSync(runDirOf(root, events)), ['original.js']);
+  });
+
+  it('tells the model its reply was too large, and goes on', async () => {
+    const root = makeWorkspace();
+    vendor.script({ kind: 'text', text: fixReply(`${FIXED_MATH}// ${'x'.repeat(MAX_FILE_BYTES)}\n`) }, { kind: 'text', text: fixReply() });
+    const { engine, events } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    assert.equal(await done, 'passed');
+    assert.match(promptsOf(vendor)[1], /Attempt 1: your reply was not used: the new file was 65 KB; micro-agent writes files up to 64 KB/);
+    const applied = events.filter((e) => e.type === 'edit.applied');
+    assert.deepEqual(
+      applied.map((e) => e.iteration),
+      [2],
+    );
+    assert.ok(!fs.existsSync(path.join(runDirOf(root, events), 'attempt-1.js')));
+  });
+
+  it("writes the block in the file's language when the reply shows the test command first", async () => {
+    const root = makeWorkspace();
+    vendor.script({ kind: 'text', text: `Run it with:\n\n\`\`\`bash\n${TEST_COMMAND}\n\`\`\`\n\n${fixReply()}` });
+    const { engine } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    assert.equal(await done, 'passed');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
   });
 });

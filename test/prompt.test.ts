@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { buildPrompt, extractCode, fence, judgeReply, summarize } from '../server/agent/prompt';
+import { buildPrompt, extractCode, fence, judgeReply, languageNames, summarize } from '../server/agent/prompt';
 
 describe('model replies', () => {
   it('takes the whole file from the first fenced block, keeping inner blank lines', () => {
@@ -29,6 +29,54 @@ describe('model replies', () => {
   it('rejects a reply that changes nothing', () => {
     assert.equal(mustFail(judgeReply('```\nsame\n```', 'stop', 'same\n')), 'unchanged');
     assert.deepEqual(judgeReply('```\nnew\n```', 'stop', 'old\n'), { ok: true, code: 'new\n' });
+  });
+
+  it("takes the block in the target file's language, not the command shown before it", () => {
+    const reply = 'Run the tests with:\n\n```bash\nnode --test math.test.js\n```\n\nThe file:\n\n```js\nexports.add = (a, b) => a + b;\n```\n';
+    assert.deepEqual(judgeReply(reply, 'stop', 'old\n', 'src/math.js'), { ok: true, code: 'exports.add = (a, b) => a + b;\n' });
+    // Without a file, the first block, as before.
+    assert.deepEqual(judgeReply(reply, 'stop', 'old\n'), { ok: true, code: 'node --test math.test.js\n' });
+  });
+
+  it('knows a language by any of its usual names, whatever the info string adds after it', () => {
+    const reply = (info: string) => `\`\`\`sh\n$ run\n\`\`\`\n\`\`\`${info}\nfile\n\`\`\`\n\`\`\`\nlast\n\`\`\``;
+    for (const [file, info] of [
+      ['a.js', 'javascript'],
+      ['a.mjs', 'js'],
+      ['a.cjs', 'JavaScript'],
+      ['a.ts', 'typescript'],
+      ['a.tsx', 'tsx'],
+      ['a.ts', 'ts title="a.ts"'],
+      ['a.ts', 'ts:src/a.ts'],
+      ['a.py', 'python'],
+      ['a.py', 'py'],
+      ['main.go', 'go'],
+      ['lib.rs', 'rust'],
+      ['a.lua', 'lua'],
+    ]) {
+      assert.deepEqual(extractCode(reply(info), 'stop', file), { ok: true, code: 'file\n' }, `${file} with \`\`\`${info}`);
+    }
+    assert.ok(languageNames('x.JS').has('javascript'));
+    assert.equal(languageNames('Makefile').size, 0);
+  });
+
+  it("falls back to the first block when no block is tagged with the file's language", () => {
+    assert.deepEqual(extractCode('```\nuntagged\n```\n```python\nprint(1)\n```', 'stop', 'a.js'), { ok: true, code: 'untagged\n' });
+    assert.deepEqual(extractCode('```ts\nconst a = 1;\n```\n```bash\nnpm test\n```', 'stop', 'Makefile'), { ok: true, code: 'const a = 1;\n' });
+    // A block of another language shown first still wins when the reply has nothing in the file's.
+    assert.deepEqual(extractCode('```bash\nnpm test\n```', 'stop', 'a.js'), { ok: true, code: 'npm test\n' });
+  });
+
+  it("judges the block in the file's language: cut off, empty, unchanged", () => {
+    // A command first, then the file cut off by the token limit: truncated, never the command as the file.
+    assert.equal(mustFail(extractCode('```bash\nnpm test\n```\n```js\nexports.add = (a, b) =>', 'length', 'a.js')), 'truncated');
+    assert.equal(mustFail(judgeReply('```bash\nnpm test\n```\n```js\nsame\n```', 'stop', 'same\n', 'a.js')), 'unchanged');
+    // An empty block in the language gives way to a later one with code; with none, the reply is empty.
+    assert.deepEqual(extractCode('```js\n```\n```js\ncode\n```', 'stop', 'a.js'), { ok: true, code: 'code\n' });
+    assert.equal(mustFail(extractCode('```bash\nnpm test\n```\n```js\n\n```', 'stop', 'a.js')), 'empty');
+    // Fences inside a longer fence are its text, not blocks of their own.
+    assert.deepEqual(extractCode('````md\n```js\nx()\n```\n````\n```js\ny()\n```', 'stop', 'a.js'), { ok: true, code: 'y()\n' });
+    assert.deepEqual(extractCode('````md\n```js\nx()\n```\n````', 'stop', 'a.md'), { ok: true, code: '```js\nx()\n```\n' });
   });
 });
 

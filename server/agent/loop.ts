@@ -4,9 +4,10 @@ import type { ProviderErrorKind, RunFinishedEvent, RunOutcome, StopReason } from
 import { Provider, ProviderError } from '../providers/types';
 import { askModel, Emit } from './askModel';
 import { lineDelta, unifiedDiff } from './diff';
-import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT } from './prompt';
+import { Attempt, buildPrompt, Extraction, judgeReply, summarize, SYSTEM_PROMPT } from './prompt';
 import { runTests, tailOf, TestRunResult } from './testRunner';
-import { readSource, toPosix, writeAtomic } from '../workspace';
+import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
+import { MAX_FILE_BYTES, readSource, toPosix, writeAtomic } from '../workspace';
 
 /** How a run's tests are run: the same for every iteration and for an auto-fix check. */
 export interface TestSetup {
@@ -62,6 +63,8 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
   const rel = toPosix(path.relative(input.root, input.file));
   const relToRoot = (p: string) => toPosix(path.relative(input.root, p));
   const original = readSource(input.file, rel);
+  // The model sees LF text without a BOM; what is written gets the file's BOM and dominant line ending back.
+  const shape = shapeOf(original);
   fs.mkdirSync(input.runDir, { recursive: true });
   const originalPath = path.join(input.runDir, `original${path.extname(input.file)}`);
   fs.writeFileSync(originalPath, original);
@@ -140,7 +143,9 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     let last = input.firstTest ?? (await test());
     if (last.passed) return finish('passed', 'tests_passed');
     const attempts: Attempt[] = [];
-    let current = original;
+    // The model's view of the file: what the prompt shows, what diffs and "unchanged" compare against.
+    let current = toModelText(original);
+    const testFile = input.testFile && { path: input.testFile.path, contents: toModelText(input.testFile.contents) };
     while (iteration < input.maxRuns) {
       const stop = stopped();
       if (stop) return stop;
@@ -153,29 +158,43 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
         contents: current,
         testCommand: input.testCommand,
         goal: input.prompt,
-        testFile: input.testFile,
+        testFile,
         testOutput: tailOf(last.output, OUTPUT_TAIL_CHARS),
         testExitCode: last.exitCode,
         attempts,
       });
       const maxTokens = Math.min(MAX_OUTPUT_TOKENS, Math.max(4096, Math.ceil(current.length / 2)));
-      const reply = await askModel(input.provider, { model: input.model, system: SYSTEM_PROMPT, messages, maxTokens, signal: controller.signal }, emit, { runId, iteration });
+      const reply = await askModel(input.provider, { model: input.model, system: SYSTEM_PROMPT, messages, maxTokens, signal: controller.signal }, emit, {
+        runId,
+        iteration,
+      });
       if (reply.metrics.costUsd === null) unpricedCalls++;
       else costUsd += reply.metrics.costUsd;
 
-      const verdict = judgeReply(reply.text, reply.finishReason, current);
-      if (!verdict.ok) {
-        emit({ type: 'edit.rejected', runId, iteration, reason: verdict.reason, message: verdict.message });
-        attempts.push({ iteration, kind: 'rejected', reason: verdict.reason, message: verdict.message });
+      const verdict = judgeReply(reply.text, reply.finishReason, current, rel);
+      const judged = verdict.ok ? forWriting(verdict.code, shape) : verdict;
+      if (!judged.ok) {
+        emit({ type: 'edit.rejected', runId, iteration, reason: judged.reason, message: judged.message });
+        attempts.push({ iteration, kind: 'rejected', reason: judged.reason, message: judged.message });
         continue;
       }
+      const { code, contents, bytes } = judged;
 
       const attemptPath = path.join(input.runDir, `attempt-${iteration}${path.extname(input.file)}`);
-      fs.writeFileSync(attemptPath, verdict.code);
-      writeAtomic(input.file, verdict.code);
+      fs.writeFileSync(attemptPath, contents);
+      writeAtomic(input.file, contents);
       written = true;
-      emit({ type: 'edit.applied', runId, iteration, file: rel, bytes: Buffer.byteLength(verdict.code), ...lineDelta(current, verdict.code), diff: unifiedDiff(current, verdict.code), attemptPath: relToRoot(attemptPath) });
-      current = verdict.code;
+      emit({
+        type: 'edit.applied',
+        runId,
+        iteration,
+        file: rel,
+        bytes,
+        ...lineDelta(current, code),
+        diff: unifiedDiff(current, code),
+        attemptPath: relToRoot(attemptPath),
+      });
+      current = code;
 
       last = await test();
       if (last.passed) return finish('passed', 'tests_passed');
@@ -190,6 +209,23 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     if (err instanceof ProviderError) return finish('error', 'provider_error', err.message, err.kind);
     return finish('error', 'internal_error', err instanceof Error ? err.message : String(err));
   }
+}
+
+type Rejection = Extract<Extraction, { ok: false }>;
+
+/**
+ * The model's code as the file will hold it (its BOM and line ending back), or a rejection when that is larger
+ * than the engine reads: what is written is bounded the same way as what is read, so a run never leaves a file
+ * it would refuse next time.
+ */
+function forWriting(code: string, shape: TextShape): { ok: true; code: string; contents: string; bytes: number } | Rejection {
+  const contents = toFileText(code, shape);
+  const bytes = Buffer.byteLength(contents);
+  if (bytes > MAX_FILE_BYTES) {
+    const message = `the new file was ${Math.ceil(bytes / 1024)} KB; micro-agent writes files up to ${MAX_FILE_BYTES / 1024} KB: send a smaller whole file`;
+    return { ok: false, reason: 'too_large', message };
+  }
+  return { ok: true, code, contents, bytes };
 }
 
 /** One test run, logged: `test.started` before, `test.finished` after with the tail of the output. */

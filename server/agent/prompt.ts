@@ -50,7 +50,10 @@ function describeAttempt(attempt: Attempt): string {
 
 /** The last few non-empty lines of test output, on one line, for the attempt history. */
 export function summarize(output: string, maxChars = 300): string {
-  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const text = lines.slice(-4).join(' | ');
   return text.length > maxChars ? `…${text.slice(-maxChars)}` : text || '(no output)';
 }
@@ -68,32 +71,93 @@ function languageOf(file: string): string {
 
 export type Extraction = { ok: true; code: string } | { ok: false; reason: RejectReason; message: string };
 
-const OPENING = /^[ \t]{0,3}(`{3,}|~{3,})[^\n`]*$/;
+const OPENING = /^[ \t]{0,3}(`{3,}|~{3,})([^\n`]*)$/;
+
+/** Names a fence's info string may give a file's language, by extension; an extension not listed is its own name. */
+const LANGUAGES: readonly (readonly string[])[] = [
+  ['js', 'javascript', 'mjs', 'cjs', 'jsx'],
+  ['ts', 'typescript', 'tsx', 'mts', 'cts'],
+  ['py', 'python', 'python3', 'pyw', 'pyi'],
+  ['go', 'golang'],
+  ['rs', 'rust'],
+  ['rb', 'ruby'],
+  ['java'],
+  ['kt', 'kotlin', 'kts'],
+  ['c', 'h'],
+  ['cpp', 'c++', 'cc', 'cxx', 'hpp', 'hh', 'hxx'],
+  ['cs', 'csharp', 'c#'],
+  ['php'],
+  ['swift'],
+  ['scala', 'sc'],
+  ['sh', 'bash', 'shell', 'zsh'],
+  ['ps1', 'powershell', 'pwsh'],
+  ['md', 'markdown'],
+  ['yml', 'yaml'],
+  ['html', 'htm'],
+];
+
+/** The info-string names that mean a file's language, from its extension; empty when it has none. */
+export function languageNames(file: string): ReadonlySet<string> {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  if (!ext) return new Set();
+  return new Set(LANGUAGES.find((names) => names.includes(ext)) ?? [ext]);
+}
+
+interface Block {
+  /** The info string's first word, lower case (`js` in ```js title="a.js"`, `ts` in ```ts:src/a.ts`). */
+  language: string;
+  /** Null when the block is never closed. */
+  code: string | null;
+}
+
+/** Every fenced block of a reply, in order; an unclosed one is the last. Fences inside a longer fence are its text. */
+function fencedBlocks(lines: readonly string[]): Block[] {
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const opening = OPENING.exec(lines[i]);
+    if (!opening) continue;
+    const marker = opening[1];
+    const language = (opening[2].trim().split(/[\s:{]/)[0] ?? '').toLowerCase();
+    const closing = new RegExp(`^[ \\t]{0,3}${marker[0] === '`' ? '`' : '~'}{${marker.length},}[ \\t]*$`);
+    const end = lines.findIndex((line, j) => j > i && closing.test(line));
+    if (end === -1) {
+      blocks.push({ language, code: null });
+      break;
+    }
+    blocks.push({ language, code: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return blocks;
+}
 
 /**
- * The whole new file from the first fenced code block of a reply. A reply without a block, with an empty
- * block, or cut off before the block closes (or by the token limit) is rejected with a reason the model is
- * told; the file is never written from it.
+ * The whole new file from a reply's fenced code block: the first block tagged with the target file's language
+ * when `file` is given and a block is so tagged (a reply often shows the test command in a ```bash block before
+ * the file), otherwise the first block. A reply without a block, with an empty block, or cut off before the
+ * block closes (or by the token limit) is rejected with a reason the model is told; the file is never written from it.
  */
-export function extractCode(reply: string, finishReason: 'stop' | 'length' | 'other' | null): Extraction {
-  const lines = reply.split(/\r?\n/);
-  const start = lines.findIndex((line) => OPENING.test(line));
-  if (start === -1) {
+export function extractCode(reply: string, finishReason: 'stop' | 'length' | 'other' | null, file?: string): Extraction {
+  const blocks = fencedBlocks(reply.split(/\r?\n/));
+  if (blocks.length === 0) {
     if (finishReason === 'length') return { ok: false, reason: 'truncated', message: 'the reply was cut off by the token limit before any code block' };
     return { ok: false, reason: 'no_code_block', message: 'the reply had no fenced code block; put the whole file in one ``` block' };
   }
-  const marker = OPENING.exec(lines[start])![1];
-  const closing = new RegExp(`^[ \\t]{0,3}${marker[0] === '`' ? '`' : '~'}{${marker.length},}[ \\t]*$`);
-  const end = lines.findIndex((line, i) => i > start && closing.test(line));
-  if (end === -1) return { ok: false, reason: 'truncated', message: 'the code block was never closed: the reply was cut off; send the whole file again' };
-  const code = lines.slice(start + 1, end).join('\n');
-  if (code.trim() === '') return { ok: false, reason: 'empty', message: 'the code block was empty; send the whole file' };
-  return { ok: true, code: code + '\n' };
+  const names = file === undefined ? new Set<string>() : languageNames(file);
+  const tagged = blocks.filter((block) => names.has(block.language));
+  const chosen = tagged.find((block) => block.code !== null && block.code.trim() !== '') ?? tagged[0] ?? blocks[0];
+  if (chosen.code === null)
+    return { ok: false, reason: 'truncated', message: 'the code block was never closed: the reply was cut off; send the whole file again' };
+  if (chosen.code.trim() === '') return { ok: false, reason: 'empty', message: 'the code block was empty; send the whole file' };
+  return { ok: true, code: chosen.code + '\n' };
 }
 
-/** A reply's code, or why it must not be written: the extraction's verdict, plus "it changed nothing". */
-export function judgeReply(reply: string, finishReason: 'stop' | 'length' | 'other' | null, current: string): Extraction {
-  const extracted = extractCode(reply, finishReason);
-  if (extracted.ok && extracted.code === current) return { ok: false, reason: 'unchanged', message: 'the code was identical to the current file; change it so the tests pass' };
+/**
+ * A reply's code, or why it must not be written: the extraction's verdict (the block in `file`'s language when
+ * given), plus "it changed nothing".
+ */
+export function judgeReply(reply: string, finishReason: 'stop' | 'length' | 'other' | null, current: string, file?: string): Extraction {
+  const extracted = extractCode(reply, finishReason, file);
+  if (extracted.ok && extracted.code === current)
+    return { ok: false, reason: 'unchanged', message: 'the code was identical to the current file; change it so the tests pass' };
   return extracted;
 }

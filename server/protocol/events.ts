@@ -30,7 +30,7 @@ export type StopReason =
   | 'interrupted';
 
 /** Why a model reply was not written to the file. */
-export type RejectReason = 'no_code_block' | 'empty' | 'truncated' | 'unchanged';
+export type RejectReason = 'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large';
 
 interface EventBase {
   /** Strictly increasing across the whole log, also across host restarts. */
