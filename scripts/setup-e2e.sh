@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the browser and VS Code tests need, from Debian's packages and the npm registry only, and
 # caches it so a second run installs nothing:
-#   - Debian: chromium (driven by playwright-core), libkrb5-dev (code-server builds a native module), ripgrep
+#   - Debian: chromium (driven by playwright-core), libkrb5-dev (code-server builds a native module), ripgrep,
+#     python3-pytest and golang-go (test/testResults.test.ts runs real pytest and go test suites and parses their output)
 #   - code-server@4.100.3 (VS Code 1.100.3, the newest whose engines accept Node 20) in $DEV_AI_CACHE
 # Prints nothing but progress; exits non-zero with a clear message when something cannot be installed.
 set -euo pipefail
@@ -18,6 +19,9 @@ prefix="$cache/code-server-$CODE_SERVER_VERSION"
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v rg >/dev/null || need_apt+=(ripgrep)
+# Debian's pytest belongs to /usr/bin/python3, which the tests fall back to when another python3 comes first on PATH.
+{ python3 -m pytest --version || /usr/bin/python3 -m pytest --version; } >/dev/null 2>&1 || need_apt+=(python3-pytest)
+command -v go >/dev/null || need_apt+=(golang-go)
 [ -e /usr/include/gssapi/gssapi.h ] || dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-e2e: installing Debian packages: ${need_apt[*]}"
