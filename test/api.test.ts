@@ -5,10 +5,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { WebSocket } from 'ws';
 import { ApiInfo, ApiStatusRequest, DevAiSettings, RunFinishedEvent } from '../server/protocol';
-import { request, rpcSocket, sse, startInProcessApi, until } from './support/apiClient';
+import { request, rpcSocket, sse, startInProcessApi } from './support/apiClient';
 import { launchBrowser, screenshot } from './support/codeServer';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, REPO, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
+import { until } from './support/until';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 interface Served {

@@ -6,6 +6,7 @@ import { ResponseError } from 'vscode-languageserver-protocol';
 import { AgentEvent, CancelRunRequest, ErrorCodes, EventsRequest, RunFinishedEvent, RunsRequest, StartRunRequest, StatsRequest } from '../server/protocol';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
+import { until } from './support/until';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 const uriOf = (root: string, file: string) => pathToFileURL(path.join(root, file)).toString();
@@ -20,14 +21,6 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

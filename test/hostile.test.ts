@@ -11,11 +11,12 @@ import { pathToFileURL } from 'node:url';
 import { ResponseError } from 'vscode-languageserver-protocol';
 import { WebSocket } from 'ws';
 import { ApiStatusRequest, ErrorCodes, Methods, StartRunRequest, StatsRequest } from '../server/protocol';
-import { request, rpcSocket, until } from './support/apiClient';
+import { request, rpcSocket } from './support/apiClient';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { lyingFrameHeader, maskedTextFrame, rawUpgrade } from './support/rawWebSocket';
 import { serve, Served, stop } from './support/serve';
+import { until } from './support/until';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 /** Tests slow enough that a run is certainly mid-iteration (its attempt in the file) while frames arrive. */

@@ -8,18 +8,11 @@ import { ErrorCodes, EventInput, IGNORE_FINDING_COMMAND, ReviewRequest, StartRun
 import { EventFactory } from './support/events';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
+import { until } from './support/until';
 import { startVendorServer, VendorServer } from './support/vendorServer';
 
 const CODE = ['function mean(values) {', '  let sum = 0;', '  for (const v of values) sum += v;', '  return sum / (values.length - 1);', '}', ''].join('\n');
 const review = (findings: unknown[]) => ({ kind: 'text' as const, text: '```json\n' + JSON.stringify({ findings }) + '\n```' });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('AI review and test failures as diagnostics, over LSP', () => {
   let vendor: VendorServer;

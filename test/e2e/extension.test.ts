@@ -18,6 +18,7 @@ import {
 import { ApiInfo } from '../../server/protocol';
 import { request } from '../support/apiClient';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from '../support/fixtures';
+import { until as poll } from '../support/until';
 import { startVendorServer, VendorServer } from '../support/vendorServer';
 
 const STATS = [
@@ -30,15 +31,8 @@ const STATS = [
   '',
 ].join('\n');
 
-async function until<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The workbench is slower than a bare host: wait up to 30 s, and poll every 100 ms (a probe may run ps or read the whole log). */
+const until = <T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000) => poll(probe, what, timeoutMs, 100);
 
 const finished = (root: string, n = 1) =>
   until(

@@ -116,14 +116,6 @@ export async function rpcSocket(url: string, token: string): Promise<RpcSocket> 
   };
 }
 
-export async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export interface InProcessApi {
   log: EventLog;
   engine: Engine;

@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ApiInfo } from '../../server/protocol/api';
-import { until } from './apiClient';
+import { until } from './until';
 import { DIST } from './fixtures';
 
 export interface Served {
