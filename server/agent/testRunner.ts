@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { TestOutcome } from '../protocol/events';
 
 export interface TestRunOptions {
   command: string;
@@ -12,13 +13,8 @@ export interface TestRunOptions {
   maxOutputBytes?: number;
 }
 
-export interface TestRunResult {
-  exitCode: number | null;
-  signal: string | null;
-  durationMs: number;
-  passed: boolean;
-  timedOut: boolean;
-  cancelled: boolean;
+/** How the run ended (the fields `test.finished` shares) and what it printed. */
+export interface TestRunResult extends TestOutcome {
   /** The last `maxOutputBytes` of stdout and stderr, interleaved as they arrived. */
   output: string;
   /** True when older output was dropped. */
