@@ -196,7 +196,10 @@ export class Engine {
 
   private plan(request: RunRequest): RunPlan {
     if (this.options.trusted === false) {
-      throw new EngineError('untrusted', 'this workspace is not trusted, so micro-agent runs no test commands and writes no files; trust the workspace to run it');
+      throw new EngineError(
+        'untrusted',
+        'this workspace is not trusted, so micro-agent runs no test commands and writes no files; trust the workspace to run it',
+      );
     }
     checkShape(request);
     const settings = this.resolve(request);
@@ -335,7 +338,13 @@ function checkShape(request: RunRequest): void {
     throw new EngineError('invalid_params', message);
   };
   if (typeof request.file !== 'string' || request.file === '') fail('file is required');
-  const strings = { file: REQUEST_LIMITS.pathChars, testFile: REQUEST_LIMITS.pathChars, testCommand: REQUEST_LIMITS.testCommandChars, prompt: REQUEST_LIMITS.promptChars, model: REQUEST_LIMITS.modelChars };
+  const strings = {
+    file: REQUEST_LIMITS.pathChars,
+    testFile: REQUEST_LIMITS.pathChars,
+    testCommand: REQUEST_LIMITS.testCommandChars,
+    prompt: REQUEST_LIMITS.promptChars,
+    model: REQUEST_LIMITS.modelChars,
+  };
   for (const [key, max] of Object.entries(strings) as [keyof typeof strings, number][]) {
     const value = request[key];
     if (value === undefined) continue;
