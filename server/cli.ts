@@ -23,7 +23,7 @@ import { startApi } from './api/start';
 import { rotateTokens, writePrivate } from './api/tokens';
 import { installCrashGuard } from './crashGuard';
 import { startTelemetryOrWarn } from './telemetry';
-import { ensureStateDir, statePaths } from './workspace';
+import { ensureStateDir, PathError, refuseReserved, statePaths } from './workspace';
 
 const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 
@@ -232,7 +232,15 @@ function openLog(root: string, logFlag: string | undefined): EventLog {
 function readPrompt(root: string, file: string, prompt: string | undefined): string | undefined {
   if (prompt !== undefined) {
     const asPath = path.resolve(root, prompt);
-    return prompt.length < 4096 && fs.existsSync(asPath) && fs.statSync(asPath).isFile() ? fs.readFileSync(asPath, 'utf8') : prompt;
+    if (!(prompt.length < 4096 && fs.existsSync(asPath) && fs.statSync(asPath).isFile())) return prompt;
+    // A prompt file goes to the model: never one of the engine's own files (the API tokens) or git's.
+    try {
+      refuseReserved(root, asPath);
+    } catch (err) {
+      if (err instanceof PathError) throw new UsageError(`-p ${prompt}: ${err.message}`);
+      throw err;
+    }
+    return fs.readFileSync(asPath, 'utf8');
   }
   const abs = path.resolve(root, file);
   for (const candidate of [`${abs}.prompt.md`, abs.replace(/\.[^./\\]+$/, '.prompt.md')]) {

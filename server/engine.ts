@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runLoop, runTestsLogged } from './agent/loop';
 import type { TestRunResult } from './agent/testRunner';
@@ -303,6 +304,9 @@ export class Engine {
   private checkedPath(file: string): { abs: string; rel: string } {
     try {
       const target = resolveInWorkspace(this.options.root, file);
+      // The log may live outside .micro-agent/ (devAi.logPath, --log); it is the engine's own state all the same.
+      if (target.abs === realpathOrSelf(this.options.log.file))
+        throw new PathError(`${file} is micro-agent's event log; micro-agent never sends it to a model or rewrites it`);
       readSource(target.abs, target.rel);
       return target;
     } catch (err) {
@@ -374,5 +378,13 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function realpathOrSelf(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    return path.resolve(file);
   }
 }

@@ -18,7 +18,8 @@ export const MAX_FILE_BYTES = 64 * 1024;
 
 /**
  * Resolves a user- or client-supplied path to a real file inside the workspace.
- * Refuses NUL bytes, `..` and absolute paths that leave the workspace, and symlinks whose target does.
+ * Refuses NUL bytes, `..` and absolute paths that leave the workspace, symlinks whose target does, and files
+ * in `.micro-agent/` or `.git/` (as written or as resolved).
  */
 export function resolveInWorkspace(root: string, input: string): { abs: string; rel: string } {
   if (!input || input.includes('\0')) throw new PathError('invalid file path');
@@ -30,12 +31,54 @@ export function resolveInWorkspace(root: string, input: string): { abs: string; 
   try {
     real = fs.realpathSync(lexical);
   } catch {
+    refuseReserved(root, input);
     throw new PathError(`${input} does not exist`);
   }
   if (!isInside(realRoot, real)) throw new PathError(`${input} resolves outside the workspace (symlink)`);
+  refuseReserved(root, input);
   const stat = fs.statSync(real);
   if (!stat.isFile()) throw new PathError(`${input} is not a regular file`);
   return { abs: real, rel: toPosix(path.relative(realRoot, real)) };
+}
+
+/**
+ * The engine's own state (the log, the API tokens, originals) and git's are never a run's file or context:
+ * refuses (PathError) a path in the workspace's `.micro-agent/` or `.git/`, as written or through a symlink
+ * that points there. Paths outside the workspace pass: the caller decides about those.
+ */
+export function refuseReserved(root: string, input: string): void {
+  const realRoot = fs.realpathSync(root);
+  const lexical = path.resolve(root, input);
+  let real: string | undefined;
+  try {
+    real = fs.realpathSync(lexical);
+  } catch {
+    // missing: only its lexical form can say where it is
+  }
+  const candidates: [string, string | undefined, string][] = [
+    [path.resolve(root), lexical, 'is inside'],
+    [realRoot, lexical, 'is inside'],
+    [realRoot, real, 'resolves into'],
+  ];
+  for (const [base, candidate, verb] of candidates) {
+    const reserved = candidate && isInside(base, candidate) ? reservedFolder(path.relative(base, candidate)) : undefined;
+    if (reserved) throw new PathError(`${input} ${verb} ${reserved}/, ${RESERVED_FOLDERS[reserved]}; micro-agent never sends it to a model or rewrites it`);
+  }
+}
+
+/** Folders of a workspace whose files no run may read or write, and whose they are. */
+const RESERVED_FOLDERS: Record<string, string> = {
+  '.micro-agent': "micro-agent's own state",
+  '.git': "git's own data",
+};
+
+/**
+ * The reserved folder a workspace-relative path lies in, if any: at any depth (a nested repository's `.git`
+ * holds hooks that git runs), compared case-insensitively (macOS and Windows file systems are).
+ */
+function reservedFolder(rel: string): string | undefined {
+  const segments = new Set(rel.split(/[\\/]/).map((segment) => segment.toLowerCase()));
+  return Object.keys(RESERVED_FOLDERS).find((name) => segments.has(name));
 }
 
 export function isInside(root: string, candidate: string): boolean {
@@ -84,8 +127,12 @@ export const STATE_DIR_NAME = '.micro-agent';
 /** Every path the engine keeps under `<workspace>/.micro-agent/`, named in one place. */
 export function statePaths(root: string) {
   const dir = path.join(root, STATE_DIR_NAME);
+  const runs = path.join(dir, 'runs');
+  const locks = path.join(dir, 'locks');
   return {
     dir,
+    /** Keeps the folder out of commits. */
+    gitignore: path.join(dir, '.gitignore'),
     /** The event log (unless `devAi.logPath` / `--log` moves it). */
     events: path.join(dir, 'events.jsonl'),
     /** The running live API's URL and tokens, for scripts (0600). */
@@ -94,16 +141,43 @@ export function statePaths(root: string) {
     apiTokens: path.join(dir, 'api-tokens.json'),
     /** Review findings the user chose to ignore. */
     reviewIgnored: path.join(dir, 'review-ignored.json'),
+    /** Every run's folder. */
+    runs,
     /** A run's original and its attempts. */
-    runDir: (runId: string) => path.join(dir, 'runs', runId),
+    runDir: (runId: string) => path.join(runs, runId),
+    /** The run locks, one per file being fixed, shared by every process on this workspace. */
+    locks,
   };
 }
 
-/** `<workspace>/.micro-agent`, created with a .gitignore so the engine's files never end up in commits. */
+/**
+ * `<workspace>/.micro-agent`, created with a .gitignore so the engine's files never end up in commits.
+ * Refuses (PathError) a state folder that is a symlink or lies outside the workspace, and symlinks among the
+ * engine's own files there, so that no write of the engine lands outside the workspace through them.
+ */
 export function ensureStateDir(root: string): string {
-  const { dir } = statePaths(root);
-  fs.mkdirSync(dir, { recursive: true });
-  const ignore = path.join(dir, '.gitignore');
-  if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '*\n');
+  const paths = statePaths(root);
+  const { dir } = paths;
+  const existing = lstatOrUndefined(dir);
+  if (existing?.isSymbolicLink())
+    throw new PathError(`${dir} is a symlink; micro-agent keeps its state only in a real folder inside the workspace (remove the link)`);
+  if (existing && !existing.isDirectory()) throw new PathError(`${dir} is not a folder; micro-agent keeps its state there (remove or rename it)`);
+  if (!existing) fs.mkdirSync(dir, { recursive: true });
+  if (!isInside(fs.realpathSync(root), fs.realpathSync(dir)))
+    throw new PathError(`${dir} resolves outside the workspace ${root}; micro-agent keeps its state only inside it`);
+  for (const entry of [paths.gitignore, paths.events, paths.apiInfo, paths.apiTokens, paths.reviewIgnored, paths.runs, paths.locks]) {
+    if (lstatOrUndefined(entry)?.isSymbolicLink())
+      throw new PathError(`${entry} is a symlink; micro-agent does not write through links in its state folder (remove it)`);
+  }
+  if (!fs.existsSync(paths.gitignore)) fs.writeFileSync(paths.gitignore, '*\n');
   return dir;
+}
+
+function lstatOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureStateDir, MAX_FILE_BYTES, readSource, resolveInWorkspace, writeAtomic } from '../server/workspace';
+import { ensureStateDir, MAX_FILE_BYTES, readSource, resolveInWorkspace, statePaths, writeAtomic } from '../server/workspace';
 import { makeWorkspace } from './support/fixtures';
 
 describe('workspace paths and writes', () => {
@@ -27,6 +27,46 @@ describe('workspace paths and writes', () => {
     refuse('missing.js', /does not exist/);
     fs.mkdirSync(path.join(root, 'dir'));
     refuse('dir', /not a regular file/);
+  });
+
+  it('refuses files in .micro-agent/ and .git/, as written or through a symlink, at any depth', () => {
+    const root = makeWorkspace({
+      'a.js': 'a',
+      '.micro-agent/api-tokens.json': '{}',
+      '.git/config': '[core]',
+      'vendor/lib/.git/hooks/pre-commit': '#!/bin/sh',
+      '.gitignore': 'node_modules',
+      '.github/ci.yml': 'on: push',
+      'src/.micro-agent.js': 'x',
+    });
+    fs.symlinkSync('.micro-agent/api-tokens.json', path.join(root, 'tokens.js'));
+    fs.symlinkSync('.git', path.join(root, 'repo'));
+    const refuse = (p: string, why: RegExp) => assert.throws(() => resolveInWorkspace(root, p), why);
+    refuse('.micro-agent/api-tokens.json', /\.micro-agent\/api-tokens\.json is inside \.micro-agent\/, micro-agent's own state/);
+    refuse('./src/../.micro-agent/api-tokens.json', /is inside \.micro-agent\//);
+    refuse(path.join(root, '.git', 'config'), /is inside \.git\/, git's own data/);
+    refuse('vendor/lib/.git/hooks/pre-commit', /is inside \.git\//);
+    refuse('tokens.js', /tokens\.js resolves into \.micro-agent\//);
+    refuse('repo/config', /resolves into \.git\//);
+    // Refused before "does not exist": a path there is never a run's, whatever it names.
+    refuse('.micro-agent/events.jsonl', /is inside \.micro-agent\//);
+    for (const allowed of ['.gitignore', '.github/ci.yml', 'src/.micro-agent.js']) assert.equal(resolveInWorkspace(root, allowed).rel, allowed);
+  });
+
+  it('refuses a state folder that is a symlink, lies outside or links its files outside, and writes nothing through it', () => {
+    const outside = makeWorkspace({});
+    const linked = makeWorkspace({});
+    fs.symlinkSync(outside, path.join(linked, '.micro-agent'));
+    assert.throws(() => ensureStateDir(linked), /\.micro-agent is a symlink/);
+    const notAFolder = makeWorkspace({ '.micro-agent': 'a file' });
+    assert.throws(() => ensureStateDir(notAFolder), /\.micro-agent is not a folder/);
+    for (const entry of ['events', 'apiTokens', 'runs', 'locks'] as const) {
+      const root = makeWorkspace({});
+      fs.mkdirSync(path.join(root, '.micro-agent'));
+      fs.symlinkSync(path.join(outside, entry), statePaths(root)[entry]);
+      assert.throws(() => ensureStateDir(root), /is a symlink; micro-agent does not write through links in its state folder/);
+    }
+    assert.deepEqual(fs.readdirSync(outside), []);
   });
 
   it('refuses huge and binary files instead of truncating them', () => {
