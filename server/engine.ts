@@ -10,6 +10,7 @@ import type { RunOutcome, RunSummary, Stats } from './protocol/events';
 import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
 import type { DevAiSettings } from './protocol/settings';
 import { createProvider, Provider, secretsIn } from './providers';
+import { acquireRunLock, isAlive, LockHeldError, RunLock } from './runLock';
 import { PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
 
 /** What a caller (LSP request, CLI flags, later the HTTP API) asks for; the engine validates all of it. */
@@ -70,6 +71,8 @@ export interface EngineOptions {
 interface ActiveRun {
   file: string;
   controller: AbortController;
+  /** The run's lock on its file, shared with every other process on this workspace. */
+  lock: RunLock;
   done: Promise<RunOutcome>;
 }
 
@@ -148,7 +151,12 @@ export class Engine {
   start(request: RunRequest): { runId: string; done: Promise<RunOutcome> } {
     const plan = this.plan(request);
     const controller = this.claim(plan);
-    return { runId: plan.runId, done: this.launch(plan, controller) };
+    try {
+      return { runId: plan.runId, done: this.launch(plan, controller) };
+    } catch (err) {
+      this.unclaim(plan.runId);
+      throw err;
+    }
   }
 
   /**
@@ -160,18 +168,17 @@ export class Engine {
   async autoFix(file: string): Promise<AutoFixResult> {
     const plan = this.plan({ file });
     const controller = this.claim(plan);
-    let tests: TestRunResult;
     try {
-      tests = await runTestsLogged({ ...this.testOptions(plan), signal: controller.signal }, plan.runId, 0, (event) => this.options.log.append(event));
+      const tests = await runTestsLogged({ ...this.testOptions(plan), signal: controller.signal }, plan.runId, 0, (event) => this.options.log.append(event));
+      if (tests.passed || tests.cancelled) {
+        this.unclaim(plan.runId);
+        return { started: false, tests };
+      }
+      return { started: true, runId: plan.runId, done: this.launch(plan, controller, tests) };
     } catch (err) {
-      this.active.delete(plan.runId);
+      this.unclaim(plan.runId);
       throw err;
     }
-    if (tests.passed || tests.cancelled) {
-      this.active.delete(plan.runId);
-      return { started: false, tests };
-    }
-    return { started: true, runId: plan.runId, done: this.launch(plan, controller, tests) };
   }
 
   /** False when the run is unknown or already over. */
@@ -224,18 +231,46 @@ export class Engine {
     };
   }
 
-  /** Takes the file for this run: one run per file, refused while another holds it. */
+  /**
+   * Takes the file for this run: one run per file, refused while another holds it, in this engine or in any
+   * other process on the workspace (through the file's lock under `.micro-agent/locks/`).
+   */
   private claim(plan: RunPlan): AbortController {
     for (const run of this.active.values()) {
       if (run.file === plan.target.abs) throw new EngineError('run_in_progress', `a run is already going on ${plan.target.rel}; cancel it first`);
     }
+    let lock: RunLock;
+    try {
+      lock = acquireRunLock(this.options.root, plan.target.rel, plan.runId);
+    } catch (err) {
+      if (err instanceof LockHeldError) {
+        const where = toPosix(path.relative(this.options.root, err.lockFile));
+        throw new EngineError('run_in_progress', `${plan.target.rel} ${err.message}; wait for it to finish or cancel it first (its lock: ${where})`);
+      }
+      if (err instanceof PathError) throw new EngineError('configuration', err.message);
+      throw err;
+    }
     const controller = new AbortController();
-    this.active.set(plan.runId, { file: plan.target.abs, controller, done: Promise.resolve<RunOutcome>('cancelled') });
+    this.active.set(plan.runId, { file: plan.target.abs, controller, lock, done: Promise.resolve<RunOutcome>('cancelled') });
     return controller;
+  }
+
+  /** Gives the file back: the run is over (or never started). */
+  private unclaim(runId: string): void {
+    const run = this.active.get(runId);
+    this.active.delete(runId);
+    try {
+      run?.lock.release();
+    } catch (err) {
+      // A lock left behind is taken over once this process is gone; say so rather than fail the run's end.
+      this.options.log.append({ type: 'log', runId, level: 'warn', message: `could not remove the lock of run ${runId}: ${(err as Error).message}` });
+    }
   }
 
   private launch(plan: RunPlan, controller: AbortController, firstTest?: TestRunResult): Promise<RunOutcome> {
     const { runId } = plan;
+    const claimed = this.active.get(runId);
+    if (!claimed) throw new Error(`run ${runId} was not claimed`);
     const done = runLoop({
       ...this.testOptions(plan),
       runId,
@@ -259,8 +294,8 @@ export class Engine {
         this.options.log.append({ type: 'log', runId, level: 'error', message: `run ${runId} failed: ${err.message}` });
         return 'error';
       })
-      .finally(() => this.active.delete(runId));
-    this.active.set(runId, { file: plan.target.abs, controller, done });
+      .finally(() => this.unclaim(runId));
+    this.active.set(runId, { ...claimed, done });
     return done;
   }
 
@@ -320,6 +355,7 @@ export class Engine {
     for (const run of this.aggregator.unfinished()) {
       // Another process sharing this log (the CLI beside the editor) may still be running it.
       if (run.pid !== process.pid && isAlive(run.pid)) continue;
+      const kept = toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)));
       this.options.log.append({
         type: 'run.finished',
         runId: run.runId,
@@ -330,7 +366,7 @@ export class Engine {
         unpricedCalls: 0,
         durationMs: 0,
         restored: false,
-        error: `the process running it stopped; the original of ${run.file} is kept under ${toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)))}/`,
+        error: `the process running it stopped; the original of ${run.file} is kept under ${kept}/`,
       });
     }
   }
@@ -370,15 +406,6 @@ function withoutKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   for (const name of KEY_VARIABLES) delete copy[name];
   return copy;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function realpathOrSelf(file: string): string {

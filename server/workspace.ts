@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -147,6 +147,8 @@ export function statePaths(root: string) {
     runDir: (runId: string) => path.join(runs, runId),
     /** The run locks, one per file being fixed, shared by every process on this workspace. */
     locks,
+    /** The lock on one file, named by a hash of its workspace-relative path. */
+    lock: (relPath: string) => path.join(locks, `${createHash('sha256').update(toPosix(relPath)).digest('hex').slice(0, 32)}.lock`),
   };
 }
 
