@@ -366,7 +366,7 @@ export class Engine {
         unpricedCalls: 0,
         durationMs: 0,
         restored: false,
-        error: `the process running it stopped; the original of ${run.file} is kept under ${kept}/`,
+        error: `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/`,
       });
     }
   }

@@ -155,4 +155,29 @@ describe('one run per file across processes (the run lock)', function () {
     acquireRunLock(root, 'math.js', 'run-e').release();
     assert.deepEqual(locksIn(root), []);
   });
+
+  it('after a kill -9, the next run says which run was interrupted and where its original is, and its lock does not block', async () => {
+    const root = makeWorkspace();
+    // The first reply is a wrong attempt, written to the file; the second call never answers: the kill lands there.
+    vendor.script({ kind: 'text', text: fixReply(WRONG_MATH) }, { kind: 'hang' }, { kind: 'text', text: fixReply() });
+    const first = spawnCli(['run', 'math.js', '-t', TEST_COMMAND], root, env);
+    await until(() => vendor.requests.length === 2, 'the second model call');
+    const runId = readLog(root).find((e) => e.type === 'run.started').runId as string;
+    first.child.kill('SIGKILL');
+    const killed = await first.result;
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), WRONG_MATH, 'the kill left the attempt in the file');
+    assert.equal(locksIn(root).length, 1, 'and its lock behind');
+
+    const next = await cli(['run', 'math.js', '-t', TEST_COMMAND], root, env);
+    assert.equal(next.code, 0, next.stdout + next.stderr);
+    const originalDir = `.micro-agent/runs/${runId}/`;
+    assert.match(next.stdout, new RegExp(`run ${runId} on math\\.js was interrupted: its process \\(pid ${first.child.pid}\\) stopped`));
+    assert.ok(next.stdout.includes(`the original of math.js is kept under ${originalDir}`), next.stdout);
+    assert.equal(fs.readFileSync(path.join(root, originalDir, 'original.js'), 'utf8'), BROKEN_MATH, 'the original is where the notice says');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
+    assert.deepEqual(locksIn(root), []);
+    const interrupted = readLog(root).find((e) => e.type === 'run.finished' && e.runId === runId);
+    assert.equal(interrupted.reason, 'interrupted');
+  });
 });
