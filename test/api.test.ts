@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -9,54 +9,21 @@ import { request, rpcSocket, sse, startInProcessApi } from './support/apiClient'
 import { launchBrowser, screenshot } from './support/codeServer';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, REPO, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
+import { serve, Served, stop } from './support/serve';
 import { until } from './support/until';
-import { startVendorServer, VendorServer } from './support/vendorServer';
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  info: ApiInfo;
-  output: () => string;
-}
-
-/** `micro-agent serve` as a user starts it, on a free port. */
-async function serve(root: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [path.join(DIST, 'cli.js'), 'serve', '--workspace', root, '--port', '0', ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  await until(() => /dashboard http:\/\/\S+/.test(output) || child.exitCode !== null, 'serve to listen');
-  const url = /listening (http:\/\/\S+)/.exec(output)?.[1];
-  if (!url) throw new Error(`serve did not start:\n${output}`);
-  const info = JSON.parse(fs.readFileSync(path.join(root, '.micro-agent', 'api.json'), 'utf8')) as ApiInfo;
-  return { child, url, info, output: () => output };
-}
-
-async function stop(served: Served | undefined): Promise<void> {
-  if (!served || served.child.exitCode !== null) return;
-  const exited = new Promise((r) => served.child.once('exit', r));
-  served.child.kill('SIGTERM');
-  await exited;
-}
+import { useVendorServer } from './support/vendorServer';
 
 describe('live API (micro-agent serve)', function () {
   this.timeout(60_000);
-  let vendor: VendorServer;
   let root: string;
   let served: Served | undefined;
   let key: string;
+  const vendor = useVendorServer(() => stop(served));
 
   beforeEach(async () => {
-    vendor = await startVendorServer();
     root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
     key = fakeKey();
     served = await serve(root, { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl }, ['-t', TEST_COMMAND]);
-  });
-  afterEach(async () => {
-    await stop(served);
-    await vendor.close();
   });
 
   it('writes api.json for the owner only, listens on loopback, and refuses requests without the right token, Host or Origin', async () => {
@@ -356,13 +323,10 @@ describe('live API fan-out', function () {
 
 describe('live API in the agent host (devAi.api.enabled)', function () {
   this.timeout(60_000);
-  let vendor: VendorServer;
   let host: HostClient | undefined;
-  beforeEach(async () => (vendor = await startVendorServer()));
-  afterEach(async () => {
+  const vendor = useVendorServer(async () => {
     await host?.stop();
     host = undefined;
-    await vendor.close();
   });
 
   it('serves the same engine while the setting is on: a run started over HTTP reaches the editor; off, then on another port', async () => {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 /** A test command that records, per run, whether the API keys reached it, then runs the real suite. */
 const RECORDING_TEST =
@@ -13,17 +13,14 @@ const RECORDING_TEST =
   ' && node --test math.test.js';
 
 describe('auto-fix on save, through the engine, over LSP', () => {
-  let vendor: VendorServer;
   let host: HostClient | undefined;
   let root: string;
-  beforeEach(async () => {
-    vendor = await startVendorServer();
-    root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
-  });
-  afterEach(async () => {
+  const vendor = useVendorServer(async () => {
     await host?.stop();
     host = undefined;
-    await vendor.close();
+  });
+  beforeEach(() => {
+    root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
   });
 
   it('runs the tests without the API keys, logs them as test events, and the run it starts does not test again first', async () => {

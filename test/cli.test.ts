@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
 import { startOtlpReceiver } from './support/otlpReceiver';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 interface CliResult {
   code: number | null;
@@ -24,9 +24,7 @@ function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliRe
 }
 
 describe('micro-agent CLI', () => {
-  let vendor: VendorServer;
-  beforeEach(async () => (vendor = await startVendorServer()));
-  afterEach(() => vendor.close());
+  const vendor = useVendorServer();
 
   it('fixes a broken module against a real node --test suite over the OpenAI SDK, keeping the key secret', async () => {
     const root = makeWorkspace();

@@ -7,7 +7,7 @@ import { AgentEvent, CancelRunRequest, ErrorCodes, EventsRequest, RunFinishedEve
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { until } from './support/until';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 const uriOf = (root: string, file: string) => pathToFileURL(path.join(root, file)).toString();
 const finishedOf =
@@ -34,13 +34,10 @@ async function rejection(promise: Promise<unknown>): Promise<ResponseError<unkno
 }
 
 describe('micro-agent host over LSP stdio', () => {
-  let vendor: VendorServer;
   let host: HostClient | undefined;
-  beforeEach(async () => (vendor = await startVendorServer()));
-  afterEach(async () => {
+  const vendor = useVendorServer(async () => {
     await host?.stop();
     host = undefined;
-    await vendor.close();
   });
 
   it('fixes a broken module, pushing every event live, with work-done progress and replayable history', async () => {

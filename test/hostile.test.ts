@@ -17,7 +17,7 @@ import { HostClient, startHost } from './support/lspClient';
 import { lyingFrameHeader, maskedTextFrame, rawUpgrade } from './support/rawWebSocket';
 import { serve, Served, stop } from './support/serve';
 import { until } from './support/until';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 /** Tests slow enough that a run is certainly mid-iteration (its attempt in the file) while frames arrive. */
 const SLOW_TEST = `node -e "setTimeout(() => {}, 1500)" && node --test math.test.js`;
@@ -76,18 +76,13 @@ const FUZZ_METHODS = [...Object.values(Methods), 'microAgent/nothing', 'rpc.disc
 
 describe('hostile input: micro-agent serve', function () {
   this.timeout(60_000);
-  let vendor: VendorServer;
   let root: string;
   let served: Served | undefined;
+  const vendor = useVendorServer(() => stop(served));
 
   beforeEach(async () => {
-    vendor = await startVendorServer();
     root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
     served = await serve(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, ['-t', SLOW_TEST]);
-  });
-  afterEach(async () => {
-    await stop(served);
-    await vendor.close();
   });
 
   it('closes a read-only client that sends bad frames, and nothing else: the run in flight goes on and restores the file', async () => {
@@ -170,19 +165,16 @@ describe('hostile input: micro-agent serve', function () {
 
 describe('hostile input: the agent host', function () {
   this.timeout(60_000);
-  let vendor: VendorServer;
   let host: HostClient | undefined;
   let root: string;
-
-  beforeEach(async () => {
-    vendor = await startVendorServer();
-    root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
-    host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { testCommand: SLOW_TEST, api: { enabled: true, port: 0 } });
-  });
-  afterEach(async () => {
+  const vendor = useVendorServer(async () => {
     await host?.stop();
     host = undefined;
-    await vendor.close();
+  });
+
+  beforeEach(async () => {
+    root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
+    host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { testCommand: SLOW_TEST, api: { enabled: true, port: 0 } });
   });
 
   const rejection = async (promise: Promise<unknown>): Promise<ResponseError<unknown>> => {

@@ -6,7 +6,7 @@ import { EventLog } from '../server/events/log';
 import type { AgentEvent, RunFinishedEvent } from '../server/protocol';
 import { MAX_FILE_BYTES } from '../server/workspace';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer, VendorHandle } from './support/vendorServer';
 
 async function engineFor(root: string, env: Record<string, string>) {
   const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
@@ -31,12 +31,10 @@ function runDirOf(root: string, events: AgentEvent[]): string {
 }
 
 /** What the model was sent: every message's text, as the vendor server received it. */
-const promptsOf = (vendor: VendorServer): string[] => vendor.requests.map((r) => r.body.messages.map((m: { content: string }) => m.content).join('\n'));
+const promptsOf = (vendor: VendorHandle): string[] => vendor.requests.map((r) => r.body.messages.map((m: { content: string }) => m.content).join('\n'));
 
 describe('the loop, in process', () => {
-  let vendor: VendorServer;
-  beforeEach(async () => (vendor = await startVendorServer()));
-  afterEach(() => vendor.close());
+  const vendor = useVendorServer();
 
   it('stops when the USD budget is spent and restores the file', async () => {
     const root = makeWorkspace();

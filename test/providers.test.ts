@@ -5,7 +5,7 @@ import { ollamaBaseUrl } from '../server/providers/ollama';
 import { costOf, priceOf } from '../server/providers/prices';
 import { ConfigError } from '../server/config';
 import { ProviderError } from '../server/providers/types';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 const FAST: CallPolicy = { maxRetries: 2, stallTimeoutMs: 5000, baseDelayMs: 10, maxDelayMs: 5000 };
 const ask = { model: 'gpt-4o-mini', system: 'be brief', messages: [{ role: 'user' as const, content: 'hello' }], maxTokens: 100 };
@@ -21,12 +21,10 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
 }
 
 describe('providers over the official SDKs, against a local vendor server', () => {
-  let vendor: VendorServer;
   const openai = (policy = FAST) => createProvider('openai', { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy });
   const anthropic = (policy = FAST) =>
     createProvider('anthropic', { ANTHROPIC_API_KEY: 'sk-ant-test-key', ANTHROPIC_BASE_URL: vendor.anthropicUrl }, { policy });
-  beforeEach(async () => (vendor = await startVendorServer()));
-  afterEach(() => vendor.close());
+  const vendor = useVendorServer();
 
   it('OpenAI: streams chat.completions, takes usage from the last chunk and prices it', async () => {
     vendor.script({ kind: 'text', text: 'Hello there, this reply arrives in several chunks.', chunkSize: 7, usage: { input: 1000, output: 200 } });

@@ -9,25 +9,22 @@ import { EventFactory } from './support/events';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { until } from './support/until';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 const CODE = ['function mean(values) {', '  let sum = 0;', '  for (const v of values) sum += v;', '  return sum / (values.length - 1);', '}', ''].join('\n');
 const review = (findings: unknown[]) => ({ kind: 'text' as const, text: '```json\n' + JSON.stringify({ findings }) + '\n```' });
 
 describe('AI review and test failures as diagnostics, over LSP', () => {
-  let vendor: VendorServer;
   let host: HostClient | undefined;
   let root: string;
   let uri: string;
-  beforeEach(async () => {
-    vendor = await startVendorServer();
-    root = makeWorkspace({ 'stats.js': CODE, 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
-    uri = pathToFileURL(path.join(root, 'stats.js')).toString();
-  });
-  afterEach(async () => {
+  const vendor = useVendorServer(async () => {
     await host?.stop();
     host = undefined;
-    await vendor.close();
+  });
+  beforeEach(() => {
+    root = makeWorkspace({ 'stats.js': CODE, 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
+    uri = pathToFileURL(path.join(root, 'stats.js')).toString();
   });
 
   const start = async (settings: Record<string, unknown> = {}) => {

@@ -11,7 +11,7 @@ import { startTelemetry, tracesEndpoint } from '../server/telemetry';
 import { fakeKey, fixReply, makeWorkspace, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from './support/otlpReceiver';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 /** OTLP SpanKind and StatusCode as they travel on the wire. */
 const KIND_INTERNAL = 1;
@@ -38,19 +38,16 @@ function only<T>(items: T[], what: string): T {
 }
 
 describe('OpenTelemetry export over OTLP/HTTP', () => {
-  let vendor: VendorServer;
   let receiver: OtlpReceiver;
   let host: HostClient | undefined;
-  beforeEach(async () => {
-    vendor = await startVendorServer();
-    receiver = await startOtlpReceiver();
-  });
-  afterEach(async () => {
+  const vendor = useVendorServer(async () => {
     await host?.stop();
     host = undefined;
-    await vendor.close();
-    await receiver.close();
   });
+  beforeEach(async () => {
+    receiver = await startOtlpReceiver();
+  });
+  afterEach(() => receiver.close());
 
   it('exports a fixing run as one trace: the agent span, its model call and its test runs, per the GenAI conventions', async () => {
     const root = makeWorkspace();

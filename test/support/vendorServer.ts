@@ -87,6 +87,51 @@ export async function startVendorServer(): Promise<VendorServer> {
   return vendor;
 }
 
+/** A suite's view of its vendor server: the running test's one, which the suite's hooks start and close. */
+export type VendorHandle = Omit<VendorServer, 'close'>;
+
+/**
+ * Gives each test of the calling suite a fresh vendor server: started before each test, closed after it. The
+ * handle reads through to the running test's server. `stopFirst` runs after each test, before the server closes:
+ * stop there what calls the vendor (a host, a `serve` process), so that it never sees the vendor go away.
+ */
+export function useVendorServer(stopFirst?: () => Promise<unknown>): VendorHandle {
+  let current: VendorServer | undefined;
+  const server = (): VendorServer => {
+    if (!current) throw new Error('the vendor server runs only during a test');
+    return current;
+  };
+  beforeEach(async () => {
+    current = await startVendorServer();
+  });
+  afterEach(async () => {
+    try {
+      await stopFirst?.();
+    } finally {
+      await current?.close();
+      current = undefined;
+    }
+  });
+  return {
+    get openaiUrl() {
+      return server().openaiUrl;
+    },
+    get anthropicUrl() {
+      return server().anthropicUrl;
+    },
+    get requests() {
+      return server().requests;
+    },
+    get respond() {
+      return server().respond;
+    },
+    set respond(respond) {
+      server().respond = respond;
+    },
+    script: (...replies) => server().script(...replies),
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function serve(flavour: 'openai' | 'anthropic', request: RecordedRequest, reply: Reply, res: http.ServerResponse): Promise<void> {
