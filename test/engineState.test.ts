@@ -8,7 +8,7 @@ import { cli, CliResult } from './support/cli';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { serve, Served, stop } from './support/serve';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 const TOKENS = '{"full":"ma-full-secret-token","read":"ma-read-secret-token"}\n';
 const GIT_CONFIG = '[core]\n\trepositoryformatversion = 0\n';
@@ -30,15 +30,13 @@ const refused = (result: CliResult, why: RegExp) => {
 
 describe("the engine's own state and git's are never a run's file", function () {
   this.timeout(60_000);
-  let vendor: VendorServer;
   let env: NodeJS.ProcessEnv;
-  beforeEach(async () => {
-    vendor = await startVendorServer();
+  const vendor = useVendorServer();
+  beforeEach(() => {
     // Were a request to get through, the model would answer it: a refusal must come before any call.
     vendor.respond = () => ({ kind: 'text', text: fixReply() });
     env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
   });
-  afterEach(() => vendor.close());
 
   it('the CLI refuses .micro-agent/ and .git/ as the target, the -f test file or the -p prompt file, before any call', async () => {
     const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST, '.git/config': GIT_CONFIG, '.micro-agent/api-tokens.json': TOKENS });

@@ -2,10 +2,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ResponseError } from 'vscode-languageserver-protocol';
 import { AgentEvent, CancelRunRequest, ErrorCodes, EventsRequest, RunFinishedEvent, RunsRequest, StartRunRequest, StatsRequest } from '../server/protocol';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
-import { HostClient, startHost } from './support/lspClient';
+import { HostClient, rejection, startHost } from './support/lspClient';
+import { isAlive } from './support/processes';
 import { until } from './support/until';
 import { useVendorServer } from './support/vendorServer';
 
@@ -14,24 +14,6 @@ const finishedOf =
   (runId: string) =>
   (e: AgentEvent): boolean =>
     e.type === 'run.finished' && e.runId === runId;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ResponseError<unknown>> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as ResponseError<unknown>;
-  }
-  throw new Error('expected the request to fail');
-}
 
 describe('micro-agent host over LSP stdio', () => {
   let host: HostClient | undefined;

@@ -8,12 +8,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ResponseError } from 'vscode-languageserver-protocol';
 import { WebSocket } from 'ws';
 import { ApiStatusRequest, ErrorCodes, Methods, StartRunRequest, StatsRequest } from '../server/protocol';
 import { request, rpcSocket } from './support/apiClient';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog } from './support/fixtures';
-import { HostClient, startHost } from './support/lspClient';
+import { HostClient, rejection, startHost } from './support/lspClient';
 import { lyingFrameHeader, maskedTextFrame, rawUpgrade } from './support/rawWebSocket';
 import { serve, Served, stop } from './support/serve';
 import { until } from './support/until';
@@ -176,15 +175,6 @@ describe('hostile input: the agent host', function () {
     root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
     host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { testCommand: SLOW_TEST, api: { enabled: true, port: 0 } });
   });
-
-  const rejection = async (promise: Promise<unknown>): Promise<ResponseError<unknown>> => {
-    try {
-      await promise;
-    } catch (err) {
-      return err as ResponseError<unknown>;
-    }
-    throw new Error('expected a refusal');
-  };
 
   it('serves on after a live API client sends bad frames', async () => {
     const status = await host!.connection.sendRequest(ApiStatusRequest.type);

@@ -7,7 +7,7 @@ import { statePaths } from '../server/workspace';
 import { until } from './support/until';
 import { cli, spawnCli } from './support/cli';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { useVendorServer } from './support/vendorServer';
 
 const WRONG_MATH = 'exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n';
 const OTHER_WRONG_MATH = 'exports.add = (a, b) => a * b;\nexports.mul = (a, b) => a * b;\n';
@@ -30,13 +30,11 @@ const locksIn = (root: string) => (fs.existsSync(statePaths(root).locks) ? fs.re
 
 describe('one run per file across processes (the run lock)', function () {
   this.timeout(60_000);
-  let vendor: VendorServer;
   let env: NodeJS.ProcessEnv;
-  beforeEach(async () => {
-    vendor = await startVendorServer();
+  const vendor = useVendorServer();
+  beforeEach(() => {
     env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
   });
-  afterEach(() => vendor.close());
 
   /** Starts a CLI run whose first model reply takes a while, and waits until that call is in flight. */
   async function firstRunInFlight(root: string, reply: string, args: string[] = []) {

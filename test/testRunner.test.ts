@@ -5,28 +5,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runTests, tailOf, TEST_RUN_ENV, type TestRunOptions } from '../server/agent/testRunner';
 import { makeWorkspace } from './support/fixtures';
+import { isAlive } from './support/processes';
 
-/** Alive and not a zombie: a killed process whose new parent has not reaped it yet still answers kill(pid, 0). */
-const alive = (pid: number) => {
-  if (process.platform === 'linux') {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-    } catch {
-      return false;
-    }
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const waitDead = async (pid: number, ms = 2000) => {
-  for (const end = Date.now() + ms; alive(pid) && Date.now() < end;) await sleep(20);
-  return !alive(pid);
+  for (const end = Date.now() + ms; isAlive(pid) && Date.now() < end;) await sleep(20);
+  return !isAlive(pid);
 };
 const waitForFile = async (file: string, ms = 10_000) => {
   for (const end = Date.now() + ms; !(fs.existsSync(file) && fs.statSync(file).size > 0) && Date.now() < end;) await sleep(20);
@@ -69,8 +53,8 @@ setInterval(() => {}, 1000);`,
     assert.equal(result.timedOut, true);
     assert.equal(result.passed, false);
     const pid = Number(fs.readFileSync(path.join(cwd, 'pid'), 'utf8'));
-    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(alive(pid), false, 'the grandchild died with its tree');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(isAlive(pid), false, 'the grandchild died with its tree');
   });
 
   it('stops on cancel and does not wait for stragglers left behind by a passing command', async () => {

@@ -2,7 +2,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createProtocolConnection, ProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node';
+import { createProtocolConnection, ProtocolConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node';
 import { AgentEvent, DevAiSettings, EventNotification, HostInitializationOptions } from '../../server/protocol';
 import { DIST } from './fixtures';
 
@@ -104,4 +104,14 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
     },
   };
   return client;
+}
+
+/** The error a request that must fail is answered with: its JSON-RPC code and message are what the tests check. */
+export async function rejection(promise: Promise<unknown>): Promise<ResponseError<unknown>> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ResponseError<unknown>;
+  }
+  throw new Error('expected the request to fail');
 }
