@@ -1,18 +1,15 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine, EngineError } from '../server/engine';
-import { EventLog } from '../server/events/log';
+import { EngineError } from '../server/engine';
 import type { AgentEvent, RunFinishedEvent } from '../server/protocol';
 import { MAX_FILE_BYTES } from '../server/workspace';
+import { engineWithLog } from './support/engine';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
 import { useVendorServer, VendorHandle } from './support/vendorServer';
 
 async function engineFor(root: string, env: Record<string, string>) {
-  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
-  const events: AgentEvent[] = [];
-  log.onEvent((e) => events.push(e));
-  const engine = await Engine.create({ root, log, env });
+  const { engine, events } = await engineWithLog(root, env);
   const finished = () => events.find((e): e is RunFinishedEvent => e.type === 'run.finished')!;
   return { engine, events, finished };
 }

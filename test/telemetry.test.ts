@@ -2,12 +2,12 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { askModel } from '../server/agent/askModel';
-import { Engine } from '../server/engine';
 import { EventLog } from '../server/events/log';
-import type { AgentEvent, LlmResponseEvent, RunFinishedEvent } from '../server/protocol';
+import type { LlmResponseEvent, RunFinishedEvent } from '../server/protocol';
 import { StartRunRequest } from '../server/protocol';
 import { createProvider } from '../server/providers';
 import { startTelemetry, tracesEndpoint } from '../server/telemetry';
+import { engineWithLog } from './support/engine';
 import { fakeKey, fixReply, makeWorkspace, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from './support/otlpReceiver';
@@ -23,10 +23,7 @@ const nanos = (ms: number) => BigInt(ms) * 1_000_000n;
 
 /** An engine over a fresh log, with the log's events kept for comparing with the spans. */
 async function engineWithTelemetry(root: string, env: Record<string, string>, service = 'micro-agent-test') {
-  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
-  const events: AgentEvent[] = [];
-  log.onEvent((e) => events.push(e));
-  const engine = await Engine.create({ root, log, env });
+  const { log, events, engine } = await engineWithLog(root, env);
   const telemetry = startTelemetry(log, env, service);
   assert.ok(telemetry, 'an endpoint is set, so telemetry starts');
   return { log, events, engine, telemetry };

@@ -1,10 +1,8 @@
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { Engine } from '../server/engine';
-import { EventLog } from '../server/events/log';
 import type { AgentEvent } from '../server/protocol';
 import { launchBrowser, screenshot } from './support/codeServer';
+import { engineWithLog } from './support/engine';
 import { EventFactory } from './support/events';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
 import { Harness, posted, send, startHarness } from './support/webviewHarness';
@@ -14,10 +12,7 @@ import { startVendorServer } from './support/vendorServer';
 async function recordRealRuns(): Promise<AgentEvent[]> {
   const vendor = await startVendorServer();
   const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'other.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
-  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
-  const events: AgentEvent[] = [];
-  log.onEvent((e) => events.push(e));
-  const engine = await Engine.create({ root, log, env: { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl } });
+  const { log, events, engine } = await engineWithLog(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
   vendor.script({ kind: 'text', text: 'no block here' }, { kind: 'text', text: fixReply(), usage: { input: 1200, output: 90 } });
   await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, model: 'gpt-4.1-mini' }).done;
   vendor.respond = () => ({ kind: 'text', text: fixReply('exports.add = () => 0;\nexports.mul = () => 0;\n'), usage: { input: 1000, output: 80 } });

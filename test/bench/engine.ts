@@ -2,9 +2,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Engine } from '../../server/engine';
 import { EventLog } from '../../server/events/log';
-import { AgentEvent, EventInput, RunsRequest, StatsRequest } from '../../server/protocol';
+import { EventInput, RunsRequest, StatsRequest } from '../../server/protocol';
+import { engineWithLog } from '../support/engine';
 import { fixReply, makeWorkspace } from '../support/fixtures';
 import { startHost } from '../support/lspClient';
 import { startVendorServer } from '../support/vendorServer';
@@ -20,10 +20,7 @@ export async function loopOverhead(): Promise<Result[]> {
   let n = 0;
   vendor.respond = () => ({ kind: 'text', text: fixReply(`exports.add = (a, b) => a + b + ${n++};\n`), usage: { input: 500, output: 30 } });
   const root = makeWorkspace({ 'math.js': 'exports.add = (a, b) => a - b;\n' });
-  const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
-  const events: AgentEvent[] = [];
-  log.onEvent((e) => events.push(e));
-  const engine = await Engine.create({ root, log, env: { OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: vendor.openaiUrl } });
+  const { log, events, engine } = await engineWithLog(root, { OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: vendor.openaiUrl });
   const iterations = 20;
   const perIteration: number[] = [];
   const overhead: number[] = [];
