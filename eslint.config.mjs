@@ -11,6 +11,9 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   globalIgnores(['dist/', 'dist-test/', 'dist-tools/', 'test-artifacts/', 'media/', '**/.micro-agent/']),
+  // Sample projects the tests run other test runners on (jest, mocha, vitest, …), in those runners' dialects, and
+  // with line numbers the tests assert on.
+  globalIgnores(['test/fixtures/']),
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
   },
