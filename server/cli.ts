@@ -117,7 +117,7 @@ async function run(args: string[]): Promise<number> {
     const line = formatEvent(event);
     if (line) console.log(line);
   });
-  const engine = await Engine.create({ root, log, env });
+  const engine = await openEngine(root, log, env);
   const started = engine.start({
     file,
     testCommand: values.test,
@@ -178,8 +178,7 @@ async function serve(args: string[]): Promise<number> {
   const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
-  const engine = await Engine.create({ root, log, env });
-  installCrashGuard({ endRuns: () => engine.dispose(), log: (message) => console.error(message) });
+  const engine = await openEngine(root, log, env);
   const api = await startApi({ engine, port, host, pageDir: path.join(__dirname, 'webview'), log: (message) => console.error(message) });
   console.log(`listening ${api.url}`);
   console.log(`tokens in ${api.infoFile}`);
@@ -220,6 +219,13 @@ function workspaceDir(flag: string | undefined): string {
   const root = path.resolve(flag ?? process.cwd());
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new UsageError(`--workspace ${root} is not a directory`);
   return fs.realpathSync(root);
+}
+
+/** The engine over the log, guarded: an unexpected error cancels its runs (restoring files) before the process exits. */
+async function openEngine(root: string, log: EventLog, env: NodeJS.ProcessEnv): Promise<Engine> {
+  const engine = await Engine.create({ root, log, env });
+  installCrashGuard({ endRuns: () => engine.dispose(), log: (message) => console.error(message) });
+  return engine;
 }
 
 function openLog(root: string, logFlag: string | undefined): EventLog {
