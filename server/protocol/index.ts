@@ -10,4 +10,5 @@ export * from './lsp';
 export * from './methods';
 export * from './providers';
 export * from './settings';
+export * from './testReport';
 export * from './webview';
