@@ -1,0 +1,144 @@
+/**
+ * ava's default reporter: a line per test (`✔ file › title`, `✘ [fail]: file › title <reason>`, `- [skip] …`,
+ * `- [todo] …`; the `file ›` prefix only when several files ran, kept as the outer name), a `─` rule, a block per
+ * failure (title, `test/x.test.js:5`, a code excerpt, `Difference (- actual, + expected):` or the thrown error,
+ * frames), another rule, then `3 tests failed` / `1 test skipped` / `1 test todo` / `2 tests passed`.
+ */
+import {
+  indentOf,
+  isCodeFrameLine,
+  parseLocation,
+  parseStackLine,
+  splitDiff,
+  tidyErrorLine,
+  trimBlank,
+  zeroTotals,
+  type Draft,
+  type DraftFailure,
+} from '../draft';
+
+const PASS = /^\s*✔ (?:\[expected fail\] )?(.*?)(?: \(\d+(?:\.\d+)?m?s\))?$/;
+const FAIL = /^\s*✘ \[(?:fail|timeout)\]: (.*)$/;
+const SKIP = /^\s*- \[(skip|todo)\] (.*)$/;
+const RULE = /^\s*─+\s*$/;
+const COUNT = /^\s*(\d+) (?:tests? (passed|failed|skipped|todo)|(known failures?))\b/;
+const LOCATION = /^\s*(\S+\.[cm]?[jt]sx?):(\d+)$/;
+/** What ava appends to a failed test's line. */
+const REASONS = [
+  'Error thrown in test',
+  'Rejected promise returned by test',
+  'Test finished without running any assertions',
+  'Promise returned by test never resolved',
+  'Timed out while running tests',
+  'Observable returned by test never completed',
+  'Assertion failed',
+];
+
+export function parseAva(lines: string[]): Draft {
+  const draft: Draft = { runner: 'ava', totals: null, tests: [], failures: [], testFiles: [] };
+  const failed = new Map<string, number>(); // listed name (reason stripped) → index in draft.tests
+  const counts = zeroTotals();
+  let sawCount = false;
+  let sawPassed = false;
+  let rules = 0;
+  let current: { failure: DraftFailure; body: string[] } | undefined;
+  const close = () => {
+    if (current) {
+      readBody(current.body, current.failure);
+      draft.failures.push(current.failure);
+    }
+    current = undefined;
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const c = COUNT.exec(line);
+    if (c) {
+      close();
+      sawCount = true;
+      const n = Number(c[1]);
+      if (c[3] || c[2] === 'passed') {
+        counts.passed += n;
+        sawPassed = true;
+      } else if (c[2] === 'failed') counts.failed += n;
+      else if (c[2] === 'skipped') counts.skipped += n;
+      else counts.todo += n;
+      continue;
+    }
+    if (RULE.test(line)) {
+      close();
+      rules++;
+      continue;
+    }
+    if (rules === 0) {
+      let m: RegExpExecArray | null;
+      if ((m = FAIL.exec(line))) {
+        let name = m[1].trim();
+        for (const reason of REASONS) if (name.endsWith(' ' + reason)) name = name.slice(0, -reason.length - 1);
+        failed.set(name, draft.tests.length);
+        draft.tests.push({ name, status: 'failed' });
+      } else if ((m = SKIP.exec(line))) draft.tests.push({ name: m[2].trim(), status: m[1] === 'todo' ? 'todo' : 'skipped' });
+      else if ((m = PASS.exec(line))) draft.tests.push({ name: m[1].trim(), status: 'passed' });
+      continue;
+    }
+    // A failure's title: two-space indent after a blank line, naming a failed test (or followed by its location).
+    const title = line.trim();
+    const isTitle =
+      indentOf(line) === 2 &&
+      (i === 0 || lines[i - 1].trim() === '') &&
+      (failed.has(title) || (lines[i + 1]?.trim() === '' && LOCATION.test(lines[i + 2] ?? '')));
+    if (isTitle) {
+      close();
+      current = { failure: { name: title, message: [], frames: [] }, body: [] };
+      continue;
+    }
+    if (current) current.body.push(line);
+  }
+  close();
+
+  for (const f of draft.failures) {
+    const index = failed.get(f.name);
+    if (index !== undefined && f.file) draft.tests[index].file = f.file;
+  }
+  if (sawCount) {
+    // With failures, ava prints no `N tests passed`: count the ✔ lines.
+    if (!sawPassed) counts.passed = draft.tests.filter((t) => t.status === 'passed').length;
+    draft.totals = counts;
+  }
+  return draft;
+}
+
+function readBody(raw: string[], failure: DraftFailure): void {
+  const lines = trimBlank(raw);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const trimmed = line.trim();
+    const loc = LOCATION.exec(line);
+    if (loc && !failure.declared) {
+      failure.declared = parseLocation(trimmed);
+      failure.file = loc[1];
+      continue;
+    }
+    if (/^(?:at|›) \S/.test(trimmed)) {
+      const frame = parseStackLine(trimmed);
+      if (frame) failure.frames.push(frame);
+      continue;
+    }
+    if (isCodeFrameLine(line)) continue;
+    if (/^Difference \(- actual, \+ expected\):$/.test(trimmed)) {
+      const indent = indentOf(line);
+      const diff: string[] = [];
+      let j = i + 1;
+      while (j < lines.length && lines[j].trim() === '') j++;
+      for (const end = Math.min(lines.length, j + 500); j < end && lines[j].trim() && !/^\s*(?:at|›) \S/.test(lines[j]); j++) {
+        diff.push(lines[j].slice(Math.min(indent, indentOf(lines[j]))));
+      }
+      const values = splitDiff(diff, 'actual', 2);
+      if (values) {
+        failure.expected = values.expected;
+        failure.actual = values.actual;
+      }
+    }
+    failure.message.push(tidyErrorLine(line));
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * jest's default reporter: `PASS file` / `FAIL file` per test file, with `--verbose` (or a single file) the tests
+ * under it (`✓ name (3 ms)`, `✕`, `○ skipped name`, `✎ todo name`, suites as indented titles); then one block per
+ * failure headed `● suite › test` holding the message, `Expected:`/`Received:` (or a snapshot's diff), a code
+ * excerpt and the stack; finally `Tests:       1 failed, 1 skipped, 2 passed, 4 total`.
+ */
+import {
+  SEP,
+  indentOf,
+  isCodeFrameLine,
+  parseStackLine,
+  splitDiff,
+  tidyErrorLine,
+  trimBlank,
+  zeroTotals,
+  type Draft,
+  type DraftFailure,
+  type RawFrame,
+} from '../draft';
+
+const FILE = /^\s*(PASS|FAIL)\s+(\S.*?)(?:\s+\([\d.]+ m?s(?:, [^)]*)?\))?\s*$/;
+const VERBOSE = /^(\s+)(✓|✕|○|✎|√|×) (.*?)(?: \(\d+(?:\.\d+)? m?s\))?$/;
+const HEADER = /^\s*● (.+)$/;
+const TOTALS = /^Tests:\s+(.*\d+ total)\s*$/;
+const END_OF_BLOCKS = /^(?:Test Suites:|Snapshot Summary|\s*› \d+ snapshots? (?:failed|written|obsolete))/;
+
+export function parseJest(lines: string[]): Draft {
+  const draft: Draft = { runner: 'jest', totals: null, tests: [], failures: [], testFiles: [] };
+  let file: string | undefined;
+  let suites: { indent: number; name: string }[] = [];
+  let block: { failure: DraftFailure; lines: string[] } | undefined;
+
+  const closeBlock = () => {
+    if (block) {
+      readBlock(block.lines, block.failure);
+      draft.failures.push(block.failure);
+    }
+    block = undefined;
+  };
+
+  for (const line of lines) {
+    const f = FILE.exec(line);
+    if (f) {
+      closeBlock();
+      file = f[2];
+      suites = [];
+      draft.testFiles.push({ file });
+      continue;
+    }
+    const h = HEADER.exec(line);
+    if (h && h[1].trim() !== 'Console') {
+      closeBlock();
+      const failure: DraftFailure = { name: h[1].trim(), message: [], frames: [] };
+      if (file) failure.file = file;
+      block = { failure, lines: [] };
+      continue;
+    }
+    const t = TOTALS.exec(line);
+    if (t) {
+      closeBlock();
+      const totals = zeroTotals();
+      for (const m of t[1].matchAll(/(\d+) (failed|passed|skipped|todo|pending)/g)) {
+        const n = Number(m[1]);
+        if (m[2] === 'failed') totals.failed += n;
+        else if (m[2] === 'passed') totals.passed += n;
+        else if (m[2] === 'todo') totals.todo += n;
+        else totals.skipped += n;
+      }
+      draft.totals = totals;
+      continue;
+    }
+    if (END_OF_BLOCKS.test(line)) {
+      closeBlock();
+      continue;
+    }
+    if (block) {
+      block.lines.push(line);
+      continue;
+    }
+    if (!file) continue;
+    // The verbose listing under a file header.
+    const v = VERBOSE.exec(line);
+    const indent = indentOf(line);
+    if (v) {
+      while (suites.length && suites[suites.length - 1].indent >= indent) suites.pop();
+      let name = v[3];
+      let status: 'passed' | 'failed' | 'skipped' | 'todo' =
+        v[2] === '✓' || v[2] === '√' ? 'passed' : v[2] === '✎' ? 'todo' : v[2] === '○' ? 'skipped' : 'failed';
+      if (status === 'skipped' && name.startsWith('skipped ')) name = name.slice('skipped '.length);
+      if (status === 'todo' && name.startsWith('todo ')) name = name.slice('todo '.length);
+      if (v[2] === '○' && name.startsWith('todo ')) {
+        status = 'todo';
+        name = name.slice('todo '.length);
+      }
+      draft.tests.push({ name: [...suites.map((x) => x.name), name].join(SEP), status, file });
+    } else if (line.trim() && indent >= 2) {
+      while (suites.length && suites[suites.length - 1].indent >= indent) suites.pop();
+      suites.push({ indent, name: line.trim() });
+    }
+  }
+  closeBlock();
+
+  // Without --verbose jest names only the failures: list those.
+  if (draft.tests.length === 0) {
+    for (const f of draft.failures) if (f.name !== 'Test suite failed to run') draft.tests.push({ name: f.name, status: 'failed', file: f.file });
+  }
+  return draft;
+}
+
+/** Message lines up to the code excerpt or the stack; `Expected:`/`Received:` pairs and diffs; the frames. */
+function readBlock(raw: string[], failure: DraftFailure): void {
+  const lines = trimBlank(raw);
+  const message: string[] = [];
+  let inCode = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const trimmed = line.trim();
+    if (/^at \S/.test(trimmed)) {
+      const frame: RawFrame | undefined = parseStackLine(trimmed);
+      if (frame) failure.frames.push(frame);
+      inCode = true;
+      continue;
+    }
+    if (isCodeFrameLine(line)) {
+      inCode = true;
+      continue;
+    }
+    if (inCode) continue;
+    message.push(message.length === 0 ? tidyErrorLine(line) : line);
+    const value = /^(Expected|Received|Snapshot)(?: (?:value|length|substring|pattern|message|constructor|path))?: (.*)$/.exec(trimmed);
+    if (value) {
+      if (value[1] === 'Received') failure.actual ??= value[2];
+      else failure.expected ??= value[2];
+    }
+    // `- Expected  - 1` / `+ Received  + 1` (or Snapshot), a blank line, then the diff.
+    if (/^- (Expected|Snapshot)\b/.test(trimmed) && /^\+ Received\b/.test(lines[i + 1]?.trim() ?? '')) {
+      const indent = indentOf(line);
+      const body: string[] = [];
+      let j = i + 2;
+      while (j < lines.length && lines[j].trim() === '') j++;
+      for (const end = Math.min(lines.length, j + 500); j < end && !isCodeFrameLine(lines[j]) && !/^\s*at \S/.test(lines[j]); j++)
+        body.push(lines[j].slice(Math.min(indent, indentOf(lines[j]))));
+      const diff = splitDiff(body, 'expected', 2);
+      if (diff && failure.expected === undefined) {
+        failure.expected = diff.expected;
+        failure.actual = diff.actual;
+      }
+    }
+  }
+  failure.message = message;
+}

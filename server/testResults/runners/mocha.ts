@@ -1,0 +1,107 @@
+/**
+ * mocha's spec reporter: suites as indented titles, `✔ test (5ms)`, `1) test` for a failure, `- test` pending;
+ * `3 passing (60ms)` / `2 pending` / `1 failing`; then each failure: `1) suite` with the rest of its title on
+ * indented lines ending in `:`, the error, mocha's `+ expected - actual` diff, and the stack.
+ */
+import { SEP, indentOf, parseStackLine, splitDiff, tidyErrorLine, trimBlank, zeroTotals, type Draft, type DraftFailure } from '../draft';
+
+const PASS = /^(\s*)(?:✔|✓|√) (.*?)(?: \(\d+ms\))?$/;
+const FAIL = /^(\s*)(\d+)\) (.*)$/;
+const PENDING = /^(\s*)- (.*)$/;
+const COUNT = /^\s*(\d+) (passing|pending|failing)\b/;
+
+export function parseMocha(lines: string[]): Draft {
+  const draft: Draft = { runner: 'mocha', totals: null, tests: [], failures: [], testFiles: [] };
+  const suites: { indent: number; name: string }[] = [];
+  const counts = new Map<string, number>();
+  let i = 0;
+  // The listing, up to the counts.
+  for (; i < lines.length; i++) {
+    const line = lines[i];
+    const c = COUNT.exec(line);
+    if (c) {
+      counts.set(c[2], Number(c[1]));
+      if (c[2] === 'failing') {
+        i++;
+        break;
+      }
+      continue;
+    }
+    if (counts.size) {
+      if (line.trim() && !COUNT.test(line)) break; // the failures follow `N passing` when nothing is pending or failing
+      continue;
+    }
+    if (!line.trim()) continue;
+    const indent = indentOf(line);
+    while (suites.length && suites[suites.length - 1].indent >= indent) suites.pop();
+    const name = (title: string) => [...suites.map((s) => s.name), title].join(SEP);
+    let m: RegExpExecArray | null;
+    if ((m = PASS.exec(line))) draft.tests.push({ name: name(m[2]), status: 'passed' });
+    else if ((m = FAIL.exec(line))) draft.tests.push({ name: name(m[3]), status: 'failed' });
+    else if ((m = PENDING.exec(line))) draft.tests.push({ name: name(m[2]), status: 'skipped' });
+    else suites.push({ indent, name: line.trim() });
+  }
+
+  // The failures: `  1) math` + title lines until one ends with ':', then the body.
+  let current: { failure: DraftFailure; body: string[] } | undefined;
+  const close = () => {
+    if (current) {
+      readBody(current.body, current.failure);
+      draft.failures.push(current.failure);
+    }
+    current = undefined;
+  };
+  for (; i < lines.length; i++) {
+    const m = FAIL.exec(lines[i]);
+    if (m && indentOf(lines[i]) <= 4) {
+      close();
+      const parts = [m[3].trim()];
+      while (!parts[parts.length - 1].endsWith(':') && i + 1 < lines.length && lines[i + 1].trim() && parts.length < 50) parts.push(lines[++i].trim());
+      parts[parts.length - 1] = parts[parts.length - 1].replace(/:$/, '');
+      current = { failure: { name: parts.join(SEP), message: [], frames: [] }, body: [] };
+      continue;
+    }
+    if (current) current.body.push(lines[i]);
+  }
+  close();
+
+  if (counts.size) {
+    const totals = zeroTotals();
+    totals.passed = counts.get('passing') ?? 0;
+    totals.failed = counts.get('failing') ?? 0;
+    totals.skipped = counts.get('pending') ?? 0;
+    draft.totals = totals;
+  }
+  return draft;
+}
+
+function readBody(raw: string[], failure: DraftFailure): void {
+  const lines = trimBlank(raw);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const trimmed = line.trim();
+    if (/^at \S/.test(trimmed)) {
+      const frame = parseStackLine(trimmed);
+      if (frame) failure.frames.push(frame);
+      continue;
+    }
+    if (failure.frames.length) continue;
+    if (trimmed === '+ expected - actual') {
+      const indent = indentOf(line);
+      const diff: string[] = [];
+      let j = i + 1;
+      while (j < lines.length && lines[j].trim() === '') j++;
+      for (const end = Math.min(lines.length, j + 500); j < end && !/^\s*at \S/.test(lines[j]); j++)
+        diff.push(lines[j].slice(Math.min(indent, indentOf(lines[j]))));
+      const values = splitDiff(diff, 'actual', 1);
+      if (values) {
+        failure.expected = values.expected;
+        failure.actual = values.actual;
+      }
+      i = j - 1;
+      continue;
+    }
+    // The error's first line is indented, the rest of its message is not.
+    failure.message.push(failure.message.length === 0 ? tidyErrorLine(trimmed) : line);
+  }
+}

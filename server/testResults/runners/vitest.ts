@@ -1,0 +1,137 @@
+/**
+ * vitest's default reporter into a pipe (v3): ` RUN  v3.2.7 /root`, a line per test file
+ * (` ❯ test/x.test.ts (8 tests | 4 failed)`), the tests of failing files under it (`× suite > test 8ms`, `✓`, `↓`),
+ * then `⎯ Failed Tests 4 ⎯` and a block per failure headed ` FAIL  file > suite > test` with the error, a
+ * `- Expected / + Received` diff, ` ❯ file:line:col` frames and code excerpts; finally ` Tests  4 failed | 3 passed (7)`.
+ */
+import { SEP, isCodeFrameLine, parseStackLine, splitDiff, tidyErrorLine, trimBlank, zeroTotals, type Draft, type DraftFailure } from '../draft';
+
+const ROOT = /^\s*RUN\s+v\d[^\s]*\s+(\S.*)$/;
+const FILE = /^\s*(?:✓|❯|×|↓|✗|·)\s+(\S+)\s+\(\d+ tests?\b[^)]*\)/;
+const TEST = /^(\s+)(✓|×|↓|✗) (.+?)(?: \d+m?s)?$/;
+const TEST_FILE = /\.[cm]?[jt]sx?$/;
+const HEADER = /^\s*FAIL\s+(\S.*)$/;
+const SEPARATOR = /^⎯{2,}/;
+const TOTALS = /^\s*Tests\s+(.+)\(\d+\)\s*$/;
+const SUMMARY_START = /^\s*(?:Test Files|Snapshots)\s+\d/;
+
+export function parseVitest(lines: string[]): Draft {
+  const draft: Draft = { runner: 'vitest', totals: null, tests: [], failures: [], testFiles: [] };
+  let base: string | undefined;
+  let file: string | undefined;
+  let group: DraftFailure[] = [];
+  let body: string[] = [];
+
+  const closeGroup = () => {
+    for (const failure of group) readBody(body, failure, base);
+    draft.failures.push(...group);
+    group = [];
+    body = [];
+  };
+
+  for (const line of lines) {
+    const r = ROOT.exec(line);
+    if (r && !base) {
+      base = r[1].trim();
+      continue;
+    }
+    const h = HEADER.exec(line);
+    if (h) {
+      // Headers in a row share the error that follows them.
+      if (body.some((l) => l.trim())) closeGroup();
+      const [filePart, ...names] = h[1].replace(/\s+\[ .* \]$/, '').split(' > ');
+      const failure: DraftFailure = { name: names.length ? names.join(SEP) : filePart.trim(), file: filePart.trim(), message: [], frames: [] };
+      group.push(failure);
+      continue;
+    }
+    if (SEPARATOR.test(line.trim()) || SUMMARY_START.test(line)) {
+      closeGroup();
+    }
+    const t = TOTALS.exec(line);
+    if (t) {
+      const totals = zeroTotals();
+      for (const m of t[1].matchAll(/(\d+) (failed|passed|skipped|todo)/g)) {
+        const n = Number(m[1]);
+        if (m[2] === 'failed') totals.failed += n;
+        else if (m[2] === 'passed') totals.passed += n;
+        else if (m[2] === 'todo') totals.todo += n;
+        else totals.skipped += n;
+      }
+      draft.totals = totals;
+      continue;
+    }
+    if (group.length) {
+      body.push(line);
+      continue;
+    }
+    const f = FILE.exec(line);
+    if (f) {
+      file = f[1];
+      draft.testFiles.push({ file, base });
+      continue;
+    }
+    const m = TEST.exec(line);
+    if (m) {
+      // Under a file line; or, with --reporter=verbose, each line starts with its file.
+      let parts = m[3].split(' > ');
+      let testFile = file;
+      if (parts.length > 1 && (parts[0] === file || TEST_FILE.test(parts[0]))) {
+        testFile = parts[0];
+        parts = parts.slice(1);
+        if (testFile !== file) draft.testFiles.push({ file: testFile, base });
+      }
+      if (!testFile) continue;
+      // A todo is listed as skipped (↓); only the totals tell them apart.
+      const status = m[2] === '✓' ? 'passed' : m[2] === '↓' ? 'skipped' : 'failed';
+      draft.tests.push({ name: parts.join(SEP), status, file: testFile, base });
+    }
+  }
+  closeGroup();
+  // A passing file lists no tests; failures not already listed (a file that failed to load) still count.
+  const listed = new Set(draft.tests.map((t) => t.name));
+  for (const f of draft.failures) {
+    if (!listed.has(f.name)) draft.tests.push({ name: f.name, status: 'failed', file: f.file });
+  }
+  return draft;
+}
+
+function readBody(raw: string[], failure: DraftFailure, base: string | undefined): void {
+  const lines = trimBlank(raw);
+  let inFrames = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const trimmed = line.trim();
+    if (trimmed.startsWith('❯ ')) {
+      const frame = parseStackLine(trimmed);
+      if (frame) {
+        if (base) frame.base = base;
+        failure.frames.push(frame);
+      }
+      inFrames = true;
+      continue;
+    }
+    if (isCodeFrameLine(line) || inFrames) continue;
+    failure.message.push(failure.message.length === 0 ? tidyErrorLine(line) : line);
+    const value = /^(Expected|Received): (.*)$/.exec(trimmed);
+    if (value) {
+      if (value[1] === 'Received') failure.actual ??= value[2];
+      else failure.expected ??= value[2];
+    }
+    if (trimmed === '- Expected' && lines[i + 1]?.trim() === '+ Received') {
+      const diff: string[] = [];
+      let j = i + 2;
+      while (j < lines.length && lines[j].trim() === '') j++;
+      for (const end = Math.min(lines.length, j + 500); j < end && !lines[j].trim().startsWith('❯ '); j++) diff.push(lines[j]);
+      const values = splitDiff(diff, 'expected', 2);
+      if (values && failure.expected === undefined) {
+        failure.expected = values.expected;
+        failure.actual = values.actual;
+      }
+    }
+  }
+  if (base && failure.file) failure.file = joinBase(base, failure.file);
+}
+
+function joinBase(base: string, file: string): string {
+  return /^(?:\/|[A-Za-z]:[\\/])/.test(file) ? file : `${base.replace(/[\\/]+$/, '')}/${file}`;
+}
