@@ -3,6 +3,8 @@
  * `Tests: … total`, vitest's `Test Files`, mocha's `N passing (5ms)`, pytest's `= test session starts =`, go's
  * `ok  \t<pkg>\t0.01s`, …). Each kind of line scores a few times at most, so a long listing cannot outvote a summary.
  */
+import { LineReader } from './draft';
+
 export type OutputKind = 'tap' | 'nodeSpec' | 'jest' | 'vitest' | 'mocha' | 'ava' | 'pytest' | 'go';
 
 /** Runner, weight, the characters a matching line can start with (after indentation), the pattern. */
@@ -48,7 +50,7 @@ SIGNATURES.forEach(([, , first], k) => {
   for (const c of first) BY_FIRST.set(c, [...(BY_FIRST.get(c) ?? []), k]);
 });
 
-export function detect(lines: string[]): OutputKind | undefined {
+export function detect(text: string): OutputKind | undefined {
   const score = new Map<OutputKind, number>();
   const hits = new Array<number>(SIGNATURES.length).fill(0);
   const read = (line: string) => {
@@ -65,10 +67,17 @@ export function detect(lines: string[]): OutputKind | undefined {
       }
     }
   };
-  if (lines.length <= 2 * SAMPLE) lines.forEach(read);
-  else {
-    for (let i = 0; i < SAMPLE; i++) read(lines[i]);
-    for (let i = lines.length - SAMPLE; i < lines.length; i++) read(lines[i]);
+  const head = new LineReader(text);
+  for (let i = 0, line = head.next(); line !== undefined; line = head.next()) {
+    read(line);
+    if (++i === SAMPLE) {
+      // The last SAMPLE lines, unless the head already reached them.
+      let start = text.length;
+      for (let k = 0; k < SAMPLE && start > 0; k++) start = text.lastIndexOf('\n', start - 1);
+      const tail = new LineReader(text, Math.max(start + 1, head.offset));
+      for (let l = tail.next(); l !== undefined; l = tail.next()) read(l);
+      break;
+    }
   }
   let best: OutputKind | undefined;
   let bestScore = 2; // one weak hint is not enough

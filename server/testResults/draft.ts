@@ -47,15 +47,51 @@ export interface Draft {
 /** Lines longer than this are cut before any pattern sees them, which keeps every match linear in the input. */
 export const MAX_LINE = 2000;
 
-export function splitLines(text: string): string[] {
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    if (line.length > MAX_LINE) line = line.slice(0, MAX_LINE);
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    lines[i] = line;
+/**
+ * The output's lines, one at a time, with a little lookahead: never the whole output split into an array, whose
+ * hundreds of thousands of strings would outlive the young generation and cost more to collect than to parse.
+ * A trailing `\r` is dropped; a line longer than `MAX_LINE` is cut to it.
+ */
+export class LineReader {
+  private pos: number;
+  private readonly ahead: string[] = [];
+
+  constructor(
+    private readonly text: string,
+    start = 0,
+  ) {
+    this.pos = start;
   }
-  return lines;
+
+  /** Where the next line not yet read (nor peeked at) starts. */
+  get offset(): number {
+    return this.pos;
+  }
+
+  next(): string | undefined {
+    return this.ahead.length ? this.ahead.shift() : this.read();
+  }
+
+  /** The line `offset` lines after the next one, without consuming anything. */
+  peek(offset = 0): string | undefined {
+    while (this.ahead.length <= offset) {
+      const line = this.read();
+      if (line === undefined) return undefined;
+      this.ahead.push(line);
+    }
+    return this.ahead[offset];
+  }
+
+  private read(): string | undefined {
+    const text = this.text;
+    if (this.pos > text.length) return undefined;
+    let end = text.indexOf('\n', this.pos);
+    if (end < 0) end = text.length;
+    const start = this.pos;
+    this.pos = end + 1;
+    if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
+    return text.slice(start, Math.min(end, start + MAX_LINE));
+  }
 }
 
 export function indentOf(line: string): number {

@@ -8,7 +8,7 @@
 import type { TestReport } from '../protocol/testReport';
 import { stripAnsi } from './ansi';
 import { detect, type OutputKind } from './detect';
-import { splitLines, type Draft } from './draft';
+import { LineReader, type Draft } from './draft';
 import { finish } from './finish';
 import { createResolver, nodeFileSystem, type TestFileSystem } from './paths';
 import { parseAva } from './runners/ava';
@@ -35,7 +35,7 @@ export interface ParseContext {
   fs?: TestFileSystem;
 }
 
-const PARSERS: Record<OutputKind, (lines: string[]) => Draft> = {
+const PARSERS: Record<OutputKind, (lines: LineReader) => Draft> = {
   tap: parseTap,
   nodeSpec: parseNodeSpec,
   jest: parseJest,
@@ -51,9 +51,9 @@ export function emptyReport(): TestReport {
 }
 
 export function parseTestOutput(output: string, context: ParseContext): TestReport {
-  const lines = splitLines(stripAnsi(output));
-  const kind = detect(lines);
+  const text = stripAnsi(output);
+  const kind = detect(text);
   if (!kind) return emptyReport();
-  const draft = PARSERS[kind](lines);
+  const draft = PARSERS[kind](new LineReader(text));
   return finish(draft, createResolver(context.root, context.cwd, context.fs ?? nodeFileSystem));
 }

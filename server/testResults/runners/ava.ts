@@ -15,6 +15,7 @@ import {
   zeroTotals,
   type Draft,
   type DraftFailure,
+  type LineReader,
 } from '../draft';
 
 const PASS = /^\s*✔ (?:\[expected fail\] )?(.*?)(?: \(\d+(?:\.\d+)?m?s\))?$/;
@@ -34,7 +35,7 @@ const REASONS = [
   'Assertion failed',
 ];
 
-export function parseAva(lines: string[]): Draft {
+export function parseAva(lines: LineReader): Draft {
   const draft: Draft = { runner: 'ava', totals: null, tests: [], failures: [], testFiles: [] };
   const failed = new Map<string, number>(); // listed name (reason stripped) → index in draft.tests
   const counts = zeroTotals();
@@ -50,8 +51,8 @@ export function parseAva(lines: string[]): Draft {
     current = undefined;
   };
 
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
+  let previous = '';
+  for (let line = lines.next(); line !== undefined; previous = line, line = lines.next()) {
     const c = COUNT.exec(line);
     if (c) {
       close();
@@ -84,9 +85,7 @@ export function parseAva(lines: string[]): Draft {
     // A failure's title: two-space indent after a blank line, naming a failed test (or followed by its location).
     const title = line.trim();
     const isTitle =
-      indentOf(line) === 2 &&
-      (i === 0 || lines[i - 1].trim() === '') &&
-      (failed.has(title) || (lines[i + 1]?.trim() === '' && LOCATION.test(lines[i + 2] ?? '')));
+      indentOf(line) === 2 && previous.trim() === '' && (failed.has(title) || (lines.peek(0)?.trim() === '' && LOCATION.test(lines.peek(1) ?? '')));
     if (isTitle) {
       close();
       current = { failure: { name: title, message: [], frames: [] }, body: [] };

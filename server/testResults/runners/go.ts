@@ -5,7 +5,7 @@
  * their paths are relative to the package folder, so frames carry the package, learnt from the trailer line.
  * A panic prints a goroutine trace with absolute paths; a build failure prints `# pkg` and `file.go:3:2: …`.
  */
-import { SEP, countTotals, indentOf, parseLocation, type Draft, type DraftCase, type DraftFailure } from '../draft';
+import { SEP, countTotals, indentOf, parseLocation, type Draft, type LineReader, type DraftCase, type DraftFailure } from '../draft';
 
 const RUN = /^=== (RUN|CONT|NAME|PAUSE)\s+(\S+)/;
 const RESULT = /^(\s*)--- (PASS|FAIL|SKIP): (\S+) \([\d.]+s\)$/;
@@ -23,7 +23,7 @@ interface GoTest {
   logIndent: number;
 }
 
-export function parseGo(lines: string[]): Draft {
+export function parseGo(lines: LineReader): Draft {
   const draft: Draft = { runner: 'go', totals: null, tests: [], failures: [], testFiles: [] };
   let verbose = false;
   // This package's tests, by name, in the order seen.
@@ -68,7 +68,7 @@ export function parseGo(lines: string[]): Draft {
     panicking = undefined;
   };
 
-  for (const line of lines) {
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
     if (panicking) {
       const tr = TRACE.exec(line);
       if (tr) {

@@ -14,6 +14,7 @@ import {
   trimBlank,
   zeroTotals,
   type Draft,
+  type LineReader,
   type DraftFailure,
   type RawFrame,
 } from '../draft';
@@ -24,7 +25,7 @@ const HEADER = /^\s*● (.+)$/;
 const TOTALS = /^Tests:\s+(.*\d+ total)\s*$/;
 const END_OF_BLOCKS = /^(?:Test Suites:|Snapshot Summary|\s*› \d+ snapshots? (?:failed|written|obsolete))/;
 
-export function parseJest(lines: string[]): Draft {
+export function parseJest(lines: LineReader): Draft {
   const draft: Draft = { runner: 'jest', totals: null, tests: [], failures: [], testFiles: [] };
   let file: string | undefined;
   let suites: { indent: number; name: string }[] = [];
@@ -38,7 +39,7 @@ export function parseJest(lines: string[]): Draft {
     block = undefined;
   };
 
-  for (const line of lines) {
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
     const f = FILE.exec(line);
     if (f) {
       closeBlock();

@@ -3,34 +3,29 @@
  * `3 passing (60ms)` / `2 pending` / `1 failing`; then each failure: `1) suite` with the rest of its title on
  * indented lines ending in `:`, the error, mocha's `+ expected - actual` diff, and the stack.
  */
-import { SEP, indentOf, parseStackLine, splitDiff, tidyErrorLine, trimBlank, zeroTotals, type Draft, type DraftFailure } from '../draft';
+import { SEP, indentOf, parseStackLine, splitDiff, tidyErrorLine, trimBlank, zeroTotals, type Draft, type DraftFailure, type LineReader } from '../draft';
 
 const PASS = /^(\s*)(?:✔|✓|√) (.*?)(?: \(\d+ms\))?$/;
 const FAIL = /^(\s*)(\d+)\) (.*)$/;
 const PENDING = /^(\s*)- (.*)$/;
 const COUNT = /^\s*(\d+) (passing|pending|failing)\b/;
 
-export function parseMocha(lines: string[]): Draft {
+export function parseMocha(lines: LineReader): Draft {
   const draft: Draft = { runner: 'mocha', totals: null, tests: [], failures: [], testFiles: [] };
   const suites: { indent: number; name: string }[] = [];
   const counts = new Map<string, number>();
-  let i = 0;
   // The listing, up to the counts.
-  for (; i < lines.length; i++) {
-    const line = lines[i];
+  for (let line = lines.peek(); line !== undefined; line = lines.peek()) {
     const c = COUNT.exec(line);
     if (c) {
+      lines.next();
       counts.set(c[2], Number(c[1]));
-      if (c[2] === 'failing') {
-        i++;
-        break;
-      }
+      if (c[2] === 'failing') break;
       continue;
     }
-    if (counts.size) {
-      if (line.trim() && !COUNT.test(line)) break; // the failures follow `N passing` when nothing is pending or failing
-      continue;
-    }
+    // Without `N failing`, whatever follows the counts is not the listing.
+    if (counts.size && line.trim()) break;
+    lines.next();
     if (!line.trim()) continue;
     const indent = indentOf(line);
     while (suites.length && suites[suites.length - 1].indent >= indent) suites.pop();
@@ -51,17 +46,20 @@ export function parseMocha(lines: string[]): Draft {
     }
     current = undefined;
   };
-  for (; i < lines.length; i++) {
-    const m = FAIL.exec(lines[i]);
-    if (m && indentOf(lines[i]) <= 4) {
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
+    const m = FAIL.exec(line);
+    if (m && indentOf(line) <= 4) {
       close();
       const parts = [m[3].trim()];
-      while (!parts[parts.length - 1].endsWith(':') && i + 1 < lines.length && lines[i + 1].trim() && parts.length < 50) parts.push(lines[++i].trim());
+      for (let next = lines.peek(); next?.trim() && !parts[parts.length - 1].endsWith(':') && parts.length < 50; next = lines.peek()) {
+        parts.push(next.trim());
+        lines.next();
+      }
       parts[parts.length - 1] = parts[parts.length - 1].replace(/:$/, '');
       current = { failure: { name: parts.join(SEP), message: [], frames: [] }, body: [] };
       continue;
     }
-    if (current) current.body.push(lines[i]);
+    if (current) current.body.push(line);
   }
   close();
 

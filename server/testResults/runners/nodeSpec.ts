@@ -4,7 +4,7 @@
  * closing it, the `ℹ tests 9` summary, then a `✖ failing tests:` section that repeats the failures (read only
  * for its `test at file:line:col` locations).
  */
-import { SEP, countTotals, indentOf, parseLocation, parseStackLine, tidyErrorLine, zeroTotals, type Draft, type DraftFailure } from '../draft';
+import { SEP, countTotals, indentOf, parseLocation, parseStackLine, tidyErrorLine, zeroTotals, type Draft, type LineReader, type DraftFailure } from '../draft';
 
 const MARK = /^(\s*)(▶|✔|✖|﹣|-|✓|✗|×) (.*)$/;
 const DURATION = /\s\([\d.]+m?s\)$/;
@@ -12,7 +12,7 @@ const DIRECTIVE = /\s#\s*(SKIP|TODO)\b.*$/i;
 const SUMMARY = /^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/;
 const INSPECT_VALUE = /^\s*(expected|actual): (.*?),?$/;
 
-export function parseNodeSpec(lines: string[]): Draft {
+export function parseNodeSpec(lines: LineReader): Draft {
   const draft: Draft = { runner: 'node', totals: null, tests: [], failures: [], testFiles: [] };
   const suites: { indent: number; name: string }[] = [];
   const summary = new Map<string, number>();
@@ -30,7 +30,7 @@ export function parseNodeSpec(lines: string[]): Draft {
     current = undefined;
   };
 
-  for (const line of lines) {
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
     const s = SUMMARY.exec(line);
     if (s) {
       closeFailure();

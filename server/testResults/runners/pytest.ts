@@ -4,7 +4,7 @@
  * (source, `E   ` lines, `tests/test_x.py:8: AssertionError`), the short summary (`FAILED nodeid - msg`,
  * `PASSED nodeid` with -rA) and `=== 1 failed, 2 passed in 0.1s ===` (bare with -q).
  */
-import { SEP, parseLocation, tidyErrorLine, zeroTotals, type Draft, type DraftCase, type DraftFailure, type RawFrame } from '../draft';
+import { SEP, parseLocation, tidyErrorLine, zeroTotals, type Draft, type LineReader, type DraftCase, type DraftFailure, type RawFrame } from '../draft';
 
 const ROOTDIR = /^rootdir: (.+?)(?:, (?:configfile|inifile|testpaths): .*)?$/;
 const PROGRESS = /^(\S+\.py) [.FEsxXP]+\s*(?:\[\s*\d+%\])?$/;
@@ -25,7 +25,7 @@ const STATUS: Record<string, DraftCase['status']> = {
   XPASS: 'passed',
 };
 
-export function parsePytest(lines: string[]): Draft {
+export function parsePytest(lines: LineReader): Draft {
   const draft: Draft = { runner: 'pytest', totals: null, tests: [], failures: [], testFiles: [] };
   let rootdir: string | undefined;
   let section = '';
@@ -45,7 +45,7 @@ export function parsePytest(lines: string[]): Draft {
     }
   };
 
-  for (const line of lines) {
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
     const s = SECTION.exec(line);
     if (s && line.startsWith('==')) {
       if (block) blocks.push(block);

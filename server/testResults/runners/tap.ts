@@ -4,7 +4,7 @@
  * under their parent, whose own `ok` line comes after them: a parent is a suite, reported only when it failed
  * on its own (a hook), not because a child did. Plain TAP from other producers parses the same way.
  */
-import { SEP, countTotals, indentOf, parseLocation, parseStackLine, tidyErrorLine, zeroTotals, type Draft, type DraftFailure } from '../draft';
+import { SEP, countTotals, indentOf, parseLocation, parseStackLine, tidyErrorLine, zeroTotals, type Draft, type LineReader, type DraftFailure } from '../draft';
 
 interface Node {
   indent: number;
@@ -19,7 +19,7 @@ const RESULT = /^(\s*)(not )?ok\b(?: \d+)?(?: -)?(?: (.*))?$/;
 const DIRECTIVE = /\s#\s*(SKIP|TODO)\b.*$/i;
 const SUMMARY = /^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/;
 
-export function parseTap(lines: string[]): Draft {
+export function parseTap(lines: LineReader): Draft {
   // Finished results waiting for their parent (which comes later, less indented).
   const pending: Node[] = [];
   const summary = new Map<string, number>();
@@ -33,7 +33,7 @@ export function parseTap(lines: string[]): Draft {
     yamlLines = [];
   };
 
-  for (const line of lines) {
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
     if (yamlOwner) {
       if (line.endsWith('...') && line.trim() === '...' && indentOf(line) <= yamlIndent) closeYaml();
       else yamlLines.push(line);

@@ -4,7 +4,18 @@
  * then `⎯ Failed Tests 4 ⎯` and a block per failure headed ` FAIL  file > suite > test` with the error, a
  * `- Expected / + Received` diff, ` ❯ file:line:col` frames and code excerpts; finally ` Tests  4 failed | 3 passed (7)`.
  */
-import { SEP, isCodeFrameLine, parseStackLine, splitDiff, tidyErrorLine, trimBlank, zeroTotals, type Draft, type DraftFailure } from '../draft';
+import {
+  SEP,
+  isCodeFrameLine,
+  parseStackLine,
+  splitDiff,
+  tidyErrorLine,
+  trimBlank,
+  zeroTotals,
+  type Draft,
+  type LineReader,
+  type DraftFailure,
+} from '../draft';
 
 const ROOT = /^\s*RUN\s+v\d[^\s]*\s+(\S.*)$/;
 const FILE = /^\s*(?:✓|❯|×|↓|✗|·)\s+(\S+)\s+\(\d+ tests?\b[^)]*\)/;
@@ -15,7 +26,7 @@ const SEPARATOR = /^⎯{2,}/;
 const TOTALS = /^\s*Tests\s+(.+)\(\d+\)\s*$/;
 const SUMMARY_START = /^\s*(?:Test Files|Snapshots)\s+\d/;
 
-export function parseVitest(lines: string[]): Draft {
+export function parseVitest(lines: LineReader): Draft {
   const draft: Draft = { runner: 'vitest', totals: null, tests: [], failures: [], testFiles: [] };
   let base: string | undefined;
   let file: string | undefined;
@@ -29,7 +40,7 @@ export function parseVitest(lines: string[]): Draft {
     body = [];
   };
 
-  for (const line of lines) {
+  for (let line = lines.next(); line !== undefined; line = lines.next()) {
     const r = ROOT.exec(line);
     if (r && !base) {
       base = r[1].trim();
