@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runLoop, runTestsLogged } from './agent/loop';
-import type { TestRunResult } from './agent/testRunner';
+import { runLoop, runTestsLogged, TestedRun } from './agent/loop';
 import { ConfigError, Env, positiveInt, positiveNumber, resolveSettings } from './config';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
@@ -93,7 +92,7 @@ interface RunPlan {
 }
 
 /** What an auto-fix check did: the tests passed (or it was cancelled), or they failed and `runId` fixes them. */
-export type AutoFixResult = { started: false; tests: TestRunResult } | { started: true; runId: string; done: Promise<RunOutcome> };
+export type AutoFixResult = { started: false; tests: TestedRun } | { started: true; runId: string; done: Promise<RunOutcome> };
 
 /**
  * The engine behind every front end: validates and starts runs (one per file), cancels them, and keeps the
@@ -267,7 +266,7 @@ export class Engine {
     }
   }
 
-  private launch(plan: RunPlan, controller: AbortController, firstTest?: TestRunResult): Promise<RunOutcome> {
+  private launch(plan: RunPlan, controller: AbortController, firstTest?: TestedRun): Promise<RunOutcome> {
     const { runId } = plan;
     const claimed = this.active.get(runId);
     if (!claimed) throw new Error(`run ${runId} was not claimed`);
@@ -301,7 +300,7 @@ export class Engine {
 
   /** How this engine runs a plan's tests: in the workspace, with its timeout, never with the API keys. */
   private testOptions(plan: RunPlan) {
-    return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: withoutKeys(process.env) };
+    return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: testEnvironment(process.env) };
   }
 
   private providerFor(settings: { provider: ProviderName; ollamaUrl: string | undefined }): Provider {
@@ -401,12 +400,18 @@ function checkShape(request: RunRequest): void {
   if (request.provider !== undefined && !isProviderName(request.provider)) fail(unknownProviderMessage(request.provider));
 }
 
-/** The test command gets the user's environment without the API keys: tests have no business with them. */
-function withoutKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...env };
+/** The test command gets the user's environment without the API keys (tests have no business with them) and without colour. */
+function testEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy: NodeJS.ProcessEnv = { ...env, ...NO_COLOR_ENV };
   for (const name of KEY_VARIABLES) delete copy[name];
   return copy;
 }
+
+/**
+ * The conventional ways to ask for plain output: a runner that honours any of them prints no escape codes
+ * (escapes that still arrive are stripped by the test runner). TERM=dumb also stops progress redraws.
+ */
+const NO_COLOR_ENV = { NO_COLOR: '1', FORCE_COLOR: '0', TERM: 'dumb' } as const;
 
 function realpathOrSelf(file: string): string {
   try {

@@ -1,5 +1,6 @@
 import type { AgentEvent, Stats } from './protocol';
 import { usd } from './protocol/format';
+import { failureSummary } from './testResults';
 
 /** One terminal line per event worth showing while a run goes on; undefined for the rest. */
 export function formatEvent(event: AgentEvent): string | undefined {
@@ -8,22 +9,35 @@ export function formatEvent(event: AgentEvent): string | undefined {
       return `▶ ${event.file}: ${event.provider} ${event.model}, up to ${event.maxRuns} iterations, tests: ${event.testCommand}`;
     case 'run.iteration':
       return `— iteration ${event.iteration}/${event.maxRuns}`;
-    case 'llm.response':
+    case 'llm.response': {
       if (!event.ok) return `  ✗ ${event.provider} ${event.error?.kind}: ${event.error?.message}`;
-      return `  model: ${seconds(event.latencyMs)} (first token ${event.ttftMs === null ? '–' : seconds(event.ttftMs)}), ${tokens(event.inputTokens)} in / ${tokens(event.outputTokens)} out, ${usd(event.costUsd)}${event.retries ? `, ${event.retries} retries` : ''}`;
+      const firstToken = event.ttftMs === null ? '–' : seconds(event.ttftMs);
+      const retries = event.retries ? `, ${event.retries} retries` : '';
+      const usage = `${tokens(event.inputTokens)} in / ${tokens(event.outputTokens)} out`;
+      return `  model: ${seconds(event.latencyMs)} (first token ${firstToken}), ${usage}, ${usd(event.costUsd)}${retries}`;
+    }
     case 'edit.rejected':
       return `  reply not used: ${event.message}`;
     case 'edit.applied':
       return `  wrote ${event.file} (+${event.linesAdded} −${event.linesRemoved} lines)`;
-    case 'test.finished':
-      if (event.passed) return `  tests: pass (${seconds(event.durationMs)})`;
-      return `  tests: ${event.timedOut ? 'timed out' : event.cancelled ? 'cancelled' : `fail, exit ${event.exitCode ?? event.signal}`} (${seconds(event.durationMs)})`;
+    case 'test.finished': {
+      const counts = event.report && event.report.runner !== 'unknown' ? failureSummary(event.report) : undefined;
+      if (event.passed) return `  tests: pass${counts ? `, ${counts}` : ''} (${seconds(event.durationMs)})`;
+      if (event.timedOut || event.cancelled) return `  tests: ${event.timedOut ? 'timed out' : 'cancelled'} (${seconds(event.durationMs)})`;
+      return `  tests: ${counts ?? 'fail'} (exit ${event.exitCode ?? event.signal}, ${seconds(event.durationMs)})`;
+    }
     case 'run.finished': {
       const mark = event.outcome === 'passed' ? '✔' : '✘';
-      const detail = event.outcome === 'passed' ? (event.iterations === 0 ? 'tests already pass' : `tests pass after ${event.iterations} iteration(s)`) : `${event.outcome} (${event.reason.replaceAll('_', ' ')})`;
+      const detail =
+        event.outcome === 'passed'
+          ? event.iterations === 0
+            ? 'tests already pass'
+            : `tests pass after ${event.iterations} iteration(s)`
+          : `${event.outcome} (${event.reason.replaceAll('_', ' ')})`;
       const restored = event.restored ? '; original restored' : '';
       const error = event.error ? `\n  ${event.error}` : '';
-      return `${mark} ${detail}, ${usd(event.costUsd)}${event.unpricedCalls ? ` + ${event.unpricedCalls} unpriced call(s)` : ''}, ${seconds(event.durationMs)}${restored}${error}`;
+      const unpriced = event.unpricedCalls ? ` + ${event.unpricedCalls} unpriced call(s)` : '';
+      return `${mark} ${detail}, ${usd(event.costUsd)}${unpriced}, ${seconds(event.durationMs)}${restored}${error}`;
     }
     case 'log':
       return event.level === 'info' ? undefined : `${event.level}: ${event.message}`;
@@ -52,7 +66,8 @@ export function formatStats(stats: Stats): string {
   const r = stats.runs;
   const runs = [
     `runs: ${r.total} (${r.passed} passed, ${r.failed} failed, ${r.cancelled} cancelled, ${r.error} error${r.running ? `, ${r.running} running` : ''})`,
-    `pass rate: ${r.passRate === null ? '–' : `${Math.round(r.passRate * 100)}%`}, mean iterations to pass: ${r.meanIterationsToPass === null ? '–' : r.meanIterationsToPass.toFixed(1)}, cost: ${usd(r.costUsd)}`,
+    `pass rate: ${r.passRate === null ? '–' : `${Math.round(r.passRate * 100)}%`}, ` +
+      `mean iterations to pass: ${r.meanIterationsToPass === null ? '–' : r.meanIterationsToPass.toFixed(1)}, cost: ${usd(r.costUsd)}`,
   ];
   const table = rows.length === 0 ? ['no model calls yet'] : [line(header), ...rows.map(line)];
   return [...table, '', ...runs].join('\n');

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { buildPrompt, extractCode, fence, judgeReply, languageNames, summarize } from '../server/agent/prompt';
+import { emptyReport } from '../server/testResults';
 
 describe('model replies', () => {
   it('takes the whole file from the first fenced block, keeping inner blank lines', () => {
@@ -93,6 +94,7 @@ describe('prompts', () => {
       testCommand: 'npm test',
       goal: 'add adds',
       testFile: { path: 'test/math.test.js', contents: 'assert(add(1,1) === 2)' },
+      report: emptyReport(),
       testOutput: 'AssertionError: 0 !== 2',
       testExitCode: 1,
       attempts: [

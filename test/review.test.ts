@@ -2,7 +2,6 @@ import * as assert from 'node:assert/strict';
 import { Diagnostic } from 'vscode-languageserver';
 import { anchorText, linesRange, relocate } from '../server/lsp/diagnostics';
 import { numberedListing, parseFindings } from '../server/review/findings';
-import { failureLocations } from '../server/review/testFailures';
 
 describe('review findings', () => {
   it('numbers the listing from 1', () => {
@@ -72,59 +71,5 @@ describe('diagnostics anchored to their lines', () => {
   it('go to the nearest copy of their text, and away when it is gone', () => {
     assert.equal(relocate(on(3), ['target', 'a', 'b', 'target'])?.range.start.line, 3);
     assert.equal(relocate(on(3), ['a', 'b', 'fixed', 'c']), undefined);
-  });
-});
-
-describe('test failure locations', () => {
-  it("reads node's test runner (TAP) output", () => {
-    const tap = `TAP version 13
-# Subtest: add
-not ok 1 - add
-  ---
-  duration_ms: 3.12
-  location: '/ws/math.test.js:4:1'
-  failureType: 'testCodeFailure'
-  error: |-
-    Expected values to be strictly equal:
-
-    -1 !== 5
-
-  stack: |-
-    TestContext.<anonymous> (/ws/math.test.js:4:26)
-    Test.runInAsyncScope (node:async_hooks:206:9)
-    Test.run (node:internal/test_runner/test:796:25)
-  ...
-`;
-    assert.deepEqual(failureLocations(tap), [{ file: '/ws/math.test.js', line: 4, message: 'test failed: add — Expected values to be strictly equal:' }]);
-  });
-
-  it('reads mocha/jest/vitest stack traces, skipping node_modules', () => {
-    const mocha = `  1) math
-       adds:
-     AssertionError [ERR_ASSERTION]: Expected values to be strictly equal:
-      at Context.<anonymous> (test/math.test.js:12:12)
-      at callFn (node_modules/mocha/lib/runnable.js:366:21)
-      at add (src/math.js:3:9)`;
-    assert.deepEqual(
-      failureLocations(mocha).map((l) => [l.file, l.line]),
-      [
-        ['test/math.test.js', 12],
-        ['src/math.js', 3],
-      ],
-    );
-    const jest = `  ● math › adds
-    expect(received).toBe(expected)
-      at Object.<anonymous> (/repo/src/math.test.ts:7:18)`;
-    assert.deepEqual(
-      failureLocations(jest).map((l) => [l.file, l.line]),
-      [['/repo/src/math.test.ts', 7]],
-    );
-  });
-
-  it('reads pytest and go test', () => {
-    assert.deepEqual(failureLocations('tests/test_math.py:14: AssertionError'), [{ file: 'tests/test_math.py', line: 14, message: 'AssertionError' }]);
-    assert.deepEqual(failureLocations('--- FAIL: TestAdd (0.00s)\n    math_test.go:9: got -1, want 5'), [
-      { file: 'math_test.go', line: 9, message: 'got -1, want 5' },
-    ]);
   });
 });

@@ -1,10 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderErrorKind, RunFinishedEvent, RunOutcome, StopReason } from '../protocol/events';
+import type { TestReport } from '../protocol/testReport';
+import { boundReport, failureSummary, parseTestOutput } from '../testResults';
 import { Provider, ProviderError } from '../providers/types';
 import { askModel, Emit } from './askModel';
 import { lineDelta, unifiedDiff } from './diff';
+import { checkIntegrity } from './integrity';
 import { Attempt, buildPrompt, Extraction, judgeReply, summarize, SYSTEM_PROMPT } from './prompt';
+import { failureSignature, STUCK_AFTER, StuckDetector } from './stuck';
 import { runTests, tailOf, TestRunResult } from './testRunner';
 import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
 import { MAX_FILE_BYTES, readSource, toPosix, writeAtomic } from '../workspace';
@@ -35,7 +39,7 @@ export interface LoopInput extends TestSetup {
   /** Where the original and each attempt are kept. */
   runDir: string;
   /** The failing result of a test run made just before (an auto-fix check): used as iteration 0's, not repeated. */
-  firstTest?: TestRunResult;
+  firstTest?: TestedRun;
   signal: AbortSignal;
   emit: Emit;
 }
@@ -140,12 +144,21 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
   const test = () => runTestsLogged({ ...input, signal: controller.signal }, runId, iteration, emit);
 
   try {
-    let last = input.firstTest ?? (await test());
-    if (last.passed) return finish('passed', 'tests_passed');
+    // The baseline: what the suite said before any change; a later pass must cover what it ran.
+    const baseline = input.firstTest ?? (await test());
+    if (baseline.passed) return finish('passed', 'tests_passed');
+    const testFiles = new Set([...baseline.report.testFiles, ...(input.testFile ? [input.testFile.path] : [])]);
+    if (testFiles.has(rel)) return finish('error', 'test_file', `${rel} is a test file: micro-agent fixes the code under test and never edits tests`);
+    let last = baseline;
+    const stuck = new StuckDetector();
+    stuck.baseline(failureSignature(baseline.report, baseline.output));
     const attempts: Attempt[] = [];
     // The model's view of the file: what the prompt shows, what diffs and "unchanged" compare against.
     let current = toModelText(original);
+    let currentContents = original;
     const testFile = input.testFile && { path: input.testFile.path, contents: toModelText(input.testFile.contents) };
+    const stuckStop = () =>
+      finish('failed', 'stuck', `the last ${STUCK_AFTER} iterations brought nothing new (the same reply or the same failing tests again)`);
     while (iteration < input.maxRuns) {
       const stop = stopped();
       if (stop) return stop;
@@ -159,7 +172,8 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
         testCommand: input.testCommand,
         goal: input.prompt,
         testFile,
-        testOutput: tailOf(last.output, OUTPUT_TAIL_CHARS),
+        report: last.report,
+        testOutput: last.output,
         testExitCode: last.exitCode,
         attempts,
       });
@@ -176,6 +190,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       if (!judged.ok) {
         emit({ type: 'edit.rejected', runId, iteration, reason: judged.reason, message: judged.message });
         attempts.push({ iteration, kind: 'rejected', reason: judged.reason, message: judged.message });
+        if (stuck.record(reply.text)) return stuckStop();
         continue;
       }
       const { code, contents, bytes } = judged;
@@ -194,13 +209,26 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
         diff: unifiedDiff(current, code),
         attemptPath: relToRoot(attemptPath),
       });
-      current = code;
 
-      last = await test();
-      if (last.passed) return finish('passed', 'tests_passed');
+      const tested = await test();
+      if (tested.passed) {
+        const integrity = checkIntegrity(baseline.report, tested.report);
+        if (integrity.ok) return finish('passed', 'tests_passed');
+        // A faked pass: the attempt goes, the file is as it was before it, and the model is told why.
+        writeAtomic(input.file, currentContents);
+        emit({ type: 'edit.rejected', runId, iteration, reason: 'tests_missing', message: integrity.message });
+        attempts.push({ iteration, kind: 'rejected', reason: 'tests_missing', message: integrity.message });
+        if (stuck.record(reply.text)) return stuckStop();
+        continue;
+      }
+      current = code;
+      currentContents = contents;
+      last = tested;
       const stopAfterTest = stopped();
       if (stopAfterTest) return stopAfterTest;
-      attempts.push({ iteration, kind: 'tested', exitCode: last.exitCode, timedOut: last.timedOut, summary: summarize(last.output) });
+      const summary = last.report.runner === 'unknown' ? summarize(last.output) : failureSummary(last.report);
+      attempts.push({ iteration, kind: 'tested', exitCode: last.exitCode, timedOut: last.timedOut, summary });
+      if (stuck.record(reply.text, failureSignature(last.report, last.output))) return stuckStop();
     }
     return finish('failed', 'max_runs');
   } catch (err) {
@@ -212,6 +240,9 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
 }
 
 type Rejection = Extract<Extraction, { ok: false }>;
+
+/** A test run with what the runner said, read from its output. */
+export type TestedRun = TestRunResult & { report: TestReport };
 
 /**
  * The model's code as the file will hold it (its BOM and line ending back), or a rejection when that is larger
@@ -228,10 +259,14 @@ function forWriting(code: string, shape: TextShape): { ok: true; code: string; c
   return { ok: true, code, contents, bytes };
 }
 
-/** One test run, logged: `test.started` before, `test.finished` after with the tail of the output. */
-export async function runTestsLogged(setup: TestSetup & { signal: AbortSignal }, runId: string, iteration: number, emit: Emit): Promise<TestRunResult> {
+/**
+ * One test run, logged: `test.started` before, `test.finished` after with the tail of the output and the
+ * runner's report (bounded), read from the output once here for the loop, the event and the diagnostics.
+ */
+export async function runTestsLogged(setup: TestSetup & { signal: AbortSignal }, runId: string, iteration: number, emit: Emit): Promise<TestedRun> {
   emit({ type: 'test.started', runId, iteration, command: setup.testCommand });
   const result = await runTests({ command: setup.testCommand, cwd: setup.cwd, timeoutMs: setup.testTimeoutMs, signal: setup.signal, env: setup.testEnv });
+  const report = parseTestOutput(result.output, { root: setup.cwd, cwd: setup.cwd, exitCode: result.exitCode });
   emit({
     type: 'test.finished',
     runId,
@@ -243,6 +278,7 @@ export async function runTestsLogged(setup: TestSetup & { signal: AbortSignal },
     timedOut: result.timedOut,
     cancelled: result.cancelled,
     outputTail: tailOf(result.output, OUTPUT_TAIL_CHARS),
+    report: boundReport(report),
   });
-  return result;
+  return { ...result, report };
 }

@@ -1,6 +1,15 @@
 import * as path from 'node:path';
-import type { RejectReason } from '../protocol';
+import type { RejectReason } from '../protocol/events';
+import type { TestFailure, TestLocation, TestReport } from '../protocol/testReport';
 import type { ChatMessage } from '../providers/types';
+import { tailOf } from './testRunner';
+
+/** The test-output part of a prompt, failures first: it never grows past this however much the tests print. */
+export const TEST_SECTION_CHARS = 8000;
+/** The raw tail after the failures: the context around them (a crash, a log line), not the whole output. */
+const TAIL_AFTER_FAILURES_CHARS = 2000;
+const FAILURES_SHOWN = 10;
+const MESSAGE_CHARS = 600;
 
 export const SYSTEM_PROMPT = [
   'You are micro-agent, an expert programmer. You change one source file so that its tests pass.',
@@ -20,7 +29,9 @@ export interface PromptInput {
   testCommand: string;
   goal: string | null;
   testFile: { path: string; contents: string } | null;
-  /** The latest failing test output, already cut to its tail. */
+  /** What the runner said in the latest failing run; its failures lead the test section. */
+  report: TestReport;
+  /** The latest failing test output (whole: the prompt takes what fits). */
   testOutput: string;
   testExitCode: number | null;
   attempts: readonly Attempt[];
@@ -36,7 +47,7 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
   parts.push(`## File to fix: ${input.file}\n${fence(input.contents, languageOf(input.file))}`);
   if (input.testFile) parts.push(`## Test file: ${input.testFile.path}\n${fence(input.testFile.contents, languageOf(input.testFile.path))}`);
   parts.push(`## Test command\n\`${input.testCommand}\` (exit code ${input.testExitCode ?? 'none: killed'}; it must exit 0)`);
-  parts.push(`## Test output (tail)\n${fence(input.testOutput || '(no output)', '')}`);
+  parts.push(testSection(input.report, input.testOutput));
   if (input.attempts.length > 0) parts.push(`## Earlier attempts in this run\n${input.attempts.map(describeAttempt).join('\n')}`);
   parts.push(`Reply with the whole corrected ${input.file} in one fenced code block.`);
   return [{ role: 'user', content: parts.join('\n\n') }];
@@ -160,4 +171,44 @@ export function judgeReply(reply: string, finishReason: 'stop' | 'length' | 'oth
   if (extracted.ok && extracted.code === current)
     return { ok: false, reason: 'unchanged', message: 'the code was identical to the current file; change it so the tests pass' };
   return extracted;
+}
+
+/**
+ * The failing tests by name, where they failed, why, expected against actual and a short stack, then the
+ * output's tail; together at most TEST_SECTION_CHARS. Output the engine cannot read gets the plain tail.
+ */
+function testSection(report: TestReport, output: string): string {
+  const failures = report.runner === 'unknown' ? [] : report.failures;
+  if (failures.length === 0) return `## Test output (tail)\n${fence(tailOf(output, TEST_SECTION_CHARS) || '(no output)', '')}`;
+  const shown = failures.slice(0, FAILURES_SHOWN).map(describeFailure);
+  const more = failures.length > shown.length ? `\n(and ${failures.length - shown.length} more failing)` : '';
+  const head = `## Failing tests (${report.runner})\n${shown.join('\n')}${more}`;
+  const listed = head.length > TEST_SECTION_CHARS - TAIL_AFTER_FAILURES_CHARS ? `${head.slice(0, TEST_SECTION_CHARS - TAIL_AFTER_FAILURES_CHARS)}…` : head;
+  const tail = tailOf(output, Math.max(TAIL_AFTER_FAILURES_CHARS, TEST_SECTION_CHARS - listed.length - 100));
+  return `${listed}\n\n## Test output (tail)\n${fence(tail || '(no output)', '')}`;
+}
+
+function describeFailure(failure: TestFailure): string {
+  const where = [failure.test && `test ${at(failure.test)}`, failure.source && `code ${at(failure.source)}`].filter(Boolean).join(', ');
+  const lines = [`- ${failure.name}${where ? ` (${where})` : ''}`, indent(clip(failure.message, MESSAGE_CHARS))];
+  if (failure.expected !== undefined || failure.actual !== undefined) {
+    lines.push(indent(`expected: ${clip(failure.expected ?? '?', 300)}`), indent(`actual:   ${clip(failure.actual ?? '?', 300)}`));
+  }
+  if (failure.stack) lines.push(indent(clip(failure.stack, 400)));
+  return lines.join('\n');
+}
+
+function at(location: TestLocation): string {
+  return `${location.file}:${location.line}`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

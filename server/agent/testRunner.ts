@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { TestOutcome } from '../protocol/events';
+import { stripAnsi } from '../testResults';
 
 export interface TestRunOptions {
   command: string;
@@ -103,7 +104,8 @@ export function runTests(options: TestRunOptions): Promise<TestRunResult> {
         passed: exitCode === 0 && !timedOut && !cancelled && error === undefined,
         timedOut,
         cancelled,
-        output: tail.text(),
+        // Colour is asked off (NO_COLOR…), but some runners colour anyway: no escape goes further than here.
+        output: stripAnsi(tail.text()),
         truncated: tail.dropped,
         ...(error !== undefined ? { error } : {}),
       });

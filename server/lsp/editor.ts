@@ -7,8 +7,8 @@ import { Engine } from '../engine';
 import type { AgentEvent } from '../protocol/events';
 import type { Finding } from '../protocol/methods';
 import type { DevAiSettings } from '../protocol/settings';
+import type { TestFailure } from '../protocol/testReport';
 import { Reviewer } from '../review/reviewer';
-import { failureLocations } from '../review/testFailures';
 import { isInside, resolveInWorkspace, statePaths } from '../workspace';
 import { anchorText, codeActions, DiagnosticData, DiagnosticsBook, findingDiagnostics, IgnoredFindings, linesRange, SOURCE } from './diagnostics';
 
@@ -86,22 +86,34 @@ export class EditorFeatures {
     if (this.deps.documents.get(uri) || fs.existsSync(fileURLToPath(uri))) await this.review(uri).catch(() => undefined);
   }
 
-  /** Test results from runs become diagnostics on the files the output names; a pass clears them. */
+  /** Test results become diagnostics where each failure happened, from the runner's report; a pass clears them. */
   observe(event: AgentEvent): void {
-    if (event.type === 'test.finished' && !event.cancelled) this.publishTestFailures(event.passed ? '' : event.outputTail);
+    if (event.type === 'test.finished' && !event.cancelled) this.publishTestFailures(event.passed ? [] : (event.report?.failures ?? []));
   }
 
-  private publishTestFailures(output: string): void {
+  /** One diagnostic per failure on its test's line and one on the source line it failed in, each with its own message. */
+  private publishTestFailures(failures: TestFailure[]): void {
     const byUri = new Map<string, Diagnostic[]>();
-    for (const failure of failureLocations(output)) {
-      const abs = path.resolve(this.deps.engine.root, failure.file);
-      if (!isInside(this.deps.engine.root, abs) || !fs.existsSync(abs)) continue;
-      const uri = pathToFileURL(abs).toString();
-      const lines = (this.deps.documents.get(uri)?.getText() ?? fs.readFileSync(abs, 'utf8')).split('\n');
-      if (failure.line > lines.length) continue;
-      const data: DiagnosticData = { kind: 'test', anchor: anchorText(lines, failure.line, failure.line) };
-      const diagnostic: Diagnostic = { range: linesRange(lines, failure.line, failure.line), severity: DiagnosticSeverity.Error, source: SOURCE, message: failure.message, data };
-      byUri.set(uri, [...(byUri.get(uri) ?? []), diagnostic]);
+    for (const failure of failures) {
+      const firstLine = failure.message.split('\n').find((line) => line.trim()) ?? '';
+      const message = `test failed: ${failure.name}${firstLine ? ` — ${firstLine.trim()}` : ''}`;
+      for (const location of [failure.test, failure.source]) {
+        if (!location) continue;
+        const abs = path.resolve(this.deps.engine.root, location.file);
+        if (!isInside(this.deps.engine.root, abs) || !fs.existsSync(abs)) continue;
+        const uri = pathToFileURL(abs).toString();
+        const lines = (this.deps.documents.get(uri)?.getText() ?? fs.readFileSync(abs, 'utf8')).split('\n');
+        if (location.line < 1 || location.line > lines.length) continue;
+        const data: DiagnosticData = { kind: 'test', anchor: anchorText(lines, location.line, location.line) };
+        const diagnostic: Diagnostic = {
+          range: linesRange(lines, location.line, location.line),
+          severity: DiagnosticSeverity.Error,
+          source: SOURCE,
+          message,
+          data,
+        };
+        byUri.set(uri, [...(byUri.get(uri) ?? []), diagnostic]);
+      }
     }
     this.book.setTests(byUri);
   }

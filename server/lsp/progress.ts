@@ -5,6 +5,7 @@ import type { AgentEvent } from '../protocol/events';
 export class RunProgress {
   /** Creating a progress is a round trip: later events wait on the promise instead of racing it. */
   private readonly reporters = new Map<string, Promise<WorkDoneProgressServerReporter>>();
+  private readonly files = new Map<string, string>();
 
   constructor(
     private readonly connection: Connection,
@@ -17,6 +18,7 @@ export class RunProgress {
     const update = (apply: (reporter: WorkDoneProgressServerReporter) => void) => void this.reporters.get(runId)?.then(apply, () => undefined);
     switch (event.type) {
       case 'run.started':
+        this.files.set(runId, event.file);
         this.reporters.set(
           runId,
           this.connection.window.createWorkDoneProgress().then((reporter) => {
@@ -27,7 +29,9 @@ export class RunProgress {
         );
         break;
       case 'run.iteration':
-        update((reporter) => reporter.report(Math.round(((event.iteration - 1) / event.maxRuns) * 100), `iteration ${event.iteration} of ${event.maxRuns}: asking the model`));
+        update((reporter) =>
+          reporter.report(Math.round(((event.iteration - 1) / event.maxRuns) * 100), `iteration ${event.iteration} of ${event.maxRuns}: asking the model`),
+        );
         break;
       case 'test.started':
         update((reporter) => reporter.report(event.iteration === 0 ? 'running the tests' : `iteration ${event.iteration}: running the tests`));
@@ -35,6 +39,11 @@ export class RunProgress {
       case 'run.finished':
         update((reporter) => reporter.done());
         this.reporters.delete(runId);
+        // A run that stopped early for a reason of its own says why, in a sentence the user sees.
+        if ((event.reason === 'stuck' || event.reason === 'test_file') && event.error) {
+          void this.connection.window.showWarningMessage(`micro-agent stopped early on ${this.files.get(runId) ?? 'the file'}: ${event.error}.`);
+        }
+        this.files.delete(runId);
         break;
     }
   }

@@ -3,18 +3,10 @@
  * from them, the same shape for LSP, the CLI and the live API. Types only.
  */
 import type { ProviderName } from './providers';
-
+import type { TestReport } from './testReport';
 
 /** Why a model call failed. `retryable` kinds are retried with backoff before they surface. */
-export type ProviderErrorKind =
-  | 'auth'
-  | 'rate_limit'
-  | 'timeout'
-  | 'server'
-  | 'network'
-  | 'bad_response'
-  | 'invalid_request'
-  | 'cancelled';
+export type ProviderErrorKind = 'auth' | 'rate_limit' | 'timeout' | 'server' | 'network' | 'bad_response' | 'invalid_request' | 'cancelled';
 
 export type RunOutcome = 'passed' | 'failed' | 'cancelled' | 'error';
 
@@ -27,10 +19,17 @@ export type StopReason =
   | 'cancelled'
   | 'provider_error'
   | 'internal_error'
-  | 'interrupted';
+  | 'interrupted'
+  /** Three iterations in a row brought nothing new (a repeated reply, or the same failures again). */
+  | 'stuck'
+  /** The target is a test file: micro-agent never edits tests. */
+  | 'test_file';
 
-/** Why a model reply was not written to the file. */
-export type RejectReason = 'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large';
+/**
+ * Why a model reply was not kept. `tests_missing`: the tests exited 0 but tests that ran before did not run
+ * again or pass, were newly skipped, or the total dropped (a faked pass); the file went back to before it.
+ */
+export type RejectReason = 'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large' | 'tests_missing';
 
 interface EventBase {
   /** Strictly increasing across the whole log, also across host restarts. */
@@ -126,6 +125,8 @@ export interface TestFinishedEvent extends EventBase, TestOutcome {
   iteration: number;
   /** The last part of stdout and stderr, interleaved as they arrived. */
   outputTail: string;
+  /** What the runner said, read from its output (bounded); absent in logs written before reports existed. */
+  report?: TestReport;
 }
 
 export interface EditAppliedEvent extends EventBase {

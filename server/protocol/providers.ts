@@ -56,8 +56,10 @@ export const KEY_VARIABLES: readonly string[] = PROVIDERS.flatMap((name) => PROV
 
 /** The provider to use when neither the request nor the settings name one: the first with a key, else Ollama. */
 export function defaultProvider(env: Readonly<Record<string, string | undefined>>): ProviderName {
-  return PROVIDERS.find((name) => {
-    const variable = PROVIDER_INFO[name].keyVariable;
-    return variable !== null && Boolean(env[variable]);
-  }) ?? 'ollama';
+  return (
+    PROVIDERS.find((name) => {
+      const variable = PROVIDER_INFO[name].keyVariable;
+      return variable !== null && Boolean(env[variable]);
+    }) ?? 'ollama'
+  );
 }

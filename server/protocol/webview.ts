@@ -22,15 +22,20 @@ export function parseFromWebview(value: unknown): FromWebview | undefined {
   const keys = Object.keys(message).sort().join(',');
   switch (message.type) {
     case 'ready':
-      return keys === 'afterSeq,type' && Number.isSafeInteger(message.afterSeq) && (message.afterSeq as number) >= 0 ? { type: 'ready', afterSeq: message.afterSeq as number } : undefined;
+      return keys === 'afterSeq,type' && Number.isSafeInteger(message.afterSeq) && (message.afterSeq as number) >= 0
+        ? { type: 'ready', afterSeq: message.afterSeq as number }
+        : undefined;
     case 'startRun':
       return keys === 'type' ? { type: 'startRun' } : undefined;
     case 'cancelRun':
-      return keys === 'runId,type' && typeof message.runId === 'string' && /^[\w-]{1,64}$/.test(message.runId) ? { type: 'cancelRun', runId: message.runId } : undefined;
+      return keys === 'runId,type' && typeof message.runId === 'string' && /^[\w-]{1,64}$/.test(message.runId)
+        ? { type: 'cancelRun', runId: message.runId }
+        : undefined;
     case 'openFile':
-      return keys === 'file,type' && typeof message.file === 'string' && message.file.length > 0 && message.file.length < 4096 && !message.file.includes('\0') ? { type: 'openFile', file: message.file } : undefined;
+      return keys === 'file,type' && typeof message.file === 'string' && message.file.length > 0 && message.file.length < 4096 && !message.file.includes('\0')
+        ? { type: 'openFile', file: message.file }
+        : undefined;
     default:
       return undefined;
   }
 }
-

@@ -1,6 +1,7 @@
 import type { Database } from 'sql.js';
 import { useState } from 'preact/hooks';
-import type { AgentEvent } from '../../server/protocol/events';
+import type { AgentEvent, TestFinishedEvent } from '../../server/protocol/events';
+import type { TestTotals } from '../../server/protocol/testReport';
 import { recentRuns, RunRow, runEvents } from '../queries';
 import type { Transport } from '../transport';
 import { clock, count, ms, usd } from '../format';
@@ -8,12 +9,27 @@ import { clock, count, ms, usd } from '../format';
 const OUTCOME_ICON: Record<string, string> = { passed: 'pass', failed: 'error', cancelled: 'circle-slash', error: 'warning' };
 
 /** Live activity: start a run, and every run with its iterations as a timeline that opens to its attempts. */
-export function Activity({ db, transport, activeFile, trusted }: { db: Database; version: number; transport: Transport; activeFile: string | null; trusted: boolean }) {
+export function Activity({
+  db,
+  transport,
+  activeFile,
+  trusted,
+}: {
+  db: Database;
+  version: number;
+  transport: Transport;
+  activeFile: string | null;
+  trusted: boolean;
+}) {
   const runs = recentRuns(db);
   return (
     <section class="activity">
       <div class="toolbar">
-        <vscode-button disabled={!activeFile || !trusted} onClick={() => transport.post({ type: 'startRun' })} title={trusted ? 'Fix the active file with micro-agent' : 'Not available: the workspace is not trusted'}>
+        <vscode-button
+          disabled={!activeFile || !trusted}
+          onClick={() => transport.post({ type: 'startRun' })}
+          title={trusted ? 'Fix the active file with micro-agent' : 'Not available: the workspace is not trusted'}
+        >
           <i class="codicon codicon-beaker" slot="start" /> Fix {activeFile ? activeFile.split('/').pop() : 'active file'}
         </vscode-button>
         {!trusted && <span class="muted">Limited mode: the workspace is not trusted.</span>}
@@ -89,10 +105,15 @@ function Step({ event }: { event: AgentEvent }) {
     case 'llm.response':
       return (
         <div class={`step llm ${event.ok ? '' : 'failed'}`}>
-          <i class="codicon codicon-hubot" /> {event.provider} {event.model} · {ms(event.latencyMs)} (TTFT {ms(event.ttftMs)}) · {count(event.inputTokens)} in / {count(event.outputTokens)} out ·{' '}
-          {usd(event.costUsd)}
+          <i class="codicon codicon-hubot" /> {event.provider} {event.model} · {ms(event.latencyMs)} (TTFT {ms(event.ttftMs)})
+          {` · ${count(event.inputTokens)} in / ${count(event.outputTokens)} out · ${usd(event.costUsd)}`}
           {event.retries > 0 && ` · ${event.retries} retries`}
-          {event.error && <span class="error-text"> · {event.error.kind}: {event.error.message}</span>}
+          {event.error && (
+            <span class="error-text">
+              {' '}
+              · {event.error.kind}: {event.error.message}
+            </span>
+          )}
           {event.ok && <Details summary="Response" body={event.responsePreview} />}
         </div>
       );
@@ -103,19 +124,49 @@ function Step({ event }: { event: AgentEvent }) {
         </div>
       );
     case 'edit.applied':
-      return <Details summary={<>Wrote {event.file} (+{event.linesAdded} −{event.linesRemoved})</>} body={event.diff} diff />;
-    case 'test.finished':
       return (
         <Details
           summary={
             <>
-              <i class={`codicon codicon-${event.passed ? 'pass' : 'error'}`} /> Tests {event.passed ? 'passed' : event.timedOut ? 'timed out' : event.cancelled ? 'cancelled' : `failed (exit ${event.exitCode ?? event.signal})`} · {ms(event.durationMs)}
+              Wrote {event.file} (+{event.linesAdded} −{event.linesRemoved})
             </>
           }
-          body={event.outputTail}
-          className={event.passed ? 'pass' : 'fail'}
+          body={event.diff}
+          diff
         />
       );
+    case 'test.finished': {
+      const failing = event.report?.failures ?? [];
+      return (
+        <>
+          <Details
+            summary={
+              <>
+                <i class={`codicon codicon-${event.passed ? 'pass' : 'error'}`} /> Tests {testVerdict(event)} · {ms(event.durationMs)}
+                {event.report?.totals && <> · {totalsText(event.report.totals)}</>}
+              </>
+            }
+            body={event.outputTail}
+            className={event.passed ? 'pass' : 'fail'}
+          />
+          {!event.passed && failing.length > 0 && (
+            <ul class="failing-tests">
+              {failing.map((failure) => (
+                <li key={failure.name} title={failure.message}>
+                  <i class="codicon codicon-close" /> {failure.name}
+                  {failure.test && (
+                    <span class="muted">
+                      {' '}
+                      · {failure.test.file}:{failure.test.line}
+                    </span>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      );
+    }
     default:
       return null;
   }
@@ -137,4 +188,17 @@ function Details({ summary, body, diff, className }: { summary: preact.Component
       </pre>
     </details>
   );
+}
+
+function testVerdict(event: TestFinishedEvent): string {
+  if (event.passed) return 'passed';
+  if (event.timedOut) return 'timed out';
+  return event.cancelled ? 'cancelled' : `failed (exit ${event.exitCode ?? event.signal})`;
+}
+
+function totalsText(totals: TestTotals): string {
+  const parts = [`${totals.failed} failed`, `${totals.passed} passed`];
+  if (totals.skipped) parts.push(`${totals.skipped} skipped`);
+  if (totals.todo) parts.push(`${totals.todo} todo`);
+  return parts.join(', ');
 }
