@@ -10,9 +10,11 @@ import * as path from 'node:path';
 import type { TestFailure, TestLocation, TestReport } from '../server/protocol';
 import { boundReport, failureSummary, parseTestOutput, stripAnsi } from '../server/testResults';
 import { REPO } from './support/fixtures';
-import { copyFixture, findGo, findPytest, goEnv, markerLine, runCommand, runnerEnv, type RunResult } from './support/runners';
+import { copyFixture, findGo, findPytest, goEnv, markerLine, removeRunnerCopies, runCommand, runnerEnv, type RunResult } from './support/runners';
 
 const NODE = process.execPath;
+
+after(removeRunnerCopies);
 const bin = (...parts: string[]) => path.join(REPO, 'node_modules', ...parts);
 
 function parse(root: string, run: RunResult, cwd = root): TestReport {

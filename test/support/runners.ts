@@ -11,12 +11,23 @@ import { REPO } from './fixtures';
 
 export const RUNNER_FIXTURES = path.join(REPO, 'test', 'fixtures', 'runners');
 
+const created: string[] = [];
+
 /** A fresh copy of test/fixtures/runners/<name> in a temp folder, with node_modules linked to the repository's. */
 export function copyFixture(name: string): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `runner-${name}-`)));
+  created.push(dir);
   fs.cpSync(path.join(RUNNER_FIXTURES, name), dir, { recursive: true });
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   return dir;
+}
+
+/** Removes the copies and output files made so far (the node_modules link first, so nothing follows it). */
+export function removeRunnerCopies(): void {
+  for (const dir of created.splice(0)) {
+    fs.rmSync(path.join(dir, 'node_modules'), { force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface RunResult {
@@ -36,7 +47,9 @@ export function runnerEnv(color: boolean, extra: Record<string, string> = {}): N
 
 /** Runs `command args` in `cwd`; stdout and stderr go to one file, so the output interleaves as through `2>&1`. */
 export function runCommand(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunResult> {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runner-out-')), 'output.txt');
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-out-'));
+  created.push(outDir);
+  const file = path.join(outDir, 'output.txt');
   const fd = fs.openSync(file, 'w');
   const started = Date.now();
   return new Promise((resolve, reject) => {
