@@ -10,7 +10,14 @@ import { RunsModel } from './runsModel';
 
 const REMEMBERED_TEST_COMMAND = 'devAi.testCommand';
 
-export function registerCommands(context: vscode.ExtensionContext, host: HostClient, keys: ApiKeys, runs: RunsModel, activeFile: ActiveFile, log: vscode.LogOutputChannel): void {
+export function registerCommands(
+  context: vscode.ExtensionContext,
+  host: HostClient,
+  keys: ApiKeys,
+  runs: RunsModel,
+  activeFile: ActiveFile,
+  log: vscode.LogOutputChannel,
+): void {
   const register = (id: string, run: (...args: any[]) => unknown) =>
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
@@ -41,11 +48,14 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
 
     const testCommand = await testCommandFor(context);
     if (!testCommand) return;
-    const prompt = typeof options?.prompt === 'string' ? options.prompt : await vscode.window.showInputBox({
-      title: 'micro-agent: what should the code do? (optional)',
-      prompt: 'Describe the goal, or press Enter to let the failing tests speak for themselves.',
-      ignoreFocusOut: true,
-    });
+    const prompt =
+      typeof options?.prompt === 'string'
+        ? options.prompt
+        : await vscode.window.showInputBox({
+            title: 'micro-agent: what should the code do? (optional)',
+            prompt: 'Describe the goal, or press Enter to let the failing tests speak for themselves.',
+            ignoreFocusOut: true,
+          });
     if (prompt === undefined) return;
     const client = await host.get();
     const { runId } = await client.sendRequest(StartRunRequest.type, { uri: uri.toString(), testCommand, ...(prompt.trim() ? { prompt } : {}) });
@@ -59,8 +69,9 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     const name = vscode.workspace.asRelativePath(uri);
     let result;
     try {
-      result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `dev-ai: reviewing ${name}`, cancellable: true }, (_progress, token) =>
-        client.sendRequest(ReviewRequest.type, { uri: uri.toString() }, token),
+      result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `dev-ai: reviewing ${name}`, cancellable: true },
+        (_progress, token) => client.sendRequest(ReviewRequest.type, { uri: uri.toString() }, token),
       );
     } catch (err) {
       if (err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled) return;
@@ -70,7 +81,10 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     }
     const { findings, cached } = result;
     const summary = findings.length === 0 ? 'no findings' : `${findings.length} finding${findings.length === 1 ? '' : 's'} in the Problems panel`;
-    const choice = await vscode.window.showInformationMessage(`dev-ai review of ${name}: ${summary}${cached ? ' (unchanged since the last review)' : ''}.`, ...(findings.length ? ['Show Problems'] : []));
+    const choice = await vscode.window.showInformationMessage(
+      `dev-ai review of ${name}: ${summary}${cached ? ' (unchanged since the last review)' : ''}.`,
+      ...(findings.length ? ['Show Problems'] : []),
+    );
     if (choice) await vscode.commands.executeCommand('workbench.actions.view.problems');
   });
 
@@ -82,7 +96,12 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
       runId =
         running.length === 1
           ? running[0].runId
-          : (await vscode.window.showQuickPick(running.map((run) => ({ label: run.file, description: `${run.provider} ${run.model}`, runId: run.runId })), { title: 'Cancel which run?' }))?.runId;
+          : (
+              await vscode.window.showQuickPick(
+                running.map((run) => ({ label: run.file, description: `${run.provider} ${run.model}`, runId: run.runId })),
+                { title: 'Cancel which run?' },
+              )
+            )?.runId;
     }
     if (!runId) return;
     const client = await host.get();
@@ -95,9 +114,17 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     const current = config.get<ProviderName>('provider');
     const picked = await vscode.window.showQuickPick(
       [
-        { label: PROVIDER_INFO.openai.label, provider: 'openai' as const, detail: 'OPENAI_API_KEY or a key set with dev-ai: Set API Key; OPENAI_BASE_URL for OpenAI-compatible servers (vLLM)' },
+        {
+          label: PROVIDER_INFO.openai.label,
+          provider: 'openai' as const,
+          detail: 'OPENAI_API_KEY or a key set with dev-ai: Set API Key; OPENAI_BASE_URL for OpenAI-compatible servers (vLLM)',
+        },
         { label: PROVIDER_INFO.anthropic.label, provider: 'anthropic' as const, detail: 'ANTHROPIC_API_KEY or a key set with dev-ai: Set API Key' },
-        { label: PROVIDER_INFO.ollama.label, provider: 'ollama' as const, detail: `local models, no key (devAi.ollamaUrl: ${config.get('ollamaUrl') || DEFAULT_OLLAMA_URL})` },
+        {
+          label: PROVIDER_INFO.ollama.label,
+          provider: 'ollama' as const,
+          detail: `local models, no key (devAi.ollamaUrl: ${config.get('ollamaUrl') || DEFAULT_OLLAMA_URL})`,
+        },
       ].map((item) => ({ ...item, description: item.provider === current ? 'current' : undefined })),
       { title: 'micro-agent provider (1/2)' },
     );
@@ -105,7 +132,10 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     const other = '$(edit) Other model…';
     const choice = await vscode.window.showQuickPick([...PROVIDER_INFO[picked.provider].suggestedModels, other], { title: `${picked.label} model (2/2)` });
     if (!choice) return;
-    const model = choice === other ? await vscode.window.showInputBox({ title: `${picked.label} model id`, validateInput: (v) => (v.trim() ? undefined : 'Enter a model id') }) : choice;
+    const model =
+      choice === other
+        ? await vscode.window.showInputBox({ title: `${picked.label} model id`, validateInput: (v) => (v.trim() ? undefined : 'Enter a model id') })
+        : choice;
     if (!model) return;
     await config.update('provider', picked.provider, vscode.ConfigurationTarget.Global);
     await config.update('model', model.trim(), vscode.ConfigurationTarget.Global);
@@ -140,7 +170,10 @@ export function registerCommands(context: vscode.ExtensionContext, host: HostCli
     const client = await host.get();
     const status = await client.sendRequest(ApiStatusRequest.type);
     if (!status) {
-      const choice = await vscode.window.showInformationMessage('The live API is off. Turn on devAi.api.enabled to serve the dashboard to a browser.', 'Open Settings');
+      const choice = await vscode.window.showInformationMessage(
+        'The live API is off. Turn on devAi.api.enabled to serve the dashboard to a browser.',
+        'Open Settings',
+      );
       if (choice) await vscode.commands.executeCommand('workbench.action.openSettings', 'devAi.api');
       return;
     }

@@ -1,5 +1,15 @@
 import * as vscode from 'vscode';
-import { CloseAction, CloseHandlerResult, ErrorAction, ErrorHandlerResult, LanguageClient, LanguageClientOptions, ServerOptions, State, TransportKind } from 'vscode-languageclient/node';
+import {
+  CloseAction,
+  CloseHandlerResult,
+  ErrorAction,
+  ErrorHandlerResult,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  State,
+  TransportKind,
+} from 'vscode-languageclient/node';
 import { AgentEvent, EventNotification, HostInitializationOptions } from '../server/protocol';
 import { ApiKeys } from './keys';
 import { showProgressAsNotifications } from './progress';

@@ -1,5 +1,12 @@
 import * as vscode from 'vscode';
-import { LanguageClient, WorkDoneProgress, WorkDoneProgressBegin, WorkDoneProgressCancelNotification, WorkDoneProgressCreateRequest, WorkDoneProgressReport } from 'vscode-languageclient/node';
+import {
+  LanguageClient,
+  WorkDoneProgress,
+  WorkDoneProgressBegin,
+  WorkDoneProgressCancelNotification,
+  WorkDoneProgressCreateRequest,
+  WorkDoneProgressReport,
+} from 'vscode-languageclient/node';
 
 /**
  * Shows the host's work-done progress as a notification with a Cancel button (vscode-languageclient's own
@@ -15,17 +22,20 @@ export function showProgressAsNotifications(client: LanguageClient): vscode.Disp
     let last = 0;
     const subscription = client.onProgress(WorkDoneProgress.type, token, (value) => {
       if (value.kind === 'begin') {
-        void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: value.title, cancellable: value.cancellable }, (progress, cancel) => {
-          cancel.onCancellationRequested(() => void client.sendNotification(WorkDoneProgressCancelNotification.type, { token }));
-          report = (update) => {
-            // withProgress wants increments; the host sends absolute percentages.
-            const increment = update.percentage === undefined ? undefined : Math.max(0, update.percentage - last);
-            if (update.percentage !== undefined) last = update.percentage;
-            progress.report({ message: update.message, increment });
-          };
-          report(value);
-          return finished;
-        });
+        void vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: value.title, cancellable: value.cancellable },
+          (progress, cancel) => {
+            cancel.onCancellationRequested(() => void client.sendNotification(WorkDoneProgressCancelNotification.type, { token }));
+            report = (update) => {
+              // withProgress wants increments; the host sends absolute percentages.
+              const increment = update.percentage === undefined ? undefined : Math.max(0, update.percentage - last);
+              if (update.percentage !== undefined) last = update.percentage;
+              progress.report({ message: update.message, increment });
+            };
+            report(value);
+            return finished;
+          },
+        );
       } else if (value.kind === 'report') {
         report?.(value);
       } else {

@@ -15,7 +15,10 @@ const ICONS: Record<RunSummary['status'], vscode.ThemeIcon> = {
 export class RunsView implements vscode.TreeDataProvider<RunSummary> {
   readonly onDidChangeTreeData: vscode.Event<void>;
 
-  constructor(private readonly model: RunsModel, private readonly root: string | undefined) {
+  constructor(
+    private readonly model: RunsModel,
+    private readonly root: string | undefined,
+  ) {
     this.onDidChangeTreeData = model.onDidChange;
   }
 

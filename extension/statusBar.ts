@@ -11,7 +11,10 @@ export class StatusBar implements vscode.Disposable {
   private day = startOfToday();
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly host: HostClient, private readonly runs: RunsModel) {
+  constructor(
+    private readonly host: HostClient,
+    private readonly runs: RunsModel,
+  ) {
     this.item.name = 'dev-ai';
     this.item.command = 'workbench.view.extension.devAi';
     this.disposables.push(

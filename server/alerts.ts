@@ -28,7 +28,12 @@ export class AlertMonitor {
 
   observe(event: AgentEvent): void {
     if (event.type === 'run.finished' && event.reason === 'budget_usd') {
-      this.once(`budget:${event.runId}`, event.ts, { type: 'alert', kind: 'budget', runId: event.runId, message: `a run stopped after spending its $${event.costUsd.toFixed(2)} budget (devAi.budgetUsd)` });
+      this.once(`budget:${event.runId}`, event.ts, {
+        type: 'alert',
+        kind: 'budget',
+        runId: event.runId,
+        message: `a run stopped after spending its $${event.costUsd.toFixed(2)} budget (devAi.budgetUsd)`,
+      });
     }
     if (event.type !== 'llm.response' || event.error?.kind === 'cancelled') return;
     const { provider, model, ts } = event;
@@ -38,7 +43,12 @@ export class AlertMonitor {
     this.calls.set(provider, recent);
     const errors = recent.filter((c) => !c.ok).length;
     if (recent.length >= ALERT_RULES.errorMinCalls && errors / recent.length >= ALERT_RULES.errorRate) {
-      this.once(`error_rate:${provider}`, ts, { type: 'alert', kind: 'error_rate', provider, message: `${provider} failed ${errors} of its last ${recent.length} calls (${Math.round((errors / recent.length) * 100)}%)` });
+      this.once(`error_rate:${provider}`, ts, {
+        type: 'alert',
+        kind: 'error_rate',
+        provider,
+        message: `${provider} failed ${errors} of its last ${recent.length} calls (${Math.round((errors / recent.length) * 100)}%)`,
+      });
     }
 
     if (!event.ok) return;
@@ -47,7 +57,13 @@ export class AlertMonitor {
     if (history.length >= ALERT_RULES.latencyMinSamples) {
       const median = [...history].sort((a, b) => a - b)[Math.floor(history.length / 2)];
       if (event.latencyMs >= ALERT_RULES.latencyFloorMs && event.latencyMs > ALERT_RULES.latencyFactor * median) {
-        this.once(`latency:${key}`, ts, { type: 'alert', kind: 'latency', provider, model, message: `${provider} ${model} took ${(event.latencyMs / 1000).toFixed(1)} s for a call; it usually takes ${(median / 1000).toFixed(1)} s` });
+        this.once(`latency:${key}`, ts, {
+          type: 'alert',
+          kind: 'latency',
+          provider,
+          model,
+          message: `${provider} ${model} took ${(event.latencyMs / 1000).toFixed(1)} s for a call; it usually takes ${(median / 1000).toFixed(1)} s`,
+        });
       }
     }
     history.push(event.latencyMs);

@@ -172,8 +172,11 @@ async function serve(args: string[]): Promise<number> {
   const port = parsePort('--port', values.port);
   const host = values.host!;
   if (!LOOPBACK_HOSTS.includes(host)) {
-    if (!values['allow-remote']) throw new UsageError(`--host ${host} is not a loopback address; pass --allow-remote to expose the API (and your workspace) beyond this machine`);
-    console.error(`micro-agent: WARNING: the API listens on ${host}; anyone who can reach it and holds a token can run commands in ${root}. Tokens travel in clear text over plain HTTP.`);
+    if (!values['allow-remote'])
+      throw new UsageError(`--host ${host} is not a loopback address; pass --allow-remote to expose the API (and your workspace) beyond this machine`);
+    console.error(
+      `micro-agent: WARNING: the API listens on ${host}; anyone who can reach it and holds a token can run commands in ${root}. Tokens travel in clear text over plain HTTP.`,
+    );
   }
   const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };
   const log = openLog(root, values.log);
@@ -265,7 +268,8 @@ function optionalNumber(flag: string, value: string | undefined): number | undef
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const usage = err instanceof UsageError || err instanceof ConfigError || err instanceof EngineError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage =
+      err instanceof UsageError || err instanceof ConfigError || err instanceof EngineError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     console.error(`micro-agent: ${err instanceof Error ? err.message : String(err)}`);
     if (err instanceof UsageError) console.error('Run "micro-agent --help" for usage.');
     process.exit(usage ? EXIT.usage : 1);

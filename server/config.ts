@@ -69,6 +69,7 @@ function optionalBudget(value: unknown): number | null {
 /** A TCP port to listen on: 0 (any free one) to 65535. */
 export function parsePort(name: string, value: unknown): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a whole number 0-65535 (got ${JSON.stringify(value)})`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(`${name} must be a whole number 0-65535 (got ${JSON.stringify(value)})`);
   return n;
 }

@@ -9,7 +9,6 @@ import type { Scope } from './protocol/api';
 import { ErrorCodes, Methods, MethodTypes, StartRunParams } from './protocol/methods';
 import { PathError } from './workspace';
 
-
 interface Handler<M extends keyof MethodTypes> {
   /** Starts or cancels something: refused to a read-only caller. */
   writes: boolean;
@@ -18,13 +17,17 @@ interface Handler<M extends keyof MethodTypes> {
 }
 
 /** The methods every transport serves. (`review` and `apiStatus` are the editor host's own: see `lsp/host.ts`.) */
-export type EngineMethod = typeof Methods.startRun | typeof Methods.cancelRun | typeof Methods.runs | typeof Methods.stats | typeof Methods.events | typeof Methods.spend;
+export type EngineMethod =
+  typeof Methods.startRun | typeof Methods.cancelRun | typeof Methods.runs | typeof Methods.stats | typeof Methods.events | typeof Methods.spend;
 
 const MAX_EVENTS_PAGE = 5000;
 
 export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   [Methods.startRun]: { writes: true, handle: (engine, params) => ({ runId: engine.start(runRequest(params)).runId }) },
-  [Methods.cancelRun]: { writes: true, handle: (engine, params) => ({ cancelled: typeof field(params, 'runId') === 'string' && engine.cancel(field(params, 'runId') as string) }) },
+  [Methods.cancelRun]: {
+    writes: true,
+    handle: (engine, params) => ({ cancelled: typeof field(params, 'runId') === 'string' && engine.cancel(field(params, 'runId') as string) }),
+  },
   [Methods.runs]: { writes: false, handle: (engine) => ({ runs: engine.runs() }) },
   [Methods.stats]: { writes: false, handle: (engine) => engine.stats() },
   [Methods.events]: {
@@ -74,7 +77,16 @@ export function replyError(err: unknown): { code: number; status: number; messag
   return { code: INTERNAL_ERROR, status: 500, message };
 }
 
-const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'file'>(['uri', 'file', 'testCommand', 'prompt', 'maxRuns', 'provider', 'model', 'keep']);
+const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'file'>([
+  'uri',
+  'file',
+  'testCommand',
+  'prompt',
+  'maxRuns',
+  'provider',
+  'model',
+  'keep',
+]);
 
 /**
  * `startRun` params: the target as a `file:` URI (editors) or a workspace path (`file`, scripts). Unknown
@@ -84,7 +96,11 @@ const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'fi
 function runRequest(params: unknown): RunRequest {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new EngineError('invalid_params', 'the params must be a JSON object');
   const unknown = Object.keys(params).filter((key) => !START_RUN_FIELDS.has(key));
-  if (unknown.length) throw new EngineError('invalid_params', `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (allowed: ${[...START_RUN_FIELDS].join(', ')})`);
+  if (unknown.length)
+    throw new EngineError(
+      'invalid_params',
+      `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (allowed: ${[...START_RUN_FIELDS].join(', ')})`,
+    );
   const { uri, ...rest } = params as Record<string, unknown>;
   if (uri === undefined) return rest as unknown as RunRequest;
   if (rest.file !== undefined) throw new EngineError('invalid_params', 'give the target as uri or as file, not both');

@@ -16,7 +16,16 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { EventLog } from './events/log';
-import type { AgentEvent, LlmRequestEvent, LlmResponseEvent, ProviderName, RunFinishedEvent, RunStartedEvent, TestFinishedEvent, TestStartedEvent } from './protocol';
+import type {
+  AgentEvent,
+  LlmRequestEvent,
+  LlmResponseEvent,
+  ProviderName,
+  RunFinishedEvent,
+  RunStartedEvent,
+  TestFinishedEvent,
+  TestStartedEvent,
+} from './protocol';
 
 /**
  * The GenAI attributes are still "development" status, so `@opentelemetry/semantic-conventions` only has them
@@ -118,7 +127,8 @@ export function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
   } catch {
     throw new Error(`OpenTelemetry: the OTLP endpoint "${withoutCredentials(url)}" is not a URL`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`OpenTelemetry: the OTLP endpoint "${withoutCredentials(url)}" is not an http: or https: URL`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new Error(`OpenTelemetry: the OTLP endpoint "${withoutCredentials(url)}" is not an http: or https: URL`);
   return parsed.toString();
 }
 
@@ -148,10 +158,23 @@ class SpanMapper {
         return this.runFinished(event);
       case 'edit.applied':
         // A point in time, not an operation of its own: a span event on the run, numbers only (never the diff).
-        this.runs.get(event.runId)?.addEvent('micro_agent.edit.applied', { 'micro_agent.iteration': event.iteration, 'micro_agent.edit.lines_added': event.linesAdded, 'micro_agent.edit.lines_removed': event.linesRemoved, 'micro_agent.edit.bytes': event.bytes }, event.ts);
+        this.runs
+          .get(event.runId)
+          ?.addEvent(
+            'micro_agent.edit.applied',
+            {
+              'micro_agent.iteration': event.iteration,
+              'micro_agent.edit.lines_added': event.linesAdded,
+              'micro_agent.edit.lines_removed': event.linesRemoved,
+              'micro_agent.edit.bytes': event.bytes,
+            },
+            event.ts,
+          );
         return;
       case 'edit.rejected':
-        this.runs.get(event.runId)?.addEvent('micro_agent.edit.rejected', { 'micro_agent.iteration': event.iteration, 'micro_agent.edit.reject_reason': event.reason }, event.ts);
+        this.runs
+          .get(event.runId)
+          ?.addEvent('micro_agent.edit.rejected', { 'micro_agent.iteration': event.iteration, 'micro_agent.edit.reject_reason': event.reason }, event.ts);
         return;
       default:
         return;

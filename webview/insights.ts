@@ -31,7 +31,10 @@ export function insights(stats: readonly ModelStats[], spendToday: number, budge
 
   for (const s of stats) {
     if (s.calls >= MIN_SAMPLE && s.errorRate >= ERROR_RATE_WARNING) {
-      out.push({ level: 'warning', text: `${name(s)} failed ${Math.round(s.errorRate * 100)}% of its calls (${s.errors} of ${s.calls}) in the ${windowLabel}.` });
+      out.push({
+        level: 'warning',
+        text: `${name(s)} failed ${Math.round(s.errorRate * 100)}% of its calls (${s.errors} of ${s.calls}) in the ${windowLabel}.`,
+      });
     }
     if (s.runs >= MIN_SAMPLE && s.passRate !== null && s.passRate < 0.5) {
       out.push({ level: 'warning', text: `Only ${Math.round(s.passRate * 100)}% of the runs with ${name(s)} passed in the ${windowLabel}.` });

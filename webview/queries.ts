@@ -177,7 +177,11 @@ function series(list: Array<{ bucket: number; name: string; value: number }>): S
 
 export function tokensByProvider(db: Database, window: Window, now = Date.now()): Array<{ provider: string; input: number; output: number }> {
   const source = windowRows('rollups', window, now);
-  return rows(db, `SELECT provider, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM ${source.sql} GROUP BY provider ORDER BY input + output DESC`, source.params);
+  return rows(
+    db,
+    `SELECT provider, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM ${source.sql} GROUP BY provider ORDER BY input + output DESC`,
+    source.params,
+  );
 }
 
 export function passRateByModel(db: Database, window: Window, now = Date.now()): Array<{ model: string; passed: number; finished: number; rate: number }> {
@@ -227,5 +231,7 @@ export function runEvents(db: Database, runId: string): AgentEvent[] {
 
 /** The newest alerts, for the insights panel. */
 export function recentAlerts(db: Database, limit = 5): AgentEvent[] {
-  return rows<{ body: string }>(db, "SELECT body FROM events WHERE type = 'alert' ORDER BY seq DESC LIMIT ?", [limit]).map((r) => JSON.parse(r.body) as AgentEvent);
+  return rows<{ body: string }>(db, "SELECT body FROM events WHERE type = 'alert' ORDER BY seq DESC LIMIT ?", [limit]).map(
+    (r) => JSON.parse(r.body) as AgentEvent,
+  );
 }

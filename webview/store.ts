@@ -75,7 +75,9 @@ export class Store {
       ON CONFLICT DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors, latency_sum = latency_sum + excluded.latency_sum,
         input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
-    this.upsertHistogram = db.prepare('INSERT INTO histograms VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total');
+    this.upsertHistogram = db.prepare(
+      'INSERT INTO histograms VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total',
+    );
     this.insertTest = db.prepare('INSERT INTO test_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertRun = db.prepare('INSERT OR IGNORE INTO runs (run_id, file, provider, model, started_ts, max_runs) VALUES (?, ?, ?, ?, ?, ?)');
     this.updateIteration = db.prepare('UPDATE runs SET iterations = MAX(iterations, ?) WHERE run_id = ?');
@@ -116,9 +118,34 @@ export class Store {
   private derive(event: AgentEvent): void {
     switch (event.type) {
       case 'llm.response': {
-        this.insertCall.run([event.seq, event.ts, event.runId ?? null, event.provider, event.model, event.iteration, event.latencyMs, event.ttftMs, event.inputTokens, event.outputTokens, event.costUsd, event.ok ? 1 : 0, event.error?.kind ?? null]);
+        this.insertCall.run([
+          event.seq,
+          event.ts,
+          event.runId ?? null,
+          event.provider,
+          event.model,
+          event.iteration,
+          event.latencyMs,
+          event.ttftMs,
+          event.inputTokens,
+          event.outputTokens,
+          event.costUsd,
+          event.ok ? 1 : 0,
+          event.error?.kind ?? null,
+        ]);
         for (const [res, bucket] of bucketsOf(event.ts)) {
-          this.upsertRollup.run([res, bucket, event.provider, event.model, event.ok ? 0 : 1, event.latencyMs, event.inputTokens ?? 0, event.outputTokens ?? 0, event.costUsd ?? 0, event.costUsd === null ? 0 : 1]);
+          this.upsertRollup.run([
+            res,
+            bucket,
+            event.provider,
+            event.model,
+            event.ok ? 0 : 1,
+            event.latencyMs,
+            event.inputTokens ?? 0,
+            event.outputTokens ?? 0,
+            event.costUsd ?? 0,
+            event.costUsd === null ? 0 : 1,
+          ]);
           this.upsertHistogram.run(['latency', res, bucket, event.provider, event.model, toBin(event.latencyMs), event.latencyMs]);
           if (event.ttftMs !== null) this.upsertHistogram.run(['ttft', res, bucket, event.provider, event.model, toBin(event.ttftMs), event.ttftMs]);
         }
@@ -126,7 +153,16 @@ export class Store {
         break;
       }
       case 'test.finished':
-        this.insertTest.run([event.seq, event.ts, event.runId, event.iteration, event.passed ? 1 : 0, event.exitCode, event.durationMs, event.timedOut ? 1 : 0]);
+        this.insertTest.run([
+          event.seq,
+          event.ts,
+          event.runId,
+          event.iteration,
+          event.passed ? 1 : 0,
+          event.exitCode,
+          event.durationMs,
+          event.timedOut ? 1 : 0,
+        ]);
         break;
       case 'run.started':
         this.insertRun.run([event.runId, event.file, event.provider, event.model, event.ts, event.maxRuns]);

@@ -17,7 +17,14 @@ export async function askModel(provider: Provider, req: ChatRequest, emit: Emit,
   emit({ type: 'llm.request', ...base, promptChars: req.system.length + prompt.length, promptPreview: prompt.slice(0, PREVIEW_CHARS) });
   try {
     const result = await provider.chat(req);
-    emit({ type: 'llm.response', ...base, ...result.metrics, ok: true, finishReason: result.finishReason, responsePreview: result.text.slice(0, PREVIEW_CHARS) });
+    emit({
+      type: 'llm.response',
+      ...base,
+      ...result.metrics,
+      ok: true,
+      finishReason: result.finishReason,
+      responsePreview: result.text.slice(0, PREVIEW_CHARS),
+    });
     return result;
   } catch (err) {
     const error = err instanceof ProviderError ? err : new ProviderError('bad_response', String(err));

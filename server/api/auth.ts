@@ -31,7 +31,8 @@ export class Gate {
 
   /** Host and Origin, checked before anything else (no token needed to refuse). */
   checkOrigin(req: http.IncomingMessage): void {
-    if (!req.headers.host || !this.hosts.has(req.headers.host.toLowerCase())) throw new ApiError(403, 'wrong Host header: this API answers only on its own loopback address');
+    if (!req.headers.host || !this.hosts.has(req.headers.host.toLowerCase()))
+      throw new ApiError(403, 'wrong Host header: this API answers only on its own loopback address');
     const origin = req.headers.origin;
     if (origin !== undefined && !this.origins.has(origin.toLowerCase())) throw new ApiError(403, `cross-origin requests are refused (Origin ${origin})`);
   }

@@ -18,8 +18,38 @@ export interface ExportQuery {
   to?: number;
 }
 
-const CALL_COLUMNS = ['seq', 'ts', 'runId', 'callId', 'provider', 'model', 'iteration', 'ok', 'latencyMs', 'ttftMs', 'inputTokens', 'outputTokens', 'costUsd', 'retries', 'finishReason', 'errorKind'] as const;
-const RUN_COLUMNS = ['runId', 'file', 'provider', 'model', 'testCommand', 'startedAt', 'finishedAt', 'outcome', 'reason', 'iterations', 'costUsd', 'durationMs'] as const;
+const CALL_COLUMNS = [
+  'seq',
+  'ts',
+  'runId',
+  'callId',
+  'provider',
+  'model',
+  'iteration',
+  'ok',
+  'latencyMs',
+  'ttftMs',
+  'inputTokens',
+  'outputTokens',
+  'costUsd',
+  'retries',
+  'finishReason',
+  'errorKind',
+] as const;
+const RUN_COLUMNS = [
+  'runId',
+  'file',
+  'provider',
+  'model',
+  'testCommand',
+  'startedAt',
+  'finishedAt',
+  'outcome',
+  'reason',
+  'iterations',
+  'costUsd',
+  'durationMs',
+] as const;
 const EVENT_COLUMNS = ['seq', 'ts', 'type', 'runId', 'event'] as const;
 
 export function columns(dataset: ExportDataset): readonly string[] {
@@ -40,7 +70,26 @@ export class RowShaper {
     if (dataset === 'llm_calls') {
       if (event.type !== 'llm.response') return [];
       const { seq, ts, runId, callId, provider, model, iteration, ok, latencyMs, ttftMs, inputTokens, outputTokens, costUsd, retries, finishReason } = event;
-      return [{ seq, ts, runId: runId ?? null, callId, provider, model, iteration, ok, latencyMs, ttftMs, inputTokens, outputTokens, costUsd, retries, finishReason, errorKind: event.error?.kind ?? null }];
+      return [
+        {
+          seq,
+          ts,
+          runId: runId ?? null,
+          callId,
+          provider,
+          model,
+          iteration,
+          ok,
+          latencyMs,
+          ttftMs,
+          inputTokens,
+          outputTokens,
+          costUsd,
+          retries,
+          finishReason,
+          errorKind: event.error?.kind ?? null,
+        },
+      ];
     }
     if (event.type !== 'run.finished') return [];
     const started = this.openRuns.get(event.runId);
@@ -118,8 +167,15 @@ export function parseExportQuery(params: URLSearchParams): ExportQuery {
   const type = params.get('type') ?? 'events';
   // `type` names a dataset, or one event type (a dataset of those events).
   const dataset = (DATASETS as readonly string[]).includes(type) ? (type as ExportDataset) : 'events';
-  if (dataset === 'events' && type !== 'events' && !/^[a-z]+(\.[a-z]+)?$/.test(type)) throw new ApiError(400, `type must be events, llm_calls, runs or an event type such as llm.response, not "${type}"`);
-  return { format, dataset, eventType: dataset === 'events' && type !== 'events' ? type : undefined, from: time('from', params.get('from')), to: time('to', params.get('to')) };
+  if (dataset === 'events' && type !== 'events' && !/^[a-z]+(\.[a-z]+)?$/.test(type))
+    throw new ApiError(400, `type must be events, llm_calls, runs or an event type such as llm.response, not "${type}"`);
+  return {
+    format,
+    dataset,
+    eventType: dataset === 'events' && type !== 'events' ? type : undefined,
+    from: time('from', params.get('from')),
+    to: time('to', params.get('to')),
+  };
 }
 
 /** ms since the epoch, or an ISO date. */

@@ -29,7 +29,14 @@ interface Call {
 }
 
 /** A route: a table method and how its answer goes out, or an HTTP stream. */
-type Route = { method: EngineMethod; status?: number; params?: (call: Call) => Promise<unknown> | unknown; answer?: (result: never, call: Call, ctx: RouteContext) => unknown } | { stream: (call: Call, ctx: RouteContext) => Promise<void> | void };
+type Route =
+  | {
+      method: EngineMethod;
+      status?: number;
+      params?: (call: Call) => Promise<unknown> | unknown;
+      answer?: (result: never, call: Call, ctx: RouteContext) => unknown;
+    }
+  | { stream: (call: Call, ctx: RouteContext) => Promise<void> | void };
 
 const ROUTES: Record<string, Partial<Record<string, Route>>> = {
   '/events': { GET: { stream: sse } },

@@ -94,9 +94,11 @@ export class SocketEndpoint {
       return { jsonrpc: '2.0', id: null, error: { code: PARSE_ERROR, message: `not JSON: ${(err as Error).message}` } };
     }
     const id = typeof message?.id === 'string' || typeof message?.id === 'number' ? message.id : null;
-    if (message?.jsonrpc !== '2.0' || typeof message.method !== 'string') return { jsonrpc: '2.0', id, error: { code: INVALID_REQUEST, message: 'not a JSON-RPC 2.0 request' } };
+    if (message?.jsonrpc !== '2.0' || typeof message.method !== 'string')
+      return { jsonrpc: '2.0', id, error: { code: INVALID_REQUEST, message: 'not a JSON-RPC 2.0 request' } };
     if (id === null) return undefined; // a notification: nothing the API listens for
-    if (!isEngineMethod(message.method)) return { jsonrpc: '2.0', id, error: { code: METHOD_NOT_FOUND, message: `unknown method ${message.method.slice(0, 100)}` } };
+    if (!isEngineMethod(message.method))
+      return { jsonrpc: '2.0', id, error: { code: METHOD_NOT_FOUND, message: `unknown method ${message.method.slice(0, 100)}` } };
     try {
       return { jsonrpc: '2.0', id, result: dispatch(this.ctx.engine, message.method, message.params ?? {}, scope) };
     } catch (err) {

@@ -23,7 +23,11 @@ export class EventLog {
   private readonly listeners = new Set<EventListener>();
   private secrets: string[] = [];
 
-  private constructor(readonly file: string, fd: number, lastSeq: number) {
+  private constructor(
+    readonly file: string,
+    fd: number,
+    lastSeq: number,
+  ) {
     this.fd = fd;
     this.seq = lastSeq;
     this.knownSize = fs.fstatSync(fd).size;

@@ -64,7 +64,8 @@ export class StatsAggregator {
       }
       case 'run.finished': {
         const run = this.runs.get(event.runId);
-        if (run) Object.assign(run, { status: event.outcome, reason: event.reason, iterations: event.iterations, costUsd: event.costUsd, finishedAt: event.ts });
+        if (run)
+          Object.assign(run, { status: event.outcome, reason: event.reason, iterations: event.iterations, costUsd: event.costUsd, finishedAt: event.ts });
         break;
       }
     }

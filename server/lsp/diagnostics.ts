@@ -23,7 +23,15 @@ type FindingData = Extract<DiagnosticData, { kind: 'finding' }>;
 
 /** The finding's message and the text it points at: stable across edits elsewhere in the file. */
 export function fingerprint(message: string, lines: readonly string[], finding: Pick<Finding, 'line' | 'endLine'>): string {
-  return createHash('sha1').update(`${message}\0${lines.slice(finding.line - 1, finding.endLine).join('\n').trim()}`).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(
+      `${message}\0${lines
+        .slice(finding.line - 1, finding.endLine)
+        .join('\n')
+        .trim()}`,
+    )
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Whole lines line..endLine (1-based) of a document. */
@@ -60,7 +68,12 @@ export function findingDiagnostics(findings: readonly Finding[], lines: readonly
   for (const f of findings) {
     const print = fingerprint(f.message, lines, f);
     if (ignored.has(print)) continue;
-    const data: FindingData = { kind: 'finding', fingerprint: print, anchor: anchorText(lines, f.line, f.endLine), ...(f.fix ? { replacement: f.fix.replacement } : {}) };
+    const data: FindingData = {
+      kind: 'finding',
+      fingerprint: print,
+      anchor: anchorText(lines, f.line, f.endLine),
+      ...(f.fix ? { replacement: f.fix.replacement } : {}),
+    };
     out.push({ range: linesRange(lines, f.line, f.endLine), severity: SEVERITY[f.severity], source: SOURCE, message: f.message, data });
   }
   return out;
@@ -75,7 +88,10 @@ export function codeActions(uri: string, lines: readonly string[], diagnostics: 
     if (data?.kind === 'finding' && data.replacement !== undefined) {
       const { start, end } = diagnostic.range;
       // Only when the lines still read as they did when reviewed: an old fix must not land on new text.
-      if (typeof diagnostic.message === 'string' && fingerprint(diagnostic.message, lines, { line: start.line + 1, endLine: end.line + 1 }) === data.fingerprint) {
+      if (
+        typeof diagnostic.message === 'string' &&
+        fingerprint(diagnostic.message, lines, { line: start.line + 1, endLine: end.line + 1 }) === data.fingerprint
+      ) {
         const newText = data.replacement.replace(/\n$/, '');
         actions.push({
           title: 'Apply dev-ai fix',
@@ -86,9 +102,19 @@ export function codeActions(uri: string, lines: readonly string[], diagnostics: 
         });
       }
     }
-    actions.push({ title: 'Fix with micro-agent', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Fix with micro-agent', command: 'devAi.fixFile', arguments: [uri] } });
+    actions.push({
+      title: 'Fix with micro-agent',
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [diagnostic],
+      command: { title: 'Fix with micro-agent', command: 'devAi.fixFile', arguments: [uri] },
+    });
     if (data?.kind === 'finding') {
-      actions.push({ title: 'Ignore this dev-ai finding', kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title: 'Ignore', command: IGNORE_FINDING_COMMAND, arguments: [uri, data.fingerprint] } });
+      actions.push({
+        title: 'Ignore this dev-ai finding',
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [diagnostic],
+        command: { title: 'Ignore', command: IGNORE_FINDING_COMMAND, arguments: [uri, data.fingerprint] },
+      });
     }
   }
   return actions;

@@ -86,7 +86,9 @@ connection.onInitialized(async () => {
       // stderr too: the editor's log shows it even when the connection is what broke.
       log: (message) => {
         process.stderr.write(`${message}\n`);
-        void Promise.resolve().then(() => connection.console.error(message)).catch(() => undefined);
+        void Promise.resolve()
+          .then(() => connection.console.error(message))
+          .catch(() => undefined);
       },
     });
     telemetry = startTelemetryOrWarn(log, process.env, (level, message) => connection.console[level](message));
@@ -107,7 +109,8 @@ connection.onInitialized(async () => {
       if (event.type !== 'alert') alerts.observe(event);
     });
     api = new ApiSwitch(
-      (port) => startApi({ engine: current, port, host: '127.0.0.1', pageDir: path.join(__dirname, 'webview'), log: (message) => connection.console.info(message) }),
+      (port) =>
+        startApi({ engine: current, port, host: '127.0.0.1', pageDir: path.join(__dirname, 'webview'), log: (message) => connection.console.info(message) }),
       (level, message) => connection.console[level](message),
     );
     void applyApiSetting();
@@ -134,7 +137,7 @@ connection.onDidChangeConfiguration(() => {
 /** Starts, stops or moves the live API to match devAi.api.*; never in an untrusted workspace. */
 async function applyApiSetting(): Promise<void> {
   if (!api) return;
-  const wanted = settings.api?.enabled ? settings.api.port ?? 0 : undefined;
+  const wanted = settings.api?.enabled ? (settings.api.port ?? 0) : undefined;
   if (wanted !== undefined && !trusted) {
     connection.console.warn('micro-agent: devAi.api.enabled is ignored until the workspace is trusted');
     return api.apply(undefined);
@@ -200,7 +203,10 @@ connection.onRequest(ReviewRequest.type, async (params, token) => {
   } catch (err) {
     if (err instanceof ReviewCancelled) {
       // Cancelled by the client, or made stale by an edit to the document.
-      throw new ResponseError(token.isCancellationRequested ? LSPErrorCodes.RequestCancelled : LSPErrorCodes.ContentModified, `${err.message}${token.isCancellationRequested ? '' : ': the document changed'}`);
+      throw new ResponseError(
+        token.isCancellationRequested ? LSPErrorCodes.RequestCancelled : LSPErrorCodes.ContentModified,
+        `${err.message}${token.isCancellationRequested ? '' : ': the document changed'}`,
+      );
     }
     throw toResponseError(err);
   }
@@ -209,7 +215,13 @@ connection.onCodeAction((params) => editor?.codeActions(params) ?? []);
 documents.onDidChangeContent(({ document }) => editor?.documentChanged(document));
 documents.onDidClose(({ document }) => editor?.cancelReview(document.uri));
 // A save that arrives while the host is still opening its log is handled once it is ready.
-documents.onDidSave(({ document }) => void requireEngine().then(() => editor?.onSave(document.uri), () => undefined));
+documents.onDidSave(
+  ({ document }) =>
+    void requireEngine().then(
+      () => editor?.onSave(document.uri),
+      () => undefined,
+    ),
+);
 connection.onExecuteCommand(async ({ command, arguments: args }) => {
   if (command !== IGNORE_FINDING_COMMAND || typeof args?.[0] !== 'string' || typeof args?.[1] !== 'string') return;
   await editor?.ignore(args[0], args[1]);

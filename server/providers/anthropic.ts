@@ -34,7 +34,12 @@ export function anthropicAdapter(apiKey: string, baseURL?: string): VendorAdapte
           case 'message_delta':
             // output_tokens here is the running total for the message.
             outputTokens = event.usage.output_tokens;
-            finishReason = event.delta.stop_reason === 'end_turn' || event.delta.stop_reason === 'stop_sequence' ? 'stop' : event.delta.stop_reason === 'max_tokens' ? 'length' : 'other';
+            finishReason =
+              event.delta.stop_reason === 'end_turn' || event.delta.stop_reason === 'stop_sequence'
+                ? 'stop'
+                : event.delta.stop_reason === 'max_tokens'
+                  ? 'length'
+                  : 'other';
             break;
         }
       }

@@ -6,7 +6,6 @@ import { openAiAdapter } from './openai';
 import { ConfigError, Env } from '../config';
 import { Provider, VendorAdapter } from './types';
 
-
 /** Every secret value present in the environment, for redaction. */
 export function secretsIn(env: Env): string[] {
   return KEY_VARIABLES.flatMap((name) => env[name] ?? []);

@@ -69,7 +69,15 @@ export class Reviewer {
       return { findings: parsed.findings, cached: false, dropped: parsed.dropped };
     } catch (err) {
       const cancelled = signal.aborted;
-      this.deps.emit({ type: 'review.finished', ...base, findings: 0, dropped: [], cached: false, outcome: cancelled ? 'cancelled' : 'error', ...(cancelled ? {} : { error: (err as Error).message }) });
+      this.deps.emit({
+        type: 'review.finished',
+        ...base,
+        findings: 0,
+        dropped: [],
+        cached: false,
+        outcome: cancelled ? 'cancelled' : 'error',
+        ...(cancelled ? {} : { error: (err as Error).message }),
+      });
       throw cancelled ? new ReviewCancelled(`the review of ${file} was cancelled`) : err;
     } finally {
       this.release();

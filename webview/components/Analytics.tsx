@@ -92,8 +92,18 @@ export function Analytics({ db, budgetUsd }: { db: Database; version: number; bu
       <div class="charts">
         <LineChart title="Latency over time (mean)" points={latencySeries(db, window, now)} format={(v) => ms(v)} />
         <LineChart title="Cost over time" points={costSeries(db, window, now)} format={(v) => usd(v)} />
-        <BarChart title="Tokens by provider" items={tokensByProvider(db, window, now).map((t) => ({ label: t.provider, value: t.input + t.output, display: `${count(t.input)} in / ${count(t.output)} out` }))} />
-        <BarChart title="Pass rate by model" items={passRateByModel(db, window, now).map((p) => ({ label: p.model, value: p.rate, display: `${percent(p.rate)} of ${p.finished}` }))} />
+        <BarChart
+          title="Tokens by provider"
+          items={tokensByProvider(db, window, now).map((t) => ({
+            label: t.provider,
+            value: t.input + t.output,
+            display: `${count(t.input)} in / ${count(t.output)} out`,
+          }))}
+        />
+        <BarChart
+          title="Pass rate by model"
+          items={passRateByModel(db, window, now).map((p) => ({ label: p.model, value: p.rate, display: `${percent(p.rate)} of ${p.finished}` }))}
+        />
       </div>
     </section>
   );

@@ -32,7 +32,9 @@ export function App({ store, transport }: { store: Store; transport: Transport }
     <main data-version={version}>
       <vscode-tabs selected-index={tab} onvsc-tabs-select={(e: CustomEvent<{ selectedIndex: number }>) => setTab(e.detail.selectedIndex)}>
         <vscode-tab-header slot="header">Activity</vscode-tab-header>
-        <vscode-tab-panel>{tab === 0 && <Activity db={db} version={version} transport={transport} activeFile={context.activeFile} trusted={context.trusted} />}</vscode-tab-panel>
+        <vscode-tab-panel>
+          {tab === 0 && <Activity db={db} version={version} transport={transport} activeFile={context.activeFile} trusted={context.trusted} />}
+        </vscode-tab-panel>
         <vscode-tab-header slot="header">Analytics</vscode-tab-header>
         <vscode-tab-panel>{tab === 1 && <Analytics db={db} version={version} budgetUsd={context.budgetUsd} />}</vscode-tab-panel>
       </vscode-tabs>
