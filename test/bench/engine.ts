@@ -11,10 +11,13 @@ import { startVendorServer } from '../support/vendorServer';
 import { Result, summarize } from './stats';
 
 /**
- * Runs the real engine against an instant local vendor and a trivial failing test (`exit 1`), then subtracts
+ * Runs the real engine against an instant local vendor and a trivial failing test, then subtracts
  * what the model calls and test processes took (from the events' own measures): what is left is the
  * engine's own work per iteration (prompt building, extraction, atomic write, copies, event log).
  */
+/** Fails with output that differs each time, so the loop never sees 'the same failures again' and stops as stuck. */
+const FAILING_TEST = 'head -c 12 /dev/urandom | base64; exit 1';
+
 export async function loopOverhead(): Promise<Result[]> {
   const vendor = await startVendorServer();
   let n = 0;
@@ -27,7 +30,7 @@ export async function loopOverhead(): Promise<Result[]> {
   for (let run = 0; run < 6; run++) {
     events.length = 0;
     const started = performance.now();
-    await engine.start({ file: 'math.js', testCommand: 'exit 1', maxRuns: iterations, model: 'gpt-4.1-mini' }).done;
+    await engine.start({ file: 'math.js', testCommand: FAILING_TEST, maxRuns: iterations, model: 'gpt-4.1-mini' }).done;
     const total = performance.now() - started;
     const external = events.reduce((sum, e) => sum + (e.type === 'test.finished' ? e.durationMs : e.type === 'llm.response' ? e.latencyMs : 0), 0);
     if (run === 0) continue; // warm-up
@@ -45,7 +48,12 @@ export async function loopOverhead(): Promise<Result[]> {
       goal: '< 5 ms',
       note: 'wall time minus model calls and test processes, median of 5 runs × 20 iterations',
     },
-    { name: 'loop: wall time per iteration', value: summarize(perIteration).p50, unit: 'ms', note: 'instant local vendor, test command `exit 1`' },
+    {
+      name: 'loop: wall time per iteration',
+      value: summarize(perIteration).p50,
+      unit: 'ms',
+      note: 'instant local vendor, a failing test command (`head -c 12 /dev/urandom | base64; exit 1`)',
+    },
   ];
 }
 

@@ -11,6 +11,7 @@ import { activation, bundleSizes, hostSpawnToReady } from './extension';
 import { api } from './api';
 import { review } from './review';
 import { Result, table } from './stats';
+import { testResults } from './testResults';
 import { webview } from './webview';
 
 async function main(): Promise<void> {
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     ['loop overhead', loopOverhead],
     ['LSP round trip', lspRoundTrip],
     ['event log', eventLog],
+    ['test results', testResults],
     ['review', review],
     ['live API', api],
     ['bundle sizes', bundleSizes],
