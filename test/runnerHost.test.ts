@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { StartRunRequest } from '../server/protocol';
 import { fakeKey, makeWorkspace, REPO } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
+import { findPytest } from './support/runners';
 import { until } from './support/until';
 import { useVendorServer } from './support/vendorServer';
 
@@ -81,7 +82,7 @@ describe('real runners in colour, through the agent host', function () {
 
   it('pytest with --color=yes: each parametrized failure on its assert line, with its own message', async () => {
     const root = makeWorkspace({ 'mathlib.py': PYTEST_SOURCE, 'test_math.py': PYTEST_TEST });
-    const h = await baseline(root, 'mathlib.py', 'python3 -m pytest --color=yes -p no:cacheprovider');
+    const h = await baseline(root, 'mathlib.py', `${findPytest()} -m pytest --color=yes -p no:cacheprovider`);
     const finished = h.events.find((e) => e.type === 'test.finished');
     assert.ok(finished?.type === 'test.finished' && finished.report?.runner === 'pytest', JSON.stringify(finished));
     assert.equal(finished.report.totals?.failed, 2);
