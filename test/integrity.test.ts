@@ -55,6 +55,15 @@ describe('test integrity and stuck runs, through the CLI', function () {
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
   });
 
+  it('accepts the fix of a module that did not even load: its one failing entry becomes the real tests', async () => {
+    const root = makeWorkspace({ 'math.js': 'exports.add = (a, b) => a - ;\n', 'math.test.js': MATH_TEST });
+    vendor.script({ kind: 'text', text: fixReply() });
+    const result = await cli(['run', 'math.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(vendor.requests.length, 1);
+    assert.equal(readLog(root).filter((e) => e.type === 'edit.rejected').length, 0);
+  });
+
   it('stops a run whose model keeps sending the same wrong answer as stuck, in four calls, with the original restored', async () => {
     const root = makeWorkspace();
     const wrong = fixReply(`exports.add = (a, b) => a * b;\nexports.mul = (a, b) => a * b;\n`);
