@@ -18,11 +18,12 @@ export function registerCommands(
   activeFile: ActiveFile,
   log: vscode.LogOutputChannel,
 ): void {
-  const register = (id: string, run: (...args: any[]) => unknown) =>
+  // Each command declares the arguments it expects; VS Code passes whatever its caller gave, unchecked.
+  const register = <A extends unknown[]>(id: string, run: (...args: A) => unknown) =>
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
         try {
-          await run(...args);
+          await run(...(args as A));
         } catch (err) {
           void showError(err, log);
         }
@@ -34,7 +35,8 @@ export function registerCommands(
   register('devAi.fixFile', async (resource?: vscode.Uri, options?: { prompt?: string }) => {
     if (!vscode.workspace.isTrusted) {
       const choice = await vscode.window.showWarningMessage(
-        'dev-ai is in limited mode because this workspace is not trusted: micro-agent would run test commands and write files. Trust the workspace to fix files.',
+        'dev-ai is in limited mode because this workspace is not trusted: ' +
+          'micro-agent would run test commands and write files. Trust the workspace to fix files.',
         'Manage Workspace Trust',
       );
       if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
@@ -123,7 +125,7 @@ export function registerCommands(
         {
           label: PROVIDER_INFO.ollama.label,
           provider: 'ollama' as const,
-          detail: `local models, no key (devAi.ollamaUrl: ${config.get('ollamaUrl') || DEFAULT_OLLAMA_URL})`,
+          detail: `local models, no key (devAi.ollamaUrl: ${config.get<string>('ollamaUrl') || DEFAULT_OLLAMA_URL})`,
         },
       ].map((item) => ({ ...item, description: item.provider === current ? 'current' : undefined })),
       { title: 'micro-agent provider (1/2)' },
@@ -184,7 +186,8 @@ export function registerCommands(
     // A web or remote window would route a loopback link through the editor's port forwarding, under another
     // Host, which the API refuses (its DNS-rebinding guard). The link works on the machine running the host.
     const choice = await vscode.window.showInformationMessage(
-      `The live API listens on ${status.url} on the machine running the agent host. Open the dashboard link in a browser there, or through a port forwarded to the same port number; it signs in once, within 10 minutes.`,
+      `The live API listens on ${status.url} on the machine running the agent host. ` +
+        'Open the dashboard link in a browser there, or through a port forwarded to the same port number; it signs in once, within 10 minutes.',
       'Copy Link',
     );
     if (choice) await vscode.env.clipboard.writeText(status.dashboardUrl);

@@ -116,7 +116,9 @@ export class HostClient implements vscode.Disposable {
       this.log.warn(`the micro-agent host stopped unexpectedly; restarting it (${this.crashes.length}/${MAX_CRASHES})`);
       return { action: CloseAction.Restart, handled: true };
     }
-    const message = `The micro-agent host crashed ${this.crashes.length} times in ${CRASH_WINDOW_MS / 60_000} minutes and was not restarted. See the dev-ai log for why.`;
+    const message =
+      `The micro-agent host crashed ${this.crashes.length} times in ${CRASH_WINDOW_MS / 60_000} minutes and was not restarted. ` +
+      'See the dev-ai log for why.';
     void vscode.window.showErrorMessage(message, 'Restart Agent Host', 'Show Log').then((choice) => {
       if (choice === 'Restart Agent Host') void this.restart('requested after repeated crashes');
       if (choice === 'Show Log') this.log.show();

@@ -30,7 +30,8 @@ export class RunsView implements vscode.TreeDataProvider<RunSummary> {
     const item = new vscode.TreeItem(path.basename(run.file));
     const cost = `$${run.costUsd.toFixed(4)}`;
     item.description = `${run.status}${run.iterations ? ` · ${run.iterations} it.` : ''} · ${cost}`;
-    item.tooltip = `${run.file}\n${run.provider} ${run.model}\n${run.status}${run.reason ? ` (${run.reason.replaceAll('_', ' ')})` : ''}\nstarted ${new Date(run.startedAt).toLocaleString()}`;
+    const reason = run.reason ? ` (${run.reason.replaceAll('_', ' ')})` : '';
+    item.tooltip = `${run.file}\n${run.provider} ${run.model}\n${run.status}${reason}\nstarted ${new Date(run.startedAt).toLocaleString()}`;
     item.iconPath = ICONS[run.status];
     item.contextValue = run.status === 'running' ? 'devAi.run.running' : 'devAi.run';
     item.id = run.runId;

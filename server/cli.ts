@@ -124,7 +124,7 @@ async function run(args: string[]): Promise<number> {
     prompt: readPrompt(root, file, values.prompt),
     testFile: values['test-file'],
     maxRuns: optionalNumber('--max-runs', values['max-runs']),
-    provider: values.provider as never,
+    provider: values.provider,
     model: values.model,
     budgetUsd: optionalNumber('--budget', values.budget),
     budgetSec: optionalNumber('--time-budget', values['time-budget']),
@@ -170,12 +170,13 @@ async function serve(args: string[]): Promise<number> {
   });
   const root = workspaceDir(values.workspace);
   const port = parsePort('--port', values.port);
-  const host = values.host!;
+  const host = values.host;
   if (!LOOPBACK_HOSTS.includes(host)) {
     if (!values['allow-remote'])
       throw new UsageError(`--host ${host} is not a loopback address; pass --allow-remote to expose the API (and your workspace) beyond this machine`);
     console.error(
-      `micro-agent: WARNING: the API listens on ${host}; anyone who can reach it and holds a token can run commands in ${root}. Tokens travel in clear text over plain HTTP.`,
+      `micro-agent: WARNING: the API listens on ${host}; anyone who can reach it and holds a token can run commands in ${root}. ` +
+        'Tokens travel in clear text over plain HTTP.',
     );
   }
   const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };

@@ -104,7 +104,7 @@ function runRequest(params: unknown): RunRequest {
   const { uri, ...rest } = params as Record<string, unknown>;
   if (uri === undefined) return rest as unknown as RunRequest;
   if (rest.file !== undefined) throw new EngineError('invalid_params', 'give the target as uri or as file, not both');
-  return { ...rest, file: filePath(uri) } as RunRequest;
+  return { ...rest, file: filePath(uri) };
 }
 
 /** A local `file:` URI's path; anything else (another scheme, a remote host, not a string) is bad params. */

@@ -158,18 +158,16 @@ class SpanMapper {
         return this.runFinished(event);
       case 'edit.applied':
         // A point in time, not an operation of its own: a span event on the run, numbers only (never the diff).
-        this.runs
-          .get(event.runId)
-          ?.addEvent(
-            'micro_agent.edit.applied',
-            {
-              'micro_agent.iteration': event.iteration,
-              'micro_agent.edit.lines_added': event.linesAdded,
-              'micro_agent.edit.lines_removed': event.linesRemoved,
-              'micro_agent.edit.bytes': event.bytes,
-            },
-            event.ts,
-          );
+        this.runs.get(event.runId)?.addEvent(
+          'micro_agent.edit.applied',
+          {
+            'micro_agent.iteration': event.iteration,
+            'micro_agent.edit.lines_added': event.linesAdded,
+            'micro_agent.edit.lines_removed': event.linesRemoved,
+            'micro_agent.edit.bytes': event.bytes,
+          },
+          event.ts,
+        );
         return;
       case 'edit.rejected':
         this.runs

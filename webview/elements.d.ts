@@ -1,7 +1,8 @@
 // The @vscode-elements web components used in JSX, with the attributes we set.
-import type { JSX } from 'preact';
+// Preact 11 exports HTMLAttributes from 'preact' itself; JSX.HTMLAttributes is gone.
+import type { HTMLAttributes } from 'preact';
 
-type Props<Extra = object> = JSX.HTMLAttributes<HTMLElement> & Extra;
+type Props<Extra = object> = HTMLAttributes<HTMLElement> & Extra;
 
 declare module 'preact' {
   namespace JSX {

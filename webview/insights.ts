@@ -23,10 +23,9 @@ export function insights(stats: readonly ModelStats[], spendToday: number, budge
       best.costPerPassingRun !== null && worst.costPerPassingRun !== null && worst.costPerPassingRun > 0
         ? ` at ${costRatio(best.costPerPassingRun / worst.costPerPassingRun)} per passing run`
         : '';
-    out.push({
-      level: 'info',
-      text: `${name(best)} passes in ${best.meanIterationsToPass!.toFixed(1)} iterations on average, ${name(worst)} in ${worst.meanIterationsToPass!.toFixed(1)}${costNote}.`,
-    });
+    const bestMean = best.meanIterationsToPass!.toFixed(1);
+    const worstMean = worst.meanIterationsToPass!.toFixed(1);
+    out.push({ level: 'info', text: `${name(best)} passes in ${bestMean} iterations on average, ${name(worst)} in ${worstMean}${costNote}.` });
   }
 
   for (const s of stats) {

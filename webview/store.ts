@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS test_runs (
   exit_code INTEGER, duration_ms REAL NOT NULL, timed_out INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, file TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, started_ts INTEGER NOT NULL,
-  max_runs INTEGER NOT NULL, finished_ts INTEGER, outcome TEXT, reason TEXT, iterations INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0, error TEXT);
+  max_runs INTEGER NOT NULL, finished_ts INTEGER, outcome TEXT, reason TEXT, iterations INTEGER NOT NULL DEFAULT 0,
+  cost_usd REAL NOT NULL DEFAULT 0, error TEXT);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ts);
 `;
 

@@ -119,15 +119,18 @@ export function formatRow(row: Record<string, unknown>, query: ExportQuery): str
     const event = row as unknown as AgentEvent;
     return csvLine([event.seq, event.ts, event.type, event.runId ?? null, JSON.stringify(event)]);
   }
-  return csvLine(columns(query.dataset).map((c) => row[c]));
+  // The llm_calls and runs rows are flat: RowShaper fills them with scalars and null.
+  return csvLine(columns(query.dataset).map((c) => row[c] as CsvCell));
 }
 
 export function csvHeader(query: ExportQuery): string {
   return query.format === 'csv' ? csvLine(columns(query.dataset)) : '';
 }
 
+type CsvCell = string | number | boolean | null | undefined;
+
 /** RFC 4180: quote fields with commas, quotes or line breaks; null is an empty field. */
-function csvLine(values: readonly unknown[]): string {
+function csvLine(values: readonly CsvCell[]): string {
   return (
     values
       .map((v) => {

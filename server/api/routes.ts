@@ -33,7 +33,8 @@ type Route =
   | {
       method: EngineMethod;
       status?: number;
-      params?: (call: Call) => Promise<unknown> | unknown;
+      /** The method's params, or a promise of them (a body still to read). */
+      params?: (call: Call) => unknown;
       answer?: (result: never, call: Call, ctx: RouteContext) => unknown;
     }
   | { stream: (call: Call, ctx: RouteContext) => Promise<void> | void };

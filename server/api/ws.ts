@@ -59,7 +59,7 @@ export class SocketEndpoint {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${(err as Error).message}\n`);
       return;
     }
-    this.server.handleUpgrade(req, socket, head, (ws) => this.connected(ws, afterSeq, scope, token!));
+    this.server.handleUpgrade(req, socket, head, (ws) => this.connected(ws, afterSeq, scope, token));
   }
 
   /** Ends every connection at once (the server is stopping). */
@@ -80,7 +80,8 @@ export class SocketEndpoint {
     };
     this.ctx.watchers.watch(sink, afterSeq, token, () => ws.terminate(), ws);
     ws.on('message', (data, isBinary) => {
-      const reply = this.rpc(isBinary ? undefined : data.toString(), scope);
+      // binaryType is the default, 'nodebuffer': a message, fragmented or not, arrives as one Buffer.
+      const reply = this.rpc(isBinary ? undefined : (data as Buffer).toString(), scope);
       if (reply) ws.send(JSON.stringify(reply));
     });
   }

@@ -53,7 +53,7 @@ export class EventLog {
 
   append(input: EventInput): AgentEvent {
     this.catchUp();
-    const event = { seq: this.seq + 1, ts: Date.now(), ...input } as AgentEvent;
+    const event = { seq: this.seq + 1, ts: Date.now(), ...input };
     let line = JSON.stringify(event);
     const redacted = redact(line, this.secrets);
     const written = redacted === line ? event : (JSON.parse(redacted) as AgentEvent);

@@ -168,7 +168,7 @@ function untrustedLog(folder: string): string {
 async function refreshSettings(): Promise<void> {
   if (!canAskConfiguration) return;
   const value: unknown = await connection.workspace.getConfiguration('devAi');
-  settings = typeof value === 'object' && value !== null ? (value as DevAiSettings) : {};
+  settings = typeof value === 'object' && value !== null ? value : {};
 }
 
 /** Requests that arrive while the host is still opening its log wait for it rather than fail. */

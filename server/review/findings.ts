@@ -7,7 +7,8 @@ export const PROMPT_VERSION = 1;
 export const REVIEW_SYSTEM_PROMPT = [
   'You are a meticulous code reviewer. Report real bugs, likely errors and clear improvements; no style nits.',
   'Answer with JSON only, in this shape:',
-  '{ "findings": [{ "line": 3, "endLine": 4, "severity": "error", "message": "what is wrong and why", "fix": { "replacement": "the new text of lines 3..4" } }] }',
+  '{ "findings": [{ "line": 3, "endLine": 4, "severity": "error", "message": "what is wrong and why", ' +
+    '"fix": { "replacement": "the new text of lines 3..4" } }] }',
   'Lines are 1-based, as numbered in the listing. A fix replaces lines line..endLine whole (without the line numbers);',
   'leave "fix" out when you are not sure. severity is one of error, warning, info, hint. No findings: { "findings": [] }.',
 ].join('\n');
@@ -45,15 +46,17 @@ export function parseFindings(reply: string, lineCount: number): ParsedReview {
   list.forEach((raw: unknown, i) => {
     const f = raw as Record<string, unknown>;
     const what = `finding ${i + 1}`;
-    const line = f?.line;
-    const endLine = f?.endLine ?? f?.line;
-    if (!Number.isInteger(line) || !Number.isInteger(endLine)) return void dropped.push(`${what}: line and endLine must be whole numbers`);
-    if ((line as number) < 1 || (endLine as number) > lineCount || (line as number) > (endLine as number)) {
+    const rawLine = f?.line;
+    const rawEndLine = f?.endLine ?? f?.line;
+    if (!Number.isInteger(rawLine) || !Number.isInteger(rawEndLine)) return void dropped.push(`${what}: line and endLine must be whole numbers`);
+    const line = rawLine as number;
+    const endLine = rawEndLine as number;
+    if (line < 1 || endLine > lineCount || line > endLine) {
       return void dropped.push(`${what}: lines ${line}-${endLine} are outside 1-${lineCount}`);
     }
     if (!SEVERITIES.includes(f.severity as FindingSeverity)) return void dropped.push(`${what}: unknown severity ${JSON.stringify(f.severity)}`);
     if (typeof f.message !== 'string' || !f.message.trim()) return void dropped.push(`${what}: no message`);
-    const finding: Finding = { line: line as number, endLine: endLine as number, severity: f.severity as FindingSeverity, message: f.message.trim() };
+    const finding: Finding = { line, endLine, severity: f.severity as FindingSeverity, message: f.message.trim() };
     const fix = f.fix as { replacement?: unknown } | undefined;
     if (fix !== undefined && fix !== null) {
       if (typeof fix.replacement !== 'string') {
