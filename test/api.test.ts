@@ -209,6 +209,8 @@ describe('live API (micro-agent serve)', function () {
       await page.goto(link);
       await page.locator('vscode-tab-header', { hasText: 'Analytics' }).waitFor({ timeout: 30_000 });
       assert.equal(new URL(page.url()).hash, '', 'the code is gone from the address bar');
+      // The page draws before its sign-in request has stored the token: wait for the session, then check it.
+      await page.waitForFunction(() => sessionStorage.getItem('micro-agent.token') !== null, undefined, { timeout: 30_000 });
       assert.equal(await page.evaluate(() => sessionStorage.getItem('micro-agent.token')), info.token);
       // The code worked once.
       const again = await request(`${url}/v1/session`, { body: JSON.stringify({ code: new URL(link).hash.slice(6) }), method: 'POST' });
