@@ -55,9 +55,12 @@ export const MAX_LINE = 2000;
 export class LineReader {
   private pos: number;
   private readonly ahead: string[] = [];
+  /** Where the line `nextSpan` last found starts and ends in `text` (cut as `next` cuts it). */
+  spanStart = 0;
+  spanEnd = 0;
 
   constructor(
-    private readonly text: string,
+    readonly text: string,
     start = 0,
   ) {
     this.pos = start;
@@ -82,15 +85,30 @@ export class LineReader {
     return this.ahead[offset];
   }
 
+  /**
+   * The next line as a span of `text` (`spanStart`, `spanEnd`) rather than a string, for a parser that cuts out
+   * only what it keeps; false at the end. Not for use after `peek`.
+   */
+  nextSpan(): boolean {
+    if (this.ahead.length) throw new Error('LineReader: nextSpan after peek');
+    return this.scan();
+  }
+
   private read(): string | undefined {
+    return this.scan() ? this.text.slice(this.spanStart, this.spanEnd) : undefined;
+  }
+
+  private scan(): boolean {
     const text = this.text;
-    if (this.pos > text.length) return undefined;
+    if (this.pos > text.length) return false;
     let end = text.indexOf('\n', this.pos);
     if (end < 0) end = text.length;
     const start = this.pos;
     this.pos = end + 1;
     if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
-    return text.slice(start, Math.min(end, start + MAX_LINE));
+    this.spanStart = start;
+    this.spanEnd = Math.min(end, start + MAX_LINE);
+    return true;
   }
 }
 
@@ -118,73 +136,119 @@ export function countTotals(tests: { status: TestStatus }[]): TestTotals {
  * Windows drive paths; refuses what is not a file path (`node:internal/…`, `<anonymous>`, plain words).
  */
 export function parseLocation(text: string): RawFrame | undefined {
-  let s = text.trim();
-  const last = s.lastIndexOf(':');
-  if (last <= 0) return undefined;
-  const tail = s.slice(last + 1);
-  if (!isDigits(tail)) return undefined;
-  let line = Number(tail);
+  return parseLocationIn(text, 0, text.length);
+}
+
+/**
+ * `parseLocation` of `s[from, to)`, trimmed, on indices: it runs on every frame of every stack, so nothing is cut
+ * out of `s` but the path of a location it accepts.
+ */
+export function parseLocationIn(s: string, from: number, to: number): RawFrame | undefined {
+  while (from < to && isSpace(s.charCodeAt(from))) from++;
+  while (to > from && isSpace(s.charCodeAt(to - 1))) to--;
+  const c0 = s.charCodeAt(from);
+  // Never a path, whatever follows (and what is left of them once `:line:col` is cut is never one either).
+  if (from === to || c0 === 0x3c /* < */) return undefined;
+  if (c0 === 0x6e /* n */ && to - from >= 5 && s.startsWith('node:', from)) return undefined;
+  if (c0 === 0x69 /* i */ && to - from >= 9 && s.startsWith('internal/', from)) return undefined;
+  const last = s.lastIndexOf(':', to - 1);
+  if (last <= from) return undefined;
+  let line = digitsAt(s, last + 1, to);
+  if (line < 0) return undefined;
   let column: number | undefined;
-  s = s.slice(0, last);
-  const prev = s.lastIndexOf(':');
-  if (prev > 0 && isDigits(s.slice(prev + 1))) {
-    column = line;
-    line = Number(s.slice(prev + 1));
-    s = s.slice(0, prev);
+  let end = last;
+  const prev = s.lastIndexOf(':', last - 1);
+  if (prev > from) {
+    const n = digitsAt(s, prev + 1, last);
+    if (n >= 0) {
+      column = line;
+      line = n;
+      end = prev;
+    }
   }
-  if (s.startsWith('file://')) {
-    s = s.slice('file://'.length);
+  let file: string;
+  if (end - from >= 7 && s.startsWith('file://', from)) {
+    file = s.slice(from + 'file://'.length, end);
     try {
-      s = decodeURIComponent(s);
+      file = decodeURIComponent(file);
     } catch {
       // keep it as printed
     }
-    if (/^\/[A-Za-z]:\//.test(s)) s = s.slice(1); // file:///C:/x
+    if (/^\/[A-Za-z]:\//.test(file)) file = file.slice(1); // file:///C:/x
+    if (!file || file.startsWith('node:') || file.startsWith('internal/') || file.startsWith('<') || file.includes('(')) return undefined;
+  } else {
+    const paren = s.indexOf('(', from);
+    if (paren >= 0 && paren < end) return undefined;
+    file = s.slice(from, end);
   }
-  if (!s || s.startsWith('node:') || s.startsWith('internal/') || s.startsWith('<') || s.includes('(')) return undefined;
   // A path: a separator or a file extension in its last segment.
-  const name = s.slice(Math.max(s.lastIndexOf('/'), s.lastIndexOf('\\')) + 1);
-  if (!name.includes('.') && !s.includes('/') && !s.includes('\\')) return undefined;
-  if (/\s/.test(name) && !s.includes('/')) return undefined;
-  return column === undefined ? { file: s, line } : { file: s, line, column };
+  const slash = file.includes('/');
+  const sep = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  if (!slash && sep < 0 && !file.includes('.')) return undefined;
+  if (!slash && hasSpace(file, sep + 1)) return undefined;
+  return column === undefined ? { file, line } : { file, line, column };
 }
 
-function isDigits(s: string): boolean {
-  if (s.length === 0 || s.length > 9) return false;
-  for (let i = 0; i < s.length; i++) {
+/** The number `s[from, to)` spells in 1 to 9 ASCII digits, else -1. */
+function digitsAt(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 9) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
+    if (c < 0x30 || c > 0x39) return -1;
+    n = n * 10 + (c - 0x30);
   }
-  return true;
+  return n;
+}
+
+/** What `trim()` and `/\s/` take for whitespace. */
+export function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0xa0) return false;
+  return (
+    c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+function hasSpace(s: string, from: number): boolean {
+  for (let i = from; i < s.length; i++) if (isSpace(s.charCodeAt(i))) return true;
+  return false;
 }
 
 /**
  * One stack frame as the JS runners print them: V8's `at fn (loc)` / `at loc`, node's TAP `fn (loc)`, vitest's
- * `❯ fn loc` and ava's `› loc`.
+ * `❯ fn loc` and ava's `› loc`. On indices, like `parseLocationIn`.
  */
 export function parseStackLine(raw: string): RawFrame | undefined {
-  let s = raw.trim();
+  return parseStackLineIn(raw, 0, raw.length);
+}
+
+/** `parseStackLine` of `raw[from, to)`. */
+export function parseStackLineIn(raw: string, from: number, to: number): RawFrame | undefined {
+  while (from < to && isSpace(raw.charCodeAt(from))) from++;
+  while (to > from && isSpace(raw.charCodeAt(to - 1))) to--;
   let bare = false;
-  if (s.startsWith('at ')) s = s.slice(3);
-  else if (s.startsWith('❯ ') || s.startsWith('› ')) {
-    s = s.slice(2);
+  if (to - from >= 3 && raw.startsWith('at ', from)) from += 3;
+  else if (to - from >= 2 && (raw.startsWith('❯ ', from) || raw.startsWith('› ', from))) {
+    from += 2;
     bare = true;
   }
-  if (s.startsWith('async ')) s = s.slice(6);
-  if (s.endsWith(')')) {
-    const open = s.lastIndexOf(' (');
-    if (open < 0) {
-      if (!s.startsWith('(')) return undefined;
-      return parseLocation(s.slice(1, -1));
+  if (to - from >= 6 && raw.startsWith('async ', from)) from += 6;
+  if (to > from && raw.charCodeAt(to - 1) === 0x29 /* ) */) {
+    const open = raw.lastIndexOf(' (', to - 2);
+    if (open < from) {
+      if (raw.charCodeAt(from) !== 0x28 /* ( */) return undefined;
+      return parseLocationIn(raw, from + 1, to - 1);
     }
-    const loc = parseLocation(s.slice(open + 2, -1));
-    if (loc) loc.fn = s.slice(0, open);
+    const loc = parseLocationIn(raw, open + 2, to - 1);
+    if (loc) loc.fn = raw.slice(from, open);
     return loc;
   }
   // `fn loc` (vitest) or just `loc`.
-  const space = bare ? s.lastIndexOf(' ') : -1;
-  const loc = parseLocation(space >= 0 ? s.slice(space + 1) : s);
-  if (loc && space >= 0) loc.fn = s.slice(0, space);
+  let space = bare ? raw.lastIndexOf(' ', to - 1) : -1;
+  if (space < from) space = -1;
+  const loc = parseLocationIn(raw, space >= 0 ? space + 1 : from, to);
+  if (loc && space >= 0) loc.fn = raw.slice(from, space);
   return loc;
 }
 
@@ -229,17 +293,30 @@ export function splitDiff(lines: string[], minus: 'expected' | 'actual', width: 
 export function trimBlank(lines: string[]): string[] {
   let start = 0;
   let end = lines.length;
-  while (start < end && lines[start].trim() === '') start++;
-  while (end > start && lines[end - 1].trim() === '') end--;
+  while (start < end && isBlank(lines[start])) start++;
+  while (end > start && isBlank(lines[end - 1])) end--;
   return lines.slice(start, end);
+}
+
+/** Whether `line` is empty or whitespace (`line.trim() === ''`, without making the trimmed string). */
+export function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) if (!isSpace(line.charCodeAt(i))) return false;
+  return true;
 }
 
 /** Removes the indentation common to all non-blank lines, and trailing spaces. */
 export function dedent(lines: string[]): string[] {
   let min = Infinity;
-  for (const line of lines) if (line.trim()) min = Math.min(min, indentOf(line));
+  for (const line of lines) if (!isBlank(line)) min = Math.min(min, indentOf(line));
   if (min === Infinity) min = 0;
-  return lines.map((line) => line.slice(Math.min(min, indentOf(line))).trimEnd());
+  return lines.map((line) => cutLine(line, Math.min(min, indentOf(line))));
+}
+
+/** `line.slice(from).trimEnd()`, made once. */
+function cutLine(line: string, from: number): string {
+  let end = line.length;
+  while (end > from && isSpace(line.charCodeAt(end - 1))) end--;
+  return from === 0 && end === line.length ? line : line.slice(from, end);
 }
 
 /** `AssertionError [ERR_ASSERTION]: x` → `AssertionError: x`; `RangeError [Error]: x` → `RangeError: x`. */

@@ -27,14 +27,25 @@ export function finish(draft: Draft, resolver: Resolver): TestReport {
   const failureFiles = draft.failures.map((f) => (f.file ? resolver.resolve({ file: f.file, base: f.declared?.base }) : undefined));
   for (const file of failureFiles) addTestFile(file);
 
-  const isTestFile = (file: string) => known.has(file) || TEST_FILE.test(file) || TEST_DIR.test(file);
+  // Asked for every frame of every failure, of the same few files: each file's answer is kept.
+  const byName = new Map<string, boolean>();
+  const isTestFile = (file: string) => {
+    if (known.has(file)) return true;
+    let test = byName.get(file);
+    if (test === undefined) {
+      test = TEST_FILE.test(file) || TEST_DIR.test(file);
+      byName.set(file, test);
+    }
+    return test;
+  };
   const failures = draft.failures.map((f, i) => finishFailure(f, failureFiles[i], resolver, isTestFile));
   for (const f of failures) addTestFile(f.test?.file);
 
   const failedFile = new Map<string, string>();
   for (const f of failures) if (f.test && !failedFile.has(f.name)) failedFile.set(f.name, f.test.file);
   const tests: TestCase[] = draft.tests.map((t) => {
-    const file = t.file ? resolver.resolve({ file: t.file, base: t.base }) : failedFile.get(t.name);
+    // The case is its own frame (`file`, `base`): no object made per test to ask.
+    const file = t.file ? resolver.resolve(t as { file: string; base?: string }) : failedFile.get(t.name);
     return file ? { name: t.name, status: t.status, file } : { name: t.name, status: t.status };
   });
 
@@ -55,17 +66,20 @@ function finishFailure(f: DraftFailure, file: string | undefined, resolver: Reso
     if (declared) test = plain(declared);
   }
   // The code under test: the innermost workspace frame outside the tests, when it is deeper than the test frame.
-  const sourceFrame = frames.slice(0, testIndex >= 0 ? testIndex : frames.length).find((loc) => !inTest(loc));
+  let sourceFrame: (TestLocation & { fn?: string }) | undefined;
+  for (let i = 0, end = testIndex >= 0 ? testIndex : frames.length; i < end && !sourceFrame; i++) if (!inTest(frames[i])) sourceFrame = frames[i];
   const out: TestFailure = { name: f.name, message: tidyMessage(f.message) };
   if (f.expected !== undefined) out.expected = clip(f.expected, MAX_VALUE);
   if (f.actual !== undefined) out.actual = clip(f.actual, MAX_VALUE);
   if (test) out.test = test;
   if (sourceFrame) out.source = plain(sourceFrame);
   if (frames.length) {
-    out.stack = frames
-      .slice(0, STACK_FRAMES)
-      .map((l) => `${l.file}:${l.line}${l.column ? `:${l.column}` : ''}${l.fn ? ` (${l.fn})` : ''}`)
-      .join('\n');
+    const parts: string[] = [];
+    for (let i = 0; i < frames.length && i < STACK_FRAMES; i++) {
+      const l = frames[i];
+      parts.push(`${l.file}:${l.line}${l.column ? `:${l.column}` : ''}${l.fn ? ` (${l.fn})` : ''}`);
+    }
+    out.stack = parts.join('\n');
   }
   return out;
 }

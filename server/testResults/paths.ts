@@ -42,6 +42,7 @@ export function createResolver(root: string, cwd: string, files: TestFileSystem)
   const rootAbs = path.resolve(root);
   const cwdAbs = path.resolve(rootAbs, cwd);
   const cache = new Map<string, string | undefined>();
+  const plainCache = new Map<string, string | undefined>();
   const goDirs = new Map<string, string | undefined>();
   let goModules: { module: string; dir: string }[] | undefined;
 
@@ -98,8 +99,12 @@ export function createResolver(root: string, cwd: string, files: TestFileSystem)
 
   return {
     resolve(frame) {
-      const key = `${frame.goPackage ?? ''}\0${frame.base ?? ''}\0${frame.file}`;
-      if (cache.has(key)) return cache.get(key);
+      // Most frames name neither a package nor a folder: those are cached by their path alone.
+      const plainFile = !frame.goPackage && !frame.base;
+      const key = plainFile ? frame.file : `${frame.goPackage ?? ''}\0${frame.base ?? ''}\0${frame.file}`;
+      const map = plainFile ? plainCache : cache;
+      const hit = map.get(key);
+      if (hit !== undefined || map.has(key)) return hit;
       let result: string | undefined;
       const file = frame.file;
       if (path.isAbsolute(file) || path.win32.isAbsolute(file)) {
@@ -114,7 +119,7 @@ export function createResolver(root: string, cwd: string, files: TestFileSystem)
         const existing = candidates.find((c) => inside(c) && files.exists(c));
         result = inside(existing ?? candidates[0]);
       }
-      cache.set(key, result);
+      map.set(key, result);
       return result;
     },
   };

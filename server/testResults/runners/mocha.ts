@@ -47,8 +47,11 @@ export function parseMocha(lines: LineReader): Draft {
     current = undefined;
   };
   for (let line = lines.next(); line !== undefined; line = lines.next()) {
-    const m = FAIL.exec(line);
-    if (m && indentOf(line) <= 4) {
+    // `N) title`, at most 4 deep: a digit (or some whitespace, left to the pattern) after the indentation.
+    const indent = indentOf(line);
+    const c = line.charCodeAt(indent);
+    const m = indent <= 4 && ((c >= 0x30 && c <= 0x39) || c <= 0x20 || c >= 0x80) ? FAIL.exec(line) : null;
+    if (m) {
       close();
       const parts = [m[3].trim()];
       for (let next = lines.peek(); next?.trim() && !parts[parts.length - 1].endsWith(':') && parts.length < 50; next = lines.peek()) {
