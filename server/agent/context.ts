@@ -314,8 +314,23 @@ function maskJs(text: string): { code: string; literals: Map<number, string> } {
   let last = ''; // the last significant character copied ('a' for a word), to tell a regular expression from a division
   let word = ''; // the last word copied
   let i = 0;
-  const blank = (from: number, to: number) => out.push(text.slice(from, to).replace(/[^\n]/g, ' '));
+  const blank = (from: number, to: number) => out.push(blanked(text.slice(from, to)));
   while (i < text.length) {
+    // Plain code up to the next quote or slash is copied as it is.
+    JS_SPECIAL.lastIndex = i;
+    const stop = JS_SPECIAL.exec(text)?.index ?? text.length;
+    if (stop > i) {
+      const chunk = text.slice(i, stop);
+      out.push(chunk);
+      const trimmed = chunk.trimEnd();
+      if (trimmed) {
+        const tail = /[\w$]+$/.exec(trimmed);
+        last = tail ? 'a' : trimmed[trimmed.length - 1];
+        if (tail) word = tail[0];
+      }
+      i = stop;
+      continue;
+    }
     const c = text[i];
     const next = text[i + 1];
     if (c === '/' && next === '/') {
@@ -337,7 +352,10 @@ function maskJs(text: string): { code: string; literals: Map<number, string> } {
       out.push(c);
       blank(i + 1, j);
       // Closed by its quote, or (a quote or a template gone wrong) left at the line's end or the text's.
-      if (text[j] === c) j++;
+      if (text[j] === c) {
+        out.push(c);
+        j++;
+      }
       i = j;
       last = c;
     } else if (c === '/' && (last === '' || '(,=:[!&|?{};+-*%<>~^'.includes(last) || (last === 'a' && REGEX_AFTER.has(word)))) {
@@ -358,16 +376,21 @@ function maskJs(text: string): { code: string; literals: Map<number, string> } {
       i = j;
       last = '/';
     } else {
-      out.push(c);
-      if (/[\w$]/.test(c)) {
-        word = last === 'a' && /[\w$]/.test(text[i - 1] ?? '') ? word + c : c;
-        last = 'a';
-      } else if (!/\s/.test(c)) last = c;
+      out.push(c); // a division
+      last = c;
       i++;
     }
   }
   return { code: out.join(''), literals };
 }
+
+/** Text of the same length with every character but line breaks a space. */
+function blanked(text: string): string {
+  return text.includes('\n') ? text.replace(/[^\n]/g, ' ') : ' '.repeat(text.length);
+}
+
+const JS_SPECIAL = /['"`/]/g;
+const PY_SPECIAL = /['"#]/g;
 
 /** Words after which a `/` starts a regular expression. */
 const REGEX_AFTER = new Set(['return', 'typeof', 'case', 'do', 'else', 'in', 'of', 'void', 'yield', 'await', 'throw', 'new', 'delete', 'instanceof']);
@@ -375,16 +398,24 @@ const REGEX_AFTER = new Set(['return', 'typeof', 'case', 'do', 'else', 'in', 'of
 /** Python source with `#` comments and the insides of strings (docstrings too) blanked, same length. */
 function maskPython(text: string): string {
   const out: string[] = [];
-  const blank = (from: number, to: number) => out.push(text.slice(from, to).replace(/[^\n]/g, ' '));
+  const blank = (from: number, to: number) => out.push(blanked(text.slice(from, to)));
   let i = 0;
   while (i < text.length) {
+    PY_SPECIAL.lastIndex = i;
+    const stop = PY_SPECIAL.exec(text)?.index ?? text.length;
+    if (stop > i) {
+      out.push(text.slice(i, stop));
+      i = stop;
+      continue;
+    }
     const c = text[i];
     if (c === '#') {
       const end = text.indexOf('\n', i);
       const stop = end === -1 ? text.length : end;
       blank(i, stop);
       i = stop;
-    } else if (c === '"' || c === "'") {
+    } else {
+      // A quote: a string, or a docstring when tripled.
       const triple = text.startsWith(c.repeat(3), i);
       const quote = triple ? c.repeat(3) : c;
       let j = i + quote.length;
@@ -398,9 +429,6 @@ function maskPython(text: string): string {
         j += quote.length;
       }
       i = j;
-    } else {
-      out.push(c);
-      i++;
     }
   }
   return out.join('');
@@ -477,7 +505,8 @@ export function nodeContextIO(root: string, limits: { maxEntries?: number } = {}
   const maxEntries = limits.maxEntries ?? WORKSPACE_WALK_MAX_ENTRIES;
   const stat = (abs: string) => {
     try {
-      return fs.statSync(abs);
+      // Without the exception for a missing file: most of resolution's probes miss, and throwing is slow.
+      return fs.statSync(abs, { throwIfNoEntry: false });
     } catch {
       return undefined;
     }
