@@ -249,23 +249,36 @@ interface Found {
 }
 
 const JS_PATTERNS = [
-  // import x from '…', import { a, type B } from '…', export * from '…', export { a as b } from '…'
-  /(?<![\w$.])(?:import|export)(?![\w$])[\w\s{},*$]*?(?<![\w$])from\s*(['"])/g,
   // import '…'
   /(?<![\w$.])import\s*(['"])/g,
   // require('…'), import('…')
   /(?<![\w$.])(?:require|import)\s*\(\s*(['"`])/g,
 ];
+const JS_KEYWORD = /(?<![\w$.])(?:import|export)(?![\w$])/g;
+/** What may stand between `import`/`export` and `from`: names, `as`, `type`, `*`, braces, commas. */
+const JS_CLAUSE = /[\w\s{},*$]*/y;
 
 function jsImports(text: string): Found[] {
   const { code, literals } = maskJs(text);
   const found: Found[] = [];
+  const add = (quote: number) => {
+    const specifier = literals.get(quote);
+    if (specifier !== undefined && isRelative(specifier)) found.push({ at: quote, specifier });
+  };
   for (const pattern of JS_PATTERNS) {
-    for (const match of code.matchAll(pattern)) {
-      const quote = match.index + match[0].length - 1;
-      const specifier = literals.get(quote);
-      if (specifier !== undefined && isRelative(specifier)) found.push({ at: quote, specifier });
-    }
+    for (const match of code.matchAll(pattern)) add(match.index + match[0].length - 1);
+  }
+  // import x from '…', import { a, type B } from '…', export * from '…', export { a as b } from '…': the clause
+  // after the keyword runs to a quote that `from` precedes. A keyword inside the clause of the one before it
+  // ends at the same place, so each clause is scanned once however many keywords it holds.
+  let clauseEnd = -1;
+  for (const match of code.matchAll(JS_KEYWORD)) {
+    if (match.index < clauseEnd) continue;
+    JS_CLAUSE.lastIndex = match.index + match[0].length;
+    JS_CLAUSE.exec(code);
+    clauseEnd = JS_CLAUSE.lastIndex;
+    const quote = code[clauseEnd];
+    if ((quote === "'" || quote === '"') && /(?<![\w$])from\s*$/.test(code.slice(Math.max(match.index, clauseEnd - 200), clauseEnd))) add(clauseEnd);
   }
   return found;
 }
