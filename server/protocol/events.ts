@@ -28,8 +28,12 @@ export type StopReason =
 /**
  * Why a model reply was not kept. `tests_missing`: the tests exited 0 but tests that ran before did not run
  * again or pass, were newly skipped, or the total dropped (a faked pass); the file went back to before it.
+ * For search/replace edit blocks: `edit_mismatch`, a block's SEARCH section matched nowhere or more than once;
+ * `edit_conflict`, two edits in one reply touch the same lines or the same file both ways (whole file and blocks);
+ * `malformed`, a block is broken (no path, an unsafe path, a missing marker).
  */
-export type RejectReason = 'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large' | 'tests_missing';
+export type RejectReason =
+  'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large' | 'tests_missing' | 'edit_mismatch' | 'edit_conflict' | 'malformed';
 
 interface EventBase {
   /** Strictly increasing across the whole log, also across host restarts. */
