@@ -264,48 +264,49 @@ export function applyEditBlocks(blocks: readonly EditBlock[], read: (path: strin
 
 type Failure = { reason: 'edit_mismatch' | 'edit_conflict'; message: string };
 
+/** A stretch of the current text a block wrote, [start, end), and the stretch of the original text it replaced. */
+interface Written {
+  start: number;
+  end: number;
+  origStart: number;
+  origEnd: number;
+  index: number;
+}
+
 /**
- * A file being edited, as lines; each line knows where it came from (its 0-based line in the text the edits
- * started from, or the block that wrote it), so overlapping blocks are caught and messages give the line numbers
- * the model saw.
+ * A file being edited, as one string (ending in \n while edited: a file without a final newline gets one, taken off
+ * again at the end). It remembers what each block wrote, so overlapping blocks are caught and messages give the line
+ * numbers the model saw. A successful edit costs a few native string scans and slices, never a split of the file.
  */
 class FileText {
+  /** Sorted by start; never overlapping (a block's deletion is an empty stretch). */
+  private readonly written: Written[] = [];
+
   private constructor(
-    private lines: string[],
-    /** Per line: its original 0-based line, or -(block index) for a line a block wrote. */
-    private origin: number[],
-    private readonly finalNewline: boolean,
-    /** The original ranges [from, to) each applied block replaced, and by which block. */
-    private readonly claimed: { from: number; to: number; index: number }[] = [],
-    private readonly original: readonly string[] = lines,
+    private text: string,
+    private readonly original: string,
+    private readonly addedNewline: boolean,
   ) {}
 
   static of(text: string): FileText {
-    if (text === '') return new FileText([], [], true);
-    const finalNewline = text.endsWith('\n');
-    const lines = (finalNewline ? text.slice(0, -1) : text).split('\n');
-    return new FileText(
-      lines,
-      Array.from(lines, (_, i) => i),
-      finalNewline,
-    );
+    const addedNewline = text !== '' && !text.endsWith('\n');
+    const working = addedNewline ? `${text}\n` : text;
+    return new FileText(working, working, addedNewline);
   }
 
   isEmpty(): boolean {
-    return this.lines.length === 0;
+    return this.text === '';
   }
 
   toString(): string {
-    if (this.lines.length === 0) return '';
-    return this.lines.join('\n') + (this.finalNewline ? '\n' : '');
+    return this.addedNewline && this.text.endsWith('\n') ? this.text.slice(0, -1) : this.text;
   }
 
   apply(block: EditBlock, what: string): Failure | null {
-    const search = splitLines(block.search);
-    const found = findMatches(this.lines, search);
-    if (found.length === 0) return this.nowhere(block, search, what);
+    const found = findMatches(this.text, block.search);
+    if (found.length === 0) return this.nowhere(block, what);
     if (found.length > 1) {
-      const listed = found.slice(0, POSITIONS_LISTED).map((at) => this.label(at));
+      const listed = found.slice(0, POSITIONS_LISTED).map((match) => this.label(match.start));
       const more = found.length > listed.length ? ', …' : '';
       return {
         reason: 'edit_mismatch',
@@ -314,52 +315,67 @@ class FileText {
           'include more lines around the change so it matches once',
       };
     }
-    const at = found[0];
-    const covered = this.origin.slice(at, at + search.length);
-    const written = covered.find((o) => o < 0);
-    if (written !== undefined) return overlap(what, -written);
-    const from = covered[0];
-    const to = covered[covered.length - 1] + 1;
-    const clash = this.claimed.find((c) => c.from < to && from < c.to);
+    const { start, end } = found[0];
+    const clash = this.written.find((w) => start < w.end && w.start < end);
     if (clash) return overlap(what, clash.index);
-    this.claimed.push({ from, to, index: block.index });
-    const replace = splitLines(block.replace);
-    this.lines = this.lines.slice(0, at).concat(replace, this.lines.slice(at + search.length));
-    this.origin = this.origin.slice(0, at).concat(
-      replace.map(() => -block.index),
-      this.origin.slice(at + search.length),
-    );
+    const delta = block.replace.length - (end - start);
+    const origStart = this.toOriginal(start, 'start');
+    const origEnd = this.toOriginal(end, 'end');
+    for (const w of this.written) {
+      if (w.start >= end) {
+        w.start += delta;
+        w.end += delta;
+      }
+    }
+    this.written.push({ start, end: start + block.replace.length, origStart, origEnd, index: block.index });
+    this.written.sort((a, b) => a.start - b.start || a.end - b.end);
+    this.text = this.text.slice(0, start) + block.replace + this.text.slice(end);
     return null;
   }
 
+  /**
+   * Where an offset of the current text (outside what blocks wrote) was in the original. A deletion right at `at`
+   * lies before it when `at` starts a stretch, after it when `at` ends one.
+   */
+  private toOriginal(at: number, side: 'start' | 'end'): number {
+    let mapped = at;
+    for (const w of this.written) if (w.end < at || (w.end === at && (side === 'start' || w.start < w.end))) mapped = at - w.end + w.origEnd;
+    return mapped;
+  }
+
+  /** The 1-based line number the model saw for a line start of the current text, or where a block wrote it. */
+  private label(at: number): string {
+    const inside = this.written.find((w) => w.start <= at && at < w.end);
+    if (inside) return `${lineNumber(this.text, at)} (written by block ${inside.index})`;
+    return String(lineNumber(this.original, this.toOriginal(at, 'start')));
+  }
+
   /** Why a SEARCH section matched nowhere: an earlier block already changed those lines, or the closest lines it could mean. */
-  private nowhere(block: EditBlock, search: readonly string[], what: string): Failure {
-    if (this.claimed.length > 0) {
-      for (const at of findMatches(this.original, search)) {
-        const clash = this.claimed.find((c) => c.from < at + search.length && at < c.to);
-        if (clash) return overlap(what, clash.index);
-      }
+  private nowhere(block: EditBlock, what: string): Failure {
+    for (const match of this.written.length > 0 ? findMatches(this.original, block.search) : []) {
+      const clash = this.written.find((w) => match.start < w.origEnd && w.origStart < match.end);
+      if (clash) return overlap(what, clash.index);
     }
     const head = `${what}: the SEARCH section matches nowhere in ${block.path}`;
-    const close = closestWindow(this.lines, search);
+    const search = splitLines(block.search);
+    const lines = splitLines(this.text);
+    const close = closestWindow(lines, search);
     if (close === null) return { reason: 'edit_mismatch', message: `${head}; none of its lines is in the file. Quote the file's current lines exactly.` };
-    const shown = this.lines.slice(close.start, Math.min(close.start + search.length, close.start + EXCERPT_LINES, this.lines.length));
-    const width = String(this.lines.length).length;
-    const excerpt = shown.map((line, k) => `${this.label(close.start + k).padStart(width)}| ${line}`).join('\n');
+    const shown = lines.slice(close.start, Math.min(close.start + search.length, close.start + EXCERPT_LINES));
+    let at = lineStart(this.text, close.start);
+    const labels = shown.map((line) => {
+      const label = this.label(at);
+      at += line.length + 1;
+      return label;
+    });
+    const width = Math.max(...labels.map((label) => label.length));
+    const excerpt = shown.map((line, k) => `${labels[k].padStart(width)}| ${line}`).join('\n');
     const cut = search.length > shown.length ? '\n…' : '';
-    const how = close.whitespaceOnly
-      ? 'they differ from the SEARCH lines only in whitespace (indentation)'
-      : `${close.equal} of ${search.length} lines equal, ignoring indentation`;
+    const how = close.whitespaceOnly ? 'only the indentation differs' : `${close.equal} of ${search.length} lines equal, ignoring indentation`;
     return {
       reason: 'edit_mismatch',
       message: `${head}. The closest lines (${how}):\n${excerpt}${cut}\nQuote the file's lines exactly, with their indentation.`,
     };
-  }
-
-  /** The 1-based line number the model saw, or where a block wrote it. */
-  private label(at: number): string {
-    const origin = this.origin[at];
-    return origin >= 0 ? String(origin + 1) : `${at + 1} (written by block ${-origin})`;
   }
 }
 
@@ -374,43 +390,70 @@ function splitLines(text: string): string[] {
   return text === '' ? [] : text.slice(0, text.endsWith('\n') ? -1 : undefined).split('\n');
 }
 
-/** Whether `line` is `prefix` plus trailing whitespace (a \r included). */
+/** The 1-based line of an offset. */
+function lineNumber(text: string, at: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < at; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+/** The offset where 0-based line `line` starts. */
+function lineStart(text: string, line: number): number {
+  let at = 0;
+  for (let k = 0; k < line && at !== -1; k++) at = text.indexOf('\n', at) + 1;
+  return at;
+}
+
+/** Whether `line` is `trimmed` plus trailing whitespace (a \r included). */
 function equalsTrimmedEnd(line: string, trimmed: string): boolean {
   if (line.length < trimmed.length || !line.startsWith(trimmed)) return false;
   for (let k = trimmed.length; k < line.length; k++) if (!/\s/.test(line[k])) return false;
   return true;
 }
 
+interface Match {
+  start: number;
+  end: number;
+}
+
 /**
- * Where `search` matches `lines` (0-based start lines): the exact matches if there are any, otherwise the matches
- * ignoring trailing whitespace. Candidates come from one anchor line (the first non-blank SEARCH line), so the cost
- * is one cheap pass over the file plus a check per candidate.
+ * Where `search` (whole lines, ending in \n) matches `text` (ending in \n), as offsets: the exact matches at line
+ * starts if there are any, otherwise the matches ignoring trailing whitespace per line. Exact matches come from
+ * indexOf; tolerant ones from the occurrences of one anchor line (the first non-blank SEARCH line), each checked
+ * line by line, so the cost is a few native scans of the file plus a short check per candidate.
  */
-function findMatches(lines: readonly string[], search: readonly string[]): number[] {
-  const wanted = search.map((line) => line.trimEnd());
+function findMatches(text: string, search: string): Match[] {
+  const exact: Match[] = [];
+  for (let at = text.indexOf(search); at !== -1; at = text.indexOf(search, at + 1)) {
+    if (at === 0 || text[at - 1] === '\n') exact.push({ start: at, end: at + search.length });
+  }
+  if (exact.length > 0) return exact;
+
+  const wanted = splitLines(search).map((line) => line.trimEnd());
   const offset = Math.max(
     0,
     wanted.findIndex((line) => line !== ''),
   );
   const anchor = wanted[offset];
-  const exact: number[] = [];
-  const loose: number[] = [];
-  const last = lines.length - search.length;
-  for (let p = offset; p - offset <= last; p++) {
-    if (!equalsTrimmedEnd(lines[p], anchor)) continue;
-    const start = p - offset;
-    let same = true;
+  const loose: Match[] = [];
+  for (let at = text.indexOf(anchor); at !== -1; at = text.indexOf(anchor, at + 1)) {
+    if (at !== 0 && text[at - 1] !== '\n') continue;
+    // Back up `offset` lines to where the block would start.
+    let start = at;
+    for (let k = 0; k < offset && start !== -1; k++) start = start === 0 ? -1 : text.lastIndexOf('\n', start - 2) + 1;
+    if (start === -1) continue;
+    let cursor = start;
     let k = 0;
-    for (; k < search.length; k++) {
-      const line = lines[start + k];
-      if (line === search[k]) continue;
-      if (!equalsTrimmedEnd(line, wanted[k])) break;
-      same = false;
+    for (; k < wanted.length; k++) {
+      const lineEnd = text.indexOf('\n', cursor);
+      if (lineEnd === -1 || !equalsTrimmedEnd(text.slice(cursor, lineEnd), wanted[k])) break;
+      cursor = lineEnd + 1;
     }
-    if (k < search.length) continue;
-    (same ? exact : loose).push(start);
+    if (k === wanted.length) loose.push({ start, end: cursor });
+    if (anchor === '') at = text.indexOf('\n', at);
+    if (at === -1) break;
   }
-  return exact.length > 0 ? exact : loose;
+  return loose;
 }
 
 /**
