@@ -38,7 +38,9 @@ Options for run:
   -m, --max-runs <n>      most model iterations (default 10)
   -p, --prompt <text>     what the code should do, or a path to a prompt file
                           (default: <file>.prompt.md beside the file, if there is one)
-  -f, --test-file <path>  a test file to show the model
+  -f, --test-file <path>  a test file to show the model (read-only; repeatable)
+      --context <path>    another file to show the model (repeatable); the file's local imports are shown anyway
+      --context-budget <n> characters of context files a prompt may hold (default 60000)
       --provider <name>   openai | anthropic | ollama (default: the first with a key, else ollama)
       --model <name>      model id (default per provider)
       --budget <usd>      stop when the calls have cost this much
@@ -92,7 +94,9 @@ async function run(args: string[]): Promise<number> {
       test: { type: 'string', short: 't' },
       'max-runs': { type: 'string', short: 'm' },
       prompt: { type: 'string', short: 'p' },
-      'test-file': { type: 'string', short: 'f' },
+      'test-file': { type: 'string', short: 'f', multiple: true },
+      context: { type: 'string', multiple: true },
+      'context-budget': { type: 'string' },
       provider: { type: 'string' },
       model: { type: 'string' },
       budget: { type: 'string' },
@@ -122,7 +126,9 @@ async function run(args: string[]): Promise<number> {
     file,
     testCommand: values.test,
     prompt: readPrompt(root, file, values.prompt),
-    testFile: values['test-file'],
+    testFiles: values['test-file'],
+    contextFiles: values.context,
+    contextBudget: optionalNumber('--context-budget', values['context-budget']),
     maxRuns: optionalNumber('--max-runs', values['max-runs']),
     provider: values.provider,
     model: values.model,

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { DevAiSettings } from './protocol/settings';
 import { defaultProvider, isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import { DEFAULT_CONTEXT_BUDGET_CHARS } from './agent/context';
 import { statePaths } from './workspace';
 
 /** Configuration that must be fixed before any call (missing key, unknown provider, a bad number). */
@@ -23,6 +24,8 @@ export interface ResolvedSettings {
   budgetUsd: number | null;
   logPath: string;
   ollamaUrl: string | undefined;
+  /** Characters of context files (the target's imports, `--context`) a prompt may hold. */
+  contextBudgetChars: number;
 }
 
 export const DEFAULTS = { maxRuns: 10, testTimeoutSec: 120 } as const;
@@ -45,12 +48,19 @@ export function resolveSettings(root: string, settings: DevAiSettings, env: Env)
     budgetUsd: optionalBudget(settings.budgetUsd ?? env.MICRO_AGENT_BUDGET_USD),
     logPath: path.resolve(root, logPath),
     ollamaUrl: settings.ollamaUrl || env.OLLAMA_HOST || undefined,
+    contextBudgetChars: nonNegativeInt('contextBudget', settings.contextBudget ?? env.MICRO_AGENT_CONTEXT_BUDGET ?? DEFAULT_CONTEXT_BUDGET_CHARS),
   };
 }
 
 export function positiveInt(name: string, value: unknown): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a whole number of at least 1 (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+export function nonNegativeInt(name: string, value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number of at least 0 (got ${JSON.stringify(value)})`);
   return n;
 }
 

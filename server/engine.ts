@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runLoop, runTestsLogged, TestedRun } from './agent/loop';
+import { gatherContext, nodeContextIO } from './agent/context';
+import { ContextFile, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
+import { toModelText } from './agent/textFile';
 import { ConfigError, Env, positiveInt, positiveNumber, resolveSettings } from './config';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
@@ -9,6 +11,7 @@ import type { RunOutcome, RunSummary, Stats } from './protocol/events';
 import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
 import type { DevAiSettings } from './protocol/settings';
 import { createProvider, Provider, secretsIn } from './providers';
+import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
 import { acquireRunLock, isAlive, LockHeldError, RunLock } from './runLock';
 import { PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
 
@@ -20,6 +23,12 @@ export interface RunRequest {
   prompt?: string;
   /** Workspace-relative or absolute path of a test file to show the model. */
   testFile?: string;
+  /** More test files to show (`-f` given more than once); read-only like every test file. */
+  testFiles?: string[];
+  /** Files to show besides the target's local imports (`--context`). */
+  contextFiles?: string[];
+  /** Characters of context files (imports, `--context`) a prompt may hold; default from the settings. */
+  contextBudget?: number;
   maxRuns?: number;
   provider?: ProviderName;
   model?: string;
@@ -54,6 +63,8 @@ export const REQUEST_LIMITS = {
   maxRuns: 100,
   budgetUsd: 1000,
   budgetSec: 24 * 3600,
+  files: 50,
+  contextBudget: 4_000_000,
 } as const;
 
 export interface EngineOptions {
@@ -81,7 +92,9 @@ interface RunPlan {
   target: { abs: string; rel: string };
   testCommand: string;
   prompt: string | null;
-  testFile: { path: string; contents: string } | null;
+  testFiles: ContextFile[];
+  context: ContextFile[];
+  workspaceFiles: string[];
   provider: Provider;
   model: string;
   maxRuns: number;
@@ -213,13 +226,26 @@ export class Engine {
     const testCommand = (request.testCommand ?? settings.testCommand)?.trim();
     if (!testCommand) throw new EngineError('invalid_params', 'no test command: pass one (-t "npm test") or set devAi.testCommand');
     const target = this.checkedPath(request.file);
-    const testFile = request.testFile ? this.checkedPath(request.testFile) : undefined;
+    const testFiles = [...(request.testFile ? [request.testFile] : []), ...(request.testFiles ?? [])].map((file) => {
+      const checked = this.checkedPath(file);
+      return { path: checked.rel, contents: toModelText(readSource(checked.abs, checked.rel)) };
+    });
+    const extra = (request.contextFiles ?? []).map((file) => this.checkedPath(file).abs);
+    const budgetChars = request.contextBudget ?? settings.contextBudgetChars;
+    const gathered = gatherContext({ ...nodeContextIO(this.options.root), root: this.options.root, target: target.abs, budgetChars, extra });
+    const shownTests = new Set(testFiles.map((file) => file.path));
+    const context = gathered.files.filter((file) => !shownTests.has(file.path)).map(({ path: file, contents }) => ({ path: file, contents }));
+    const prompt = request.prompt?.trim() || null;
+    const shown = [...testFiles, ...context].map((file) => file.contents);
+    checkFits(settings.provider, settings.model, target, [...shown, prompt ?? '', gathered.workspaceFiles.join('\n')]);
     return {
       runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
       target,
       testCommand,
-      prompt: request.prompt?.trim() || null,
-      testFile: testFile ? { path: testFile.rel, contents: readSource(testFile.abs, testFile.rel) } : null,
+      prompt,
+      testFiles,
+      context,
+      workspaceFiles: gathered.workspaceFiles,
       provider: this.providerFor(settings),
       model: settings.model,
       maxRuns: settings.maxRuns,
@@ -276,7 +302,9 @@ export class Engine {
       root: this.options.root,
       file: plan.target.abs,
       prompt: plan.prompt,
-      testFile: plan.testFile,
+      testFiles: plan.testFiles,
+      context: plan.context,
+      workspaceFiles: plan.workspaceFiles,
       maxRuns: plan.maxRuns,
       provider: plan.provider,
       model: plan.model,
@@ -371,6 +399,27 @@ export class Engine {
   }
 }
 
+/** What a prompt holds besides the files (instructions, the test section, earlier attempts), in characters. */
+const PROMPT_OVERHEAD_CHARS = 12_000;
+
+/**
+ * A file the model cannot read whole in one request is refused before any call, with the sizes: the prompt
+ * (the file, what else is shown, the test output) and room for the reply must fit the model's context window.
+ */
+function checkFits(provider: ProviderName, model: string, target: { abs: string; rel: string }, shown: string[]): void {
+  const fileBytes = fs.statSync(target.abs).size;
+  const promptTokens = estimateTokens(fileBytes + shown.reduce((sum, text) => sum + text.length, 0) + PROMPT_OVERHEAD_CHARS);
+  const window = contextWindowTokens(provider, model);
+  if (promptTokens + MAX_OUTPUT_TOKENS <= window) return;
+  const kb = (n: number) => `${Math.round(n / 1024).toLocaleString('en-US')} KB`;
+  const tokens = (n: number) => n.toLocaleString('en-US');
+  throw new EngineError(
+    'invalid_params',
+    `${target.rel} is ${kb(fileBytes)}: with the rest of the prompt that is about ${tokens(promptTokens)} tokens plus ${tokens(MAX_OUTPUT_TOKENS)} ` +
+      `for the reply, but ${model} reads at most ${tokens(window)}; choose a model with a larger context window or a smaller file`,
+  );
+}
+
 /** Requests arrive as JSON from other processes: check types and bounds before trusting them. */
 function checkShape(request: RunRequest): void {
   const fail = (message: string): never => {
@@ -396,6 +445,18 @@ function checkShape(request: RunRequest): void {
     if (value === undefined) continue;
     if (typeof value !== 'number') fail(`${key} must be a number`);
     else if (value > max) fail(`${key} must be at most ${max} (got ${value})`);
+  }
+  for (const key of ['testFiles', 'contextFiles'] as const) {
+    const list = request[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item.length > REQUEST_LIMITS.pathChars)) fail(`${key} must be a list of paths`);
+    else if (list.length > REQUEST_LIMITS.files) fail(`${key} may name at most ${REQUEST_LIMITS.files} files (got ${list.length})`);
+  }
+  if (
+    request.contextBudget !== undefined &&
+    !(Number.isInteger(request.contextBudget) && request.contextBudget >= 0 && request.contextBudget <= REQUEST_LIMITS.contextBudget)
+  ) {
+    fail(`contextBudget must be a whole number of characters from 0 to ${REQUEST_LIMITS.contextBudget}`);
   }
   if (request.provider !== undefined && !isProviderName(request.provider)) fail(unknownProviderMessage(request.provider));
 }

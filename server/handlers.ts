@@ -86,6 +86,9 @@ const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'fi
   'provider',
   'model',
   'keep',
+  'testFiles',
+  'contextFiles',
+  'contextBudget',
 ]);
 
 /**

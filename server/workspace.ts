@@ -11,10 +11,11 @@ export class PathError extends Error {
 }
 
 /**
- * The largest file the loop will send to a model and rewrite; bigger files are refused, never truncated. The
- * model must answer with the whole file, and 64 KB (~16k tokens) is what common models can write in one reply.
+ * The largest file the loop will send to a model and rewrite; bigger files are refused, never truncated. Whether
+ * a file up to this size fits is the model's to say (its context window, checked before any call); the model
+ * answers with search/replace blocks, so a large file costs its size in input, not in output.
  */
-export const MAX_FILE_BYTES = 64 * 1024;
+export const MAX_FILE_BYTES = 1024 * 1024;
 
 /**
  * Resolves a user- or client-supplied path to a real file inside the workspace.
@@ -103,12 +104,13 @@ export function readSource(abs: string, rel: string): string {
  * Replaces a file's contents atomically: a temporary file beside it, fsynced, then renamed over it, keeping
  * its mode. A reader (the test runner, the editor) sees the old file or the new one, never half of one.
  */
-export function writeAtomic(abs: string, contents: string): void {
+export function writeAtomic(abs: string, contents: string | Buffer): void {
   const mode = fs.existsSync(abs) ? fs.statSync(abs).mode & 0o7777 : 0o644;
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${randomBytes(4).toString('hex')}.micro-agent.tmp`);
   const fd = fs.openSync(tmp, 'wx', mode);
   try {
-    fs.writeSync(fd, contents);
+    if (typeof contents === 'string') fs.writeSync(fd, contents);
+    else fs.writeSync(fd, contents);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -56,15 +56,35 @@ function backtrack(trace: Int32Array[], a: string[], b: string[], dEnd: number):
   return ops.reverse();
 }
 
-/** `@@` hunks with `context` lines around each change, cut at `maxChars` with a note. */
-export function unifiedDiff(before: string, after: string, context = 3, maxChars = 8000): string {
+/**
+ * The edit script of the changed part only: the lines both texts share at the start and the end (all but
+ * `context` of them) never enter Myers' algorithm, so a one-line change in a 1 MB file costs one pass over it.
+ * `oldLine`/`newLine` are the 1-based line numbers of the first op.
+ */
+function changedScript(before: string, after: string, context: number): { ops: Op[]; oldLine: number; newLine: number } {
   const a = before.split('\n');
   const b = after.split('\n');
-  const ops = editScript(a, b);
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const from = Math.max(0, head - context);
+  const keepTail = Math.max(0, tail - context);
+  const ops = editScript(a.slice(from, a.length - keepTail), b.slice(from, b.length - keepTail));
+  return { ops, oldLine: from + 1, newLine: from + 1 };
+}
+
+/** `@@` hunks with `context` lines around each change, cut at `maxChars` with a note. */
+export function unifiedDiff(before: string, after: string, context = 3, maxChars = 8000): string {
+  return hunksOf(changedScript(before, after, context), context, maxChars);
+}
+
+function hunksOf(script: { ops: Op[]; oldLine: number; newLine: number }, context: number, maxChars: number): string {
+  const { ops } = script;
   const hunks: string[] = [];
   let i = 0;
-  let oldLine = 1;
-  let newLine = 1;
+  let oldLine = script.oldLine;
+  let newLine = script.newLine;
   while (i < ops.length) {
     if (ops[i].kind === ' ') {
       oldLine++;
@@ -98,6 +118,15 @@ export function unifiedDiff(before: string, after: string, context = 3, maxChars
 
 /** Lines added and removed, from the same edit script. */
 export function lineDelta(before: string, after: string): { linesAdded: number; linesRemoved: number } {
-  const ops = editScript(before.split('\n'), after.split('\n'));
+  return countOf(changedScript(before, after, 0).ops);
+}
+
+function countOf(ops: Op[]): { linesAdded: number; linesRemoved: number } {
   return { linesAdded: ops.filter((op) => op.kind === '+').length, linesRemoved: ops.filter((op) => op.kind === '-').length };
+}
+
+/** What `edit.applied` says of a change: the counts and the diff, from one edit script. */
+export function describeChange(before: string, after: string): { linesAdded: number; linesRemoved: number; diff: string } {
+  const script = changedScript(before, after, 3);
+  return { ...countOf(script.ops), diff: hunksOf(script, 3, 8000) };
 }

@@ -1,17 +1,17 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ProviderErrorKind, RunFinishedEvent, RunOutcome, StopReason } from '../protocol/events';
+import type { ProviderErrorKind, RejectReason, RunFinishedEvent, RunOutcome, StopReason } from '../protocol/events';
 import type { TestReport } from '../protocol/testReport';
 import { boundReport, failureSummary, parseTestOutput } from '../testResults';
 import { Provider, ProviderError } from '../providers/types';
 import { askModel, Emit } from './askModel';
-import { lineDelta, unifiedDiff } from './diff';
+import { describeChange } from './diff';
 import { checkIntegrity } from './integrity';
-import { Attempt, buildPrompt, Extraction, judgeReply, summarize, SYSTEM_PROMPT } from './prompt';
+import { applyEditBlocks, FinishReason, parseEditBlocks } from './editBlocks';
+import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT, WHOLE_FILE_MAX_BYTES } from './prompt';
 import { failureSignature, STUCK_AFTER, StuckDetector } from './stuck';
 import { runTests, tailOf, TestRunResult } from './testRunner';
-import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
-import { MAX_FILE_BYTES, readSource, toPosix, writeAtomic } from '../workspace';
+import { looksLikeTestFile, WorkingSet } from './workingSet';
+import { readSource, toPosix } from '../workspace';
 
 /** How a run's tests are run: the same for every iteration and for an auto-fix check. */
 export interface TestSetup {
@@ -28,7 +28,12 @@ export interface LoopInput extends TestSetup {
   /** Absolute, already checked to be inside the workspace. */
   file: string;
   prompt: string | null;
-  testFile: { path: string; contents: string } | null;
+  /** Test files shown to the model (`-f`): read-only, like every test file. */
+  testFiles: ContextFile[];
+  /** Files shown for context (the target's local imports, `--context`), nearest first; the non-test ones may be edited. */
+  context: ContextFile[];
+  /** A short list of the workspace's files, for orientation. */
+  workspaceFiles: string[];
   maxRuns: number;
   provider: Provider;
   model: string;
@@ -44,9 +49,16 @@ export interface LoopInput extends TestSetup {
   emit: Emit;
 }
 
+/** A file as the model is shown it: workspace-relative path, LF text without a BOM. */
+export interface ContextFile {
+  path: string;
+  contents: string;
+}
+
 /** Characters of failing output sent to the model and kept in events: the tail, where the failures are. */
 export const OUTPUT_TAIL_CHARS = 8000;
-const MAX_OUTPUT_TOKENS = 16_384;
+/** The most a reply may be; with search/replace blocks a reply rarely needs a tenth of it. */
+export const MAX_OUTPUT_TOKENS = 16_384;
 
 /** The budget ran out (money or time); the run stops as failed, not as an error. */
 class BudgetStop extends Error {
@@ -57,26 +69,31 @@ class BudgetStop extends Error {
 
 /**
  * The write → test → fix loop. Tests first (already passing: done, no model call); then each iteration sends
- * the file, the command and the failing output to the model, writes the whole new file it answers with, and
- * runs the tests again, until they pass or the budget or max runs ends. The original is kept in `runDir` and
- * put back unless the run passed or the user asked to keep the last attempt.
+ * the files, the command and the failures to the model, applies the edits it answers with (search/replace
+ * blocks for any file it was shown and may change, or the whole target file), and runs the tests again, until
+ * they pass or the budget or max runs ends. Every original is kept in `runDir` and put back unless the run
+ * passed or the user asked to keep the last attempt.
  */
 export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outcome']> {
   const { emit, runId } = input;
   const started = performance.now();
   const rel = toPosix(path.relative(input.root, input.file));
   const relToRoot = (p: string) => toPosix(path.relative(input.root, p));
-  const original = readSource(input.file, rel);
-  // The model sees LF text without a BOM; what is written gets the file's BOM and dominant line ending back.
-  const shape = shapeOf(original);
-  fs.mkdirSync(input.runDir, { recursive: true });
-  const originalPath = path.join(input.runDir, `original${path.extname(input.file)}`);
-  fs.writeFileSync(originalPath, original);
+  readSource(input.file, rel);
+  let reportedTestFiles: ReadonlySet<string> = new Set(input.testFiles.map((file) => file.path));
+  const files = new WorkingSet(
+    input.root,
+    input.runDir,
+    { abs: input.file, rel },
+    new Set(input.context.filter((file) => !looksLikeTestFile(file.path)).map((file) => file.path)),
+    () => reportedTestFiles,
+  );
 
   emit({
     type: 'run.started',
     runId,
     file: rel,
+    files: files.editableFiles(),
     testCommand: input.testCommand,
     provider: input.provider.name,
     model: input.model,
@@ -84,7 +101,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     budgetUsd: input.budgetUsd,
     budgetMs: input.budgetMs,
     prompt: input.prompt,
-    originalPath: relToRoot(originalPath),
+    originalPath: relToRoot(files.originalPath),
     pid: process.pid,
   });
 
@@ -105,20 +122,12 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
   let costUsd = 0;
   let unpricedCalls = 0;
   let iteration = 0;
-  let written = false;
   const finish = (outcome: RunOutcome, reason: StopReason, error?: string, errorKind?: ProviderErrorKind): RunOutcome => {
     clearTimeout(budgetTimer);
     input.signal.removeEventListener('abort', onCancel);
-    let restored = false;
-    let restoreError: string | undefined;
-    if (outcome !== 'passed' && written && !input.keep) {
-      try {
-        writeAtomic(input.file, original);
-        restored = true;
-      } catch (err) {
-        restoreError = `could not put the original back (${(err as Error).message}); it is kept at ${relToRoot(originalPath)}`;
-      }
-    }
+    const touched = files.touched();
+    const restoreError = outcome !== 'passed' && touched.length > 0 && !input.keep ? files.restoreAll() : undefined;
+    const restored = outcome !== 'passed' && touched.length > 0 && !input.keep && restoreError === undefined;
     const message = [error, restoreError].filter(Boolean).join('; ');
     emit({
       type: 'run.finished',
@@ -130,6 +139,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       unpricedCalls,
       durationMs: Math.round(performance.now() - started),
       restored,
+      files: touched,
       ...(message ? { error: message } : {}),
       ...(errorKind ? { errorKind } : {}),
     });
@@ -147,18 +157,18 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     // The baseline: what the suite said before any change; a later pass must cover what it ran.
     const baseline = input.firstTest ?? (await test());
     if (baseline.passed) return finish('passed', 'tests_passed');
-    const testFiles = new Set([...baseline.report.testFiles, ...(input.testFile ? [input.testFile.path] : [])]);
-    if (testFiles.has(rel)) return finish('error', 'test_file', `${rel} is a test file: micro-agent fixes the code under test and never edits tests`);
+    reportedTestFiles = new Set([...reportedTestFiles, ...baseline.report.testFiles]);
+    if (reportedTestFiles.has(rel)) return finish('error', 'test_file', `${rel} is a test file: micro-agent fixes the code under test and never edits tests`);
     let last = baseline;
     const stuck = new StuckDetector();
     stuck.baseline(failureSignature(baseline.report, baseline.output));
     const attempts: Attempt[] = [];
-    // The model's view of the file: what the prompt shows, what diffs and "unchanged" compare against.
-    let current = toModelText(original);
-    let currentContents = original;
-    const testFile = input.testFile && { path: input.testFile.path, contents: toModelText(input.testFile.contents) };
     const stuckStop = () =>
       finish('failed', 'stuck', `the last ${STUCK_AFTER} iterations brought nothing new (the same reply or the same failing tests again)`);
+    const reject = (reason: RejectReason, message: string) => {
+      emit({ type: 'edit.rejected', runId, iteration, reason, message });
+      attempts.push({ iteration, kind: 'rejected', reason, message });
+    };
     while (iteration < input.maxRuns) {
       const stop = stopped();
       if (stop) return stop;
@@ -166,63 +176,48 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       iteration++;
       emit({ type: 'run.iteration', runId, iteration, maxRuns: input.maxRuns });
 
-      const messages = buildPrompt({
+      const current = files.read(rel) ?? '';
+      const prompt = buildPrompt({
         file: rel,
         contents: current,
         testCommand: input.testCommand,
         goal: input.prompt,
-        testFile,
+        testFiles: input.testFiles,
+        context: input.context.map((file) => ({ path: file.path, contents: files.read(file.path) ?? file.contents, editable: !files.forbidden(file.path) })),
+        workspaceFiles: input.workspaceFiles,
         report: last.report,
         testOutput: last.output,
         testExitCode: last.exitCode,
         attempts,
       });
-      const maxTokens = Math.min(MAX_OUTPUT_TOKENS, Math.max(4096, Math.ceil(current.length / 2)));
-      const reply = await askModel(input.provider, { model: input.model, system: SYSTEM_PROMPT, messages, maxTokens, signal: controller.signal }, emit, {
-        runId,
-        iteration,
-      });
+      const maxTokens = Math.min(MAX_OUTPUT_TOKENS, Math.max(4096, Math.ceil(Math.min(current.length, WHOLE_FILE_MAX_BYTES) / 2)));
+      const request = { model: input.model, system: SYSTEM_PROMPT, messages: prompt, maxTokens, signal: controller.signal };
+      const reply = await askModel(input.provider, request, emit, { runId, iteration });
       if (reply.metrics.costUsd === null) unpricedCalls++;
       else costUsd += reply.metrics.costUsd;
 
-      const verdict = judgeReply(reply.text, reply.finishReason, current, rel);
-      const judged = verdict.ok ? forWriting(verdict.code, shape) : verdict;
-      if (!judged.ok) {
-        emit({ type: 'edit.rejected', runId, iteration, reason: judged.reason, message: judged.message });
-        attempts.push({ iteration, kind: 'rejected', reason: judged.reason, message: judged.message });
+      const edits = editsOf(reply.text, reply.finishReason, rel, files);
+      const written = edits.ok ? files.write(edits.files, iteration) : edits;
+      if (!written.ok) {
+        reject(written.reason, written.message);
         if (stuck.record(reply.text)) return stuckStop();
         continue;
       }
-      const { code, contents, bytes } = judged;
-
-      const attemptPath = path.join(input.runDir, `attempt-${iteration}${path.extname(input.file)}`);
-      fs.writeFileSync(attemptPath, contents);
-      writeAtomic(input.file, contents);
-      written = true;
-      emit({
-        type: 'edit.applied',
-        runId,
-        iteration,
-        file: rel,
-        bytes,
-        ...lineDelta(current, code),
-        diff: unifiedDiff(current, code),
-        attemptPath: relToRoot(attemptPath),
-      });
+      for (const file of written.files) {
+        const { before, after, ...rest } = file;
+        emit({ type: 'edit.applied', runId, iteration, ...rest, ...describeChange(before, after) });
+      }
 
       const tested = await test();
       if (tested.passed) {
         const integrity = checkIntegrity(baseline.report, tested.report);
         if (integrity.ok) return finish('passed', 'tests_passed');
-        // A faked pass: the attempt goes, the file is as it was before it, and the model is told why.
-        writeAtomic(input.file, currentContents);
-        emit({ type: 'edit.rejected', runId, iteration, reason: 'tests_missing', message: integrity.message });
-        attempts.push({ iteration, kind: 'rejected', reason: 'tests_missing', message: integrity.message });
+        // A faked pass: the attempt goes, the files are as they were before it, and the model is told why.
+        files.revertLastWrite();
+        reject('tests_missing', integrity.message);
         if (stuck.record(reply.text)) return stuckStop();
         continue;
       }
-      current = code;
-      currentContents = contents;
       last = tested;
       const stopAfterTest = stopped();
       if (stopAfterTest) return stopAfterTest;
@@ -239,25 +234,38 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
   }
 }
 
-type Rejection = Extract<Extraction, { ok: false }>;
+type Edits = { ok: true; files: { path: string; after: string }[] } | { ok: false; reason: RejectReason; message: string };
+
+/**
+ * What a reply asks to change: search/replace blocks (and named whole files) for any file the model may
+ * change, else the whole target file in one block, as small files and older prompts have it. Nothing is
+ * applied unless every block applies.
+ */
+function editsOf(reply: string, finishReason: FinishReason, target: string, files: WorkingSet): Edits {
+  const parsed = parseEditBlocks(reply, finishReason);
+  if (parsed.kind === 'error') return { ok: false, reason: parsed.reason, message: parsed.message };
+  if (parsed.kind === 'none') {
+    const verdict = judgeReply(reply, finishReason, files.read(target) ?? '', target);
+    return verdict.ok ? { ok: true, files: [{ path: target, after: verdict.code }] } : verdict;
+  }
+  for (const file of [...parsed.blocks, ...parsed.wholeFiles]) {
+    const why = files.forbidden(file.path);
+    if (why) return { ok: false, reason: 'forbidden_path', message: why };
+  }
+  const applied = applyEditBlocks(parsed.blocks, (file) => files.read(file));
+  if (!applied.ok) return applied;
+  const changes = [
+    ...applied.files.map((file) => ({ path: file.path, after: file.after })),
+    ...parsed.wholeFiles.map((file) => ({ path: file.path, after: file.code })),
+  ];
+  if (changes.every((change) => change.after === files.read(change.path))) {
+    return { ok: false, reason: 'unchanged', message: 'the edits change nothing: the files are as they were, and the tests failed with them' };
+  }
+  return { ok: true, files: changes };
+}
 
 /** A test run with what the runner said, read from its output. */
 export type TestedRun = TestRunResult & { report: TestReport };
-
-/**
- * The model's code as the file will hold it (its BOM and line ending back), or a rejection when that is larger
- * than the engine reads: what is written is bounded the same way as what is read, so a run never leaves a file
- * it would refuse next time.
- */
-function forWriting(code: string, shape: TextShape): { ok: true; code: string; contents: string; bytes: number } | Rejection {
-  const contents = toFileText(code, shape);
-  const bytes = Buffer.byteLength(contents);
-  if (bytes > MAX_FILE_BYTES) {
-    const message = `the new file was ${Math.ceil(bytes / 1024)} KB; micro-agent writes files up to ${MAX_FILE_BYTES / 1024} KB: send a smaller whole file`;
-    return { ok: false, reason: 'too_large', message };
-  }
-  return { ok: true, code, contents, bytes };
-}
 
 /**
  * One test run, logged: `test.started` before, `test.finished` after with the tail of the output and the

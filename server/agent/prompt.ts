@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { RejectReason } from '../protocol/events';
 import type { TestFailure, TestLocation, TestReport } from '../protocol/testReport';
 import type { ChatMessage } from '../providers/types';
+import { describeEditFormat } from './editBlocks';
 import { tailOf } from './testRunner';
 
 /** The test-output part of a prompt, failures first: it never grows past this however much the tests print. */
@@ -11,11 +12,14 @@ const TAIL_AFTER_FAILURES_CHARS = 2000;
 const FAILURES_SHOWN = 10;
 const MESSAGE_CHARS = 600;
 
+/** Files under this size may be sent back whole; larger ones only by search/replace blocks. */
+export const WHOLE_FILE_MAX_BYTES = 16 * 1024;
+
 export const SYSTEM_PROMPT = [
-  'You are micro-agent, an expert programmer. You change one source file so that its tests pass.',
-  'Answer with the complete new contents of the file in one fenced code block (```), and nothing after it.',
-  'Write the whole file: no diffs, no placeholders, no "rest unchanged" comments. Do not change the tests.',
-  'A sentence or two before the block about what you changed is welcome.',
+  'You are micro-agent, an expert programmer. You change source files so that the tests pass.',
+  describeEditFormat(WHOLE_FILE_MAX_BYTES),
+  'Change the file to fix and, where the bug is there, the other files shown as editable. Never change test files.',
+  'A sentence or two before the edits about what you changed is welcome.',
 ].join('\n');
 
 /** What the model is told about an earlier iteration. */
@@ -28,7 +32,12 @@ export interface PromptInput {
   contents: string;
   testCommand: string;
   goal: string | null;
-  testFile: { path: string; contents: string } | null;
+  /** Test files to show (`-f`), read-only. */
+  testFiles: readonly { path: string; contents: string }[];
+  /** Files shown for context, nearest first; `editable` when the model may change them. */
+  context: readonly { path: string; contents: string; editable: boolean }[];
+  /** A short list of the workspace's files. */
+  workspaceFiles: readonly string[];
   /** What the runner said in the latest failing run; its failures lead the test section. */
   report: TestReport;
   /** The latest failing test output (whole: the prompt takes what fits). */
@@ -40,17 +49,25 @@ export interface PromptInput {
 /**
  * One user message holding everything the model needs. Each iteration sends a fresh message rather than a
  * growing conversation, so the prompt stays bounded however long the run; earlier attempts are summarised.
+ * What does not change between iterations comes first (the goal, the test files, the context, the file list),
+ * so that the vendors' prompt caches can reuse it; what changes (the file, the failures, the attempts) follows.
  */
 export function buildPrompt(input: PromptInput): ChatMessage[] {
-  const parts: string[] = [];
-  if (input.goal) parts.push(`## What the code should do\n${input.goal.trim()}`);
-  parts.push(`## File to fix: ${input.file}\n${fence(input.contents, languageOf(input.file))}`);
-  if (input.testFile) parts.push(`## Test file: ${input.testFile.path}\n${fence(input.testFile.contents, languageOf(input.testFile.path))}`);
-  parts.push(`## Test command\n\`${input.testCommand}\` (exit code ${input.testExitCode ?? 'none: killed'}; it must exit 0)`);
-  parts.push(testSection(input.report, input.testOutput));
-  if (input.attempts.length > 0) parts.push(`## Earlier attempts in this run\n${input.attempts.map(describeAttempt).join('\n')}`);
-  parts.push(`Reply with the whole corrected ${input.file} in one fenced code block.`);
-  return [{ role: 'user', content: parts.join('\n\n') }];
+  const stable: string[] = [];
+  if (input.goal) stable.push(`## What the code should do\n${input.goal.trim()}`);
+  for (const file of input.testFiles) stable.push(`## Test file (read-only): ${file.path}\n${fence(file.contents, languageOf(file.path))}`);
+  for (const file of input.context) {
+    stable.push(`## ${file.editable ? 'Context file (editable)' : 'Context file (read-only)'}: ${file.path}\n${fence(file.contents, languageOf(file.path))}`);
+  }
+  if (input.workspaceFiles.length > 0) stable.push(`## Files in the workspace\n${input.workspaceFiles.join('\n')}`);
+  const rest: string[] = [];
+  rest.push(`## File to fix: ${input.file}\n${fence(input.contents, languageOf(input.file))}`);
+  rest.push(`## Test command\n\`${input.testCommand}\` (exit code ${input.testExitCode ?? 'none: killed'}; it must exit 0)`);
+  rest.push(testSection(input.report, input.testOutput));
+  if (input.attempts.length > 0) rest.push(`## Earlier attempts in this run\n${input.attempts.map(describeAttempt).join('\n')}`);
+  const whole = Buffer.byteLength(input.contents) < WHOLE_FILE_MAX_BYTES ? ` (or the whole corrected ${input.file} in one fenced code block)` : '';
+  rest.push(`Reply with SEARCH/REPLACE blocks for the files to change${whole}.`);
+  return [{ role: 'user', content: [...stable, ...rest].join('\n\n') }];
 }
 
 function describeAttempt(attempt: Attempt): string {

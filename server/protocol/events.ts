@@ -33,7 +33,7 @@ export type StopReason =
  * `malformed`, a block is broken (no path, an unsafe path, a missing marker).
  */
 export type RejectReason =
-  'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large' | 'tests_missing' | 'edit_mismatch' | 'edit_conflict' | 'malformed';
+  'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large' | 'tests_missing' | 'edit_mismatch' | 'edit_conflict' | 'malformed' | 'forbidden_path';
 
 interface EventBase {
   /** Strictly increasing across the whole log, also across host restarts. */
@@ -57,6 +57,8 @@ export interface RunStartedEvent extends EventBase {
   prompt: string | null;
   /** Where the untouched original is kept (workspace-relative). */
   originalPath: string;
+  /** The files the run may change: the target first, then the non-test files shown to the model. */
+  files?: string[];
   /** The process running the loop, so another process sharing the log can tell a live run from a dead one. */
   pid: number;
 }
@@ -165,8 +167,10 @@ export interface RunFinishedEvent extends EventBase {
   costUsd: number;
   unpricedCalls: number;
   durationMs: number;
-  /** True when the original file was put back. */
+  /** True when the original files were put back. */
   restored: boolean;
+  /** The files the run changed (workspace-relative); each original is kept under the run's folder. */
+  files?: string[];
   error?: string;
   /** Set when a model call failed for good (`reason` provider_error). */
   errorKind?: ProviderErrorKind;

@@ -29,6 +29,12 @@ export interface StartRunParams {
   model?: string;
   /** Keep the last attempt in place when the run does not pass. */
   keep?: boolean;
+  /** Test files to show the model (workspace paths), read-only. */
+  testFiles?: string[];
+  /** Files to show besides the target's local imports (workspace paths). */
+  contextFiles?: string[];
+  /** Characters of context files a prompt may hold (default `devAi.contextBudget`). */
+  contextBudget?: number;
 }
 export interface StartRunResult {
   runId: string;

@@ -14,6 +14,8 @@ export interface DevAiSettings {
   budgetUsd?: number;
   logPath?: string;
   ollamaUrl?: string;
+  /** Characters of context files (the target's local imports, added files) a prompt may hold. */
+  contextBudget?: number;
   api?: ApiSettings;
 }
 

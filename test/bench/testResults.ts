@@ -56,7 +56,18 @@ export function testResults(): Result[] {
   fs.writeFileSync(path.join(root, 'big.test.js'), suite(200, 17));
   const small = runNodeTests(root);
   const report = parseTestOutput(small, { root, cwd: root, exitCode: 1 });
-  const base = { file: 'math.js', contents: '', testCommand: 'node --test', goal: null, testFile: null, testExitCode: 1, attempts: [], testOutput: small };
+  const base = {
+    file: 'math.js',
+    contents: '',
+    testCommand: 'node --test',
+    goal: null,
+    testFiles: [],
+    context: [],
+    workspaceFiles: [],
+    testExitCode: 1,
+    attempts: [],
+    testOutput: small,
+  };
   const before = buildPrompt({ ...base, report: emptyReport() })[0].content.length;
   const after = buildPrompt({ ...base, report })[0].content.length;
   const named = report.failures.filter((f) => buildPrompt({ ...base, report })[0].content.includes(f.name)).length;

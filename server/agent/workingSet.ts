@@ -1,0 +1,207 @@
+/**
+ * The files one run may change, and everything needed to take the changes back. Each file's original bytes
+ * are copied under the run's folder before its first write (the target's before anything else), files the
+ * model creates are remembered so that a restore removes them, and every write is atomic and keeps the file's
+ * BOM, dominant line ending and mode. The model only ever sees and sends LF text without a BOM.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isInside, MAX_FILE_BYTES, PathError, resolveInWorkspace, STATE_DIR_NAME, toPosix, writeAtomic } from '../workspace';
+import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
+
+/** Folders whose files a model may never write, whatever it was shown. */
+const FORBIDDEN_SEGMENTS = new Set(['.git', 'node_modules', STATE_DIR_NAME]);
+
+/** Test files by the common conventions; the runner's own report adds the ones it names. */
+const TEST_FILE = /(^|\/)(__tests__|tests?|spec)\/|\.(test|spec)\.[^/]+$|_test\.(go|py)$|(^|\/)test_[^/]+\.py$|(^|\/)conftest\.py$/;
+
+export function looksLikeTestFile(rel: string): boolean {
+  return TEST_FILE.test(rel);
+}
+
+interface Tracked {
+  abs: string;
+  shape: TextShape;
+  /** The bytes before the run; null for a file the run created. */
+  original: Buffer | null;
+  /** What the model sees now (LF, no BOM); null while the file does not exist. */
+  current: string | null;
+}
+
+export interface WrittenFile {
+  file: string;
+  before: string;
+  after: string;
+  bytes: number;
+  attemptPath: string;
+}
+
+export type WriteResult = { ok: true; files: WrittenFile[] } | { ok: false; reason: 'too_large' | 'forbidden_path'; message: string };
+
+export class WorkingSet {
+  private readonly files = new Map<string, Tracked>();
+  /** What each file held before the latest write, to take back a faked pass. */
+  private lastWrite = new Map<string, string | null>();
+  readonly target: string;
+  readonly originalPath: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly runDir: string,
+    target: { abs: string; rel: string },
+    /** Files the model was shown and may change besides the target (never test files). */
+    private readonly editable: ReadonlySet<string>,
+    /** Test files the model may never change: `-f`, the runner's report, and the naming conventions. */
+    private readonly testFiles: () => ReadonlySet<string>,
+  ) {
+    this.target = target.rel;
+    fs.mkdirSync(runDir, { recursive: true });
+    this.originalPath = path.join(runDir, `original${path.extname(target.abs)}`);
+    const bytes = fs.readFileSync(target.abs);
+    fs.writeFileSync(this.originalPath, bytes);
+    this.track(target.rel, target.abs, bytes);
+  }
+
+  /** The files the run may change, the target first. */
+  editableFiles(): string[] {
+    return [this.target, ...[...this.editable].filter((file) => file !== this.target)];
+  }
+
+  /** The model's view of a file (LF, no BOM), or null when it does not exist (or may not be read). */
+  read(rel: string): string | null {
+    const tracked = this.files.get(rel);
+    if (tracked) return tracked.current;
+    const why = this.forbidden(rel);
+    if (why) return null;
+    const abs = path.resolve(this.root, rel);
+    if (!fs.existsSync(abs)) return null;
+    return this.track(rel, abs, fs.readFileSync(abs)).current;
+  }
+
+  /** Why the model may not write `rel`, or undefined when it may. */
+  forbidden(rel: string): string | undefined {
+    if (rel === this.target) return undefined;
+    const abs = path.resolve(this.root, rel);
+    if (path.isAbsolute(rel) || !isInside(this.root, abs)) return `${rel} is outside the workspace`;
+    if (rel.split('/').some((segment) => FORBIDDEN_SEGMENTS.has(segment)))
+      return `${rel} is in a folder micro-agent never writes (.git, node_modules, .micro-agent)`;
+    if (this.testFiles().has(rel) || looksLikeTestFile(rel)) return `${rel} is a test file: fix the code under test, never the tests`;
+    if (fs.existsSync(abs)) {
+      try {
+        if (resolveInWorkspace(this.root, rel).rel !== rel) return `${rel} is a link to another file`;
+      } catch (err) {
+        return err instanceof PathError ? err.message : String(err);
+      }
+      if (!this.editable.has(rel) && !this.files.has(rel)) return `${rel} was not shown to you, so it may not be changed: change the files shown`;
+    } else if (!isInside(fs.realpathSync(this.root), realParent(abs))) {
+      return `${rel} would be created outside the workspace (a linked folder)`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Writes the model's new texts, all or none: every file is checked (size, path) before the first write.
+   * Originals are copied before a file's first write; each attempt is kept under `attempt-<n>/`.
+   */
+  write(edits: ReadonlyArray<{ path: string; after: string }>, iteration: number): WriteResult {
+    const planned: { rel: string; abs: string; before: string; after: string; contents: string; shape: TextShape }[] = [];
+    for (const edit of edits) {
+      const why = this.forbidden(edit.path);
+      if (why) return { ok: false, reason: 'forbidden_path', message: why };
+      const abs = path.resolve(this.root, edit.path);
+      const before = this.read(edit.path);
+      const shape = this.files.get(edit.path)?.shape ?? shapeOf('');
+      const contents = toFileText(edit.after, shape);
+      const bytes = Buffer.byteLength(contents);
+      if (bytes > MAX_FILE_BYTES) {
+        const message = `the new ${edit.path} would be ${Math.ceil(bytes / 1024)} KB; micro-agent writes files up to ${MAX_FILE_BYTES / 1024} KB`;
+        return { ok: false, reason: 'too_large', message };
+      }
+      planned.push({ rel: edit.path, abs, before: before ?? '', after: edit.after, contents, shape });
+    }
+    this.lastWrite = new Map();
+    const written: WrittenFile[] = [];
+    for (const file of planned) {
+      const tracked = this.files.get(file.rel) ?? this.track(file.rel, file.abs, null);
+      this.lastWrite.set(file.rel, tracked.current);
+      const attemptPath =
+        file.rel === this.target
+          ? path.join(this.runDir, `attempt-${iteration}${path.extname(file.abs)}`)
+          : path.join(this.runDir, `attempt-${iteration}`, file.rel);
+      fs.mkdirSync(path.dirname(attemptPath), { recursive: true });
+      fs.writeFileSync(attemptPath, file.contents);
+      this.keepOriginal(file.rel, tracked);
+      fs.mkdirSync(path.dirname(file.abs), { recursive: true });
+      writeAtomic(file.abs, file.contents);
+      tracked.current = file.after;
+      written.push({
+        file: file.rel,
+        before: file.before,
+        after: file.after,
+        bytes: Buffer.byteLength(file.contents),
+        attemptPath: toPosix(path.relative(this.root, attemptPath)),
+      });
+    }
+    return { ok: true, files: written };
+  }
+
+  /** Takes the latest write back (a faked pass): each file as it was just before it. */
+  revertLastWrite(): void {
+    for (const [rel, before] of this.lastWrite) this.put(rel, before === null ? null : Buffer.from(toFileText(before, this.files.get(rel)!.shape)));
+    this.lastWrite = new Map();
+  }
+
+  /** The files the run has written, the target first when it is one of them. */
+  touched(): string[] {
+    return [...this.files.entries()].filter(([, tracked]) => tracked.current !== toModelTextOf(tracked.original)).map(([rel]) => rel);
+  }
+
+  /** Puts every original back byte for byte and removes created files; the error says what could not be. */
+  restoreAll(): string | undefined {
+    const failed: string[] = [];
+    for (const [rel, tracked] of this.files) {
+      if (tracked.current === toModelTextOf(tracked.original)) continue;
+      try {
+        this.put(rel, tracked.original);
+      } catch (err) {
+        failed.push(`${rel} (${(err as Error).message})`);
+      }
+    }
+    if (failed.length === 0) return undefined;
+    return `could not put back ${failed.join(', ')}; the originals are kept under ${toPosix(path.relative(this.root, this.runDir))}`;
+  }
+
+  private put(rel: string, bytes: Buffer | null): void {
+    const tracked = this.files.get(rel)!;
+    if (bytes === null) fs.rmSync(tracked.abs, { force: true });
+    else writeAtomic(tracked.abs, bytes);
+    tracked.current = bytes === null ? null : toModelText(bytes.toString('utf8'));
+  }
+
+  private track(rel: string, abs: string, bytes: Buffer | null): Tracked {
+    const text = bytes?.toString('utf8');
+    const tracked: Tracked = { abs, shape: shapeOf(text ?? ''), original: bytes, current: text === undefined ? null : toModelText(text) };
+    this.files.set(rel, tracked);
+    return tracked;
+  }
+
+  /** The target's original was copied at the start; any other file's before its first write. */
+  private keepOriginal(rel: string, tracked: Tracked): void {
+    if (rel === this.target || tracked.original === null) return;
+    const copy = path.join(this.runDir, 'originals', rel);
+    if (fs.existsSync(copy)) return;
+    fs.mkdirSync(path.dirname(copy), { recursive: true });
+    fs.writeFileSync(copy, tracked.original);
+  }
+}
+
+function toModelTextOf(bytes: Buffer | null): string | null {
+  return bytes === null ? null : toModelText(bytes.toString('utf8'));
+}
+
+/** The real path of the nearest existing folder above `abs`: where a new file would really land. */
+function realParent(abs: string): string {
+  let dir = path.dirname(abs);
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  return path.join(fs.realpathSync(dir), 'x');
+}

@@ -1,0 +1,168 @@
+/**
+ * Edits that fit real code, end to end through the CLI and the host against the local vendor: search/replace
+ * blocks on a large file, a fix in an imported module, a block that does not match, a failed multi-file run
+ * put back byte for byte, and paths the model may never write.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { StartRunRequest } from '../server/protocol';
+import { cli } from './support/cli';
+import { fakeKey, makeWorkspace, readLog } from './support/fixtures';
+import { HostClient, startHost } from './support/lspClient';
+import { useVendorServer } from './support/vendorServer';
+
+const TEST_COMMAND = 'node --test';
+
+/** A reply with one search/replace block, as a model following the system prompt writes it. */
+function block(file: string, search: string, replace: string): string {
+  return `Fixed it.\n\n${file}\n\`\`\`js\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n\`\`\`\n`;
+}
+
+/** ~4,000 lines (~150 KB) of plain functions with one bug in the middle. */
+function bigModule(): string {
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++) lines.push(`exports.f${i} = (x) => x + ${i}; // helper number ${i} of the generated module, padded`, '');
+  lines.splice(2000, 0, 'exports.add = (a, b) => a - b;');
+  return lines.join('\n') + '\n';
+}
+
+const BIG_TEST = `const test = require('node:test');
+const assert = require('node:assert');
+const m = require('./big.js');
+test('add', () => assert.strictEqual(m.add(2, 3), 5));
+test('f7', () => assert.strictEqual(m.f7(1), 8));
+`;
+
+const IMPORTING = `const { sum } = require('./lib/sum');\nexports.total = (xs) => sum(xs);\n`;
+const BROKEN_SUM = `exports.sum = (xs) => xs.reduce((a, b) => a - b, 0);\n`;
+const TOTAL_TEST = `const test = require('node:test');
+const assert = require('node:assert');
+const { total } = require('./total.js');
+test('total', () => assert.strictEqual(total([1, 2, 3]), 6));
+`;
+
+describe('search/replace edits, multi-file runs, large files: through the CLI', function () {
+  this.timeout(90_000);
+  const vendor = useVendorServer();
+  const env = () => ({ OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+
+  it('fixes one line of a ~4,000-line file with one block, leaving every other byte as it was', async () => {
+    const root = makeWorkspace({ 'big.js': bigModule(), 'big.test.js': BIG_TEST });
+    const reply = block('big.js', 'exports.add = (a, b) => a - b;\n', 'exports.add = (a, b) => a + b;\n');
+    vendor.script({ kind: 'text', text: reply });
+    const result = await cli(['run', 'big.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(fs.readFileSync(path.join(root, 'big.js'), 'utf8'), bigModule().replace('a - b', 'a + b'));
+    assert.ok(reply.length < 200, 'the model sent a few lines, not the file');
+    const applied = readLog(root).filter((e) => e.type === 'edit.applied');
+    assert.deepEqual(
+      applied.map((e) => [e.file, e.linesAdded, e.linesRemoved]),
+      [['big.js', 1, 1]],
+    );
+  });
+
+  it('fixes a bug in a module the file imports: the first prompt shows it, a block on it fixes it', async () => {
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    vendor.script({ kind: 'text', text: block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') });
+    const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(vendor.requests[0].body.messages.at(-1).content, /Context file \(editable\): lib\/sum\.js[\s\S]*a - b/);
+    const log = readLog(root);
+    assert.deepEqual(log.find((e) => e.type === 'run.started').files, ['total.js', 'lib/sum.js']);
+    assert.deepEqual(log.find((e) => e.type === 'run.finished').files, ['lib/sum.js']);
+    assert.equal(fs.readFileSync(path.join(root, 'total.js'), 'utf8'), IMPORTING);
+  });
+
+  it('rejects a reply whose block matches nowhere (nothing written, the closest lines told), and the next reply passes', async () => {
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    vendor.script(
+      { kind: 'text', text: block('lib/sum.js', `${BROKEN_SUM}exports.extra = 1;\n`, 'exports.sum = () => 6;\n') },
+      { kind: 'text', text: block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') },
+    );
+    const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const rejected = readLog(root).find((e) => e.type === 'edit.rejected');
+    assert.equal(rejected.reason, 'edit_mismatch');
+    assert.match(rejected.message, /block 1 \(lib\/sum\.js\)[\s\S]*matches nowhere[\s\S]*a - b, 0/);
+    assert.equal(vendor.requests.length, 2);
+    assert.match(vendor.requests[1].body.messages.at(-1).content, /matches nowhere/);
+  });
+
+  it('puts every file of a failed multi-file run back byte for byte: BOM, CRLF and the executable bit', async () => {
+    const crlf = "\uFEFFconst { sum } = require('./lib/sum');\r\nexports.total = (xs) => sum(xs);\r\n";
+    const root = makeWorkspace({ 'total.js': crlf, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    fs.chmodSync(path.join(root, 'lib/sum.js'), 0o755);
+    const before = { total: fs.readFileSync(path.join(root, 'total.js')), sum: fs.readFileSync(path.join(root, 'lib/sum.js')) };
+    vendor.script({
+      kind: 'text',
+      text:
+        block('total.js', 'exports.total = (xs) => sum(xs);\n', 'exports.total = (xs) => sum(xs) + 1;\n') +
+        block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.length;\n'),
+    });
+    const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai', '-m', '1'], root, env());
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    const log = readLog(root);
+    assert.deepEqual(
+      log.filter((e) => e.type === 'edit.applied').map((e) => e.file),
+      ['total.js', 'lib/sum.js'],
+    );
+    // While it ran, the edits kept each file's shape.
+    const attempt = fs.readFileSync(path.join(root, log.find((e) => e.type === 'edit.applied' && e.file === 'total.js').attemptPath), 'utf8');
+    assert.ok(attempt.startsWith('\uFEFF') && attempt.includes('sum(xs) + 1;\r\n'));
+    const finished = log.find((e) => e.type === 'run.finished');
+    assert.equal(finished.restored, true);
+    assert.deepEqual(fs.readFileSync(path.join(root, 'total.js')), before.total);
+    assert.deepEqual(fs.readFileSync(path.join(root, 'lib/sum.js')), before.sum);
+    assert.equal(fs.statSync(path.join(root, 'lib/sum.js')).mode & 0o777, 0o755);
+  });
+
+  it('never writes a test file, a path outside the workspace or node_modules: the whole reply is refused', async () => {
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    fs.mkdirSync(path.join(root, 'node_modules', 'x'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'node_modules', 'x', 'index.js'), 'module.exports = 1;\n');
+    vendor.script(
+      { kind: 'text', text: block('total.test.js', "test('total', () => assert.strictEqual(total([1, 2, 3]), 6));\n", '') },
+      { kind: 'text', text: block('node_modules/x/index.js', 'module.exports = 1;\n', 'module.exports = 2;\n') },
+      { kind: 'text', text: block('../outside.js', '', 'x\n') },
+    );
+    const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai', '-m', '3'], root, env());
+    assert.equal(result.code, 1);
+    const reasons = readLog(root)
+      .filter((e) => e.type === 'edit.rejected')
+      .map((e) => e.reason);
+    assert.deepEqual(reasons, ['forbidden_path', 'forbidden_path', 'malformed']);
+    assert.equal(fs.readFileSync(path.join(root, 'total.test.js'), 'utf8'), TOTAL_TEST);
+    assert.equal(fs.readFileSync(path.join(root, 'node_modules', 'x', 'index.js'), 'utf8'), 'module.exports = 1;\n');
+    assert.ok(!fs.existsSync(path.join(path.dirname(root), 'outside.js')));
+  });
+
+  it('refuses a file too large for the model before any call, with the sizes', async () => {
+    const root = makeWorkspace({ 'big.js': bigModule(), 'big.test.js': BIG_TEST });
+    const result = await cli(['run', 'big.js', '-t', TEST_COMMAND, '--provider', 'ollama'], root, { OLLAMA_HOST: vendor.openaiUrl });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /big\.js is \d+ KB: with the rest of the prompt that is about [\d,]+ tokens .* qwen2\.5-coder reads at most 32,768/);
+    assert.equal(vendor.requests.length, 0);
+  });
+});
+
+describe('search/replace edits through the host', function () {
+  this.timeout(60_000);
+  let host: HostClient | undefined;
+  const vendor = useVendorServer(async () => {
+    await host?.stop();
+    host = undefined;
+  });
+
+  it('fixes the imported module over LSP and lists it in run.finished', async () => {
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { provider: 'openai', testCommand: TEST_COMMAND });
+    vendor.script({ kind: 'text', text: block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') });
+    await host.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'total.js')).toString() });
+    const finished = await host.waitFor((e) => e.type === 'run.finished');
+    assert.ok(finished.type === 'run.finished' && finished.outcome === 'passed', JSON.stringify(finished));
+    assert.deepEqual(finished.files, ['lib/sum.js']);
+    assert.match(fs.readFileSync(path.join(root, 'lib/sum.js'), 'utf8'), /a \+ b/);
+  });
+});
