@@ -252,7 +252,12 @@ export interface ProviderStats {
   p50LatencyMs: number | null;
   p95LatencyMs: number | null;
   p50TtftMs: number | null;
+  /** Every prompt token, cached ones included (see CallMetrics). */
   inputTokens: number;
+  /** Of `inputTokens`, those read from the vendor's prompt cache; 0 when no call reported any. */
+  cachedInputTokens: number;
+  /** Of `inputTokens`, those written to the prompt cache (Anthropic). */
+  cacheWriteInputTokens: number;
   outputTokens: number;
   /** Sum over priced calls; null when none of the calls had a known price. */
   costUsd: number | null;
