@@ -139,7 +139,8 @@ describe('live API (micro-agent serve)', function () {
     const rows = calls.text.trim().split('\r\n');
     assert.equal(
       rows[0],
-      'seq,ts,runId,callId,provider,model,iteration,ok,latencyMs,ttftMs,inputTokens,outputTokens,costUsd,retries,finishReason,errorKind,cachedInputTokens,cacheWriteInputTokens',
+      'seq,ts,runId,callId,provider,model,iteration,ok,latencyMs,ttftMs,inputTokens,outputTokens,costUsd,retries,finishReason,errorKind,' +
+        'cachedInputTokens,cacheWriteInputTokens',
     );
     assert.equal(rows.length - 1, logged.filter((e) => e.type === 'llm.response').length);
     const runs = await request(`${url}/v1/export?format=csv&type=runs`, { token: info.readToken });

@@ -237,7 +237,7 @@ describe('prompt caching: a stable prefix, cache usage from the vendors, cached 
     assert.equal(metrics.cachedInputTokens, 2048);
     assert.equal(metrics.cacheWriteInputTokens, null, 'OpenAI reports no cache writes');
     assert.equal(metrics.costUsd, expected('gpt-4.1', { input: 3000, cached: 2048, written: 0, output: 200 }));
-    assert.ok(metrics.costUsd! < costOf('openai', 'gpt-4.1', 3000, 200)!, 'cheaper than the same call uncached');
+    assert.ok(metrics.costUsd < costOf('openai', 'gpt-4.1', 3000, 200)!, 'cheaper than the same call uncached');
   });
 
   it('OpenAI: no prompt_tokens_details means not reported (null), billed at the full input rate', async () => {
