@@ -12,8 +12,8 @@ export interface ChatMessage {
  * output, earlier attempts). The model reads `stable + rest`, exactly as if it were one `ChatMessage`; the
  * split only tells the adapters where the cacheable prefix ends:
  *   Anthropic      system and `stable` are text blocks marked `cache_control: { type: 'ephemeral' }`, `rest` follows
- *                  as a block of its own (Anthropic caches from about 1,024 tokens up; a shorter prefix is simply not
- *                  cached, never an error)
+ *                  as a block of its own (Anthropic caches a prefix from 1,024 to 4,096 tokens up, by model; a shorter
+ *                  one is simply not cached, never an error)
  *   OpenAI/Ollama  `stable + rest` as one string: the system message and `stable` form a byte-identical prefix,
  *                  which OpenAI's automatic prefix caching picks up
  * Put it first (or only) in `messages`: a cache prefix is everything before the breakpoint, so a stable part after
