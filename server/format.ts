@@ -13,7 +13,7 @@ export function formatEvent(event: AgentEvent): string | undefined {
       if (!event.ok) return `  ✗ ${event.provider} ${event.error?.kind}: ${event.error?.message}`;
       const firstToken = event.ttftMs === null ? '–' : seconds(event.ttftMs);
       const retries = event.retries ? `, ${event.retries} retries` : '';
-      const usage = `${tokens(event.inputTokens)} in / ${tokens(event.outputTokens)} out`;
+      const usage = `${tokens(event.inputTokens)} in${cacheNote(event.cachedInputTokens, event.cacheWriteInputTokens)} / ${tokens(event.outputTokens)} out`;
       return `  model: ${seconds(event.latencyMs)} (first token ${firstToken}), ${usage}, ${usd(event.costUsd)}${retries}`;
     }
     case 'edit.rejected':
@@ -48,7 +48,7 @@ export function formatEvent(event: AgentEvent): string | undefined {
 
 /** The per provider/model table and the run totals, aligned for a terminal. */
 export function formatStats(stats: Stats): string {
-  const header = ['provider', 'model', 'calls', 'errors', 'p50 ms', 'p95 ms', 'p50 ttft', 'tokens in', 'tokens out', 'cost'];
+  const header = ['provider', 'model', 'calls', 'errors', 'p50 ms', 'p95 ms', 'p50 ttft', 'tokens in', 'cached', 'tokens out', 'cost'];
   const rows = stats.providers.map((p) => [
     p.provider,
     p.model,
@@ -58,6 +58,7 @@ export function formatStats(stats: Stats): string {
     ms(p.p95LatencyMs),
     ms(p.p50TtftMs),
     String(p.inputTokens),
+    String(p.cachedInputTokens),
     String(p.outputTokens),
     usd(p.costUsd) + (p.unpricedCalls ? ` (+${p.unpricedCalls} unpriced)` : ''),
   ]);
@@ -83,4 +84,13 @@ function ms(value: number | null): string {
 
 function tokens(value: number | null): string {
   return value === null ? '?' : value.toLocaleString('en-US');
+}
+
+/**
+ * ` (600 cached)`, ` (600 cached, 200 cache writes)`: the parts of the input the vendor's prompt cache served or
+ * took; nothing when it reported none (or nothing).
+ */
+function cacheNote(cached: number | null, written: number | null): string {
+  const parts = [...(cached ? [`${tokens(cached)} cached`] : []), ...(written ? [`${tokens(written)} cache writes`] : [])];
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }

@@ -40,6 +40,9 @@ const GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
 const GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
 const GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
 const GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
+/** Both part of `gen_ai.usage.input_tokens`, as the convention asks (and as `inputTokens` counts them). */
+const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens';
+const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens';
 const GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons';
 
 const AGENT_NAME = 'micro-agent';
@@ -264,6 +267,9 @@ class SpanMapper {
     const attributes: Attributes = { 'micro_agent.retries': event.retries, 'micro_agent.latency_ms': event.latencyMs };
     if (event.inputTokens !== null) attributes[GEN_AI_USAGE_INPUT_TOKENS] = event.inputTokens;
     if (event.outputTokens !== null) attributes[GEN_AI_USAGE_OUTPUT_TOKENS] = event.outputTokens;
+    // Only what the vendor reported: an absent count is unknown, not 0.
+    if (event.cachedInputTokens != null) attributes[GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = event.cachedInputTokens;
+    if (event.cacheWriteInputTokens != null) attributes[GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = event.cacheWriteInputTokens;
     if (event.finishReason !== null) attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [event.finishReason];
     if (event.costUsd !== null) attributes['micro_agent.cost_usd'] = event.costUsd;
     if (event.ttftMs !== null) attributes['micro_agent.ttft_ms'] = event.ttftMs;

@@ -137,7 +137,11 @@ describe('live API (micro-agent serve)', function () {
 
     const calls = await request(`${url}/v1/export?format=csv&type=llm_calls`, { token: info.readToken });
     const rows = calls.text.trim().split('\r\n');
-    assert.equal(rows[0], 'seq,ts,runId,callId,provider,model,iteration,ok,latencyMs,ttftMs,inputTokens,outputTokens,costUsd,retries,finishReason,errorKind');
+    assert.equal(
+      rows[0],
+      'seq,ts,runId,callId,provider,model,iteration,ok,latencyMs,ttftMs,inputTokens,outputTokens,costUsd,retries,finishReason,errorKind,' +
+        'cachedInputTokens,cacheWriteInputTokens',
+    );
     assert.equal(rows.length - 1, logged.filter((e) => e.type === 'llm.response').length);
     const runs = await request(`${url}/v1/export?format=csv&type=runs`, { token: info.readToken });
     assert.match(runs.text.split('\r\n')[1], new RegExp(`^${run.json().runId},math.js,openai,gpt-4.1-mini,`));

@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventLog, readEvents } from '../server/events/log';
 import { percentile, StatsAggregator } from '../server/events/stats';
+import { formatEvent, formatStats } from '../server/format';
 import type { AgentEvent, EventInput } from '../server/protocol';
+import { EventFactory } from './support/events';
 
 const tmpLog = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'micro-agent-log-')), 'nested', 'events.jsonl');
 const note = (message: string): EventInput => ({ type: 'log', level: 'info', message });
@@ -199,5 +201,41 @@ describe('stats', () => {
         ['r1', 'passed'],
       ],
     );
+  });
+
+  it('sums cached and cache-written input tokens per model; calls that did not report them count 0', () => {
+    const agg = new StatsAggregator();
+    const events = new EventFactory();
+    agg.add(events.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3000, cacheWrite: 600 }));
+    agg.add(events.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3600, cacheWrite: 0 }));
+    agg.add(events.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 500, cached: null, cacheWrite: null }));
+    const claude = agg.stats().providers[0];
+    assert.equal(claude.inputTokens, 8500);
+    assert.equal(claude.cachedInputTokens, 6600);
+    assert.equal(claude.cacheWriteInputTokens, 600);
+    assert.match(formatStats(agg.stats()), /tokens in\s+cached\s+tokens out[^\n]*\n.*\b8500\s+6600\s+300\b/);
+  });
+
+  it('reads a call logged before cache usage was recorded with null cache counts', () => {
+    const file = tmpLog();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new EventFactory().call('r1', 'openai', 'gpt-4.1', { latencyMs: 10 }) as unknown as Record<string, unknown>;
+    delete old.cachedInputTokens;
+    delete old.cacheWriteInputTokens;
+    fs.writeFileSync(file, JSON.stringify(old) + '\n');
+    const log = EventLog.open(file);
+    const [event] = log.read();
+    log.close();
+    assert.equal(event.type === 'llm.response' && event.cachedInputTokens, null);
+    assert.equal(event.type === 'llm.response' && event.cacheWriteInputTokens, null);
+  });
+
+  it('the CLI line shows the cached part of the input', () => {
+    const events = new EventFactory();
+    const line = (o: { cached: number | null; cacheWrite: number | null }) =>
+      formatEvent(events.call('r1', 'anthropic', 'claude-haiku-4-5', { latencyMs: 1200, input: 812, output: 140, ...o }));
+    assert.match(line({ cached: 600, cacheWrite: null })!, / 812 in \(600 cached\) \/ 140 out,/);
+    assert.match(line({ cached: 0, cacheWrite: 700 })!, / 812 in \(700 cache writes\) \/ 140 out,/);
+    assert.match(line({ cached: null, cacheWrite: null })!, / 812 in \/ 140 out,/);
   });
 });

@@ -80,6 +80,9 @@ describe('micro-agent host over LSP stdio', () => {
         p95LatencyMs: null,
         p50TtftMs: null,
         inputTokens: 1200,
+        // The fake vendor reported no cache usage.
+        cachedInputTokens: 0,
+        cacheWriteInputTokens: 0,
         outputTokens: 80,
         costUsd: (1200 * 0.4 + 80 * 1.6) / 1e6,
         unpricedCalls: 0,

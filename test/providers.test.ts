@@ -4,7 +4,7 @@ import { createProvider } from '../server/providers/index';
 import { ollamaBaseUrl } from '../server/providers/ollama';
 import { costOf, priceOf } from '../server/providers/prices';
 import { ConfigError } from '../server/config';
-import { ProviderError } from '../server/providers/types';
+import { ChatRequest, messageText, ProviderError, SplitMessage } from '../server/providers/types';
 import { useVendorServer } from './support/vendorServer';
 
 const FAST: CallPolicy = { maxRetries: 2, stallTimeoutMs: 5000, baseDelayMs: 10, maxDelayMs: 5000 };
@@ -172,6 +172,123 @@ describe('providers over the official SDKs, against a local vendor server', () =
     const error = await failure(openai().chat({ ...ask, signal: controller.signal }));
     assert.equal(error.kind, 'cancelled');
     assert.equal(vendor.requests.length, 1);
+  });
+});
+
+describe('prompt caching: a stable prefix, cache usage from the vendors, cached rates', () => {
+  const openai = () => createProvider('openai', { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy: FAST });
+  const anthropic = () => createProvider('anthropic', { ANTHROPIC_API_KEY: 'sk-ant-test-key', ANTHROPIC_BASE_URL: vendor.anthropicUrl }, { policy: FAST });
+  const vendor = useVendorServer();
+  const split: ChatRequest = {
+    model: 'claude-haiku-4-5',
+    system: 'be brief',
+    messages: [{ role: 'user', stable: '## Goal\nadd numbers\n\n## Test file\n...\n\n', rest: '## File to fix\nexports.add = (a, b) => a - b;' }],
+    maxTokens: 100,
+  };
+  /** What the price table says the call costs: uncached input, cache reads and writes, output, each at its rate. */
+  const expected = (model: string, u: { input: number; cached: number; written: number; output: number }) => {
+    const p = priceOf(model)!;
+    return ((u.input - u.cached - u.written) * p.input + u.cached * p.cachedInput + u.written * (p.cacheWrite ?? p.input) + u.output * p.output) / 1e6;
+  };
+
+  it('Anthropic: the system prompt and the stable part carry cache_control, the rest follows unmarked', async () => {
+    vendor.script({ kind: 'text', text: 'ok' });
+    await anthropic().chat(split);
+    const body = vendor.requests[0].body;
+    assert.deepEqual(body.system, [{ type: 'text', text: 'be brief', cache_control: { type: 'ephemeral' } }]);
+    assert.deepEqual(body.messages, [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: '## Goal\nadd numbers\n\n## Test file\n...\n\n', cache_control: { type: 'ephemeral' } },
+          { type: 'text', text: '## File to fix\nexports.add = (a, b) => a - b;' },
+        ],
+      },
+    ]);
+  });
+
+  it('Anthropic: an empty system prompt or an empty part is left out (the API refuses empty text blocks)', async () => {
+    vendor.script({ kind: 'text', text: 'ok' });
+    await anthropic().chat({ ...split, system: '', messages: [{ role: 'user', stable: 'all of it is stable', rest: '' }] });
+    const body = vendor.requests[0].body;
+    assert.equal(body.system, undefined);
+    assert.deepEqual(body.messages[0].content, [{ type: 'text', text: 'all of it is stable', cache_control: { type: 'ephemeral' } }]);
+  });
+
+  it('OpenAI: the split message goes out as one string, system first, so the prefix is byte-identical call to call', async () => {
+    vendor.script({ kind: 'text', text: 'a' }, { kind: 'text', text: 'b' });
+    const { stable } = split.messages[0] as SplitMessage;
+    await openai().chat({ ...split, model: 'gpt-4.1' });
+    await openai().chat({ ...split, model: 'gpt-4.1', messages: [{ role: 'user', stable, rest: 'a different file' }] });
+    const [first, second] = vendor.requests.map((r) => r.body.messages);
+    assert.deepEqual(first, [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: messageText(split.messages[0]) },
+    ]);
+    assert.deepEqual(second[1], { role: 'user', content: `${stable}a different file` });
+    const prefix = JSON.stringify(first).slice(0, JSON.stringify(first).indexOf(stable) + stable.length);
+    assert.ok(JSON.stringify(second).startsWith(prefix), "the second request starts with the first one's stable prefix");
+  });
+
+  it('OpenAI: cachedInputTokens from prompt_tokens_details.cached_tokens, part of inputTokens, priced at the cached rate', async () => {
+    vendor.script({ kind: 'text', text: 'ok', usage: { input: 3000, output: 200, cachedInput: 2048 } });
+    const { metrics } = await openai().chat({ ...split, model: 'gpt-4.1' });
+    assert.equal(metrics.inputTokens, 3000);
+    assert.equal(metrics.cachedInputTokens, 2048);
+    assert.equal(metrics.cacheWriteInputTokens, null, 'OpenAI reports no cache writes');
+    assert.equal(metrics.costUsd, expected('gpt-4.1', { input: 3000, cached: 2048, written: 0, output: 200 }));
+    assert.ok(metrics.costUsd < costOf('openai', 'gpt-4.1', 3000, 200)!, 'cheaper than the same call uncached');
+  });
+
+  it('OpenAI: no prompt_tokens_details means not reported (null), billed at the full input rate', async () => {
+    vendor.script({ kind: 'text', text: 'ok', usage: { input: 3000, output: 200 } });
+    const { metrics } = await openai().chat({ ...split, model: 'gpt-4.1' });
+    assert.equal(metrics.cachedInputTokens, null);
+    assert.equal(metrics.costUsd, costOf('openai', 'gpt-4.1', 3000, 200));
+  });
+
+  it('Anthropic: cache_read/cache_creation_input_tokens become cachedInputTokens/cacheWriteInputTokens; inputTokens counts them', async () => {
+    // The wire's input_tokens is 3000 − 2500 − 400 = 100: Anthropic leaves the cached parts out of it.
+    vendor.script({ kind: 'text', text: 'ok', usage: { input: 3000, output: 200, cachedInput: 2500, cacheWrite: 400 } });
+    const { metrics } = await anthropic().chat(split);
+    assert.equal(metrics.inputTokens, 3000);
+    assert.equal(metrics.cachedInputTokens, 2500);
+    assert.equal(metrics.cacheWriteInputTokens, 400);
+    assert.equal(metrics.costUsd, expected('claude-haiku-4-5', { input: 3000, cached: 2500, written: 400, output: 200 }));
+    assert.equal(metrics.costUsd, (100 * 1 + 2500 * 0.1 + 400 * 1.25 + 200 * 5) / 1e6);
+  });
+
+  it('Anthropic: cache counts given only in message_start, or only in message_delta, are read either way', async () => {
+    const usage = { input: 5000, output: 50, cachedInput: 4000, cacheWrite: 0 };
+    vendor.script({ kind: 'text', text: 'ok', usage, cacheUsageIn: 'start' }, { kind: 'text', text: 'ok', usage, cacheUsageIn: 'delta' });
+    for (const where of ['start', 'delta']) {
+      const { metrics } = await anthropic().chat(split);
+      assert.deepEqual([metrics.inputTokens, metrics.cachedInputTokens, metrics.cacheWriteInputTokens], [5000, 4000, 0], where);
+    }
+  });
+
+  it('plain messages stay plain: no cache_control, system a string, cache counts not reported are null', async () => {
+    vendor.script({ kind: 'text', text: 'ok', usage: { input: 100, output: 10 } });
+    const { metrics } = await anthropic().chat({ ...split, messages: [{ role: 'user', content: 'hello' }] });
+    assert.equal(vendor.requests[0].body.system, 'be brief');
+    assert.deepEqual(vendor.requests[0].body.messages, [{ role: 'user', content: 'hello' }]);
+    assert.equal(metrics.cachedInputTokens, null);
+    assert.equal(metrics.cacheWriteInputTokens, null);
+    assert.equal(metrics.costUsd, costOf('anthropic', 'claude-haiku-4-5', 100, 10));
+  });
+
+  it("prices cache reads and writes at the vendors' rates", () => {
+    assert.equal(priceOf('gpt-4.1')!.cachedInput, priceOf('gpt-4.1')!.input * 0.25);
+    assert.equal(priceOf('gpt-4o')!.cachedInput, priceOf('gpt-4o')!.input * 0.5);
+    assert.equal(priceOf('gpt-5')!.cachedInput, priceOf('gpt-5')!.input * 0.1);
+    assert.equal(priceOf('o4-mini')!.cachedInput, priceOf('o4-mini')!.input * 0.25);
+    assert.equal(priceOf('claude-opus-4-1')!.cachedInput, priceOf('claude-opus-4-1')!.input * 0.1);
+    assert.equal(priceOf('claude-opus-4-1')!.cacheWrite, priceOf('claude-opus-4-1')!.input * 1.25);
+    // A million tokens all read from the cache cost the cached rate; all written, the write rate (OpenAI: no surcharge).
+    assert.equal(costOf('anthropic', 'claude-haiku-4-5', 1_000_000, 0, { cachedInputTokens: 1_000_000, cacheWriteInputTokens: null }), 0.1);
+    assert.equal(costOf('anthropic', 'claude-haiku-4-5', 1_000_000, 0, { cachedInputTokens: 0, cacheWriteInputTokens: 1_000_000 }), 1.25);
+    assert.equal(costOf('openai', 'gpt-4.1', 1_000_000, 0, { cachedInputTokens: null, cacheWriteInputTokens: 1_000_000 }), 2);
+    assert.equal(costOf('ollama', 'qwen2.5-coder', 1000, 10, { cachedInputTokens: 900, cacheWriteInputTokens: null }), 0);
   });
 });
 

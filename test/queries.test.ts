@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import initSqlJs from 'sql.js';
 import { insights } from '../webview/insights';
 import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
+import type { AgentEvent } from '../server/protocol';
 import { Store, toBin } from '../webview/store';
 import { EventFactory } from './support/events';
 
@@ -91,6 +92,28 @@ describe('dashboard store and queries (sql.js)', () => {
         .slice(0, 4),
       ['run.started', 'test.finished', 'run.iteration', 'llm.response'],
     );
+  });
+
+  it('sums cached and cache-written input tokens per model, old events without them counting 0', async () => {
+    const s = await store();
+    const now = Date.now();
+    const f = new EventFactory(now - 10 * 60_000);
+    const old = f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 500 }) as unknown as Record<string, unknown>;
+    delete old.cachedInputTokens;
+    delete old.cacheWriteInputTokens;
+    s.ingest([
+      f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3000, cacheWrite: 600 }),
+      f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3600, cacheWrite: 0 }),
+      old as unknown as AgentEvent,
+    ]);
+    const [claude] = modelStats(s.db, 'hour', now);
+    assert.deepEqual([claude.inputTokens, claude.cachedInputTokens, claude.cacheWriteInputTokens], [8500, 6600, 600]);
+    const perCall = s.db.exec('SELECT cached_input_tokens, cache_write_input_tokens FROM llm_calls ORDER BY seq')[0].values;
+    assert.deepEqual(perCall, [
+      [null, null],
+      [3000, 600],
+      [3600, 0],
+    ]);
   });
 
   it('windows exclude older calls', async () => {

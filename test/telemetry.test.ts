@@ -244,6 +244,61 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.ok(!receiver.requests.some((r) => r.raw.includes('REVIEW-MARKER')));
   });
 
+  it("prompt caching: Anthropic requests carry cache_control; the vendor's cache counts reach the log and the span", async () => {
+    const root = makeWorkspace();
+    const env = {
+      ANTHROPIC_API_KEY: fakeKey(),
+      ANTHROPIC_BASE_URL: vendor.anthropicUrl,
+      OPENAI_API_KEY: fakeKey(),
+      OPENAI_BASE_URL: vendor.openaiUrl,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    };
+    const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));
+    const telemetry = startTelemetry(log, env, 'micro-agent-test')!;
+    vendor.script(
+      { kind: 'text', text: 'ok', usage: { input: 4000, output: 50, cachedInput: 3000, cacheWrite: 600 } },
+      { kind: 'text', text: 'ok', usage: { input: 4000, output: 50, cachedInput: 2048 } },
+    );
+    const messages = [{ role: 'user' as const, stable: 'STABLE-MARKER goal and test file\n', rest: 'the file as it is now' }];
+    const emit = (e: Parameters<EventLog['append']>[0]) => {
+      log.append(e);
+    };
+    await askModel(createProvider('anthropic', env), { model: 'claude-haiku-4-5', system: 'You fix code.', messages, maxTokens: 200 }, emit, {
+      iteration: null,
+    });
+    await askModel(createProvider('openai', env), { model: 'gpt-4.1-mini', system: 'You fix code.', messages, maxTokens: 200 }, emit, { iteration: null });
+    await telemetry.shutdown();
+    const responses = log.read().filter((e): e is LlmResponseEvent => e.type === 'llm.response');
+    log.close();
+
+    // What was sent: the system prompt and the stable part marked for Anthropic's cache.
+    const sent = vendor.requests[0].body;
+    assert.deepEqual(sent.system, [{ type: 'text', text: 'You fix code.', cache_control: { type: 'ephemeral' } }]);
+    assert.deepEqual(sent.messages[0].content[0], { type: 'text', text: 'STABLE-MARKER goal and test file\n', cache_control: { type: 'ephemeral' } });
+    assert.equal(vendor.requests[1].body.messages[1].content, 'STABLE-MARKER goal and test file\nthe file as it is now');
+
+    // What was logged: the vendors' usage fields, cached parts within inputTokens.
+    const [claude, gpt] = responses;
+    assert.deepEqual([claude.inputTokens, claude.cachedInputTokens, claude.cacheWriteInputTokens], [4000, 3000, 600]);
+    assert.deepEqual([gpt.inputTokens, gpt.cachedInputTokens, gpt.cacheWriteInputTokens], [4000, 2048, null]);
+
+    const spans = receiver.spans();
+    const span = (name: string) =>
+      only(
+        spans.filter((s) => s.name === name),
+        name,
+      );
+    const claudeSpan = span('chat claude-haiku-4-5');
+    assert.equal(claudeSpan.attributes['gen_ai.usage.input_tokens'], 4000);
+    assert.equal(claudeSpan.attributes['gen_ai.usage.cache_read.input_tokens'], 3000);
+    assert.equal(claudeSpan.attributes['gen_ai.usage.cache_creation.input_tokens'], 600);
+    assert.equal(claudeSpan.attributes['micro_agent.cost_usd'], claude.costUsd);
+    const gptSpan = span('chat gpt-4.1-mini');
+    assert.equal(gptSpan.attributes['gen_ai.usage.cache_read.input_tokens'], 2048);
+    assert.equal(gptSpan.attributes['gen_ai.usage.cache_creation.input_tokens'], undefined, 'OpenAI reports no cache writes');
+    assert.ok(!receiver.requests.some((r) => r.raw.includes('STABLE-MARKER')), 'no prompt text is exported');
+  });
+
   it('is off without an endpoint or when the SDK is disabled, and refuses an endpoint that is not a URL', async () => {
     const root = makeWorkspace();
     const log = EventLog.open(path.join(root, '.micro-agent', 'events.jsonl'));

@@ -126,6 +126,24 @@ describe('dashboard webview in headless Chromium', function () {
     await screenshot(light, 'webview-analytics-light');
   });
 
+  it('shows the cached part of the input tokens, in the model table and on a model call', async () => {
+    const page = await open();
+    const f = new EventFactory(Date.now() - 5 * 60_000);
+    const call = { latencyMs: 900, input: 812, output: 140, cached: 600, cacheWrite: 0 };
+    await send(page, {
+      type: 'events',
+      events: [f.runStarted('c-1', 'anthropic', 'claude-haiku-4-5'), f.iteration('c-1', 1), f.call('c-1', 'anthropic', 'claude-haiku-4-5', call)],
+    });
+    await page.locator('[data-run="c-1"] .twisty').click();
+    await page.locator('.step.llm', { hasText: '812 in (600 cached) / 140 out' }).waitFor();
+    await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    const row = page.locator('tr[data-model="anthropic claude-haiku-4-5"]');
+    await row.waitFor();
+    assert.equal(await row.locator('[data-col="in"]').textContent(), '812');
+    assert.equal(await row.locator('[data-col="cached"]').textContent(), '600');
+    assert.deepEqual((page as any).errors, []);
+  });
+
   it('loses nothing and counts nothing twice across a reload', async () => {
     const page = await open();
     await send(page, { type: 'events', events: recorded });

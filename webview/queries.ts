@@ -57,10 +57,21 @@ export interface ModelStats extends ProviderStats {
 export function modelStats(db: Database, window: Window, now = Date.now()): ModelStats[] {
   const since = sinceMinute(window, now);
   const source = windowRows('rollups', window, now);
-  const calls = rows<{ provider: ProviderName; model: string; calls: number; errors: number; input: number; output: number; cost: number; priced: number }>(
+  const calls = rows<{
+    provider: ProviderName;
+    model: string;
+    calls: number;
+    errors: number;
+    input: number;
+    cached: number;
+    cacheWrite: number;
+    output: number;
+    cost: number;
+    priced: number;
+  }>(
     db,
-    `SELECT provider, model, SUM(calls) AS calls, SUM(errors) AS errors, SUM(input_tokens) AS input, SUM(output_tokens) AS output,
-            SUM(cost_usd) AS cost, SUM(priced_calls) AS priced
+    `SELECT provider, model, SUM(calls) AS calls, SUM(errors) AS errors, SUM(input_tokens) AS input, SUM(cached_input_tokens) AS cached,
+            SUM(cache_write_input_tokens) AS cacheWrite, SUM(output_tokens) AS output, SUM(cost_usd) AS cost, SUM(priced_calls) AS priced
      FROM ${source.sql} GROUP BY provider, model ORDER BY calls DESC`,
     source.params,
   );
@@ -89,6 +100,8 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
       p95LatencyMs: latency.get(key)?.(95) ?? null,
       p50TtftMs: ttft.get(key)?.(50) ?? null,
       inputTokens: c.input,
+      cachedInputTokens: c.cached,
+      cacheWriteInputTokens: c.cacheWrite,
       outputTokens: c.output,
       costUsd: c.priced > 0 ? c.cost : null,
       unpricedCalls: c.calls - c.priced,

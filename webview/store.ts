@@ -3,7 +3,8 @@
  * so history pages and live notifications may overlap freely; each batch goes in one transaction.
  *
  * Besides the raw events, ingest keeps what the analytics need small:
- *   llm_calls   one row per call (spend since a moment, run detail)
+ *   llm_calls   one row per call (spend since a moment, run detail); token counts as in CallMetrics, the cached
+ *               ones a part of input_tokens
  *   rollups     per provider/model sums at three resolutions: per minute ('m'), per hour ('h') and all time
  *               ('a', bucket 0), so any window reads a few thousand rows, never every call
  *   histograms  the same resolutions, counts (and sums) in 5%-wide log-scale latency and TTFT bins: a
@@ -18,12 +19,13 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,
 CREATE INDEX IF NOT EXISTS events_run ON events(run_id, seq);
 CREATE TABLE IF NOT EXISTS llm_calls (
   seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, run_id TEXT, provider TEXT NOT NULL, model TEXT NOT NULL, iteration INTEGER,
-  latency_ms REAL NOT NULL, ttft_ms REAL, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, ok INTEGER NOT NULL, error_kind TEXT);
+  latency_ms REAL NOT NULL, ttft_ms REAL, input_tokens INTEGER, cached_input_tokens INTEGER, cache_write_input_tokens INTEGER, output_tokens INTEGER,
+  cost_usd REAL, ok INTEGER NOT NULL, error_kind TEXT);
 CREATE INDEX IF NOT EXISTS llm_calls_ts ON llm_calls(ts);
 CREATE TABLE IF NOT EXISTS rollups (
   res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
-  calls INTEGER NOT NULL, errors INTEGER NOT NULL, latency_sum REAL NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-  cost_usd REAL NOT NULL, priced_calls INTEGER NOT NULL,
+  calls INTEGER NOT NULL, errors INTEGER NOT NULL, latency_sum REAL NOT NULL, input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
+  cache_write_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, priced_calls INTEGER NOT NULL,
   PRIMARY KEY (res, bucket, provider, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS histograms (
   metric TEXT NOT NULL, res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, bin INTEGER NOT NULL,
@@ -71,10 +73,11 @@ export class Store {
   constructor(readonly db: Database) {
     db.exec(SCHEMA);
     this.insertEvent = db.prepare('INSERT OR IGNORE INTO events (seq, ts, type, run_id, body) VALUES (?, ?, ?, ?, ?)');
-    this.insertCall = db.prepare('INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.upsertRollup = db.prepare(`INSERT INTO rollups VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+    this.insertCall = db.prepare('INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.upsertRollup = db.prepare(`INSERT INTO rollups VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors, latency_sum = latency_sum + excluded.latency_sum,
-        input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+        input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
+        cache_write_input_tokens = cache_write_input_tokens + excluded.cache_write_input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
     this.upsertHistogram = db.prepare(
       'INSERT INTO histograms VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total',
@@ -129,6 +132,9 @@ export class Store {
           event.latencyMs,
           event.ttftMs,
           event.inputTokens,
+          // Events from before cache usage was recorded may lack the fields altogether.
+          event.cachedInputTokens ?? null,
+          event.cacheWriteInputTokens ?? null,
           event.outputTokens,
           event.costUsd,
           event.ok ? 1 : 0,
@@ -143,6 +149,8 @@ export class Store {
             event.ok ? 0 : 1,
             event.latencyMs,
             event.inputTokens ?? 0,
+            event.cachedInputTokens ?? 0,
+            event.cacheWriteInputTokens ?? 0,
             event.outputTokens ?? 0,
             event.costUsd ?? 0,
             event.costUsd === null ? 0 : 1,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventInput, LlmResponseEvent } from '../protocol';
-import { ChatRequest, ChatResult, Provider, ProviderError } from '../providers/types';
+import { ChatRequest, ChatResult, messageText, Provider, ProviderError } from '../providers/types';
 
 const PREVIEW_CHARS = 2000;
 
@@ -13,7 +13,7 @@ export type Emit = (event: EventInput) => void;
 export async function askModel(provider: Provider, req: ChatRequest, emit: Emit, context: { runId?: string; iteration: number | null }): Promise<ChatResult> {
   const callId = randomUUID();
   const base = { runId: context.runId, callId, provider: provider.name, model: req.model, iteration: context.iteration };
-  const prompt = req.messages.map((m) => m.content).join('\n\n');
+  const prompt = req.messages.map(messageText).join('\n\n');
   emit({ type: 'llm.request', ...base, promptChars: req.system.length + prompt.length, promptPreview: prompt.slice(0, PREVIEW_CHARS) });
   try {
     const result = await provider.chat(req);
@@ -28,7 +28,16 @@ export async function askModel(provider: Provider, req: ChatRequest, emit: Emit,
     return result;
   } catch (err) {
     const error = err instanceof ProviderError ? err : new ProviderError('bad_response', String(err));
-    const metrics = error.metrics ?? { latencyMs: 0, ttftMs: null, inputTokens: null, outputTokens: null, costUsd: null, retries: 0 };
+    const metrics = error.metrics ?? {
+      latencyMs: 0,
+      ttftMs: null,
+      inputTokens: null,
+      outputTokens: null,
+      cachedInputTokens: null,
+      cacheWriteInputTokens: null,
+      costUsd: null,
+      retries: 0,
+    };
     const response: Omit<LlmResponseEvent, 'seq' | 'ts'> = {
       type: 'llm.response',
       ...base,

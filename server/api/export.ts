@@ -35,6 +35,9 @@ const CALL_COLUMNS = [
   'retries',
   'finishReason',
   'errorKind',
+  // Last, so that the columns before them keep their places for readers that count.
+  'cachedInputTokens',
+  'cacheWriteInputTokens',
 ] as const;
 const RUN_COLUMNS = [
   'runId',
@@ -88,6 +91,8 @@ export class RowShaper {
           retries,
           finishReason,
           errorKind: event.error?.kind ?? null,
+          cachedInputTokens: event.cachedInputTokens ?? null,
+          cacheWriteInputTokens: event.cacheWriteInputTokens ?? null,
         },
       ];
     }

@@ -136,7 +136,13 @@ export function parseLine(line: string): AgentEvent | undefined {
   if (!line) return undefined;
   try {
     const value = JSON.parse(line) as AgentEvent;
-    return typeof value === 'object' && value !== null && typeof value.seq === 'number' && typeof value.type === 'string' ? value : undefined;
+    if (typeof value !== 'object' || value === null || typeof value.seq !== 'number' || typeof value.type !== 'string') return undefined;
+    if (value.type === 'llm.response') {
+      // Calls logged before prompt caching was recorded: their cache usage is unknown, which is null.
+      value.cachedInputTokens ??= null;
+      value.cacheWriteInputTokens ??= null;
+    }
+    return value;
   } catch {
     return undefined;
   }

@@ -8,6 +8,8 @@ interface ModelAccumulator {
   latencies: number[];
   ttfts: number[];
   inputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteInputTokens: number;
   outputTokens: number;
   costUsd: number;
   pricedCalls: number;
@@ -32,6 +34,8 @@ export class StatsAggregator {
         acc.latencies.push(event.latencyMs);
         if (event.ttftMs !== null) acc.ttfts.push(event.ttftMs);
         acc.inputTokens += event.inputTokens ?? 0;
+        acc.cachedInputTokens += event.cachedInputTokens ?? 0;
+        acc.cacheWriteInputTokens += event.cacheWriteInputTokens ?? 0;
         acc.outputTokens += event.outputTokens ?? 0;
         if (event.costUsd !== null) {
           acc.costUsd += event.costUsd;
@@ -104,6 +108,8 @@ export class StatsAggregator {
         p95LatencyMs: percentile(latencies, 95),
         p50TtftMs: percentile(ttfts, 50),
         inputTokens: acc.inputTokens,
+        cachedInputTokens: acc.cachedInputTokens,
+        cacheWriteInputTokens: acc.cacheWriteInputTokens,
         outputTokens: acc.outputTokens,
         costUsd: acc.pricedCalls > 0 ? acc.costUsd : null,
         unpricedCalls: acc.calls - acc.pricedCalls,
@@ -133,7 +139,20 @@ export class StatsAggregator {
     const key = `${provider}\u0000${model}`;
     let acc = this.models.get(key);
     if (!acc) {
-      acc = { provider, model, calls: 0, errors: 0, latencies: [], ttfts: [], inputTokens: 0, outputTokens: 0, costUsd: 0, pricedCalls: 0 };
+      acc = {
+        provider,
+        model,
+        calls: 0,
+        errors: 0,
+        latencies: [],
+        ttfts: [],
+        inputTokens: 0,
+        cachedInputTokens: 0,
+        cacheWriteInputTokens: 0,
+        outputTokens: 0,
+        costUsd: 0,
+        pricedCalls: 0,
+      };
       this.models.set(key, acc);
     }
     return acc;

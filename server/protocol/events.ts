@@ -89,9 +89,25 @@ export interface CallMetrics {
   latencyMs: number;
   /** Null when no token arrived. */
   ttftMs: number | null;
-  /** From the vendor's own usage fields; null when the vendor did not report them. */
+  /**
+   * From the vendor's own usage fields; null when the vendor did not report them. `inputTokens` counts every
+   * prompt token, those read from or written to the vendor's prompt cache included, for every vendor alike:
+   * OpenAI's `prompt_tokens` already does; Anthropic's `input_tokens` leaves them out, so its cache reads and
+   * writes are added. (The OpenTelemetry GenAI convention counts `gen_ai.usage.input_tokens` the same way.)
+   */
   inputTokens: number | null;
   outputTokens: number | null;
+  /**
+   * The part of `inputTokens` read from the vendor's prompt cache, billed at its cheaper cached rate: Anthropic's
+   * `cache_read_input_tokens`, OpenAI's `prompt_tokens_details.cached_tokens`. Null when the vendor did not report
+   * it (Ollama; also every call logged before this was recorded: the log reader fills in null).
+   */
+  cachedInputTokens: number | null;
+  /**
+   * The part of `inputTokens` written to the prompt cache, billed at the vendor's cache-write rate: Anthropic's
+   * `cache_creation_input_tokens`. Null when not reported (OpenAI does not report cache writes, nor bill them).
+   */
+  cacheWriteInputTokens: number | null;
   /** Null when the model is not in the price table (never a made-up 0). */
   costUsd: number | null;
   retries: number;
@@ -244,7 +260,12 @@ export interface ProviderStats {
   p50LatencyMs: number | null;
   p95LatencyMs: number | null;
   p50TtftMs: number | null;
+  /** Every prompt token, cached ones included (see CallMetrics). */
   inputTokens: number;
+  /** Of `inputTokens`, those read from the vendor's prompt cache; 0 when no call reported any. */
+  cachedInputTokens: number;
+  /** Of `inputTokens`, those written to the prompt cache (Anthropic). */
+  cacheWriteInputTokens: number;
   outputTokens: number;
   /** Sum over priced calls; null when none of the calls had a known price. */
   costUsd: number | null;

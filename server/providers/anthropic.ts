@@ -1,27 +1,65 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { ChatRequest, StreamedReply, VendorAdapter } from './types';
+import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { ChatRequest, RequestMessage, StreamedReply, VendorAdapter } from './types';
 
-/** The Messages API through the official SDK, streamed; usage comes in message_start and message_delta. */
+/** Anthropic allows four cache breakpoints in a request. */
+const MAX_BREAKPOINTS = 4;
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+/**
+ * The request body's `system` and `messages`. Plain messages go out as plain strings, as ever. A request with a
+ * SplitMessage asks for caching: the system prompt becomes a text block marked `cache_control`, each message's
+ * `stable` part a marked block of its own, and its `rest` an unmarked block after it. Anthropic caches the whole
+ * prefix up to a marked block (system included), so the next call with the same system and stable part reads it
+ * from the cache at a tenth of the input price.
+ */
+export function anthropicBody(req: Pick<ChatRequest, 'system' | 'messages'>): { system?: string | TextBlockParam[]; messages: MessageParam[] } {
+  const caching = req.messages.some((m) => !('content' in m) && m.stable !== '');
+  if (!caching) return { system: req.system, messages: req.messages.map((m) => ({ role: m.role, content: plain(m) })) };
+  let breakpoints = 0;
+  const mark = (text: string): TextBlockParam =>
+    breakpoints < MAX_BREAKPOINTS ? (breakpoints++, { type: 'text', text, cache_control: EPHEMERAL }) : { type: 'text', text };
+  // Anthropic refuses empty text blocks: an empty system prompt is left out, an empty part is not sent.
+  const system = req.system ? [mark(req.system)] : undefined;
+  const messages = req.messages.map((m): MessageParam => {
+    if ('content' in m) return { role: m.role, content: m.content };
+    const blocks: TextBlockParam[] = [];
+    if (m.stable) blocks.push(mark(m.stable));
+    if (m.rest) blocks.push({ type: 'text', text: m.rest });
+    return { role: m.role, content: blocks };
+  });
+  return system ? { system, messages } : { messages };
+}
+
+function plain(m: RequestMessage): string {
+  return 'content' in m ? m.content : m.rest;
+}
+
+/**
+ * The Messages API through the official SDK, streamed; usage comes in message_start and message_delta.
+ * Anthropic's `input_tokens` leaves out the prompt tokens read from or written to the cache; they are added, so that
+ * `inputTokens` counts every prompt token as it does for OpenAI, and reported apart as cached and cache-written.
+ */
 export function anthropicAdapter(apiKey: string, baseURL?: string): VendorAdapter {
   const client = new Anthropic({ apiKey, baseURL, maxRetries: 0, timeout: 10 * 60_000 });
   return {
     name: 'anthropic',
     endpoint: client.baseURL,
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
-      const stream = await client.messages.create(
-        { model: req.model, system: req.system, messages: req.messages, max_tokens: req.maxTokens, stream: true },
-        { signal },
-      );
+      const stream = await client.messages.create({ model: req.model, ...anthropicBody(req), max_tokens: req.maxTokens, stream: true }, { signal });
       let text = '';
       let finishReason: StreamedReply['finishReason'] = null;
-      let inputTokens: number | null = null;
+      let uncachedInput: number | null = null;
+      let cacheRead: number | null = null;
+      let cacheWrite: number | null = null;
       let outputTokens: number | null = null;
       for await (const event of stream) {
         switch (event.type) {
           case 'message_start': {
             const usage = event.message.usage;
-            // Cached prompt tokens are input too; they are billed at other rates, which the table ignores.
-            inputTokens = usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+            uncachedInput = usage.input_tokens;
+            cacheRead = usage.cache_read_input_tokens ?? null;
+            cacheWrite = usage.cache_creation_input_tokens ?? null;
             outputTokens = usage.output_tokens;
             break;
           }
@@ -31,9 +69,13 @@ export function anthropicAdapter(apiKey: string, baseURL?: string): VendorAdapte
               onToken();
             }
             break;
-          case 'message_delta':
-            // output_tokens here is the running total for the message.
-            outputTokens = event.usage.output_tokens;
+          case 'message_delta': {
+            // Counts here are running totals for the message; the input ones, where given, supersede message_start's.
+            const usage = event.usage;
+            outputTokens = usage.output_tokens;
+            if (usage.input_tokens != null) uncachedInput = usage.input_tokens;
+            if (usage.cache_read_input_tokens != null) cacheRead = usage.cache_read_input_tokens;
+            if (usage.cache_creation_input_tokens != null) cacheWrite = usage.cache_creation_input_tokens;
             finishReason =
               event.delta.stop_reason === 'end_turn' || event.delta.stop_reason === 'stop_sequence'
                 ? 'stop'
@@ -41,9 +83,11 @@ export function anthropicAdapter(apiKey: string, baseURL?: string): VendorAdapte
                   ? 'length'
                   : 'other';
             break;
+          }
         }
       }
-      return { text, finishReason, inputTokens, outputTokens };
+      const inputTokens = uncachedInput === null ? null : uncachedInput + (cacheRead ?? 0) + (cacheWrite ?? 0);
+      return { text, finishReason, inputTokens, outputTokens, cachedInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite };
     },
   };
 }

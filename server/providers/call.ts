@@ -1,6 +1,8 @@
 import type { ProviderName } from '../protocol';
 import { costOf } from './prices';
-import { ChatRequest, ChatResult, ProviderError, VendorAdapter } from './types';
+import { CallMetrics, ChatRequest, ChatResult, ProviderError, StreamedReply, VendorAdapter } from './types';
+
+type Usage = Pick<StreamedReply, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens'>;
 
 export interface CallPolicy {
   /** Retries after the first attempt, for retryable failures only. */
@@ -29,14 +31,17 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
   const started = performance.now();
   let firstTokenAt: number | null = null;
   let retries = 0;
-  const metricsNow = (inputTokens: number | null = null, outputTokens: number | null = null) => ({
+  const noUsage: Usage = { inputTokens: null, outputTokens: null, cachedInputTokens: null, cacheWriteInputTokens: null };
+  const metricsNow = (usage: Usage = noUsage): CallMetrics => ({
     provider: adapter.name,
     model: req.model,
     latencyMs: Math.round(performance.now() - started),
     ttftMs: firstTokenAt === null ? null : Math.round(firstTokenAt - started),
-    inputTokens,
-    outputTokens,
-    costUsd: costOf(adapter.name, req.model, inputTokens, outputTokens),
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cachedInputTokens: usage.cachedInputTokens,
+    cacheWriteInputTokens: usage.cacheWriteInputTokens,
+    costUsd: costOf(adapter.name, req.model, usage.inputTokens, usage.outputTokens, usage),
     retries,
   });
 
@@ -45,7 +50,7 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
       const reply = await attempt(adapter, req, policy.stallTimeoutMs, () => {
         firstTokenAt ??= performance.now();
       });
-      return { ...reply, metrics: metricsNow(reply.inputTokens, reply.outputTokens) };
+      return { ...reply, metrics: metricsNow(reply) };
     } catch (err) {
       const error = classify(err, adapter.name, req.signal, adapter.endpoint);
       const delay = error.retryable && retries < policy.maxRetries ? backoff(error, retries, policy) : undefined;

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ProviderName } from '../protocol';
-import { ChatRequest, StreamedReply, VendorAdapter } from './types';
+import { ChatRequest, messageText, StreamedReply, VendorAdapter } from './types';
 
 export interface OpenAiOptions {
   name: ProviderName;
@@ -10,7 +10,12 @@ export interface OpenAiOptions {
   maxTokensField: 'max_completion_tokens' | 'max_tokens';
 }
 
-/** chat.completions through the official SDK, always streamed, usage requested in the last chunk. */
+/**
+ * chat.completions through the official SDK, always streamed, usage requested in the last chunk. A SplitMessage
+ * goes out as one string, `stable + rest`: with the system message before it, that is a byte-identical prefix from
+ * call to call, which OpenAI caches by itself (from 1,024 tokens up) and reports as
+ * `prompt_tokens_details.cached_tokens`, a part of `prompt_tokens`. OpenAI neither reports nor bills cache writes.
+ */
 export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
   // Retries and timeouts are ours (call.ts), so they can be counted and classified.
   const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: 10 * 60_000 });
@@ -21,7 +26,7 @@ export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
       const stream = await client.chat.completions.create(
         {
           model: req.model,
-          messages: [{ role: 'system', content: req.system }, ...req.messages],
+          messages: [{ role: 'system', content: req.system }, ...req.messages.map((m) => ({ role: m.role, content: messageText(m) }))],
           stream: true,
           stream_options: { include_usage: true },
           [options.maxTokensField]: req.maxTokens,
@@ -32,6 +37,7 @@ export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
       let finishReason: StreamedReply['finishReason'] = null;
       let inputTokens: number | null = null;
       let outputTokens: number | null = null;
+      let cachedInputTokens: number | null = null;
       for await (const chunk of stream) {
         const choice = chunk.choices?.[0];
         const delta = choice?.delta?.content;
@@ -43,9 +49,11 @@ export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
         if (chunk.usage) {
           inputTokens = chunk.usage.prompt_tokens;
           outputTokens = chunk.usage.completion_tokens;
+          // Ollama and other OpenAI-compatible servers leave the details out: not reported, not 0.
+          cachedInputTokens = chunk.usage.prompt_tokens_details?.cached_tokens ?? null;
         }
       }
-      return { text, finishReason, inputTokens, outputTokens };
+      return { text, finishReason, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens: null };
     },
   };
 }

@@ -1,34 +1,45 @@
 import type { ProviderName } from '../protocol';
 
-/** USD per million tokens. Sources: the vendors' public price pages; update as they change. */
+/**
+ * USD per million tokens. Sources: the vendors' public price pages; update as they change.
+ * `cachedInput`: a prompt token read from the vendor's prompt cache. `cacheWrite`: one written to it, where the
+ * vendor bills that apart (Anthropic, 5-minute cache); absent means writes cost the plain input rate (OpenAI
+ * caches automatically and charges nothing extra).
+ */
 interface Price {
   input: number;
+  cachedInput: number;
+  cacheWrite?: number;
   output: number;
 }
 
+/**
+ * OpenAI's cached input is a fixed share of input per family: gpt-5 10%, gpt-4.1 and the o-series 25%, gpt-4o
+ * 50%. Anthropic: a cache read is 10% of input, a 5-minute cache write 125%.
+ */
 const PRICES: Record<string, Price> = {
   // OpenAI
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'gpt-5-nano': { input: 0.05, output: 0.4 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  o3: { input: 2, output: 8 },
-  'o4-mini': { input: 1.1, output: 4.4 },
+  'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
+  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
+  'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  o3: { input: 2, cachedInput: 0.5, output: 8 },
+  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
   // Anthropic
-  'claude-opus-4-5': { input: 5, output: 25 },
-  'claude-opus-4-1': { input: 15, output: 75 },
-  'claude-opus-4-0': { input: 15, output: 75 },
-  'claude-sonnet-4-5': { input: 3, output: 15 },
-  'claude-opus-4': { input: 15, output: 75 },
-  'claude-sonnet-4-0': { input: 3, output: 15 },
-  'claude-sonnet-4': { input: 3, output: 15 },
-  'claude-3-7-sonnet': { input: 3, output: 15 },
-  'claude-haiku-4-5': { input: 1, output: 5 },
-  'claude-3-5-haiku': { input: 0.8, output: 4 },
+  'claude-opus-4-5': { input: 5, cachedInput: 0.5, cacheWrite: 6.25, output: 25 },
+  'claude-opus-4-1': { input: 15, cachedInput: 1.5, cacheWrite: 18.75, output: 75 },
+  'claude-opus-4-0': { input: 15, cachedInput: 1.5, cacheWrite: 18.75, output: 75 },
+  'claude-sonnet-4-5': { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 },
+  'claude-opus-4': { input: 15, cachedInput: 1.5, cacheWrite: 18.75, output: 75 },
+  'claude-sonnet-4-0': { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 },
+  'claude-sonnet-4': { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 },
+  'claude-3-7-sonnet': { input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15 },
+  'claude-haiku-4-5': { input: 1, cachedInput: 0.1, cacheWrite: 1.25, output: 5 },
+  'claude-3-5-haiku': { input: 0.8, cachedInput: 0.08, cacheWrite: 1, output: 4 },
 };
 
 /** Dated snapshots (`gpt-4o-2024-08-06`, `claude-sonnet-4-5-20250929`) and `-latest` share their family's price. */
@@ -38,13 +49,32 @@ export function priceOf(model: string): Price | undefined {
   return PRICES[model] ?? PRICES[model.replace(SNAPSHOT_SUFFIX, '')];
 }
 
+/** The parts of `inputTokens` that the prompt cache served or took; null (not reported) counts as none. */
+export interface CacheUsage {
+  cachedInputTokens: number | null;
+  cacheWriteInputTokens: number | null;
+}
+
 /**
  * Cost of one call, or null when it cannot be known: an unpriced model or missing usage.
+ * `inputTokens` is every prompt token (see CallMetrics); the cached and cache-written ones among them are billed
+ * at their own rates, the rest at the input rate:
+ *   (input − cached − written) × input + cached × cachedInput + written × cacheWrite + output × output
  * Ollama runs on the user's machine, so its calls cost nothing by definition.
  */
-export function costOf(provider: ProviderName, model: string, inputTokens: number | null, outputTokens: number | null): number | null {
+export function costOf(
+  provider: ProviderName,
+  model: string,
+  inputTokens: number | null,
+  outputTokens: number | null,
+  cache: CacheUsage = { cachedInputTokens: null, cacheWriteInputTokens: null },
+): number | null {
   if (provider === 'ollama') return 0;
   const price = priceOf(model);
   if (!price || inputTokens === null || outputTokens === null) return null;
-  return (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
+  const cached = cache.cachedInputTokens ?? 0;
+  const written = cache.cacheWriteInputTokens ?? 0;
+  // A vendor's parts never exceed its total; should one ever, bill what it said rather than a negative remainder.
+  const uncached = Math.max(0, inputTokens - cached - written);
+  return (uncached * price.input + cached * price.cachedInput + written * (price.cacheWrite ?? price.input) + outputTokens * price.output) / 1_000_000;
 }

@@ -6,20 +6,55 @@ export interface ChatMessage {
   content: string;
 }
 
+/**
+ * A user message in two parts, for cheaper repeat calls: `stable` is what stays byte-identical from one call to
+ * the next (the goal, the test file, context files), `rest` what changes (the file being fixed, the latest test
+ * output, earlier attempts). The model reads `stable + rest`, exactly as if it were one `ChatMessage`; the
+ * split only tells the adapters where the cacheable prefix ends:
+ *   Anthropic      system and `stable` are text blocks marked `cache_control: { type: 'ephemeral' }`, `rest` follows
+ *                  as a block of its own (Anthropic caches a prefix from 1,024 to 4,096 tokens up, by model; a shorter
+ *                  one is simply not cached, never an error)
+ *   OpenAI/Ollama  `stable + rest` as one string: the system message and `stable` form a byte-identical prefix,
+ *                  which OpenAI's automatic prefix caching picks up
+ * Put it first (or only) in `messages`: a cache prefix is everything before the breakpoint, so a stable part after
+ * something that changes caches nothing. No separator is added between the parts: end `stable` with one.
+ */
+export interface SplitMessage {
+  role: 'user';
+  stable: string;
+  rest: string;
+}
+
+export type RequestMessage = ChatMessage | SplitMessage;
+
+/** A message's whole text, as the model reads it. */
+export function messageText(message: RequestMessage): string {
+  return 'content' in message ? message.content : message.stable + message.rest;
+}
+
 export interface ChatRequest {
   model: string;
   system: string;
-  messages: ChatMessage[];
+  /**
+   * The conversation. With no `SplitMessage` in it the request goes out as it always has (Anthropic gets the system
+   * prompt as a plain string, nothing is marked for caching): caching is what a caller asks for by splitting.
+   */
+  messages: RequestMessage[];
   maxTokens: number;
   signal?: AbortSignal;
 }
 
-/** What one attempt against the vendor produced; the retry wrapper adds timing and cost. */
+/**
+ * What one attempt against the vendor produced; the retry wrapper adds timing and cost. Token counts mean what
+ * they mean in CallMetrics: `inputTokens` is every prompt token, cached ones included, for every vendor.
+ */
 export interface StreamedReply {
   text: string;
   finishReason: 'stop' | 'length' | 'other' | null;
   inputTokens: number | null;
   outputTokens: number | null;
+  cachedInputTokens: number | null;
+  cacheWriteInputTokens: number | null;
 }
 
 export type { CallMetrics };

@@ -98,6 +98,8 @@ export const LLM_RESPONSE: EventInput = {
   ttftMs: 240,
   inputTokens: 1200,
   outputTokens: 300,
+  cachedInputTokens: null,
+  cacheWriteInputTokens: null,
   costUsd: 0.00096,
   retries: 0,
   ok: true,

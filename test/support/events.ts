@@ -40,7 +40,17 @@ export class EventFactory {
     runId: string | undefined,
     provider: 'openai' | 'anthropic' | 'ollama',
     model: string,
-    o: { latencyMs: number; ttftMs?: number | null; costUsd?: number | null; ok?: boolean; input?: number; output?: number; iteration?: number },
+    o: {
+      latencyMs: number;
+      ttftMs?: number | null;
+      costUsd?: number | null;
+      ok?: boolean;
+      input?: number;
+      output?: number;
+      cached?: number | null;
+      cacheWrite?: number | null;
+      iteration?: number;
+    },
   ): AgentEvent {
     return this.base({
       type: 'llm.response' as const,
@@ -53,6 +63,8 @@ export class EventFactory {
       ttftMs: o.ttftMs === undefined ? Math.round(o.latencyMs / 4) : o.ttftMs,
       inputTokens: o.input ?? 1000,
       outputTokens: o.output ?? 100,
+      cachedInputTokens: o.cached ?? null,
+      cacheWriteInputTokens: o.cacheWrite ?? null,
       costUsd: o.costUsd === undefined ? 0.001 : o.costUsd,
       retries: 0,
       ok: o.ok ?? true,

@@ -12,7 +12,20 @@ export type Reply =
   | {
       kind: 'text';
       text: string;
-      usage?: { input: number; output: number } | null;
+      /**
+       * What the vendor reports; default: about 4 characters a token, no cache fields; null: no usage at all.
+       * `input` is every prompt token, as both vendors total them; `cachedInput` and `cacheWrite`, when given, are
+       * the parts read from and written to the prompt cache, and go on the wire as each vendor sends them:
+       * OpenAI `prompt_tokens: input` with `prompt_tokens_details.cached_tokens` (it has no cache-write count);
+       * Anthropic `cache_read_input_tokens`, `cache_creation_input_tokens` and `input_tokens` the rest (Anthropic's
+       * `input_tokens` leaves the cached parts out), in message_start and again in message_delta.
+       */
+      usage?: Usage | null;
+      /**
+       * Anthropic: which events carry the cache counts: both (the default when `usage` has any, as the API does
+       * today), or only message_start, or only message_delta (message_start then has the uncached `input_tokens`).
+       */
+      cacheUsageIn?: 'start' | 'delta' | 'both';
       /** Delay before the first byte of the body (time to first token). */
       firstTokenDelayMs?: number;
       /** Delay between chunks. */
@@ -27,6 +40,13 @@ export type Reply =
   | { kind: 'malformed' }
   /** Accepts the request and never answers. */
   | { kind: 'hang' };
+
+export interface Usage {
+  input: number;
+  output: number;
+  cachedInput?: number;
+  cacheWrite?: number;
+}
 
 export interface RecordedRequest {
   path: string;
@@ -191,7 +211,10 @@ function openAiEvents(request: RecordedRequest, reply: Extract<Reply, { kind: 't
   out.push(data({ choices: [{ index: 0, delta: {}, finish_reason: reply.finishReason ?? 'stop' }] }));
   const usage = reply.usage === undefined ? defaultUsage(request, reply.text) : reply.usage;
   if (usage && request.body.stream_options?.include_usage) {
-    out.push(data({ choices: [], usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } }));
+    const details = usage.cachedInput === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cachedInput } };
+    out.push(
+      data({ choices: [], usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output, ...details } }),
+    );
   }
   out.push('data: [DONE]\n\n');
   return out;
@@ -199,7 +222,15 @@ function openAiEvents(request: RecordedRequest, reply: Extract<Reply, { kind: 't
 
 function anthropicEvents(request: RecordedRequest, reply: Extract<Reply, { kind: 'text' }>): string[] {
   const sse = (type: string, payload: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
-  const usage = (reply.usage === undefined ? defaultUsage(request, reply.text) : reply.usage) ?? { input: 0, output: 0 };
+  const usage: Usage = (reply.usage === undefined ? defaultUsage(request, reply.text) : reply.usage) ?? { input: 0, output: 0 };
+  const cacheFields = {
+    input_tokens: usage.input - (usage.cachedInput ?? 0) - (usage.cacheWrite ?? 0),
+    ...(usage.cachedInput === undefined ? {} : { cache_read_input_tokens: usage.cachedInput }),
+    ...(usage.cacheWrite === undefined ? {} : { cache_creation_input_tokens: usage.cacheWrite }),
+  };
+  const where = reply.cacheUsageIn ?? (usage.cachedInput === undefined && usage.cacheWrite === undefined ? 'start' : 'both');
+  const inStart = where !== 'delta' ? cacheFields : { input_tokens: cacheFields.input_tokens };
+  const inDelta = where !== 'start' ? cacheFields : {};
   const out = [
     sse('message_start', {
       message: {
@@ -210,7 +241,7 @@ function anthropicEvents(request: RecordedRequest, reply: Extract<Reply, { kind:
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: usage.input, output_tokens: 1 },
+        usage: { ...inStart, output_tokens: 1 },
       },
     }),
     sse('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
@@ -221,7 +252,7 @@ function anthropicEvents(request: RecordedRequest, reply: Extract<Reply, { kind:
   out.push(
     sse('message_delta', {
       delta: { stop_reason: reply.finishReason === 'length' ? 'max_tokens' : 'end_turn', stop_sequence: null },
-      usage: { output_tokens: usage.output },
+      usage: { ...inDelta, output_tokens: usage.output },
     }),
   );
   out.push(sse('message_stop', {}));
@@ -229,7 +260,7 @@ function anthropicEvents(request: RecordedRequest, reply: Extract<Reply, { kind:
 }
 
 /** Roughly what a vendor would count: 4 characters a token. */
-function defaultUsage(request: RecordedRequest, text: string): { input: number; output: number } {
+function defaultUsage(request: RecordedRequest, text: string): Usage {
   return { input: Math.ceil(JSON.stringify(request.body.messages).length / 4), output: Math.ceil(text.length / 4) };
 }
 

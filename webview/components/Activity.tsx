@@ -106,7 +106,7 @@ function Step({ event }: { event: AgentEvent }) {
       return (
         <div class={`step llm ${event.ok ? '' : 'failed'}`}>
           <i class="codicon codicon-hubot" /> {event.provider} {event.model} · {ms(event.latencyMs)} (TTFT {ms(event.ttftMs)})
-          {` · ${count(event.inputTokens)} in / ${count(event.outputTokens)} out · ${usd(event.costUsd)}`}
+          {` · ${count(event.inputTokens)} in${cachedNote(event.cachedInputTokens)} / ${count(event.outputTokens)} out · ${usd(event.costUsd)}`}
           {event.retries > 0 && ` · ${event.retries} retries`}
           {event.error && (
             <span class="error-text">
@@ -201,4 +201,9 @@ function totalsText(totals: TestTotals): string {
   if (totals.skipped) parts.push(`${totals.skipped} skipped`);
   if (totals.todo) parts.push(`${totals.todo} todo`);
   return parts.join(', ');
+}
+
+/** ` (600 cached)`: the part of the input the vendor's prompt cache served; nothing when none (or not reported). */
+function cachedNote(cached: number | null): string {
+  return cached ? ` (${count(cached)} cached)` : '';
 }

@@ -51,6 +51,7 @@ export function Analytics({ db, budgetUsd }: { db: Database; version: number; bu
               <th>p95</th>
               <th>TTFT p50</th>
               <th>Tokens in</th>
+              <th title="Of the tokens in, those read from the vendor's prompt cache">Cached</th>
               <th>Tokens out</th>
               <th>Cost</th>
               <th>Runs</th>
@@ -62,7 +63,7 @@ export function Analytics({ db, budgetUsd }: { db: Database; version: number; bu
           <tbody>
             {stats.length === 0 && (
               <tr>
-                <td colSpan={13} class="muted">
+                <td colSpan={14} class="muted">
                   No model calls in this window.
                 </td>
               </tr>
@@ -78,6 +79,7 @@ export function Analytics({ db, budgetUsd }: { db: Database; version: number; bu
                 <td data-col="p95">{ms(s.p95LatencyMs)}</td>
                 <td data-col="ttft">{ms(s.p50TtftMs)}</td>
                 <td data-col="in">{count(s.inputTokens)}</td>
+                <td data-col="cached">{count(s.cachedInputTokens)}</td>
                 <td data-col="out">{count(s.outputTokens)}</td>
                 <td data-col="cost">{usd(s.costUsd)}</td>
                 <td data-col="runs">{s.runs}</td>

@@ -102,9 +102,10 @@ function loadMillionCalls(store: Store): void {
     INSERT INTO llm_calls SELECT 10000000 + i, ${now} - (i * 2592) , NULL,
       CASE i % 4 WHEN 0 THEN 'openai' WHEN 1 THEN 'openai' WHEN 2 THEN 'anthropic' ELSE 'ollama' END,
       CASE i % 4 WHEN 0 THEN 'gpt-4.1-mini' WHEN 1 THEN 'gpt-4.1' WHEN 2 THEN 'claude-sonnet-4-5' ELSE 'qwen2.5-coder' END,
-      1, 200 + (i * 7919) % 4000, 50 + (i * 104729) % 900, 1500, 300, 0.001, (i % 23) != 0, NULL FROM n;
+      1, 200 + (i * 7919) % 4000, 50 + (i * 104729) % 900, 1500, 1000, NULL, 300, 0.001, (i % 23) != 0, NULL FROM n;
     INSERT INTO rollups SELECT r.res, CASE r.res WHEN 'm' THEN ts / 60000 WHEN 'h' THEN ts / 3600000 ELSE 0 END AS bucket, provider, model,
-        COUNT(*), SUM(NOT ok), SUM(latency_ms), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), COUNT(cost_usd)
+        COUNT(*), SUM(NOT ok), SUM(latency_ms), SUM(input_tokens), SUM(COALESCE(cached_input_tokens, 0)), SUM(COALESCE(cache_write_input_tokens, 0)),
+        SUM(output_tokens), SUM(cost_usd), COUNT(cost_usd)
       FROM llm_calls, (SELECT 'm' AS res UNION ALL SELECT 'h' UNION ALL SELECT 'a') AS r WHERE seq >= 10000000 GROUP BY r.res, bucket, provider, model;
     INSERT INTO histograms SELECT m.metric, r.res, CASE r.res WHEN 'm' THEN ts / 60000 WHEN 'h' THEN ts / 3600000 ELSE 0 END AS bucket, provider, model,
         CAST(ROUND(LN((CASE m.metric WHEN 'latency' THEN latency_ms ELSE ttft_ms END) + 1) / LN(1.05)) AS INTEGER) AS bin, COUNT(*),
