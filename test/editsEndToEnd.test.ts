@@ -138,6 +138,25 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
     assert.ok(!fs.existsSync(path.join(path.dirname(root), 'outside.js')));
   });
 
+  it('lays out requests for the prompt cache: Anthropic gets cache_control on the stable part, cached tokens come from its usage', async () => {
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    const fix = block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
+    vendor.script({ kind: 'text', text: fix, usage: { input: 900, output: 40, cachedInput: 700, cacheWrite: 0 } });
+    const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'anthropic'], root, {
+      ANTHROPIC_API_KEY: fakeKey('sk-ant'),
+      ANTHROPIC_BASE_URL: vendor.anthropicUrl,
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const body = vendor.requests[0].body;
+    assert.deepEqual(body.system.at(-1).cache_control, { type: 'ephemeral' });
+    const [stable, rest] = body.messages[0].content;
+    assert.deepEqual(stable.cache_control, { type: 'ephemeral' });
+    assert.match(stable.text, /Context file \(editable\): lib\/sum\.js/);
+    assert.match(rest.text, /## File to fix: total\.js/);
+    const response = readLog(root).find((e) => e.type === 'llm.response');
+    assert.equal(response.cachedInputTokens, 700);
+  });
+
   it('refuses a file too large for the model before any call, with the sizes', async () => {
     const root = makeWorkspace({ 'big.js': bigModule(), 'big.test.js': BIG_TEST });
     const result = await cli(['run', 'big.js', '-t', TEST_COMMAND, '--provider', 'ollama'], root, { OLLAMA_HOST: vendor.openaiUrl });

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { buildPrompt, extractCode, fence, judgeReply, languageNames, summarize } from '../server/agent/prompt';
+import { messageText } from '../server/providers/types';
 import { emptyReport } from '../server/testResults';
 
 describe('model replies', () => {
@@ -116,7 +117,7 @@ describe('prompts', () => {
       'Attempt 1: your reply was not used: the reply had no fenced code block',
       'Attempt 2: the tests failed (exit 1). Last output: still 0 !== 2',
     ]) {
-      assert.ok(message.content.includes(part), `prompt lacks ${part}`);
+      assert.ok(messageText(message).includes(part), `prompt lacks ${part}`);
     }
   });
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { RejectReason } from '../protocol/events';
 import type { TestFailure, TestLocation, TestReport } from '../protocol/testReport';
-import type { ChatMessage } from '../providers/types';
+import type { SplitMessage } from '../providers/types';
 import { describeEditFormat } from './editBlocks';
 import { tailOf } from './testRunner';
 
@@ -52,7 +52,7 @@ export interface PromptInput {
  * What does not change between iterations comes first (the goal, the test files, the context, the file list),
  * so that the vendors' prompt caches can reuse it; what changes (the file, the failures, the attempts) follows.
  */
-export function buildPrompt(input: PromptInput): ChatMessage[] {
+export function buildPrompt(input: PromptInput): SplitMessage[] {
   const stable: string[] = [];
   if (input.goal) stable.push(`## What the code should do\n${input.goal.trim()}`);
   for (const file of input.testFiles) stable.push(`## Test file (read-only): ${file.path}\n${fence(file.contents, languageOf(file.path))}`);
@@ -67,7 +67,8 @@ export function buildPrompt(input: PromptInput): ChatMessage[] {
   if (input.attempts.length > 0) rest.push(`## Earlier attempts in this run\n${input.attempts.map(describeAttempt).join('\n')}`);
   const whole = Buffer.byteLength(input.contents) < WHOLE_FILE_MAX_BYTES ? ` (or the whole corrected ${input.file} in one fenced code block)` : '';
   rest.push(`Reply with SEARCH/REPLACE blocks for the files to change${whole}.`);
-  return [{ role: 'user', content: [...stable, ...rest].join('\n\n') }];
+  // The stable part ends with the separator, so stable + rest reads exactly as one message would.
+  return [{ role: 'user', stable: stable.length ? `${stable.join('\n\n')}\n\n` : '', rest: rest.join('\n\n') }];
 }
 
 function describeAttempt(attempt: Attempt): string {

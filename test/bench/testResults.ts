@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildPrompt } from '../../server/agent/prompt';
+import { messageText } from '../../server/providers/types';
 import { emptyReport, parseTestOutput } from '../../server/testResults';
 import { makeWorkspace } from '../support/fixtures';
 import { Result, summarize } from './stats';
@@ -68,11 +69,11 @@ export function testResults(): Result[] {
     attempts: [],
     testOutput: small,
   };
-  const before = buildPrompt({ ...base, report: emptyReport() })[0].content.length;
-  const after = buildPrompt({ ...base, report })[0].content.length;
-  const named = report.failures.filter((f) => buildPrompt({ ...base, report })[0].content.includes(f.name)).length;
+  const before = messageText(buildPrompt({ ...base, report: emptyReport() })[0]).length;
+  const after = messageText(buildPrompt({ ...base, report })[0]).length;
+  const named = report.failures.filter((f) => messageText(buildPrompt({ ...base, report })[0]).includes(f.name)).length;
   const namedBefore = report.failures.filter((f) =>
-    buildPrompt({ ...base, report: emptyReport() })[0].content.includes(`${f.name.split(' › ').at(-1)}\n`),
+    messageText(buildPrompt({ ...base, report: emptyReport() })[0]).includes(`${f.name.split(' › ').at(-1)}\n`),
   ).length;
   fs.rmSync(root, { recursive: true, force: true });
   return [
