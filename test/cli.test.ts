@@ -131,7 +131,9 @@ describe('micro-agent CLI', () => {
     // Older SDKs send x-api-key, newer ones a bearer token: either way the key reached the vendor.
     const { authorization, 'x-api-key': apiKey } = vendor.requests[0].headers;
     assert.ok(apiKey === key || authorization === `Bearer ${key}`, 'the key reaches the vendor');
-    assert.match(vendor.requests[0].body.messages[0].content, /add must return the sum/);
+    // The user message goes as text blocks, the stable part marked for Anthropic's prompt cache.
+    const blocks: { text: string }[] = vendor.requests[0].body.messages[0].content;
+    assert.match(blocks.map((part) => part.text).join(''), /add must return the sum/);
     const response = readLog(root).find((e) => e.type === 'llm.response');
     assert.equal(response.costUsd, (1000 * 3 + 100 * 15) / 1e6);
   });
