@@ -35,6 +35,17 @@ function assertColoured(run: RunResult): void {
   assert.ok(run.output.includes('\x1b['), 'the runner printed colour');
 }
 
+/** The run with colour forced on printed colour, and reads as the same report as the plain run (each seen through `as`). */
+function assertSameInColour(dir: string, color: RunResult, plain: RunResult, as = (report: TestReport) => report): void {
+  assertColoured(color);
+  withOutput(color, () => assert.deepEqual(as(parse(dir, color)), as(parse(dir, plain))));
+}
+
+/** The runner run twice at once in `dir`: plain, and with colour forced on (`colorArgs`). */
+function runPlainAndColour(dir: string, args: string[], colorArgs: string[]): Promise<[RunResult, RunResult]> {
+  return Promise.all([runCommand(dir, NODE, args, runnerEnv(false)), runCommand(dir, NODE, colorArgs, runnerEnv(true))]);
+}
+
 const statuses = (report: TestReport) => Object.fromEntries(report.tests.map((t) => [t.name, t.status]).sort(([a], [b]) => a.localeCompare(b)));
 
 function failure(report: TestReport, name: string): TestFailure {
@@ -55,6 +66,9 @@ const sorted = (r: TestReport): TestReport => ({
   failures: [...r.failures].sort((a, b) => a.name.localeCompare(b.name)),
   testFiles: [...r.testFiles].sort(),
 });
+
+/** The names of `assertMathFailures`' failures where the runner joins suite and test names (all but ava). */
+const MATH_NAMES = { sums: 'math › add › sums', later: 'math › resolves later', div: 'math › divides by zero' };
 
 /**
  * The failures every JS fixture has: `sums` (assertion, -1 vs 5), `resolves later` (async, 2 vs 3) and
@@ -114,11 +128,7 @@ describe('test results: node --test', function () {
     assert.deepEqual(statuses(report), expectedTests);
     // The leaves only: a suite whose child failed is not a failure of its own, and no test fails twice.
     assert.deepEqual(report.failures.map((f) => f.name).sort(), ['compares objects', 'math › add › sums', 'math › divides by zero', 'math › resolves later']);
-    assertMathFailures(report, dir, 'test/math.test.js', 'src/math.js', {
-      sums: 'math › add › sums',
-      later: 'math › resolves later',
-      div: 'math › divides by zero',
-    });
+    assertMathFailures(report, dir, 'test/math.test.js', 'src/math.js', MATH_NAMES);
     const objects = failure(report, 'compares objects');
     assert.match(objects.message, /strictly deep-equal/);
     assert.match(objects.expected ?? '', /size: 2/);
@@ -135,8 +145,7 @@ describe('test results: node --test', function () {
   it('spec reporter, plain and in colour: the same report', () => {
     assert.match(spec.output, /^ℹ tests 9$/m);
     withOutput(spec, () => assertNodeReport(parse(dir, spec)));
-    assertColoured(specColor);
-    withOutput(specColor, () => assert.deepEqual(parse(dir, specColor), parse(dir, spec)));
+    assertSameInColour(dir, specColor, spec);
   });
 });
 
@@ -155,7 +164,6 @@ describe('test results: jest', function () {
       runCommand(dir, NODE, [jest, '--ci', '--verbose'], runnerEnv(false)),
     ]);
   });
-  const names = { sums: 'math › add › sums', later: 'math › resolves later', div: 'math › divides by zero' };
 
   it('default reporter: a failure per `●` block with its own message, a snapshot diff, the totals', () => {
     const report = parse(dir, plain);
@@ -169,11 +177,11 @@ describe('test results: jest', function () {
         'math › formats': 'failed',
         'math › resolves later': 'failed',
       });
-      assertMathFailures(report, dir, 'test/math.test.js', 'src/math.js', names);
+      assertMathFailures(report, dir, 'test/math.test.js', 'src/math.js', MATH_NAMES);
       // Each message is its own block's, not the first one's.
-      assert.match(failure(report, names.sums).message, /Expected: 5\nReceived: -1/);
-      assert.match(failure(report, names.later).message, /Expected: 3\nReceived: 2/);
-      assert.doesNotMatch(failure(report, names.div).message, /Expected/);
+      assert.match(failure(report, MATH_NAMES.sums).message, /Expected: 5\nReceived: -1/);
+      assert.match(failure(report, MATH_NAMES.later).message, /Expected: 3\nReceived: 2/);
+      assert.doesNotMatch(failure(report, MATH_NAMES.div).message, /Expected/);
       const snapshot = failure(report, 'math › formats');
       assert.match(snapshot.message, /toMatchSnapshot/);
       assert.equal(snapshot.expected, '"-3"');
@@ -184,10 +192,7 @@ describe('test results: jest', function () {
     });
   });
 
-  it('in colour: the same report', () => {
-    assertColoured(color);
-    withOutput(color, () => assert.deepEqual(parse(dir, color), parse(dir, plain)));
-  });
+  it('in colour: the same report', () => assertSameInColour(dir, color, plain));
 
   it('--verbose: every test under its suites, skipped and todo included', () => {
     const report = parse(dir, verbose);
@@ -217,7 +222,7 @@ describe('test results: vitest (TypeScript tests)', function () {
   let color: RunResult;
   before(async () => {
     dir = copyFixture('vitest');
-    [plain, color] = await Promise.all([runCommand(dir, NODE, [vitest, 'run'], runnerEnv(false)), runCommand(dir, NODE, [vitest, 'run'], runnerEnv(true))]);
+    [plain, color] = await runPlainAndColour(dir, [vitest, 'run'], [vitest, 'run']);
   });
 
   it('`FAIL file > suite > test` blocks, `❯ file:line:col` frames, the snapshot mismatch, the totals', () => {
@@ -236,11 +241,7 @@ describe('test results: vitest (TypeScript tests)', function () {
         'math › todo one': 'skipped',
         'top level passes': 'passed',
       });
-      assertMathFailures(report, dir, 'test/math.test.mts', 'src/math.mts', {
-        sums: 'math › add › sums',
-        later: 'math › resolves later',
-        div: 'math › divides by zero',
-      });
+      assertMathFailures(report, dir, 'test/math.test.mts', 'src/math.mts', MATH_NAMES);
       assert.match(failure(report, 'math › add › sums').message, /expected -1 to be 5/);
       const snapshot = failure(report, 'math › formats');
       assert.match(snapshot.message, /Snapshot `math > formats 1` mismatched/);
@@ -251,10 +252,7 @@ describe('test results: vitest (TypeScript tests)', function () {
     });
   });
 
-  it('in colour: the same report', () => {
-    assertColoured(color);
-    withOutput(color, () => assert.deepEqual(parse(dir, color), parse(dir, plain)));
-  });
+  it('in colour: the same report', () => assertSameInColour(dir, color, plain));
 });
 
 describe('test results: mocha', function () {
@@ -266,7 +264,7 @@ describe('test results: mocha', function () {
   before(async () => {
     dir = copyFixture('mocha');
     const args = [mocha, '--no-config', '--no-package', 'test/*.spec.js'];
-    [plain, color] = await Promise.all([runCommand(dir, NODE, args, runnerEnv(false)), runCommand(dir, NODE, [...args, '--colors'], runnerEnv(true))]);
+    [plain, color] = await runPlainAndColour(dir, args, [...args, '--colors']);
   });
 
   it('spec reporter: suites from indentation, numbered failures, `+ expected - actual`', () => {
@@ -285,20 +283,13 @@ describe('test results: mocha', function () {
         'strings › joins': 'passed',
         'top level passes': 'passed',
       });
-      assertMathFailures(report, dir, 'test/math.spec.js', 'src/math.js', {
-        sums: 'math › add › sums',
-        later: 'math › resolves later',
-        div: 'math › divides by zero',
-      });
+      assertMathFailures(report, dir, 'test/math.spec.js', 'src/math.js', MATH_NAMES);
       assert.match(failure(report, 'math › add › sums').message, /^AssertionError: Expected values to be strictly equal:\n\n-1 !== 5$/);
       assert.equal(failure(report, 'math › divides by zero').message, 'RangeError: division by zero');
     });
   });
 
-  it('in colour: the same report', () => {
-    assertColoured(color);
-    withOutput(color, () => assert.deepEqual(parse(dir, color), parse(dir, plain)));
-  });
+  it('in colour: the same report', () => assertSameInColour(dir, color, plain));
 });
 
 describe('test results: ava', function () {
@@ -309,7 +300,7 @@ describe('test results: ava', function () {
   let color: RunResult;
   before(async () => {
     dir = copyFixture('ava');
-    [plain, color] = await Promise.all([runCommand(dir, NODE, [ava], runnerEnv(false)), runCommand(dir, NODE, [ava, '--color'], runnerEnv(true))]);
+    [plain, color] = await runPlainAndColour(dir, [ava], [ava, '--color']);
   });
 
   it('`✘ [fail]:` lines, the failure blocks with their difference, the counts', () => {
@@ -337,10 +328,7 @@ describe('test results: ava', function () {
     });
   });
 
-  it('in colour: the same report', () => {
-    assertColoured(color);
-    withOutput(color, () => assert.deepEqual(sorted(parse(dir, color)), sorted(parse(dir, plain))));
-  });
+  it('in colour: the same report', () => assertSameInColour(dir, color, plain, sorted));
 });
 
 describe('test results: pytest', function () {
@@ -390,10 +378,7 @@ describe('test results: pytest', function () {
     });
   });
 
-  it('--color=yes: the same report', () => {
-    assertColoured(color);
-    withOutput(color, () => assert.deepEqual(parse(dir, color), parse(dir, plain)));
-  });
+  it('--color=yes: the same report', () => assertSameInColour(dir, color, plain));
 
   it('-v names every test; -q -rA names all but the skipped', () => {
     const all = {

@@ -132,6 +132,73 @@ export function countTotals(tests: { status: TestStatus }[]): TestTotals {
 }
 
 /**
+ * Totals from a summary line of counts, `2 failed, 1 skipped, 3 passed` (jest, vitest): `pattern` (global) matches
+ * `(N) (word)`; a word other than `failed`, `passed` and `todo` counts as skipped.
+ */
+export function totalsOfCounts(text: string, pattern: RegExp): TestTotals {
+  const totals = zeroTotals();
+  for (const m of text.matchAll(pattern)) {
+    const n = Number(m[1]);
+    if (m[2] === 'failed') totals.failed += n;
+    else if (m[2] === 'passed') totals.passed += n;
+    else if (m[2] === 'todo') totals.todo += n;
+    else totals.skipped += n;
+  }
+  return totals;
+}
+
+/**
+ * The totals of node --test's summary (`ℹ tests 9` / `# tests 9`, then `pass`, `fail`, `cancelled`, `skipped`,
+ * `todo`) when it printed one; else counted from the tests, when there are any; else null.
+ */
+export function nodeSummaryTotals(summary: Map<string, number>, tests: { status: TestStatus }[]): TestTotals | null {
+  if (summary.has('tests')) {
+    const totals = zeroTotals();
+    totals.passed = summary.get('pass') ?? 0;
+    totals.failed = (summary.get('fail') ?? 0) + (summary.get('cancelled') ?? 0);
+    totals.skipped = summary.get('skipped') ?? 0;
+    totals.todo = summary.get('todo') ?? 0;
+    return totals;
+  }
+  return tests.length ? countTotals(tests) : null;
+}
+
+/**
+ * The failures of a runner that prints each as a block: a header opens one (`open`), the lines under it go to its
+ * body (`add`), and `close` (on the next header, a summary, the end) reads the body into the failure with `read`
+ * and adds it to `failures`.
+ */
+export class FailureBlocks {
+  private current: { failure: DraftFailure; body: string[] } | undefined;
+
+  constructor(
+    private readonly failures: DraftFailure[],
+    private readonly read: (body: string[], failure: DraftFailure) => void,
+  ) {}
+
+  /** Closes the open block, if any, and opens one for `failure`. */
+  open(failure: DraftFailure): void {
+    this.close();
+    this.current = { failure, body: [] };
+  }
+
+  /** Adds `line` to the open block's body; false, and nothing done, when none is open. */
+  add(line: string): boolean {
+    if (!this.current) return false;
+    this.current.body.push(line);
+    return true;
+  }
+
+  close(): void {
+    if (this.current) {
+      this.read(this.current.body, this.current.failure);
+      this.failures.push(this.current.failure);
+    }
+    this.current = undefined;
+  }
+}
+
+/**
  * `path:line` or `path:line:col`, split from the right so no pattern backtracks. Accepts `file://` URLs and
  * Windows drive paths; refuses what is not a file path (`node:internal/…`, `<anonymous>`, plain words).
  */
@@ -287,6 +354,23 @@ export function splitDiff(lines: string[], minus: 'expected' | 'actual', width: 
   const minusText = trimBlank(a).join('\n');
   const plusText = trimBlank(b).join('\n');
   return minus === 'expected' ? { expected: minusText, actual: plusText } : { expected: plusText, actual: minusText };
+}
+
+/**
+ * The diff that starts at `lines[from]` after any blank lines, split by `splitDiff(…, minus, width)`: at most 500
+ * lines, up to the first for which `stop` is true, each with up to `indent` characters of indentation cut. `end`:
+ * the index of the first line not taken.
+ */
+export function readDiff(
+  lines: string[],
+  from: number,
+  diff: { indent: number; stop: (line: string) => boolean; minus: 'expected' | 'actual'; width: 1 | 2 },
+): { values: { expected: string; actual: string } | undefined; end: number } {
+  const body: string[] = [];
+  let j = from;
+  while (j < lines.length && lines[j].trim() === '') j++;
+  for (const end = Math.min(lines.length, j + 500); j < end && !diff.stop(lines[j]); j++) body.push(lines[j].slice(Math.min(diff.indent, indentOf(lines[j]))));
+  return { values: splitDiff(body, diff.minus, diff.width), end: j };
 }
 
 /** Drops leading and trailing blank lines. */

@@ -5,11 +5,12 @@
  * frames), another rule, then `3 tests failed` / `1 test skipped` / `1 test todo` / `2 tests passed`.
  */
 import {
+  FailureBlocks,
   indentOf,
   isCodeFrameLine,
   parseLocation,
   parseStackLine,
-  splitDiff,
+  readDiff,
   tidyErrorLine,
   trimBlank,
   zeroTotals,
@@ -42,20 +43,13 @@ export function parseAva(lines: LineReader): Draft {
   let sawCount = false;
   let sawPassed = false;
   let rules = 0;
-  let current: { failure: DraftFailure; body: string[] } | undefined;
-  const close = () => {
-    if (current) {
-      readBody(current.body, current.failure);
-      draft.failures.push(current.failure);
-    }
-    current = undefined;
-  };
+  const blocks = new FailureBlocks(draft.failures, readBody);
 
   let previous = '';
   for (let line = lines.next(); line !== undefined; previous = line, line = lines.next()) {
     const c = COUNT.exec(line);
     if (c) {
-      close();
+      blocks.close();
       sawCount = true;
       const n = Number(c[1]);
       if (c[3] || c[2] === 'passed') {
@@ -67,7 +61,7 @@ export function parseAva(lines: LineReader): Draft {
       continue;
     }
     if (RULE.test(line)) {
-      close();
+      blocks.close();
       rules++;
       continue;
     }
@@ -87,13 +81,12 @@ export function parseAva(lines: LineReader): Draft {
     const isTitle =
       indentOf(line) === 2 && previous.trim() === '' && (failed.has(title) || (lines.peek(0)?.trim() === '' && LOCATION.test(lines.peek(1) ?? '')));
     if (isTitle) {
-      close();
-      current = { failure: { name: title, message: [], frames: [] }, body: [] };
+      blocks.open({ name: title, message: [], frames: [] });
       continue;
     }
-    if (current) current.body.push(line);
+    blocks.add(line);
   }
-  close();
+  blocks.close();
 
   for (const f of draft.failures) {
     const index = failed.get(f.name);
@@ -125,14 +118,12 @@ function readBody(raw: string[], failure: DraftFailure): void {
     }
     if (isCodeFrameLine(line)) continue;
     if (/^Difference \(- actual, \+ expected\):$/.test(trimmed)) {
-      const indent = indentOf(line);
-      const diff: string[] = [];
-      let j = i + 1;
-      while (j < lines.length && lines[j].trim() === '') j++;
-      for (const end = Math.min(lines.length, j + 500); j < end && lines[j].trim() && !/^\s*(?:at|›) \S/.test(lines[j]); j++) {
-        diff.push(lines[j].slice(Math.min(indent, indentOf(lines[j]))));
-      }
-      const values = splitDiff(diff, 'actual', 2);
+      const { values } = readDiff(lines, i + 1, {
+        indent: indentOf(line),
+        stop: (l) => !l.trim() || /^\s*(?:at|›) \S/.test(l),
+        minus: 'actual',
+        width: 2,
+      });
       if (values) {
         failure.expected = values.expected;
         failure.actual = values.actual;

@@ -5,14 +5,15 @@
  * excerpt and the stack; finally `Tests:       1 failed, 1 skipped, 2 passed, 4 total`.
  */
 import {
+  FailureBlocks,
   SEP,
   indentOf,
   isCodeFrameLine,
   parseStackLine,
-  splitDiff,
+  readDiff,
   tidyErrorLine,
+  totalsOfCounts,
   trimBlank,
-  zeroTotals,
   type Draft,
   type LineReader,
   type DraftFailure,
@@ -29,20 +30,12 @@ export function parseJest(lines: LineReader): Draft {
   const draft: Draft = { runner: 'jest', totals: null, tests: [], failures: [], testFiles: [] };
   let file: string | undefined;
   let suites: { indent: number; name: string }[] = [];
-  let block: { failure: DraftFailure; lines: string[] } | undefined;
-
-  const closeBlock = () => {
-    if (block) {
-      readBlock(block.lines, block.failure);
-      draft.failures.push(block.failure);
-    }
-    block = undefined;
-  };
+  const blocks = new FailureBlocks(draft.failures, readBlock);
 
   for (let line = lines.next(); line !== undefined; line = lines.next()) {
     const f = FILE.exec(line);
     if (f) {
-      closeBlock();
+      blocks.close();
       file = f[2];
       suites = [];
       draft.testFiles.push({ file });
@@ -50,34 +43,22 @@ export function parseJest(lines: LineReader): Draft {
     }
     const h = HEADER.exec(line);
     if (h && h[1].trim() !== 'Console') {
-      closeBlock();
       const failure: DraftFailure = { name: h[1].trim(), message: [], frames: [] };
       if (file) failure.file = file;
-      block = { failure, lines: [] };
+      blocks.open(failure);
       continue;
     }
     const t = TOTALS.exec(line);
     if (t) {
-      closeBlock();
-      const totals = zeroTotals();
-      for (const m of t[1].matchAll(/(\d+) (failed|passed|skipped|todo|pending)/g)) {
-        const n = Number(m[1]);
-        if (m[2] === 'failed') totals.failed += n;
-        else if (m[2] === 'passed') totals.passed += n;
-        else if (m[2] === 'todo') totals.todo += n;
-        else totals.skipped += n;
-      }
-      draft.totals = totals;
+      blocks.close();
+      draft.totals = totalsOfCounts(t[1], /(\d+) (failed|passed|skipped|todo|pending)/g);
       continue;
     }
     if (END_OF_BLOCKS.test(line)) {
-      closeBlock();
+      blocks.close();
       continue;
     }
-    if (block) {
-      block.lines.push(line);
-      continue;
-    }
+    if (blocks.add(line)) continue;
     if (!file) continue;
     // The verbose listing under a file header.
     const v = VERBOSE.exec(line);
@@ -99,7 +80,7 @@ export function parseJest(lines: LineReader): Draft {
       suites.push({ indent, name: line.trim() });
     }
   }
-  closeBlock();
+  blocks.close();
 
   // Without --verbose jest names only the failures: list those.
   if (draft.tests.length === 0) {
@@ -135,13 +116,12 @@ function readBlock(raw: string[], failure: DraftFailure): void {
     }
     // `- Expected  - 1` / `+ Received  + 1` (or Snapshot), a blank line, then the diff.
     if (/^- (Expected|Snapshot)\b/.test(trimmed) && /^\+ Received\b/.test(lines[i + 1]?.trim() ?? '')) {
-      const indent = indentOf(line);
-      const body: string[] = [];
-      let j = i + 2;
-      while (j < lines.length && lines[j].trim() === '') j++;
-      for (const end = Math.min(lines.length, j + 500); j < end && !isCodeFrameLine(lines[j]) && !/^\s*at \S/.test(lines[j]); j++)
-        body.push(lines[j].slice(Math.min(indent, indentOf(lines[j]))));
-      const diff = splitDiff(body, 'expected', 2);
+      const diff = readDiff(lines, i + 2, {
+        indent: indentOf(line),
+        stop: (l) => isCodeFrameLine(l) || /^\s*at \S/.test(l),
+        minus: 'expected',
+        width: 2,
+      }).values;
       if (diff && failure.expected === undefined) {
         failure.expected = diff.expected;
         failure.actual = diff.actual;

@@ -3,7 +3,19 @@
  * `3 passing (60ms)` / `2 pending` / `1 failing`; then each failure: `1) suite` with the rest of its title on
  * indented lines ending in `:`, the error, mocha's `+ expected - actual` diff, and the stack.
  */
-import { SEP, indentOf, parseStackLine, splitDiff, tidyErrorLine, trimBlank, zeroTotals, type Draft, type DraftFailure, type LineReader } from '../draft';
+import {
+  FailureBlocks,
+  SEP,
+  indentOf,
+  parseStackLine,
+  readDiff,
+  tidyErrorLine,
+  trimBlank,
+  zeroTotals,
+  type Draft,
+  type DraftFailure,
+  type LineReader,
+} from '../draft';
 
 const PASS = /^(\s*)(?:✔|✓|√) (.*?)(?: \(\d+ms\))?$/;
 const FAIL = /^(\s*)(\d+)\) (.*)$/;
@@ -38,33 +50,25 @@ export function parseMocha(lines: LineReader): Draft {
   }
 
   // The failures: `  1) math` + title lines until one ends with ':', then the body.
-  let current: { failure: DraftFailure; body: string[] } | undefined;
-  const close = () => {
-    if (current) {
-      readBody(current.body, current.failure);
-      draft.failures.push(current.failure);
-    }
-    current = undefined;
-  };
+  const blocks = new FailureBlocks(draft.failures, readBody);
   for (let line = lines.next(); line !== undefined; line = lines.next()) {
     // `N) title`, at most 4 deep: a digit (or some whitespace, left to the pattern) after the indentation.
     const indent = indentOf(line);
     const c = line.charCodeAt(indent);
     const m = indent <= 4 && ((c >= 0x30 && c <= 0x39) || c <= 0x20 || c >= 0x80) ? FAIL.exec(line) : null;
     if (m) {
-      close();
       const parts = [m[3].trim()];
       for (let next = lines.peek(); next?.trim() && !parts[parts.length - 1].endsWith(':') && parts.length < 50; next = lines.peek()) {
         parts.push(next.trim());
         lines.next();
       }
       parts[parts.length - 1] = parts[parts.length - 1].replace(/:$/, '');
-      current = { failure: { name: parts.join(SEP), message: [], frames: [] }, body: [] };
+      blocks.open({ name: parts.join(SEP), message: [], frames: [] });
       continue;
     }
-    if (current) current.body.push(line);
+    blocks.add(line);
   }
-  close();
+  blocks.close();
 
   if (counts.size) {
     const totals = zeroTotals();
@@ -88,18 +92,12 @@ function readBody(raw: string[], failure: DraftFailure): void {
     }
     if (failure.frames.length) continue;
     if (trimmed === '+ expected - actual') {
-      const indent = indentOf(line);
-      const diff: string[] = [];
-      let j = i + 1;
-      while (j < lines.length && lines[j].trim() === '') j++;
-      for (const end = Math.min(lines.length, j + 500); j < end && !/^\s*at \S/.test(lines[j]); j++)
-        diff.push(lines[j].slice(Math.min(indent, indentOf(lines[j]))));
-      const values = splitDiff(diff, 'actual', 1);
+      const { values, end } = readDiff(lines, i + 1, { indent: indentOf(line), stop: (l) => /^\s*at \S/.test(l), minus: 'actual', width: 1 });
       if (values) {
         failure.expected = values.expected;
         failure.actual = values.actual;
       }
-      i = j - 1;
+      i = end - 1;
       continue;
     }
     // The error's first line is indented, the rest of its message is not.

@@ -4,7 +4,7 @@
  * closing it, the `ℹ tests 9` summary, then a `✖ failing tests:` section that repeats the failures (read only
  * for its `test at file:line:col` locations).
  */
-import { SEP, countTotals, indentOf, parseLocation, parseStackLine, tidyErrorLine, zeroTotals, type Draft, type LineReader, type DraftFailure } from '../draft';
+import { SEP, indentOf, nodeSummaryTotals, parseLocation, parseStackLine, tidyErrorLine, type Draft, type LineReader, type DraftFailure } from '../draft';
 
 const MARK = /^(\s*)(▶|✔|✖|﹣|-|✓|✗|×) (.*)$/;
 const DURATION = /\s\([\d.]+m?s\)$/;
@@ -98,16 +98,7 @@ export function parseNodeSpec(lines: LineReader): Draft {
   }
   closeFailure();
 
-  if (summary.has('tests')) {
-    const totals = zeroTotals();
-    totals.passed = summary.get('pass') ?? 0;
-    totals.failed = (summary.get('fail') ?? 0) + (summary.get('cancelled') ?? 0);
-    totals.skipped = summary.get('skipped') ?? 0;
-    totals.todo = summary.get('todo') ?? 0;
-    draft.totals = totals;
-  } else if (draft.tests.length) {
-    draft.totals = countTotals(draft.tests);
-  }
+  draft.totals = nodeSummaryTotals(summary, draft.tests);
   return draft;
 }
 

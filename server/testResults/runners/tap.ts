@@ -6,13 +6,12 @@
  */
 import {
   SEP,
-  countTotals,
   parseLocation,
   parseLocationIn,
   parseStackLineIn,
   isSpace,
+  nodeSummaryTotals,
   tidyErrorLine,
-  zeroTotals,
   type Draft,
   type DraftFailure,
   type LineReader,
@@ -155,16 +154,7 @@ export function parseTap(lines: LineReader): Draft {
   };
   for (const node of pending) walk(node, undefined, undefined);
 
-  if (summary.has('tests')) {
-    const totals = zeroTotals();
-    totals.passed = summary.get('pass') ?? 0;
-    totals.failed = (summary.get('fail') ?? 0) + (summary.get('cancelled') ?? 0);
-    totals.skipped = summary.get('skipped') ?? 0;
-    totals.todo = summary.get('todo') ?? 0;
-    draft.totals = totals;
-  } else if (draft.tests.length) {
-    draft.totals = countTotals(draft.tests);
-  }
+  draft.totals = nodeSummaryTotals(summary, draft.tests);
   return draft;
 }
 

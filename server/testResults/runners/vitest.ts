@@ -8,10 +8,10 @@ import {
   SEP,
   isCodeFrameLine,
   parseStackLine,
-  splitDiff,
+  readDiff,
   tidyErrorLine,
+  totalsOfCounts,
   trimBlank,
-  zeroTotals,
   type Draft,
   type LineReader,
   type DraftFailure,
@@ -60,15 +60,7 @@ export function parseVitest(lines: LineReader): Draft {
     }
     const t = TOTALS.exec(line);
     if (t) {
-      const totals = zeroTotals();
-      for (const m of t[1].matchAll(/(\d+) (failed|passed|skipped|todo)/g)) {
-        const n = Number(m[1]);
-        if (m[2] === 'failed') totals.failed += n;
-        else if (m[2] === 'passed') totals.passed += n;
-        else if (m[2] === 'todo') totals.todo += n;
-        else totals.skipped += n;
-      }
-      draft.totals = totals;
+      draft.totals = totalsOfCounts(t[1], /(\d+) (failed|passed|skipped|todo)/g);
       continue;
     }
     if (group.length) {
@@ -129,11 +121,7 @@ function readBody(raw: string[], failure: DraftFailure, base: string | undefined
       else failure.expected ??= value[2];
     }
     if (trimmed === '- Expected' && lines[i + 1]?.trim() === '+ Received') {
-      const diff: string[] = [];
-      let j = i + 2;
-      while (j < lines.length && lines[j].trim() === '') j++;
-      for (const end = Math.min(lines.length, j + 500); j < end && !lines[j].trim().startsWith('❯ '); j++) diff.push(lines[j]);
-      const values = splitDiff(diff, 'expected', 2);
+      const { values } = readDiff(lines, i + 2, { indent: 0, stop: (l) => l.trim().startsWith('❯ '), minus: 'expected', width: 2 });
       if (values && failure.expected === undefined) {
         failure.expected = values.expected;
         failure.actual = values.actual;
