@@ -52,7 +52,7 @@ export async function loopOverhead(): Promise<Result[]> {
       name: 'loop: wall time per iteration',
       value: summarize(perIteration).p50,
       unit: 'ms',
-      note: 'instant local vendor, a failing test command (`head -c 12 /dev/urandom | base64; exit 1`)',
+      note: 'instant local vendor, a failing test command that prints random text',
     },
   ];
 }
