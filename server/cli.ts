@@ -188,15 +188,16 @@ async function serve(args: string[]): Promise<number> {
   const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  // Subscribed before the engine opens, as for run: it tells of runs a killed process left open as it closes them.
+  log.onEvent((event) => {
+    const line = formatEvent(event);
+    if (line) console.log(line);
+  });
   const engine = await openEngine(root, log, env);
   const api = await startApi({ engine, port, host, pageDir: path.join(__dirname, 'webview'), log: (message) => console.error(message) });
   console.log(`listening ${api.url}`);
   console.log(`tokens in ${api.infoFile}`);
   console.log(`dashboard ${api.dashboardUrl()}`);
-  log.onEvent((event) => {
-    const line = formatEvent(event);
-    if (line) console.log(line);
-  });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -6,6 +6,7 @@ import { acquireRunLock, LockHeldError } from '../server/runLock';
 import { statePaths } from '../server/workspace';
 import { until } from './support/until';
 import { cli, spawnCli } from './support/cli';
+import { serve, stop } from './support/serve';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
 import { useVendorServer } from './support/vendorServer';
 
@@ -177,5 +178,21 @@ describe('one run per file across processes (the run lock)', function () {
     assert.deepEqual(locksIn(root), []);
     const interrupted = readLog(root).find((e) => e.type === 'run.finished' && e.runId === runId);
     assert.equal(interrupted.reason, 'interrupted');
+  });
+
+  it('after a kill -9, micro-agent serve in that workspace says which run was interrupted too', async () => {
+    const root = makeWorkspace();
+    vendor.script({ kind: 'text', text: fixReply(WRONG_MATH) }, { kind: 'hang' });
+    const first = spawnCli(['run', 'math.js', '-t', TEST_COMMAND], root, env);
+    await until(() => vendor.requests.length === 2, 'the second model call');
+    const runId = readLog(root).find((e) => e.type === 'run.started').runId as string;
+    first.child.kill('SIGKILL');
+    await first.result;
+    const served = await serve(root, env);
+    try {
+      assert.match(served.output(), new RegExp(`run ${runId} on math\\.js was interrupted: its process \\(pid ${first.child.pid}\\) stopped`));
+    } finally {
+      await stop(served);
+    }
   });
 });
