@@ -228,7 +228,7 @@ export class Engine {
     const target = this.checkedPath(request.file);
     const testFiles = [...(request.testFile ? [request.testFile] : []), ...(request.testFiles ?? [])].map((file) => {
       const checked = this.checkedPath(file);
-      return { path: checked.rel, contents: toModelText(readSource(checked.abs, checked.rel)) };
+      return { path: checked.rel, contents: toModelText(checked.contents) };
     });
     const extra = (request.contextFiles ?? []).map((file) => this.checkedPath(file).abs);
     const budgetChars = request.contextBudget ?? settings.contextBudgetChars;
@@ -240,7 +240,7 @@ export class Engine {
     checkFits(settings.provider, settings.model, target, [...shown, prompt ?? '', gathered.workspaceFiles.join('\n')]);
     return {
       runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
-      target,
+      target: { abs: target.abs, rel: target.rel },
       testCommand,
       prompt,
       testFiles,
@@ -363,14 +363,14 @@ export class Engine {
     }
   }
 
-  private checkedPath(file: string): { abs: string; rel: string } {
+  /** A file a run may read: inside the workspace, not the engine's own, a text file within the size limit; with its text. */
+  private checkedPath(file: string): { abs: string; rel: string; contents: string } {
     try {
       const target = resolveInWorkspace(this.options.root, file);
       // The log may live outside .micro-agent/ (devAi.logPath, --log); it is the engine's own state all the same.
       if (target.abs === realpathOrSelf(this.options.log.file))
         throw new PathError(`${file} is micro-agent's event log; micro-agent never sends it to a model or rewrites it`);
-      readSource(target.abs, target.rel);
-      return target;
+      return { ...target, contents: readSource(target.abs, target.rel) };
     } catch (err) {
       if (err instanceof PathError) throw new EngineError('invalid_params', err.message);
       throw err;

@@ -26,7 +26,10 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   [Methods.startRun]: { writes: true, handle: (engine, params) => ({ runId: engine.start(runRequest(params)).runId }) },
   [Methods.cancelRun]: {
     writes: true,
-    handle: (engine, params) => ({ cancelled: typeof field(params, 'runId') === 'string' && engine.cancel(field(params, 'runId') as string) }),
+    handle: (engine, params) => {
+      const runId = field(params, 'runId');
+      return { cancelled: typeof runId === 'string' && engine.cancel(runId) };
+    },
   },
   [Methods.runs]: { writes: false, handle: (engine) => ({ runs: engine.runs() }) },
   [Methods.stats]: { writes: false, handle: (engine) => engine.stats() },

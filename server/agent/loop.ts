@@ -11,7 +11,7 @@ import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT, WHOLE_FILE_
 import { failureSignature, STUCK_AFTER, StuckDetector } from './stuck';
 import { runTests, tailOf, TestRunResult } from './testRunner';
 import { looksLikeTestFile, WorkingSet } from './workingSet';
-import { readSource, toPosix } from '../workspace';
+import { toPosix } from '../workspace';
 
 /** How a run's tests are run: the same for every iteration and for an auto-fix check. */
 export interface TestSetup {
@@ -79,7 +79,6 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
   const started = performance.now();
   const rel = toPosix(path.relative(input.root, input.file));
   const relToRoot = (p: string) => toPosix(path.relative(input.root, p));
-  readSource(input.file, rel);
   let reportedTestFiles: ReadonlySet<string> = new Set(input.testFiles.map((file) => file.path));
   const files = new WorkingSet(
     input.root,
