@@ -9,16 +9,11 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StartRunRequest } from '../server/protocol';
 import { cli } from './support/cli';
-import { fakeKey, makeWorkspace, readLog } from './support/fixtures';
+import { blockReply, fakeKey, makeWorkspace, readLog } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
 import { useVendorServer } from './support/vendorServer';
 
 const TEST_COMMAND = 'node --test';
-
-/** A reply with one search/replace block, as a model following the system prompt writes it. */
-function block(file: string, search: string, replace: string): string {
-  return `Fixed it.\n\n${file}\n\`\`\`js\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n\`\`\`\n`;
-}
 
 /** ~4,000 lines (~150 KB) of plain functions with one bug in the middle. */
 function bigModule(): string {
@@ -50,7 +45,7 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
 
   it('fixes one line of a ~4,000-line file with one block, leaving every other byte as it was', async () => {
     const root = makeWorkspace({ 'big.js': bigModule(), 'big.test.js': BIG_TEST });
-    const reply = block('big.js', 'exports.add = (a, b) => a - b;\n', 'exports.add = (a, b) => a + b;\n');
+    const reply = blockReply('big.js', 'exports.add = (a, b) => a - b;\n', 'exports.add = (a, b) => a + b;\n');
     vendor.script({ kind: 'text', text: reply });
     const result = await cli(['run', 'big.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
     assert.equal(result.code, 0, result.stdout + result.stderr);
@@ -65,7 +60,7 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
 
   it('fixes a bug in a module the file imports: the first prompt shows it, a block on it fixes it', async () => {
     const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
-    vendor.script({ kind: 'text', text: block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') });
+    vendor.script({ kind: 'text', text: blockReply('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') });
     const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(vendor.requests[0].body.messages.at(-1).content, /Context file \(editable\): lib\/sum\.js[\s\S]*a - b/);
@@ -78,8 +73,8 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
   it('rejects a reply whose block matches nowhere (nothing written, the closest lines told), and the next reply passes', async () => {
     const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
     vendor.script(
-      { kind: 'text', text: block('lib/sum.js', `${BROKEN_SUM}exports.extra = 1;\n`, 'exports.sum = () => 6;\n') },
-      { kind: 'text', text: block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') },
+      { kind: 'text', text: blockReply('lib/sum.js', `${BROKEN_SUM}exports.extra = 1;\n`, 'exports.sum = () => 6;\n') },
+      { kind: 'text', text: blockReply('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') },
     );
     const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
     assert.equal(result.code, 0, result.stdout + result.stderr);
@@ -98,8 +93,8 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
     vendor.script({
       kind: 'text',
       text:
-        block('total.js', 'exports.total = (xs) => sum(xs);\n', 'exports.total = (xs) => sum(xs) + 1;\n') +
-        block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.length;\n'),
+        blockReply('total.js', 'exports.total = (xs) => sum(xs);\n', 'exports.total = (xs) => sum(xs) + 1;\n') +
+        blockReply('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.length;\n'),
     });
     const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai', '-m', '1'], root, env());
     assert.equal(result.code, 1, result.stdout + result.stderr);
@@ -123,9 +118,9 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
     fs.mkdirSync(path.join(root, 'node_modules', 'x'), { recursive: true });
     fs.writeFileSync(path.join(root, 'node_modules', 'x', 'index.js'), 'module.exports = 1;\n');
     vendor.script(
-      { kind: 'text', text: block('total.test.js', "test('total', () => assert.strictEqual(total([1, 2, 3]), 6));\n", '') },
-      { kind: 'text', text: block('node_modules/x/index.js', 'module.exports = 1;\n', 'module.exports = 2;\n') },
-      { kind: 'text', text: block('../outside.js', '', 'x\n') },
+      { kind: 'text', text: blockReply('total.test.js', "test('total', () => assert.strictEqual(total([1, 2, 3]), 6));\n", '') },
+      { kind: 'text', text: blockReply('node_modules/x/index.js', 'module.exports = 1;\n', 'module.exports = 2;\n') },
+      { kind: 'text', text: blockReply('../outside.js', '', 'x\n') },
     );
     const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai', '-m', '3'], root, env());
     assert.equal(result.code, 1);
@@ -140,7 +135,7 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
 
   it('lays out requests for the prompt cache: Anthropic gets cache_control on the stable part, cached tokens come from its usage', async () => {
     const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
-    const fix = block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
+    const fix = blockReply('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
     vendor.script({ kind: 'text', text: fix, usage: { input: 900, output: 40, cachedInput: 700, cacheWrite: 0 } });
     const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'anthropic'], root, {
       ANTHROPIC_API_KEY: fakeKey('sk-ant'),
@@ -177,7 +172,7 @@ describe('search/replace edits through the host', function () {
   it('fixes the imported module over LSP and lists it in run.finished', async () => {
     const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
     host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { provider: 'openai', testCommand: TEST_COMMAND });
-    vendor.script({ kind: 'text', text: block('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') });
+    vendor.script({ kind: 'text', text: blockReply('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') });
     await host.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'total.js')).toString() });
     const finished = await host.waitFor((e) => e.type === 'run.finished');
     assert.ok(finished.type === 'run.finished' && finished.outcome === 'passed', JSON.stringify(finished));

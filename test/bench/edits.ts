@@ -8,13 +8,9 @@ import { gatherContext, nodeContextIO } from '../../server/agent/context';
 import { buildPrompt } from '../../server/agent/prompt';
 import { emptyReport } from '../../server/testResults';
 import { engineWithLog } from '../support/engine';
-import { fixReply, makeWorkspace } from '../support/fixtures';
+import { blockReply, fixReply, makeWorkspace } from '../support/fixtures';
 import { startVendorServer } from '../support/vendorServer';
 import { Result, summarize } from './stats';
-
-function block(file: string, search: string, replace: string): string {
-  return `Fixed it.\n\n${file}\n\`\`\`js\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n\`\`\`\n`;
-}
 
 /** `lines` lines of ordinary code, the line to fix in the middle. */
 function module(lines: number, bug: string): string {
@@ -29,7 +25,7 @@ export async function edits(): Promise<Result[]> {
   const bug = 'exports.add = (a, b) => a - b;';
   const fixed = module(600, 'exports.add = (a, b) => a + b;');
   const whole = fixReply(fixed).length;
-  const targeted = block('math.js', `${bug}\n`, 'exports.add = (a, b) => a + b;\n').length;
+  const targeted = blockReply('math.js', `${bug}\n`, 'exports.add = (a, b) => a + b;\n').length;
   results.push({
     name: 'edits: reply for a one-line fix, blocks vs whole file',
     value: (targeted / whole) * 100,
@@ -41,7 +37,7 @@ export async function edits(): Promise<Result[]> {
   // 2. The engine's own work per iteration on a 1 MB file, each reply one block.
   const vendor = await startVendorServer();
   let n = 0;
-  vendor.respond = () => ({ kind: 'text', text: block('big.js', `${bug} // ${n}\n`, `${bug} // ${++n}\n`), usage: { input: 250_000, output: 40 } });
+  vendor.respond = () => ({ kind: 'text', text: blockReply('big.js', `${bug} // ${n}\n`, `${bug} // ${++n}\n`), usage: { input: 250_000, output: 40 } });
   const lines = Math.floor((1000 * 1024) / 66);
   const root = makeWorkspace({ 'big.js': module(lines, `${bug} // 0`) });
   const size = fs.statSync(path.join(root, 'big.js')).size;

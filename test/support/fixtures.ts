@@ -17,6 +17,11 @@ export function fixReply(code = FIXED_MATH): string {
   return `The add function subtracted; it now adds.\n\n\`\`\`js\n${code}\`\`\`\n`;
 }
 
+/** A model reply with one search/replace block, as a model following the system prompt writes it. */
+export function blockReply(file: string, search: string, replace: string): string {
+  return `Fixed it.\n\n${file}\n\`\`\`js\n<<<<<<< SEARCH\n${search}=======\n${replace}>>>>>>> REPLACE\n\`\`\`\n`;
+}
+
 /** A temp workspace with a broken module and its node:test suite. */
 export function makeWorkspace(files: Record<string, string> = { 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST }): string {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'micro-agent-ws-')));
