@@ -670,8 +670,8 @@ export class Engine {
         restored: false,
         files,
         error:
-          `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped, leaving its files as they were mid-run; ` +
-          `the originals are kept under ${kept}/ (undo: micro-agent undo ${run.runId})`,
+          `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/. ` +
+          `Its files are as it left them mid-run; to put the originals back: micro-agent undo ${run.runId}`,
       });
     }
   }

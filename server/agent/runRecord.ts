@@ -87,7 +87,7 @@ export function fileChanges(root: string, runDir: string, record: RunRecord): Fi
       original: original === null ? null : inWorkspace(root, runDir, original),
       result: result === null ? null : inWorkspace(root, runDir, result),
       changedSince: changed.has(file),
-      diff: `--- a/${file}\n+++ b/${file}\n${unifiedDiff(text(before), text(after), 3, RUN_DIFF_MAX_CHARS)}\n`,
+      diff: `--- ${original === null ? '/dev/null' : `a/${file}`}\n+++ ${result === null ? '/dev/null' : `b/${file}`}\n${unifiedDiff(text(before), text(after), 3, RUN_DIFF_MAX_CHARS)}\n`,
     });
   }
   return changes;
