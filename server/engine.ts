@@ -261,7 +261,7 @@ export class Engine {
    * Tests first: asks the model for the test file of `file` (which may not exist yet) from what it should do;
    * with `draft` and `feedback`, for a revision. Nothing is written: a run writes the draft the user accepts.
    */
-  async writeTests(params: WriteTestsParams & { file: string }): Promise<WriteTestsResult> {
+  async writeTests(params: WriteTestsParams & { file: string }, signal?: AbortSignal): Promise<WriteTestsResult> {
     this.refuseUntrusted();
     checkShape({
       file: params.file,
@@ -290,7 +290,7 @@ export class Engine {
       draft: params.draft,
       feedback: params.feedback?.trim() || undefined,
     });
-    const request = { model: settings.model, system: TESTS_SYSTEM_PROMPT, messages, maxTokens: MAX_OUTPUT_TOKENS };
+    const request = { model: settings.model, system: TESTS_SYSTEM_PROMPT, messages, maxTokens: MAX_OUTPUT_TOKENS, signal };
     const reply = await askModel(this.providerFor(settings), request, (event) => this.options.log.append(event), { iteration: null });
     const extracted = extractCode(reply.text, reply.finishReason, testFile.rel);
     if (!extracted.ok) throw new EngineError('invalid_params', `the model's test file could not be used: ${extracted.message}; ask again`);

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  CancellationToken,
   createConnection,
   ErrorCodes as LspErrorCodes,
   InitializeParams,
@@ -182,12 +183,17 @@ async function requireEngine(): Promise<Engine> {
 
 // The engine's methods, straight from the one table every transport serves.
 for (const [method, handler] of Object.entries(HANDLERS)) {
-  connection.onRequest(method, async (params: unknown) => {
+  connection.onRequest(method, async (params: unknown, token: CancellationToken) => {
     const current = await requireEngine();
+    const cancelled = new AbortController();
+    const listener = token.onCancellationRequested(() => cancelled.abort());
     try {
-      return await handler.handle(current, params);
+      return await handler.handle(current, params, cancelled.signal);
     } catch (err) {
+      if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
       throw toResponseError(err);
+    } finally {
+      listener.dispose();
     }
   });
 }
