@@ -4,11 +4,13 @@ import * as path from 'node:path';
 import { gatherContext, nodeContextIO } from './agent/context';
 import { ContextFile, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
 import { toModelText } from './agent/textFile';
-import { ConfigError, Env, positiveInt, positiveNumber, resolveSettings } from './config';
+import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from './config';
+import { DailyCap } from './dailyCap';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
 import type { RunOutcome, RunSummary, Stats } from './protocol/events';
 import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import type { SpendResult } from './protocol/methods';
 import type { DevAiSettings } from './protocol/settings';
 import { createProvider, Provider, secretsIn } from './providers';
 import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
@@ -38,7 +40,7 @@ export interface RunRequest {
 }
 
 /** Why a request was refused; `handlers.ts` maps each to one JSON-RPC code and one HTTP status. */
-export type EngineErrorCode = 'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden';
+export type EngineErrorCode = 'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'budget_daily';
 
 /** A refused request, with a message for the user; nothing was started. */
 export class EngineError extends Error {
@@ -115,10 +117,13 @@ export class Engine {
   private readonly aggregator = new StatsAggregator();
   private readonly active = new Map<string, ActiveRun>();
   private env: Env;
+  /** `devAi.dailyBudgetUsd` against today's spend by every process writing the log. */
+  readonly dailyCap: DailyCap;
 
   private constructor(private readonly options: EngineOptions) {
     this.env = options.env;
     options.log.setSecrets(secretsIn(this.env));
+    this.dailyCap = new DailyCap(options.log, () => this.checked(() => resolveDailyBudget(this.options.settings?.() ?? {}, this.env)));
   }
 
   /** Opens the engine over a log: replays it into the stats and closes runs a dead process left open. */
@@ -151,8 +156,14 @@ export class Engine {
     return this.aggregator.runList();
   }
 
-  spendSince(sinceTs: number): { costUsd: number; calls: number } {
-    return this.aggregator.spendSince(sinceTs);
+  spendSince(sinceTs: number): SpendResult {
+    return { ...this.aggregator.spendSince(sinceTs), daily: this.dailyCap.status() };
+  }
+
+  /** Refuses a model call outside a run (a review) once today's spend reached `devAi.dailyBudgetUsd`. */
+  checkDailyBudget(): void {
+    const reached = this.dailyCap.reached();
+    if (reached) throw new EngineError('budget_daily', reached);
   }
 
   isRunning(runId: string): boolean {
@@ -223,6 +234,7 @@ export class Engine {
     }
     checkShape(request);
     const settings = this.resolve(request);
+    this.checkDailyBudget();
     const testCommand = (request.testCommand ?? settings.testCommand)?.trim();
     if (!testCommand) throw new EngineError('invalid_params', 'no test command: pass one (-t "npm test") or set devAi.testCommand');
     const target = this.checkedPath(request.file);
@@ -310,6 +322,7 @@ export class Engine {
       model: plan.model,
       budgetUsd: plan.budgetUsd,
       budgetMs: plan.budgetMs,
+      dailyBudget: () => this.dailyCap.reached(),
       keep: plan.keep,
       runDir: statePaths(this.options.root).runDir(runId),
       firstTest,

@@ -68,6 +68,8 @@ const REFUSALS: Record<EngineErrorCode, { code: number; status: number }> = {
   configuration: { code: ErrorCodes.Configuration, status: 422 },
   untrusted: { code: ErrorCodes.Untrusted, status: 403 },
   forbidden: { code: ErrorCodes.Forbidden, status: 403 },
+  // 429 as the vendors answer a spent quota: the request may succeed later (after midnight), not as it is.
+  budget_daily: { code: ErrorCodes.DailyBudget, status: 429 },
 };
 
 const INTERNAL_ERROR = -32603;

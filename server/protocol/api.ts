@@ -41,7 +41,8 @@ export type ApiCancelRunResponse = CancelRunResult;
 
 /** Every non-2xx answer. */
 export interface ApiErrorBody {
-  error: { status: number; message: string };
+  /** `code`: an engine refusal's JSON-RPC error code (`ErrorCodes`), the same on every transport. */
+  error: { status: number; message: string; code?: number };
 }
 
 /** `GET /v1/export?format=&from=&to=&type=` */

@@ -71,6 +71,8 @@ export interface SpendParams {
 export interface SpendResult {
   costUsd: number;
   calls: number;
+  /** Set when `devAi.dailyBudgetUsd` caps the day: today's spend as every process writing the log recorded it, and the cap. */
+  daily: { spentUsd: number; capUsd: number } | null;
 }
 
 /** The live API the host serves while `devAi.api.enabled` is on. */
@@ -130,4 +132,6 @@ export const ErrorCodes = {
   Untrusted: -32003,
   /** Live API: the token's scope does not allow this request (a read-only token starting a run). */
   Forbidden: -32004,
+  /** Today's spend reached `devAi.dailyBudgetUsd`: no model call until local midnight. */
+  DailyBudget: -32005,
 } as const;

@@ -1,0 +1,122 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ErrorCodes, ReviewRequest, SpendRequest, SpendResult, StartRunRequest } from '../server/protocol';
+import { request, rpcSocket } from './support/apiClient';
+import { cli } from './support/cli';
+import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
+import { HostClient, rejection, startHost } from './support/lspClient';
+import { serve, Served, stop } from './support/serve';
+import { useVendorServer } from './support/vendorServer';
+
+/** gpt-4o-mini input is $0.15 per million tokens: each scripted call costs exactly $0.15. */
+const CALL_USD = 0.15;
+const WRONG = fixReply('exports.add = (a, b) => a * b;\nexports.mul = (a, b) => a * b;\n');
+const MODEL = ['--provider', 'openai', '--model', 'gpt-4o-mini'];
+
+describe('the daily budget (devAi.dailyBudgetUsd, --daily-budget) across processes sharing one log', () => {
+  let host: HostClient | undefined;
+  let served: Served | undefined;
+  const vendor = useVendorServer(async () => {
+    await host?.stop();
+    await stop(served);
+    host = served = undefined;
+  });
+
+  /** A workspace with two broken modules, so two processes can run at once without holding each other's file. */
+  function workspace(): string {
+    return makeWorkspace({
+      'math.js': BROKEN_MATH,
+      'math.test.js': MATH_TEST,
+      'other.js': BROKEN_MATH,
+      'other.test.js': MATH_TEST.replaceAll('./math', './other'),
+    });
+  }
+
+  it('counts a terminal run in the host, stops the host run at the cap (restored), alerts at 80 % once, refuses new runs and reviews everywhere', async () => {
+    const root = workspace();
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
+    vendor.respond = () => ({ kind: 'text', text: WRONG, usage: { input: 1_000_000, output: 0 } });
+
+    // Process 1: the host, with the cap in its settings, opened before the terminal spends anything.
+    host = await startHost(root, env, { provider: 'openai', model: 'gpt-4o-mini', dailyBudgetUsd: 0.5 });
+    const before = await host.connection.sendRequest(SpendRequest.type, { sinceTs: 0 });
+    assert.deepEqual(before.daily, { spentUsd: 0, capUsd: 0.5 });
+
+    // Process 2: a terminal run on the same log spends $0.30 (two calls) and ends at its max runs.
+    const terminal = await cli(['run', 'math.js', '-t', TEST_COMMAND, '-m', '2', '--daily-budget', '0.5', ...MODEL], root, env);
+    assert.equal(terminal.code, 1, terminal.stdout + terminal.stderr);
+    assert.equal(vendor.requests.length, 2);
+
+    // The host sees the terminal's spend, which its own events never told it of.
+    const seen = await host.connection.sendRequest(SpendRequest.type, { sinceTs: 0 });
+    assert.equal(seen.daily?.spentUsd.toFixed(2), '0.30');
+
+    // A host run: $0.45 after its first call (90 %: the 80 % alert), $0.60 after its second; the check before
+    // the third stops it with budget_daily, and its file is put back.
+    const { runId } = await host.connection.sendRequest(StartRunRequest.type, {
+      uri: pathToFileURL(path.join(root, 'other.js')).href,
+      testCommand: 'node --test other.test.js',
+      maxRuns: 10,
+    });
+    const finished: any = await host.waitFor((e) => e.type === 'run.finished' && e.runId === runId, 60_000);
+    assert.equal(finished.outcome, 'failed');
+    assert.equal(finished.reason, 'budget_daily');
+    assert.equal(finished.iterations, 2);
+    assert.equal(finished.restored, true);
+    assert.match(finished.error, /\$0\.60.*\$0\.50/);
+    assert.equal(fs.readFileSync(path.join(root, 'other.js'), 'utf8'), BROKEN_MATH);
+    assert.equal(vendor.requests.length, 4, 'no call past the cap');
+
+    // A new run is refused before any call, in the terminal (exit 2, the spend and the cap) and in the host.
+    const refused = await cli(['run', 'math.js', '-t', TEST_COMMAND, '--daily-budget', '0.5', ...MODEL], root, env);
+    assert.equal(refused.code, 2, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /\$0\.60.*daily budget of \$0\.50/);
+    const hostRefusal = await rejection(
+      host.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'math.js')).href, testCommand: TEST_COMMAND }),
+    );
+    assert.equal(hostRefusal.code, ErrorCodes.DailyBudget);
+    assert.match(hostRefusal.message, /\$0\.60/);
+    // Reviews stop too.
+    const reviewRefusal = await rejection(host.connection.sendRequest(ReviewRequest.type, { uri: pathToFileURL(path.join(root, 'math.js')).href }));
+    assert.equal(reviewRefusal.code, ErrorCodes.DailyBudget);
+    assert.equal(vendor.requests.length, 4, 'nothing refused reached the vendor');
+
+    // One alert at 80 % and one at the cap for the day, whichever process noticed first; none twice.
+    const daily = readLog(root).filter((e) => e.type === 'alert' && e.daily);
+    assert.deepEqual(
+      daily.map((e) => e.daily.threshold),
+      [0.8, 1],
+    );
+    assert.equal(daily[0].kind, 'budget');
+    assert.match(daily[0].message, /90% of the \$0\.50 daily budget/);
+    const spend = await host.connection.sendRequest(SpendRequest.type, { sinceTs: 0 });
+    assert.equal(spend.daily?.spentUsd.toFixed(2), (4 * CALL_USD).toFixed(2));
+  });
+
+  it('the live API refuses a run with 429 and the JSON-RPC code once another process spent the day', async () => {
+    const root = workspace();
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
+    vendor.respond = () => ({ kind: 'text', text: WRONG, usage: { input: 1_000_000, output: 0 } });
+    served = await serve(root, { ...env, MICRO_AGENT_MODEL: 'gpt-4o-mini', MICRO_AGENT_PROVIDER: 'openai' }, ['-t', TEST_COMMAND, '--daily-budget', '0.25']);
+
+    // Another process on the same log, with no cap of its own, spends $0.30.
+    const terminal = await cli(['run', 'other.js', '-t', 'node --test other.test.js', '-m', '2', ...MODEL], root, env);
+    assert.equal(terminal.code, 1, terminal.stdout + terminal.stderr);
+
+    const answer = await request(`${served.url}/v1/runs`, { method: 'POST', token: served.info.token, body: JSON.stringify({ file: 'math.js' }) });
+    assert.equal(answer.status, 429, answer.text);
+    assert.equal(answer.json().error.code, ErrorCodes.DailyBudget);
+    assert.match(answer.json().error.message, /\$0\.30.*\$0\.25/);
+    assert.equal(vendor.requests.length, 2);
+    // And says what the day cost, over the WebSocket's JSON-RPC.
+    const ws = await rpcSocket(`${served.url.replace('http', 'ws')}/v1/ws`, served.info.token);
+    try {
+      const spend = (await ws.call('microAgent/spend', { sinceTs: 0 })).result as SpendResult;
+      assert.deepEqual(spend.daily, { spentUsd: 2 * CALL_USD, capUsd: 0.25 });
+    } finally {
+      ws.close();
+    }
+  });
+});
