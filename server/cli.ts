@@ -1,6 +1,6 @@
 /**
  * `micro-agent`: the engine headless, for terminals and CI.
- *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--log path]
+ *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--daily-budget usd] [--log path]
  *   micro-agent stats [--log path]
  *   micro-agent serve [--workspace dir] [--port N] [--host 127.0.0.1] [--allow-remote] [-t cmd] [--log path]
  *   micro-agent token rotate [--workspace dir]
@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, parsePort, resolveSettings } from './config';
+import { alertWebhookUrl, ConfigError, parsePort, resolveSettings } from './config';
+import { startAlertWebhook } from './alertWebhook';
 import { Engine, EngineError } from './engine';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
@@ -30,7 +31,7 @@ const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 Usage:
   micro-agent run <file> -t "<test command>" [options]
   micro-agent stats [--log <path>]
-  micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"]
+  micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"] [--daily-budget <usd>]
   micro-agent token rotate [--workspace <dir>]
 
 Options for run:
@@ -44,6 +45,7 @@ Options for run:
       --provider <name>   openai | anthropic | ollama (default: the first with a key, else ollama)
       --model <name>      model id (default per provider)
       --budget <usd>      stop when the calls have cost this much
+      --daily-budget <usd> refuse or stop once today's calls (every run, review and process on this log) cost this much
       --time-budget <s>   stop after this many seconds
       --test-timeout <s>  kill the test command after this many seconds (default 120)
       --keep              keep the last attempt when the tests still fail (default: restore the original)
@@ -100,6 +102,7 @@ async function run(args: string[]): Promise<number> {
       provider: { type: 'string' },
       model: { type: 'string' },
       budget: { type: 'string' },
+      'daily-budget': { type: 'string' },
       'time-budget': { type: 'string' },
       'test-timeout': { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -110,9 +113,14 @@ async function run(args: string[]): Promise<number> {
   const file = positionals[0];
   if (values.provider !== undefined && !isProviderName(values.provider)) throw new UsageError(unknownProviderMessage(values.provider));
   const root = process.cwd();
-  const env = { ...process.env, ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}) };
+  const env = {
+    ...process.env,
+    ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}),
+    ...dailyBudgetEnv(values['daily-budget']),
+  };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
   // Subscribed before the engine opens: it tells of runs an earlier process left open (killed, crashed) as it
   // closes them, and run.started is appended synchronously inside start.
   const finished = new Map<string, RunFinishedEvent>();
@@ -144,7 +152,7 @@ async function run(args: string[]): Promise<number> {
     engine.cancel(started.runId);
   });
   const outcome: RunOutcome = await started.done;
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook.close()]);
   log.close();
   // A rejected key is a configuration error like a missing one.
   if (finished.get(started.runId)?.errorKind === 'auth') return EXIT.usage;
@@ -171,6 +179,7 @@ async function serve(args: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       'allow-remote': { type: 'boolean', default: false },
       test: { type: 'string', short: 't' },
+      'daily-budget': { type: 'string' },
       log: { type: 'string' },
     },
   });
@@ -185,9 +194,10 @@ async function serve(args: string[]): Promise<number> {
         'Tokens travel in clear text over plain HTTP.',
     );
   }
-  const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };
+  const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}), ...dailyBudgetEnv(values['daily-budget']) };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
   // Subscribed before the engine opens, as for run: it tells of runs a killed process left open as it closes them.
   log.onEvent((event) => {
     const line = formatEvent(event);
@@ -205,7 +215,7 @@ async function serve(args: string[]): Promise<number> {
   console.error('stopping: cancelling runs…');
   await api.close();
   await engine.dispose();
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook.close()]);
   log.close();
   return 0;
 }
@@ -264,6 +274,13 @@ function readPrompt(root: string, file: string, prompt: string | undefined): str
     if (fs.existsSync(candidate)) return fs.readFileSync(candidate, 'utf8');
   }
   return undefined;
+}
+
+/** `--daily-budget` reaches the engine as the variable it reads, MICRO_AGENT_DAILY_BUDGET_USD (the flag wins). */
+function dailyBudgetEnv(value: string | undefined): { MICRO_AGENT_DAILY_BUDGET_USD?: string } {
+  const usd = optionalNumber('--daily-budget', value);
+  if (usd !== undefined && usd < 0) throw new UsageError(`--daily-budget must be 0 (no cap) or more (got "${value}")`);
+  return usd === undefined ? {} : { MICRO_AGENT_DAILY_BUDGET_USD: String(usd) };
 }
 
 function optionalNumber(flag: string, value: string | undefined): number | undefined {

@@ -23,7 +23,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AlertMonitor } from '../alerts';
 import { installCrashGuard } from '../crashGuard';
 import { ApiSwitch, startApi } from '../api/start';
-import { parsePort, resolveSettings } from '../config';
+import { alertWebhookUrl, parsePort, resolveSettings } from '../config';
 import { Engine } from '../engine';
 import { EventLog } from '../events/log';
 import { HANDLERS, replyError } from '../handlers';
@@ -32,6 +32,7 @@ import { ErrorCodes, IGNORE_FINDING_COMMAND } from '../protocol/methods';
 import type { DevAiSettings, HostInitializationOptions } from '../protocol/settings';
 import { ReviewCancelled, ReviewRefused } from '../review/reviewer';
 import { startTelemetryOrWarn, Telemetry } from '../telemetry';
+import { AlertWebhook, startAlertWebhook } from '../alertWebhook';
 import { ensureStateDir } from '../workspace';
 import { EditorFeatures } from './editor';
 import { RunProgress } from './progress';
@@ -42,6 +43,8 @@ let engine: Engine | undefined;
 let editor: EditorFeatures | undefined;
 /** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set. */
 let telemetry: Telemetry | undefined;
+/** Alerts POSTed to devAi.alerts.webhookUrl / MICRO_AGENT_ALERT_WEBHOOK. */
+let webhook: AlertWebhook | undefined;
 /** The live API, while devAi.api.enabled is on. */
 let api: ApiSwitch | undefined;
 /** Why there is no engine (no folder open, the log could not be opened), for every request to say. */
@@ -92,6 +95,7 @@ connection.onInitialized(async () => {
       },
     });
     telemetry = startTelemetryOrWarn(log, process.env, (level, message) => connection.console[level](message));
+    webhook = startAlertWebhook(log, () => alertWebhookUrl(settings, process.env), root);
     editor = new EditorFeatures({
       engine: current,
       documents,
@@ -238,7 +242,7 @@ function toResponseError(err: unknown): ResponseError<void> {
 connection.onShutdown(async () => {
   await api?.apply(undefined);
   await engine?.dispose();
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook?.close()]);
 });
 connection.onExit(() => {
   engine?.log.close();
