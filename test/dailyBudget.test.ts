@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DailySpend, startOfDay } from '../server/events/dailySpend';
 import { ErrorCodes, ReviewRequest, SpendRequest, SpendResult, StartRunRequest } from '../server/protocol';
 import { request, rpcSocket } from './support/apiClient';
 import { cli } from './support/cli';
@@ -119,4 +121,38 @@ describe('the daily budget (devAi.dailyBudgetUsd, --daily-budget) across process
       ws.close();
     }
   });
+});
+
+describe("DailySpend: today's spend read from the log file", () => {
+  const call = (seq: number, ts: number, costUsd: number | null) =>
+    JSON.stringify({ seq, ts, type: 'llm.response', provider: 'openai', model: 'gpt-4o-mini', ok: true, costUsd }) + '\n';
+
+  it('counts only today (local midnight), picks up another writer between looks, and waits for a line still being written', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'daily-spend-'));
+    const file = path.join(dir, 'events.jsonl');
+    const midnight = startOfDay(Date.now());
+    // Yesterday's calls (a long history the first look skips), then two of today's, one unpriced.
+    let history = '';
+    for (let i = 0; i < 5000; i++) history += call(i + 1, midnight - 86_400_000 + i * 1000, 1);
+    fs.writeFileSync(file, history + call(5001, midnight + 1000, 0.25) + call(5002, midnight + 2000, null));
+    const spend = new DailySpend(file);
+    assert.deepEqual(pick(spend.today(midnight + 3000)), { sinceTs: midnight, costUsd: 0.25, calls: 1 });
+
+    // Another process appends a whole line and half of the next.
+    const next = call(5003, midnight + 4000, 0.5);
+    fs.appendFileSync(file, next + call(5004, midnight + 5000, 2).slice(0, 30));
+    assert.deepEqual(pick(spend.today(midnight + 6000)), { sinceTs: midnight, costUsd: 0.75, calls: 2 });
+    // It finishes the line: counted once, now.
+    fs.appendFileSync(file, call(5004, midnight + 5000, 2).slice(30));
+    assert.equal(spend.today(midnight + 7000).costUsd, 2.75);
+
+    // After midnight the new day starts from zero without reading anything again.
+    fs.appendFileSync(file, call(5005, midnight + 86_400_000 + 10, 0.1));
+    assert.deepEqual(pick(spend.today(midnight + 86_400_000 + 20)), { sinceTs: midnight + 86_400_000, costUsd: 0.1, calls: 1 });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function pick(totals: { sinceTs: number; costUsd: number; calls: number }) {
+    return { sinceTs: totals.sinceTs, costUsd: totals.costUsd, calls: totals.calls };
+  }
 });
