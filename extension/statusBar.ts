@@ -4,7 +4,7 @@ import { SpendRequest } from '../server/protocol';
 import { HostClient } from './hostClient';
 import { RunsModel } from './runsModel';
 
-/** How often today's spend is asked again while a daily cap is set: other processes (a terminal's run) spend too. */
+/** How often today's spend is asked again: other processes on the log (a terminal's run) spend too. */
 const DAILY_REFRESH_MS = 30_000;
 
 /** Running runs and today's spend (against `devAi.dailyBudgetUsd` when set); a click opens the dev-ai view. */
@@ -13,9 +13,7 @@ export class StatusBar implements vscode.Disposable {
   private todayUsd = 0;
   /** The daily cap and today's spend by every process writing the log, from the host; null without a cap. */
   private daily: { spentUsd: number; capUsd: number } | null = null;
-  private readonly timer = setInterval(() => {
-    if (this.daily) void this.refreshSpend().catch(() => undefined);
-  }, DAILY_REFRESH_MS);
+  private readonly timer = setInterval(() => void this.refreshSpend().catch(() => undefined), DAILY_REFRESH_MS);
   private day = startOfToday();
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -29,7 +27,7 @@ export class StatusBar implements vscode.Disposable {
       host.onReady(() => void this.refreshSpend()),
       host.onEvent((event) => {
         if (event.type === 'llm.response' && event.costUsd !== null) {
-          if (startOfToday() !== this.day || this.daily) return void this.refreshSpend();
+          if (startOfToday() !== this.day || this.daily) return void this.refreshSpend().catch(() => undefined);
           this.todayUsd += event.costUsd;
         }
         this.render();
@@ -37,7 +35,9 @@ export class StatusBar implements vscode.Disposable {
       runs.onDidChange(() => this.render()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.render()),
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('devAi.dailyBudgetUsd')) void this.refreshSpend().catch(() => undefined);
+        // After this event's other listeners: the language client's tells the host of the change first, and the
+        // host answers a request sent after a change with the new settings.
+        if (e.affectsConfiguration('devAi.dailyBudgetUsd')) setTimeout(() => void this.refreshSpend().catch(() => undefined), 0);
       }),
     );
     this.render();

@@ -186,6 +186,8 @@ async function requireEngine(): Promise<Engine> {
 for (const [method, handler] of Object.entries(HANDLERS)) {
   connection.onRequest(method, async (params: unknown) => {
     const current = await requireEngine();
+    // A request sent after a settings change sees it (a new daily cap in microAgent/spend, a new model in a run).
+    await settingsApplied;
     try {
       return handler.handle(current, params);
     } catch (err) {
