@@ -23,7 +23,15 @@ export class DailyCap {
     // A call of ours that crosses 80 % raises its alert now, not at the next call (which may never come).
     // Deferred: an event appended from inside a listener would reach later listeners before the call's own.
     log.onEvent((event) => {
-      if (event.type === 'llm.response' && event.costUsd) queueMicrotask(() => this.reached());
+      if (event.type !== 'llm.response' || !event.costUsd) return;
+      queueMicrotask(() => {
+        try {
+          this.reached();
+        } catch {
+          // A cap that does not parse (a bad MICRO_AGENT_DAILY_BUDGET_USD) is reported where it is enforced: the
+          // next run or review is refused with the reason. Nothing thrown here may reach the crash guard.
+        }
+      });
     });
   }
 

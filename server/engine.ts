@@ -118,7 +118,7 @@ export class Engine {
   private readonly active = new Map<string, ActiveRun>();
   private env: Env;
   /** `devAi.dailyBudgetUsd` against today's spend by every process writing the log. */
-  readonly dailyCap: DailyCap;
+  private readonly dailyCap: DailyCap;
 
   private constructor(private readonly options: EngineOptions) {
     this.env = options.env;

@@ -123,6 +123,18 @@ describe('the daily budget (devAi.dailyBudgetUsd, --daily-budget) across process
   });
 });
 
+describe('--daily-budget and MICRO_AGENT_DAILY_BUDGET_USD refuse what is not an amount', () => {
+  it('exits 2 with the reason, before any call', async () => {
+    const root = makeWorkspace();
+    const flag = await cli(['run', 'math.js', '-t', TEST_COMMAND, '--daily-budget', 'lots'], root, { OPENAI_API_KEY: fakeKey() });
+    assert.equal(flag.code, 2, flag.stdout + flag.stderr);
+    assert.match(flag.stderr, /--daily-budget must be a number/);
+    const variable = await cli(['run', 'math.js', '-t', TEST_COMMAND], root, { OPENAI_API_KEY: fakeKey(), MICRO_AGENT_DAILY_BUDGET_USD: '-3' });
+    assert.equal(variable.code, 2, variable.stdout + variable.stderr);
+    assert.match(variable.stderr, /dailyBudgetUsd must be a positive number \(got "-3"\)/);
+  });
+});
+
 describe("DailySpend: today's spend read from the log file", () => {
   const call = (seq: number, ts: number, costUsd: number | null) =>
     JSON.stringify({ seq, ts, type: 'llm.response', provider: 'openai', model: 'gpt-4o-mini', ok: true, costUsd }) + '\n';
