@@ -97,6 +97,42 @@ describe('the daily budget (devAi.dailyBudgetUsd, --daily-budget) across process
     assert.equal(spend.daily?.spentUsd.toFixed(2), (4 * CALL_USD).toFixed(2));
   });
 
+  it("stops a host run in flight when a terminal run spends past the cap at the same time (the host's own calls cost little)", async () => {
+    const root = workspace();
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
+    const HOST_TESTS = 'sleep 0.3; node --test other.test.js';
+    let hostCalls = 0;
+    vendor.respond = (request) => {
+      if (!JSON.stringify(request.body).includes('sleep 0.3')) return { kind: 'text', text: WRONG, usage: { input: 2_000_000, output: 0 } }; // $0.30
+      // A different wrong answer each time, so the host run is never stopped as stuck: only the cap can stop it.
+      hostCalls++;
+      return {
+        kind: 'text',
+        text: fixReply(`exports.add = (a, b) => a * ${hostCalls + 10};\nexports.mul = (a, b) => a * b;\n`),
+        usage: { input: 10_000, output: 0 },
+      };
+    };
+    host = await startHost(root, env, { provider: 'openai', model: 'gpt-4o-mini', dailyBudgetUsd: 0.5 });
+    const { runId } = await host.connection.sendRequest(StartRunRequest.type, {
+      uri: pathToFileURL(path.join(root, 'other.js')).href,
+      testCommand: HOST_TESTS,
+      maxRuns: 50,
+    });
+    await host.waitFor((e) => e.type === 'llm.response' && e.runId === runId);
+
+    // Meanwhile, in a terminal, another run on the same log spends $0.60 (no cap of its own).
+    const terminal = await cli(['run', 'math.js', '-t', TEST_COMMAND, '-m', '2', ...MODEL], root, env);
+    assert.equal(terminal.code, 1, terminal.stdout + terminal.stderr);
+    const callsWhenTerminalEnded = hostCalls;
+
+    const finished: any = await host.waitFor((e) => e.type === 'run.finished' && e.runId === runId, 60_000);
+    assert.equal(finished.reason, 'budget_daily');
+    assert.equal(finished.outcome, 'failed');
+    assert.ok(finished.iterations < 50);
+    assert.ok(hostCalls <= callsWhenTerminalEnded + 1, `the host made ${hostCalls - callsWhenTerminalEnded} call(s) after the cap was passed`);
+    assert.equal(fs.readFileSync(path.join(root, 'other.js'), 'utf8'), BROKEN_MATH, 'restored');
+  });
+
   it('the live API refuses a run with 429 and the JSON-RPC code once another process spent the day', async () => {
     const root = workspace();
     const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
