@@ -109,6 +109,8 @@ const REFUSALS: Record<EngineErrorCode, { code: number; status: number }> = {
   forbidden: { code: ErrorCodes.Forbidden, status: 403 },
   changed_since: { code: ErrorCodes.ChangedSince, status: 409 },
   not_found: { code: ErrorCodes.NotFound, status: 404 },
+  // 429 as the vendors answer a spent quota: the request may succeed later (after midnight), not as it is.
+  budget_daily: { code: ErrorCodes.DailyBudget, status: 429 },
 };
 
 const INTERNAL_ERROR = -32603;
