@@ -293,6 +293,7 @@ export class Engine {
     const target = this.workspacePath(params.file);
     const testFile = this.newTestFile(params.testFile);
     const settings = this.resolve(params);
+    this.checkDailyBudget();
     const messages = buildTestsPrompt({
       file: target.rel,
       contents: fs.existsSync(target.abs) ? toModelText(this.checkedPath(params.file).contents) : null,
