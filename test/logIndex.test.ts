@@ -192,7 +192,7 @@ describe('the stats index (scale)', function () {
   before(() => {
     root = makeWorkspace({ 'a.js': '' });
     logFile = path.join(root, '.micro-agent', 'events.jsonl');
-    indexFile = path.join(root, '.micro-agent', 'index', 'events.jsonl.json');
+    indexFile = path.join(root, '.micro-agent', 'index', 'events.jsonl.idx');
     writeHistoryLog(logFile, EVENTS);
   });
   afterEach(async () => {
@@ -238,8 +238,14 @@ describe('the stats index (scale)', function () {
     ['deleted', () => fs.rmSync(indexFile)],
     ['garbage', () => fs.writeFileSync(indexFile, 'not json at all')],
     ['truncated', () => fs.truncateSync(indexFile, Math.floor(fs.statSync(indexFile).size / 2))],
-    ['of another version', () => fs.writeFileSync(indexFile, fs.readFileSync(indexFile, 'utf8').replace(/^\{"version":\d+/, '{"version":999'))],
-    ['with a bad run row', () => fs.writeFileSync(indexFile, fs.readFileSync(indexFile, 'utf8').replace(/\["r0-[0-9a-f]+",/, '[17,'))],
+    [
+      'changed by one byte in its run columns',
+      () => {
+        const bytes = fs.readFileSync(indexFile);
+        bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+        fs.writeFileSync(indexFile, bytes);
+      },
+    ],
   ] as const) {
     it(`rebuilds an index that was ${damage}`, async () => {
       if (!fs.existsSync(indexFile)) await (await startHost(root, {})).stop();
@@ -248,8 +254,9 @@ describe('the stats index (scale)', function () {
       assertSameStats(await completeStats(host), fullScan(logFile).stats);
       await host.stop();
       host = undefined;
-      const rewritten = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as { version: number; offset: number };
-      assert.deepEqual([rewritten.version, rewritten.offset], [1, fs.statSync(logFile).size], 'rebuilt and written again, covering the whole log');
+      const rewritten = fs.readFileSync(indexFile);
+      const header = JSON.parse(rewritten.toString('utf8', 16, 16 + rewritten.readUInt32LE(8))) as { offset: number };
+      assert.equal(header.offset, fs.statSync(logFile).size, 'rebuilt and written again, covering the whole log');
     });
   }
 

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import * as zlib from 'node:zlib';
 import { writeAtomic } from '../workspace';
 import { parseLine } from './log';
-import { StatsAggregator } from './stats';
+import { RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
 
 /** Bumped whenever the snapshot's shape changes: an index of another version is rebuilt. */
-const INDEX_VERSION = 1;
+const INDEX_VERSION = 2;
 /** A log (or a tail of one) up to this size is folded before the engine answers; a larger one in the background. */
 const FOLD_BEFORE_READY_BYTES = 8 * 1024 * 1024;
 /** Bytes read per step of a background fold, between which requests are answered. */
@@ -25,9 +26,9 @@ interface IndexHeader {
   head: string;
 }
 
-/** Where a log's index lives: `index/<log file name>.json` beside the log (`.micro-agent/index/` by default). */
+/** Where a log's index lives: `index/<log file name>.idx` beside the log (`.micro-agent/index/` by default). */
 export function indexFileFor(logFile: string): string {
-  return path.join(path.dirname(logFile), 'index', `${path.basename(logFile)}.json`);
+  return path.join(path.dirname(logFile), 'index', `${path.basename(logFile)}.idx`);
 }
 
 /**
@@ -123,7 +124,7 @@ export class LogIndex {
       // Never write through a link: the index belongs beside the log, nowhere else.
       if (fs.lstatSync(dir).isSymbolicLink()) throw new Error(`${dir} is a symlink`);
       const header: IndexHeader = { version: INDEX_VERSION, offset: this.offset, lastSeq: this.lastSeq, head: this.headHash(this.offset) };
-      writeAtomic(this.indexFile, JSON.stringify({ ...header, body: this.agg.toSnapshot() }));
+      writeAtomic(this.indexFile, encodeIndex(header, this.agg.toSnapshot()));
       this.persistedOffset = this.offset;
     } catch (err) {
       // The index is only a cache: without it starts are slower, nothing is lost. Say so once.
@@ -133,21 +134,20 @@ export class LogIndex {
   }
 
   private load(): void {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = fs.readFileSync(this.indexFile, 'utf8');
+      bytes = fs.readFileSync(this.indexFile);
     } catch {
       return; // Missing: built from the log.
     }
     try {
-      const parsed = JSON.parse(text) as IndexHeader & { body: unknown };
-      if (parsed.version !== INDEX_VERSION || !Number.isSafeInteger(parsed.offset) || !Number.isSafeInteger(parsed.lastSeq)) return;
-      if (!this.matchesLog(parsed)) return;
-      this.agg = StatsAggregator.fromSnapshot(parsed.body);
-      this.offset = this.persistedOffset = parsed.offset;
-      this.lastSeq = parsed.lastSeq;
+      const { header, snapshot } = decodeIndex(bytes);
+      if (!this.matchesLog(header)) return;
+      this.agg = StatsAggregator.fromSnapshot(snapshot);
+      this.offset = this.persistedOffset = header.offset;
+      this.lastSeq = header.lastSeq;
     } catch {
-      this.reset(); // Corrupt: rebuilt from the log.
+      this.reset(); // Corrupt or of another version: rebuilt from the log.
     }
   }
 
@@ -244,6 +244,53 @@ export class LogIndex {
     this.persistTimer = setTimeout(() => this.persist(), 1000);
     this.persistTimer.unref();
   }
+}
+
+/**
+ * The index file: `MICROIDX`, the header's length and a CRC-32 of everything after it, the header (JSON: the
+ * stamp, the counts, the snapshot's small part), then the run columns and the spending as raw little-endian
+ * float64s, then the run ids, one a line. Raw columns load in a few milliseconds where JSON would take seconds.
+ */
+const MAGIC = Buffer.from('MICROIDX');
+
+function encodeIndex(header: IndexHeader, snapshot: StatsSnapshot): Buffer {
+  const ids = Buffer.from(snapshot.runIds.join('\n'), 'utf8');
+  const head = Buffer.from(
+    JSON.stringify({ ...header, runs: snapshot.runIds.length, spending: snapshot.spending.length, ids: ids.length, meta: snapshot.meta }),
+  );
+  const pad = Buffer.alloc((8 - ((MAGIC.length + 8 + head.length) % 8)) % 8);
+  const raw = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const body = Buffer.concat([head, pad, ...snapshot.columns.map(raw), raw(snapshot.spending), ids]);
+  const lengths = Buffer.alloc(8);
+  lengths.writeUInt32LE(head.length, 0);
+  lengths.writeUInt32LE(zlib.crc32(body), 4);
+  return Buffer.concat([MAGIC, lengths, body]);
+}
+
+function decodeIndex(bytes: Buffer): { header: IndexHeader; snapshot: StatsSnapshot } {
+  if (bytes.length < MAGIC.length + 8 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not an index');
+  const headLength = bytes.readUInt32LE(MAGIC.length);
+  const body = bytes.subarray(MAGIC.length + 8);
+  if (zlib.crc32(body) !== bytes.readUInt32LE(MAGIC.length + 4)) throw new Error('index checksum mismatch');
+  const header = JSON.parse(body.toString('utf8', 0, headLength)) as IndexHeader & { runs: number; spending: number; ids: number; meta: StatsSnapshot['meta'] };
+  if (header.version !== INDEX_VERSION) throw new Error('index of another version');
+  if (![header.offset, header.lastSeq, header.runs, header.spending, header.ids].every((n) => Number.isSafeInteger(n) && n >= 0))
+    throw new Error('bad index header');
+  let at = MAGIC.length + 8 + headLength;
+  at += (8 - (at % 8)) % 8;
+  const floats = (count: number) => {
+    if (at + count * 8 > bytes.length) throw new Error('index cut short');
+    const start = bytes.byteOffset + at;
+    at += count * 8;
+    // A view on the file's bytes where they are aligned (a file read whole is), else a copy.
+    return start % 8 === 0 ? new Float64Array(bytes.buffer, start, count) : new Float64Array(bytes.buffer.slice(start, start + count * 8));
+  };
+  const columns = Array.from({ length: RUN_COLUMN_COUNT }, () => floats(header.runs));
+  const spending = floats(header.spending);
+  if (at + header.ids !== bytes.length) throw new Error('index length mismatch');
+  const runIds = header.runs === 0 ? [] : bytes.toString('utf8', at).split('\n');
+  if (runIds.length !== header.runs) throw new Error('index run ids mismatch');
+  return { header, snapshot: { meta: header.meta, runIds, columns, spending } };
 }
 
 function fileSize(file: string): number {

@@ -9,13 +9,16 @@
 /** Below this many milliseconds every whole value is its own bucket. */
 const EXACT_BELOW = 1024;
 const SIGNIFICANT_BITS = 10;
+const PER_OCTAVE = 2 ** (SIGNIFICANT_BITS - 1);
+/** Buckets up to 2^53 ms: any latency a double can hold as a whole number. */
+const MAX_BUCKETS = EXACT_BELOW + (53 - SIGNIFICANT_BITS) * PER_OCTAVE;
 
 /** The documented bound on a percentile's relative error above `EXACT_BELOW`. */
 export const SKETCH_RELATIVE_ERROR = 2 ** -SIGNIFICANT_BITS;
 
 export class LatencySketch {
-  /** Bucket key (the smallest value it holds) → count. */
-  private readonly buckets = new Map<number, number>();
+  /** Count per bucket index, dense up to the highest bucket seen. */
+  private counts = new Float64Array(64);
   private total = 0;
 
   get count(): number {
@@ -23,35 +26,29 @@ export class LatencySketch {
   }
 
   add(value: number, times = 1): void {
-    const key = bucketOf(value);
-    this.buckets.set(key, (this.buckets.get(key) ?? 0) + times);
-    this.total += times;
+    this.addToBucket(bucketOf(value), times);
   }
 
   merge(other: LatencySketch): void {
-    for (const [key, n] of other.buckets) {
-      this.buckets.set(key, (this.buckets.get(key) ?? 0) + n);
-      this.total += n;
-    }
+    for (let i = 0; i < other.counts.length; i++) if (other.counts[i] > 0) this.addToBucket(i, other.counts[i]);
   }
 
   /** Nearest-rank percentile (as `percentile` over the sorted values), null when empty. */
   quantile(p: number): number | null {
     if (this.total === 0) return null;
     const rank = Math.min(this.total, Math.max(1, Math.ceil((p / 100) * this.total)));
-    const keys = [...this.buckets.keys()].sort((a, b) => a - b);
     let seen = 0;
-    for (const key of keys) {
-      seen += this.buckets.get(key) ?? 0;
-      if (seen >= rank) return representative(key);
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i];
+      if (seen >= rank) return representative(i);
     }
-    return representative(keys[keys.length - 1]);
+    return null; // Unreachable: the counts add up to the total.
   }
 
-  /** Flat `[key, count, key, count, …]` for the index file. */
+  /** Flat `[bucket, count, bucket, count, …]` of the buckets in use, for the index file. */
   toJSON(): number[] {
     const out: number[] = [];
-    for (const [key, n] of this.buckets) out.push(key, n);
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) out.push(i, this.counts[i]);
     return out;
   }
 
@@ -59,27 +56,42 @@ export class LatencySketch {
     if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new Error('a latency sketch is a flat list of bucket, count pairs');
     const sketch = new LatencySketch();
     for (let i = 0; i < flat.length; i += 2) {
-      const key: unknown = flat[i];
+      const bucket: unknown = flat[i];
       const n: unknown = flat[i + 1];
-      if (typeof key !== 'number' || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0 || bucketOf(key) !== key)
+      if (!Number.isSafeInteger(bucket) || (bucket as number) < 0 || (bucket as number) >= MAX_BUCKETS || !Number.isSafeInteger(n) || (n as number) <= 0)
         throw new Error('a latency sketch holds a bad bucket');
-      sketch.add(key, n);
+      sketch.addToBucket(bucket as number, n as number);
     }
     return sketch;
   }
+
+  private addToBucket(bucket: number, times: number): void {
+    if (bucket >= this.counts.length) {
+      const bigger = new Float64Array(Math.min(MAX_BUCKETS, Math.max(bucket + 1, this.counts.length * 2)));
+      bigger.set(this.counts);
+      this.counts = bigger;
+    }
+    this.counts[bucket] += times;
+    this.total += times;
+  }
 }
 
-/** Whole milliseconds (negatives count as 0); above 1,024 the value's 10 leading bits. */
+/** Whole milliseconds (negatives count as 0) below 1,024; above, 512 buckets per doubling by the next 9 bits. */
 function bucketOf(value: number): number {
-  const ms = Math.max(0, Math.round(value));
+  const ms = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(value)));
   if (ms < EXACT_BELOW) return ms;
-  const shift = Math.floor(Math.log2(ms)) - (SIGNIFICANT_BITS - 1);
-  return Math.floor(ms / 2 ** shift) * 2 ** shift;
+  let octave = Math.floor(Math.log2(ms));
+  // log2 of a value just under a power of two can round up to it.
+  if (ms < 2 ** octave) octave--;
+  const mantissa = Math.floor(ms / 2 ** (octave - (SIGNIFICANT_BITS - 1)));
+  return EXACT_BELOW + (octave - SIGNIFICANT_BITS) * PER_OCTAVE + (mantissa - PER_OCTAVE);
 }
 
 /** The value a bucket answers with: itself when exact, else its midpoint. */
-function representative(key: number): number {
-  if (key < EXACT_BELOW) return key;
-  const width = 2 ** (Math.floor(Math.log2(key)) - (SIGNIFICANT_BITS - 1));
-  return key + Math.floor(width / 2);
+function representative(bucket: number): number {
+  if (bucket < EXACT_BELOW) return bucket;
+  const octave = SIGNIFICANT_BITS + Math.floor((bucket - EXACT_BELOW) / PER_OCTAVE);
+  const width = 2 ** (octave - (SIGNIFICANT_BITS - 1));
+  const low = (PER_OCTAVE + ((bucket - EXACT_BELOW) % PER_OCTAVE)) * width;
+  return low + Math.floor(width / 2);
 }

@@ -1,6 +1,7 @@
 import type { AgentEvent, ProviderStats, RunSummary, Stats } from '../protocol/events';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
+import { Column } from './columns';
 import { LatencySketch } from './sketch';
 
 interface ModelAccumulator {
@@ -27,23 +28,37 @@ export interface RunPage {
   nextBefore: string | null;
 }
 
+/** The run list's columns, in the index file's order; names (file, provider, …) are ids into `names`, -1 for null. */
+const RUN_COLUMNS = ['startedAt', 'costUsd', 'finishedAt', 'pid', 'iterations', 'file', 'provider', 'model', 'status', 'reason'] as const;
+type RunColumn = (typeof RUN_COLUMNS)[number];
+export const RUN_COLUMN_COUNT = RUN_COLUMNS.length;
+
 /**
  * Folds events into the stats and the run list, so `microAgent/stats` and `micro-agent stats` answer from the
  * same code. Every answer costs what the answer holds, not what the log holds: latencies go into sketches,
- * run counts are kept as they change, and the run list is paged. `toSnapshot`/`fromSnapshot` are the index file
- * (`events/logIndex.ts`), so a start folds only what the log gained since.
+ * run counts are kept as they change, the run list is paged, and runs and priced calls are kept as columns of
+ * numbers. `toSnapshot`/`fromSnapshot` are the index file's body (`events/logIndex.ts`), so a start folds only
+ * what the log gained since.
  */
 export class StatsAggregator {
   private readonly models = new Map<string, ModelAccumulator>();
-  /** Runs in log order (the order they started), and each run's place in it. */
-  private readonly runs: RunSummary[] = [];
-  private readonly runIndex = new Map<string, number>();
+  /** Runs in log order (the order they started), one column per field, and their ids. */
+  private readonly runIds: string[] = [];
+  private readonly columns = Object.fromEntries(RUN_COLUMNS.map((c) => [c, new Column()])) as Record<RunColumn, Column>;
+  /** Each run's place; built on first need (a start that answers only stats never pays for it). */
+  private runIndex: Map<string, number> | undefined;
+  /** Strings the columns refer to by id. */
+  private readonly names: string[] = [];
+  private readonly nameIds = new Map<string, number>();
   private readonly counts: Record<Status, number> = { running: 0, passed: 0, failed: 0, cancelled: 0, error: 0 };
   private passedIterations = 0;
   /** `ts, costUsd` of every priced call, flat and in log order, for spend over any time window, exact. */
-  private spending: number[] = [];
+  private spending = new Column();
+  /** The last `stats()` answer, until the next event. */
+  private cached: Stats | undefined;
 
   add(event: AgentEvent): void {
+    this.cached = undefined;
     switch (event.type) {
       case 'llm.response': {
         const acc = this.model(event.provider, event.model);
@@ -58,24 +73,27 @@ export class StatsAggregator {
         if (event.costUsd !== null) {
           acc.costUsd += event.costUsd;
           acc.pricedCalls++;
-          this.spending.push(event.ts, event.costUsd);
+          this.spending.push(event.ts);
+          this.spending.push(event.costUsd);
         }
         this.applyToRun(event);
         break;
       }
       case 'run.started': {
         const summary = startedRun(event);
-        const at = this.runIndex.get(event.runId);
+        const index = this.index();
+        const at = index.get(event.runId);
         if (at === undefined) {
-          this.runIndex.set(event.runId, this.runs.length);
-          this.runs.push(summary);
-          this.count(summary, +1);
+          index.set(event.runId, this.runIds.length);
+          this.runIds.push(event.runId);
+          for (const c of RUN_COLUMNS) this.columns[c].push(0);
+          this.store(this.runIds.length - 1, summary);
         } else {
           // The same id started again (never by this engine): it keeps its place, as a Map entry would.
-          this.count(this.runs[at], -1);
-          this.runs[at] = summary;
-          this.count(summary, +1);
+          this.count(this.summary(at), -1);
+          this.store(at, summary);
         }
+        this.count(summary, +1);
         break;
       }
       case 'run.iteration':
@@ -87,10 +105,11 @@ export class StatsAggregator {
 
   /** Cost of the priced calls at or after `sinceTs`. Calls are in ts order, so scan from the newest back. */
   spendSince(sinceTs: number): { costUsd: number; calls: number } {
+    const spending = this.spending.values();
     let costUsd = 0;
     let calls = 0;
-    for (let i = this.spending.length - 2; i >= 0 && this.spending[i] >= sinceTs; i -= 2) {
-      costUsd += this.spending[i + 1];
+    for (let i = spending.length - 2; i >= 0 && spending[i] >= sinceTs; i -= 2) {
+      costUsd += spending[i + 1];
       calls++;
     }
     return { costUsd, calls };
@@ -98,50 +117,58 @@ export class StatsAggregator {
 
   /** Every run, newest first (for a full scan; answers use `runPage`). */
   runList(): RunSummary[] {
-    return this.runs.map((run) => ({ ...run })).reverse();
+    return this.runIds.map((_, i) => this.summary(i)).reverse();
   }
 
   /**
-   * At most `limit` runs, newest first, older than `before`: a run id (the cursor a page returns), or a time
-   * in ms (runs started before it). Undefined when `before` names no run.
+   * At most `limit` runs, newest first, older than `before`: a run id (the cursor a page returns), or a time in
+   * ms (runs started before it). Undefined when `before` names no run.
    */
   runPage(limit: number, before?: string | number): RunPage | undefined {
-    let end = this.runs.length;
+    let end = this.runIds.length;
     if (typeof before === 'string') {
-      const at = this.runIndex.get(before);
+      const at = this.index().get(before);
       if (at === undefined) return undefined;
       end = at;
     } else if (typeof before === 'number') {
       // Runs are in log order, which is start order; find the first started at or after `before`.
+      const startedAt = this.columns.startedAt;
       let lo = 0;
-      let hi = this.runs.length;
+      let hi = this.runIds.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (this.runs[mid].startedAt < before) lo = mid + 1;
+        if (startedAt.get(mid) < before) lo = mid + 1;
         else hi = mid;
       }
       end = lo;
     }
     const start = Math.max(0, end - limit);
-    const runs = this.runs
-      .slice(start, end)
-      .map((run) => ({ ...run }))
-      .reverse();
-    return { runs, nextBefore: start > 0 ? this.runs[start].runId : null };
+    const runs: RunSummary[] = [];
+    for (let i = end - 1; i >= start; i--) runs.push(this.summary(i));
+    return { runs, nextBefore: start > 0 ? this.runIds[start] : null };
   }
 
   runById(runId: string): RunSummary | undefined {
-    const run = this.run(runId);
-    return run && { ...run };
+    const at = this.index().get(runId);
+    return at === undefined ? undefined : this.summary(at);
   }
 
   /** Runs started but never finished: the process that ran them died. */
   unfinished(): RunSummary[] {
     if (this.counts.running === 0) return [];
-    return this.runs.filter((run) => run.status === 'running').map((run) => ({ ...run }));
+    const running = this.nameIds.get('running');
+    const status = this.columns.status.values();
+    const out: RunSummary[] = [];
+    for (let i = 0; i < status.length; i++) if (status[i] === running) out.push(this.summary(i));
+    return out;
   }
 
   stats(): Stats {
+    this.cached ??= this.computeStats();
+    return this.cached;
+  }
+
+  private computeStats(): Stats {
     const providers: ProviderStats[] = [...this.models.values()].map((acc) => ({
       provider: acc.provider,
       model: acc.model,
@@ -158,14 +185,15 @@ export class StatsAggregator {
       unpricedCalls: acc.calls - acc.pricedCalls,
     }));
     const { running, passed, failed, cancelled, error } = this.counts;
-    const finished = this.runs.length - running;
-    // Summed in log order on each call (a float total kept by deltas would drift from a fresh fold).
+    const finished = this.runIds.length - running;
+    // Summed in log order on each call (a float total kept by deltas would drift from a fresh fold); a column, so fast.
+    const costs = this.columns.costUsd.values();
     let costUsd = 0;
-    for (const run of this.runs) costUsd += run.costUsd;
+    for (let i = 0; i < costs.length; i++) costUsd += costs[i];
     return {
       providers: providers.sort((a, b) => b.calls - a.calls || a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model)),
       runs: {
-        total: this.runs.length,
+        total: this.runIds.length,
         running,
         passed,
         failed,
@@ -178,87 +206,115 @@ export class StatsAggregator {
     };
   }
 
-  /** Everything folded so far as plain JSON (the index file's body); `fromSnapshot` reads it back. */
+  /** Everything folded so far: a small JSON part and raw columns (the index file's body); `fromSnapshot` reads it back. */
   toSnapshot(): StatsSnapshot {
-    const names = new Map<string, number>();
-    const name = (value: string | null) => {
-      if (value === null) return -1;
-      let id = names.get(value);
-      if (id === undefined) names.set(value, (id = names.size));
-      return id;
-    };
-    const runs = this.runs.map((r) => [
-      r.runId,
-      name(r.file),
-      name(r.provider),
-      name(r.model),
-      r.startedAt,
-      name(r.status),
-      name(r.reason),
-      r.iterations,
-      r.costUsd,
-      r.finishedAt,
-      r.pid,
-    ]);
     const models = [...this.models.values()].map((acc) => ({ ...acc, latencies: acc.latencies.toJSON(), ttfts: acc.ttfts.toJSON() }));
-    return { models, names: [...names.keys()], runs, spending: this.spending };
+    return {
+      meta: { models, names: this.names },
+      runIds: this.runIds,
+      columns: RUN_COLUMNS.map((c) => this.columns[c].values()),
+      spending: this.spending.values(),
+    };
   }
 
-  /** Throws on anything that is not a snapshot, so a damaged index is rebuilt rather than believed. */
-  static fromSnapshot(snapshot: unknown): StatsAggregator {
+  /** Throws on anything that is not a consistent snapshot, so a damaged index is rebuilt rather than believed. */
+  static fromSnapshot(snapshot: StatsSnapshot): StatsAggregator {
     const fail = (what: string): never => {
       throw new Error(`index: ${what}`);
     };
-    const s = snapshot as Partial<StatsSnapshot> | null;
-    if (!s || !Array.isArray(s.models) || !Array.isArray(s.names) || !Array.isArray(s.runs) || !Array.isArray(s.spending)) return fail('not a snapshot');
+    const { meta, runIds, columns, spending } = snapshot;
+    if (!Array.isArray(meta?.models) || !Array.isArray(meta.names) || !meta.names.every((n) => typeof n === 'string')) return fail('not a snapshot');
+    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.length) || spending.length % 2 !== 0) return fail('bad columns');
     const agg = new StatsAggregator();
-    const names = s.names;
-    const str = (id: unknown): string => (typeof id === 'number' && typeof names[id] === 'string' ? names[id] : fail('bad name'));
     const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : fail('bad number'));
-    for (const m of s.models as Array<Record<string, unknown>>) {
+    for (const m of meta.models as unknown as Array<Record<string, unknown>>) {
       const acc = agg.model(String(m.provider) as ProviderName, String(m.model));
       for (const key of ['calls', 'errors', 'inputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'outputTokens', 'costUsd', 'pricedCalls'] as const)
         acc[key] = num(m[key]);
       acc.latencies = LatencySketch.fromJSON(m.latencies);
       acc.ttfts = LatencySketch.fromJSON(m.ttfts);
     }
-    for (const row of s.runs) {
-      if (!Array.isArray(row) || row.length !== 11 || typeof row[0] !== 'string') return fail('bad run');
-      const status = str(row[5]) as Status;
-      if (!STATUSES.includes(status)) return fail('bad run status');
-      const run: RunSummary = {
-        runId: row[0],
-        file: str(row[1]),
-        provider: str(row[2]) as ProviderName,
-        model: str(row[3]),
-        startedAt: num(row[4]),
-        status,
-        reason: row[6] === -1 ? null : (str(row[6]) as RunSummary['reason']),
-        iterations: num(row[7]),
-        costUsd: num(row[8]),
-        finishedAt: row[9] === null ? null : num(row[9]),
-        pid: num(row[10]),
-      };
-      agg.runIndex.set(run.runId, agg.runs.length);
-      agg.runs.push(run);
-      agg.count(run, +1);
+    for (const name of meta.names) agg.name(name);
+    RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
+    agg.runIds.push(...runIds);
+    agg.spending = new Column(spending);
+    // Checked and counted on the columns themselves: no object per run.
+    const ids = (c: RunColumn) => agg.columns[c].values();
+    for (const c of ['file', 'provider', 'model', 'status', 'reason'] as const) {
+      const values = ids(c);
+      const min = c === 'reason' ? -1 : 0;
+      for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i]) || values[i] < min || values[i] >= agg.names.length) fail('bad name id');
     }
-    if (s.spending.length % 2 !== 0 || !s.spending.every((v) => typeof v === 'number')) return fail('bad spending');
-    agg.spending = s.spending;
+    const status = ids('status');
+    const iterations = ids('iterations');
+    const statusOf = agg.names.map((n) => (STATUSES as readonly string[]).indexOf(n));
+    for (let i = 0; i < status.length; i++) {
+      const which = STATUSES[statusOf[status[i]]] ?? fail('bad run status');
+      agg.counts[which]++;
+      if (which === 'passed') agg.passedIterations += iterations[i];
+    }
     return agg;
   }
 
-  private run(runId: string): RunSummary | undefined {
-    const at = this.runIndex.get(runId);
-    return at === undefined ? undefined : this.runs[at];
+  private index(): Map<string, number> {
+    if (!this.runIndex) {
+      this.runIndex = new Map();
+      this.runIds.forEach((id, i) => this.runIndex!.set(id, i));
+    }
+    return this.runIndex;
+  }
+
+  private summary(i: number): RunSummary {
+    const c = this.columns;
+    const finishedAt = c.finishedAt.get(i);
+    const reason = c.reason.get(i);
+    return {
+      runId: this.runIds[i],
+      file: this.names[c.file.get(i)],
+      provider: this.names[c.provider.get(i)] as ProviderName,
+      model: this.names[c.model.get(i)],
+      startedAt: c.startedAt.get(i),
+      status: this.names[c.status.get(i)] as Status,
+      reason: reason === -1 ? null : (this.names[reason] as RunSummary['reason']),
+      iterations: c.iterations.get(i),
+      costUsd: c.costUsd.get(i),
+      finishedAt: Number.isNaN(finishedAt) ? null : finishedAt,
+      pid: c.pid.get(i),
+    };
+  }
+
+  private store(i: number, run: RunSummary): void {
+    const c = this.columns;
+    c.startedAt.set(i, run.startedAt);
+    c.costUsd.set(i, run.costUsd);
+    c.finishedAt.set(i, run.finishedAt ?? NaN);
+    c.pid.set(i, run.pid);
+    c.iterations.set(i, run.iterations);
+    c.file.set(i, this.name(run.file));
+    c.provider.set(i, this.name(run.provider));
+    c.model.set(i, this.name(run.model));
+    c.status.set(i, this.name(run.status));
+    c.reason.set(i, run.reason === null ? -1 : this.name(run.reason));
+  }
+
+  private name(value: string): number {
+    let id = this.nameIds.get(value);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(value);
+      this.nameIds.set(value, id);
+    }
+    return id;
   }
 
   /** Applies an event to its run, keeping the counts by status (and the iterations of passed runs) in step. */
   private applyToRun(event: AgentEvent): void {
-    const run = event.runId ? this.run(event.runId) : undefined;
-    if (!run) return;
+    const at = event.runId ? this.index().get(event.runId) : undefined;
+    if (at === undefined) return;
+    const run = this.summary(at);
     this.count(run, -1);
     applyRunEvent(run, event);
+    this.store(at, run);
     this.count(run, +1);
   }
 
@@ -291,13 +347,14 @@ export class StatsAggregator {
   }
 }
 
-/** The aggregator as JSON: runs as rows with their strings interned in `names`, sketches as flat bucket lists. */
+/** The aggregator as an index body: models (with sketches as flat bucket lists) and names as JSON, runs and spending as columns. */
 export interface StatsSnapshot {
-  models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number[]; ttfts: number[] }>;
-  names: string[];
-  /** `[runId, file, provider, model, startedAt, status, reason, iterations, costUsd, finishedAt, pid]`, names as ids (-1 for null). */
-  runs: unknown[][];
-  spending: number[];
+  meta: { models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number[]; ttfts: number[] }>; names: string[] };
+  runIds: string[];
+  /** One per `RUN_COLUMNS` entry, each as long as `runIds`. */
+  columns: Float64Array[];
+  /** `ts, costUsd` pairs. */
+  spending: Float64Array;
 }
 
 /** Nearest-rank percentile of an ascending array; null when empty. */
