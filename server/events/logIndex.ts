@@ -248,19 +248,19 @@ export class LogIndex {
 
 /**
  * The index file: `MICROIDX`, the header's length and a CRC-32 of everything after it, the header (JSON: the
- * stamp, the counts, the snapshot's small part), then the run columns and the spending as raw little-endian
- * float64s, then the run ids, one a line. Raw columns load in a few milliseconds where JSON would take seconds.
+ * stamp, the counts, the snapshot's small part), then the run columns, the run ids' end offsets and the
+ * spending as raw little-endian float64s, then the run ids end to end. Raw columns load in a few milliseconds where JSON would take seconds.
  */
 const MAGIC = Buffer.from('MICROIDX');
 
 function encodeIndex(header: IndexHeader, snapshot: StatsSnapshot): Buffer {
-  const ids = Buffer.from(snapshot.runIds.join('\n'), 'utf8');
+  const ids = Buffer.from(snapshot.runIds.blob, 'utf8');
   const head = Buffer.from(
-    JSON.stringify({ ...header, runs: snapshot.runIds.length, spending: snapshot.spending.length, ids: ids.length, meta: snapshot.meta }),
+    JSON.stringify({ ...header, runs: snapshot.runIds.ends.length, spending: snapshot.spending.length, ids: ids.length, meta: snapshot.meta }),
   );
   const pad = Buffer.alloc((8 - ((MAGIC.length + 8 + head.length) % 8)) % 8);
   const raw = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const body = Buffer.concat([head, pad, ...snapshot.columns.map(raw), raw(snapshot.spending), ids]);
+  const body = Buffer.concat([head, pad, ...snapshot.columns.map(raw), raw(snapshot.runIds.ends), raw(snapshot.spending), ids]);
   const lengths = Buffer.alloc(8);
   lengths.writeUInt32LE(head.length, 0);
   lengths.writeUInt32LE(zlib.crc32(body), 4);
@@ -286,11 +286,10 @@ function decodeIndex(bytes: Buffer): { header: IndexHeader; snapshot: StatsSnaps
     return start % 8 === 0 ? new Float64Array(bytes.buffer, start, count) : new Float64Array(bytes.buffer.slice(start, start + count * 8));
   };
   const columns = Array.from({ length: RUN_COLUMN_COUNT }, () => floats(header.runs));
+  const ends = floats(header.runs);
   const spending = floats(header.spending);
   if (at + header.ids !== bytes.length) throw new Error('index length mismatch');
-  const runIds = header.runs === 0 ? [] : bytes.toString('utf8', at).split('\n');
-  if (runIds.length !== header.runs) throw new Error('index run ids mismatch');
-  return { header, snapshot: { meta: header.meta, runIds, columns, spending } };
+  return { header, snapshot: { meta: header.meta, runIds: { blob: bytes.toString('utf8', at), ends }, columns, spending } };
 }
 
 function fileSize(file: string): number {

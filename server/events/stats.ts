@@ -1,7 +1,7 @@
 import type { AgentEvent, ProviderStats, RunSummary, Stats } from '../protocol/events';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
-import { Column } from './columns';
+import { Column, IdColumn } from './columns';
 import { LatencySketch } from './sketch';
 
 interface ModelAccumulator {
@@ -43,7 +43,7 @@ export const RUN_COLUMN_COUNT = RUN_COLUMNS.length;
 export class StatsAggregator {
   private readonly models = new Map<string, ModelAccumulator>();
   /** Runs in log order (the order they started), one column per field, and their ids. */
-  private readonly runIds: string[] = [];
+  private runIds = new IdColumn();
   private readonly columns = Object.fromEntries(RUN_COLUMNS.map((c) => [c, new Column()])) as Record<RunColumn, Column>;
   /** Each run's place; built on first need (a start that answers only stats never pays for it). */
   private runIndex: Map<string, number> | undefined;
@@ -117,7 +117,9 @@ export class StatsAggregator {
 
   /** Every run, newest first (for a full scan; answers use `runPage`). */
   runList(): RunSummary[] {
-    return this.runIds.map((_, i) => this.summary(i)).reverse();
+    const runs: RunSummary[] = [];
+    for (let i = this.runIds.length - 1; i >= 0; i--) runs.push(this.summary(i));
+    return runs;
   }
 
   /**
@@ -145,7 +147,7 @@ export class StatsAggregator {
     const start = Math.max(0, end - limit);
     const runs: RunSummary[] = [];
     for (let i = end - 1; i >= start; i--) runs.push(this.summary(i));
-    return { runs, nextBefore: start > 0 ? this.runIds[start] : null };
+    return { runs, nextBefore: start > 0 ? this.runIds.get(start) : null };
   }
 
   runById(runId: string): RunSummary | undefined {
@@ -211,7 +213,7 @@ export class StatsAggregator {
     const models = [...this.models.values()].map((acc) => ({ ...acc, latencies: acc.latencies.toJSON(), ttfts: acc.ttfts.toJSON() }));
     return {
       meta: { models, names: this.names },
-      runIds: this.runIds,
+      runIds: this.runIds.packed(),
       columns: RUN_COLUMNS.map((c) => this.columns[c].values()),
       spending: this.spending.values(),
     };
@@ -224,7 +226,7 @@ export class StatsAggregator {
     };
     const { meta, runIds, columns, spending } = snapshot;
     if (!Array.isArray(meta?.models) || !Array.isArray(meta.names) || !meta.names.every((n) => typeof n === 'string')) return fail('not a snapshot');
-    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.length) || spending.length % 2 !== 0) return fail('bad columns');
+    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.ends.length) || spending.length % 2 !== 0) return fail('bad columns');
     const agg = new StatsAggregator();
     const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : fail('bad number'));
     for (const m of meta.models as unknown as Array<Record<string, unknown>>) {
@@ -236,7 +238,7 @@ export class StatsAggregator {
     }
     for (const name of meta.names) agg.name(name);
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
-    agg.runIds.push(...runIds);
+    agg.runIds = new IdColumn(runIds.blob, runIds.ends);
     agg.spending = new Column(spending);
     // Checked and counted on the columns themselves: no object per run.
     const ids = (c: RunColumn) => agg.columns[c].values();
@@ -259,7 +261,7 @@ export class StatsAggregator {
   private index(): Map<string, number> {
     if (!this.runIndex) {
       this.runIndex = new Map();
-      this.runIds.forEach((id, i) => this.runIndex!.set(id, i));
+      for (let i = 0; i < this.runIds.length; i++) this.runIndex.set(this.runIds.get(i), i);
     }
     return this.runIndex;
   }
@@ -269,7 +271,7 @@ export class StatsAggregator {
     const finishedAt = c.finishedAt.get(i);
     const reason = c.reason.get(i);
     return {
-      runId: this.runIds[i],
+      runId: this.runIds.get(i),
       file: this.names[c.file.get(i)],
       provider: this.names[c.provider.get(i)] as ProviderName,
       model: this.names[c.model.get(i)],
@@ -350,8 +352,9 @@ export class StatsAggregator {
 /** The aggregator as an index body: models (with sketches as flat bucket lists) and names as JSON, runs and spending as columns. */
 export interface StatsSnapshot {
   meta: { models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number[]; ttfts: number[] }>; names: string[] };
-  runIds: string[];
-  /** One per `RUN_COLUMNS` entry, each as long as `runIds`. */
+  /** The run ids as one string and where each ends in it. */
+  runIds: { blob: string; ends: Float64Array };
+  /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`. */
   columns: Float64Array[];
   /** `ts, costUsd` pairs. */
   spending: Float64Array;
