@@ -134,7 +134,12 @@ export class Engine {
     engine.history = LogIndex.open(options.log.file, { warn });
     options.log.onEvent(() => engine.history.catchUp());
     if (engine.history.complete) engine.closeInterrupted();
-    else void engine.history.whenComplete().then(() => engine.closeInterrupted());
+    else
+      void engine.history
+        .whenComplete()
+        .then(() => engine.closeInterrupted())
+        // The log was closed before the fold ended (a short CLI run): the next engine to open it closes them.
+        .catch(() => undefined);
     return engine;
   }
 

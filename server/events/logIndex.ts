@@ -128,8 +128,17 @@ export class LogIndex {
       this.persistedOffset = this.offset;
     } catch (err) {
       // The index is only a cache: without it starts are slower, nothing is lost. Say so once.
-      if (!this.warned) this.warn(`could not write the stats index ${this.indexFile}: ${(err as Error).message}; starts will read the whole log`);
+      if (!this.warned) this.say(`could not write the stats index ${this.indexFile}: ${(err as Error).message}; starts will read the whole log`);
       this.warned = true;
+    }
+  }
+
+  /** Tells the owner something went wrong; never throws (the owner's log may be closed by now). */
+  private say(message: string): void {
+    try {
+      this.warn(message);
+    } catch {
+      // Nowhere left to say it; the index is only a cache.
     }
   }
 
@@ -231,7 +240,7 @@ export class LogIndex {
         await handle.close();
       }
     } catch (err) {
-      this.warn(`could not read the event log ${this.logFile} for the stats: ${(err as Error).message}`);
+      this.say(`could not read the event log ${this.logFile} for the stats: ${(err as Error).message}`);
     } finally {
       this.folding = null;
     }
