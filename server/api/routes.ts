@@ -73,7 +73,7 @@ function cancelled(result: { cancelled: boolean }, { runId }: Call, { engine }: 
   throw new ApiError(404, `no run ${runId}`);
 }
 
-/** `?limit=&before=`: \`before\` is a run id, or a time in ms when it is all digits (run ids never are). */
+/** `?limit=&before=`: `before` is a run id, or a time in ms when it is all digits (run ids never are). */
 function runsQuery(query: URLSearchParams): unknown {
   const limit = query.get('limit');
   const before = query.get('before');
