@@ -216,7 +216,7 @@ describe('the stats index (scale)', function () {
     assert.equal(defaultPage.nextBefore, expected.runs[99].runId);
     await host.stop();
     host = undefined;
-    assert.ok(fs.existsSync(indexFile), 'the index is kept beside the log');
+    assert.equal(fs.statSync(indexFile).mode & 0o777, 0o600, 'the index is kept beside the log, private like it');
 
     // The next start answers complete at once from the index.
     host = await startHost(root, {});

@@ -125,6 +125,8 @@ export class LogIndex {
       if (fs.lstatSync(dir).isSymbolicLink()) throw new Error(`${dir} is a symlink`);
       const header: IndexHeader = { version: INDEX_VERSION, offset: this.offset, lastSeq: this.lastSeq, head: this.headHash(this.offset) };
       writeAtomic(this.indexFile, encodeIndex(header, this.agg.toSnapshot()));
+      // Private like the log it summarises (later writes keep the mode; the folder is the user's only).
+      fs.chmodSync(this.indexFile, 0o600);
       this.persistedOffset = this.offset;
     } catch (err) {
       // The index is only a cache: without it starts are slower, nothing is lost. Say so once.
