@@ -16,8 +16,8 @@ import { parseArgs } from 'node:util';
 import { alertWebhookUrl, ConfigError, parsePort, resolveSettings } from './config';
 import { startAlertWebhook } from './alertWebhook';
 import { Engine, EngineError } from './engine';
-import { EventLog, readEvents } from './events/log';
-import { StatsAggregator } from './events/stats';
+import { EventLog } from './events/log';
+import { LogIndex } from './events/logIndex';
 import { formatEvent, formatStats } from './format';
 import type { ApiInfo } from './protocol/api';
 import type { RunFinishedEvent, RunOutcome } from './protocol/events';
@@ -274,9 +274,11 @@ async function stats(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { log: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const file = resolveSettings(process.cwd(), { logPath: values.log }, process.env).logPath;
   if (!fs.existsSync(file)) throw new UsageError(`no event log at ${file}; run micro-agent first or pass --log`);
-  const aggregator = new StatsAggregator();
-  for await (const event of readEvents(file)) aggregator.add(event);
-  const result = aggregator.stats();
+  // The index beside the log and the log's tail; with no index the whole log is folded once and the index kept.
+  const index = LogIndex.open(file, { warn: (message) => console.error(`micro-agent: ${message}`) });
+  await index.whenComplete();
+  index.persist();
+  const result = index.aggregator.stats();
   console.log(values.json ? JSON.stringify(result, null, 2) : formatStats(result));
   return 0;
 }

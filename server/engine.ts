@@ -11,11 +11,20 @@ import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from './agent/testsPrompt';
 import { toModelText } from './agent/textFile';
 import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from './config';
 import { DailyCap } from './dailyCap';
-import { EventLog, readEvents } from './events/log';
-import { StatsAggregator } from './events/stats';
+import { EventLog } from './events/log';
+import { LogIndex } from './events/logIndex';
 import { commitFiles, GitError, gitWorkTree } from './git';
 import type { RunFinishedEvent, RunOutcome, RunSummary, Stats } from './protocol/events';
-import type { GeneratedTests, InterruptedRunsParams, RestoreResult, ResumeRunParams, RunChanges, WriteTestsParams, WriteTestsResult } from './protocol/methods';
+import type {
+  GeneratedTests,
+  InterruptedRunsParams,
+  RestoreResult,
+  ResumeRunParams,
+  RunChanges,
+  RunsResult,
+  WriteTestsParams,
+  WriteTestsResult,
+} from './protocol/methods';
 import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
 import type { SpendResult } from './protocol/methods';
 import type { DevAiSettings } from './protocol/settings';
@@ -130,7 +139,8 @@ export type AutoFixResult = { started: false; tests: TestedRun } | { started: tr
  * stats and run list folded from the log. The LSP host, the CLI and the HTTP API are thin layers over it.
  */
 export class Engine {
-  private readonly aggregator = new StatsAggregator();
+  /** The stats and run list, from the index beside the log plus what the log gained since. */
+  private history!: LogIndex;
   private readonly active = new Map<string, ActiveRun>();
   /** Tests-first drafts by test file: how many the model wrote and the last, to tell whether the user edited it. */
   private readonly testDrafts = new Map<string, { drafts: number; last: string }>();
@@ -145,12 +155,23 @@ export class Engine {
     this.dailyCap = new DailyCap(options.log, () => this.checked(() => resolveDailyBudget(this.options.settings?.() ?? {}, this.env)));
   }
 
-  /** Opens the engine over a log: replays it into the stats and closes runs a dead process left open. */
+  /**
+   * Opens the engine over a log: its stats come from the index and the log's tail, and runs a dead process
+   * left open are closed. A log too long to fold at once is folded in the background (answers are `partial`
+   * until then) and its open runs are closed when it is done.
+   */
   static async create(options: EngineOptions): Promise<Engine> {
     const engine = new Engine(options);
-    for await (const event of readEvents(options.log.file)) engine.aggregator.add(event);
-    options.log.onEvent((event) => engine.aggregator.add(event));
-    engine.closeInterrupted();
+    const warn = (message: string) => void options.log.append({ type: 'log', level: 'warn', message });
+    engine.history = LogIndex.open(options.log.file, { warn });
+    options.log.onEvent(() => engine.history.catchUp());
+    if (engine.history.complete) engine.closeInterrupted();
+    else
+      void engine.history
+        .whenComplete()
+        .then(() => engine.closeInterrupted())
+        // The log was closed before the fold ended (a short CLI run): the next engine to open it closes them.
+        .catch(() => undefined);
     return engine;
   }
 
@@ -168,15 +189,27 @@ export class Engine {
   }
 
   stats(): Stats {
-    return this.aggregator.stats();
+    this.history.catchUp();
+    const stats = this.history.aggregator.stats();
+    return this.history.complete ? stats : { ...stats, partial: true };
   }
 
-  runs(): RunSummary[] {
-    return this.aggregator.runList();
+  /** A page of runs, newest first, older than `before` (a run id from `nextBefore`, or a time in ms). */
+  runs(limit: number, before?: string | number): RunsResult {
+    this.history.catchUp();
+    const page = this.history.aggregator.runPage(limit, before);
+    if (!page) throw new EngineError('invalid_params', `before: no run ${String(before)} (pass the nextBefore of the previous page)`);
+    return this.history.complete ? page : { ...page, partial: true };
+  }
+
+  run(runId: string): RunSummary | undefined {
+    this.history.catchUp();
+    return this.history.aggregator.runById(runId);
   }
 
   spendSince(sinceTs: number): SpendResult {
-    return { ...this.aggregator.spendSince(sinceTs), daily: this.dailyCap.status() };
+    this.history.catchUp();
+    return { ...this.history.aggregator.spendSince(sinceTs), daily: this.dailyCap.status() };
   }
 
   /** Refuses a model call outside a run (a review) once today's spend reached `devAi.dailyBudgetUsd`. */
@@ -359,6 +392,7 @@ export class Engine {
     const runs = [...this.active.values()];
     for (const run of runs) run.controller.abort();
     await Promise.all(runs.map((run) => run.done));
+    this.history.persist();
   }
 
   /** The configured provider and model, for model calls outside a run (reviews). */
@@ -460,7 +494,7 @@ export class Engine {
 
   /** The latest run in the log (the one `diff` and `undo` mean without a run id). */
   private latestRun(): string {
-    const latest = this.aggregator.runList().reduce<RunSummary | undefined>((last, run) => (last && last.startedAt > run.startedAt ? last : run), undefined);
+    const [latest] = this.runs(1).runs;
     if (!latest) throw new EngineError('not_found', 'no runs yet in this workspace');
     return latest.runId;
   }
@@ -666,7 +700,7 @@ export class Engine {
 
   /** A run the log shows started but never finished belonged to a process that died; say so in the log. */
   private closeInterrupted(): void {
-    for (const run of this.aggregator.unfinished()) {
+    for (const run of this.history.aggregator.unfinished()) {
       // Another process sharing this log (the CLI beside the editor) may still be running it.
       if (run.pid !== process.pid && isAlive(run.pid)) continue;
       const kept = toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)));

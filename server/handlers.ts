@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Engine, EngineError, EngineErrorCode, RunRequest } from './engine';
 import type { Scope } from './protocol/api';
-import { ErrorCodes, Methods, MethodTypes, StartRunParams, WriteTestsParams } from './protocol/methods';
+import { ErrorCodes, Methods, MethodTypes, RUNS_PAGE, StartRunParams, WriteTestsParams } from './protocol/methods';
 import { PathError } from './workspace';
 
 interface Handler<M extends keyof MethodTypes> {
@@ -44,7 +44,16 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
       return { cancelled: typeof runId === 'string' && engine.cancel(runId) };
     },
   },
-  [Methods.runs]: { writes: false, handle: (engine) => ({ runs: engine.runs() }) },
+  [Methods.runs]: {
+    writes: false,
+    handle: (engine, params) => {
+      const limit = wholeOr(field(params, 'limit'), RUNS_PAGE.DEFAULT, 1, RUNS_PAGE.MAX);
+      const before = field(params, 'before');
+      if (before !== undefined && before !== null && typeof before !== 'string' && !(typeof before === 'number' && Number.isFinite(before)))
+        throw new EngineError('invalid_params', 'before must be a run id (the nextBefore of the previous page) or a time in ms');
+      return engine.runs(limit, before ?? undefined);
+    },
+  },
   [Methods.stats]: { writes: false, handle: (engine) => engine.stats() },
   [Methods.events]: {
     writes: false,

@@ -158,6 +158,8 @@ export function statePaths(root: string) {
     runs,
     /** A run's original and its attempts. */
     runDir: (runId: string) => path.join(runs, runId),
+    /** The stats index derived from the event log (`events/logIndex.ts`); rebuilt when missing. */
+    index: path.join(dir, 'index'),
     /** The run locks, one per file being fixed, shared by every process on this workspace. */
     locks,
     /** The lock on one file, named by a hash of its workspace-relative path. */
@@ -180,7 +182,7 @@ export function ensureStateDir(root: string): string {
   if (!existing) fs.mkdirSync(dir, { recursive: true });
   if (!isInside(fs.realpathSync(root), fs.realpathSync(dir)))
     throw new PathError(`${dir} resolves outside the workspace ${root}; micro-agent keeps its state only inside it`);
-  for (const entry of [paths.gitignore, paths.events, paths.apiInfo, paths.apiTokens, paths.reviewIgnored, paths.runs, paths.locks]) {
+  for (const entry of [paths.gitignore, paths.events, paths.apiInfo, paths.apiTokens, paths.reviewIgnored, paths.runs, paths.locks, paths.index]) {
     if (lstatOrUndefined(entry)?.isSymbolicLink())
       throw new PathError(`${entry} is a symlink; micro-agent does not write through links in its state folder (remove it)`);
   }

@@ -126,6 +126,33 @@ describe('dashboard webview in headless Chromium', function () {
     await screenshot(light, 'webview-analytics-light');
   });
 
+  it('keeps every number of the model table readable at sidebar width (300 px)', async () => {
+    const page = await open('dark', 300);
+    const f = new EventFactory(Date.now() - 20 * 60_000);
+    await send(page, {
+      type: 'events',
+      events: [...f.run('a', 'openai', 'gpt-4.1-mini', 1, true, 0.01, 100), ...f.run('b', 'anthropic', 'claude-sonnet-4-5', 2, true, 0.02, 300)],
+    });
+    await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    const row = page.locator('tr[data-model="anthropic claude-sonnet-4-5"]');
+    await row.waitFor();
+    const cells = await row.locator('[data-col]').evaluateAll((tds) =>
+      tds.map((td) => {
+        const box = td.getBoundingClientRect();
+        return { col: td.getAttribute('data-col'), left: box.left, right: box.right, label: getComputedStyle(td, '::before').content, text: td.textContent };
+      }),
+    );
+    assert.equal(cells.length, 13);
+    for (const cell of cells) {
+      assert.ok(cell.left >= 0 && cell.right <= 300, `${cell.col} is on screen (${cell.left}–${cell.right})`);
+      assert.notEqual(cell.label, 'none', `${cell.col} is labelled`);
+    }
+    assert.equal(cells.find((c) => c.col === 'iterations')?.text, '2.0');
+    assert.equal(cells.find((c) => c.col === 'costPerPass')?.text, '$0.04');
+    assert.match(cells.find((c) => c.col === 'costPerPass')!.label, /\$ \/ passing run/);
+    await screenshot(page, 'webview-analytics-sidebar');
+  });
+
   it('shows the cached part of the input tokens, in the model table and on a model call', async () => {
     const page = await open();
     const f = new EventFactory(Date.now() - 5 * 60_000);

@@ -44,7 +44,7 @@ const ROUTES: Record<string, Partial<Record<string, Route>>> = {
   '/export': { GET: { stream: exportStream } },
   '/stats': { GET: { method: Methods.stats } },
   '/runs': {
-    GET: { method: Methods.runs },
+    GET: { method: Methods.runs, params: ({ url }) => runsQuery(url.searchParams) },
     POST: { method: Methods.startRun, status: 201, params: async ({ req }) => bodyObject(await readJson(req)) },
   },
   '/runs/:runId': { DELETE: { method: Methods.cancelRun, params: ({ runId }) => ({ runId }), answer: cancelled } },
@@ -74,7 +74,7 @@ export async function route(ctx: RouteContext, call: Omit<Call, 'runId'>): Promi
 /** `DELETE /runs/:runId` says why nothing was cancelled: no such run (404) or already over (409). */
 function cancelled(result: { cancelled: boolean }, { runId }: Call, { engine }: RouteContext): unknown {
   if (result.cancelled) return result;
-  if (engine.runs().some((run) => run.runId === runId)) throw new ApiError(409, `run ${runId} is already over`);
+  if (runId && engine.run(runId)) throw new ApiError(409, `run ${runId} is already over`);
   throw new ApiError(404, `no run ${runId}`);
 }
 
@@ -83,6 +83,17 @@ async function optionalBody({ req }: Call): Promise<object> {
   const length = Number(req.headers['content-length'] ?? 0);
   if (length === 0 && req.headers['transfer-encoding'] === undefined) return {};
   return bodyObject(await readJson(req)) as object;
+}
+
+/** `?limit=&before=`: `before` is a run id, or a time in ms when it is all digits (run ids never are). */
+function runsQuery(query: URLSearchParams): unknown {
+  const limit = query.get('limit');
+  const before = query.get('before');
+  if (limit !== null && !/^\d{1,9}$/.test(limit)) throw new ApiError(400, `limit must be a whole number, not "${limit}"`);
+  return {
+    ...(limit === null ? {} : { limit: Number(limit) }),
+    ...(before === null || before === '' ? {} : { before: /^\d{1,16}$/.test(before) ? Number(before) : before }),
+  };
 }
 
 function bodyObject(value: unknown): unknown {

@@ -1,12 +1,16 @@
-import type { AgentEvent, ProviderName, ProviderStats, RunSummary, Stats } from '../protocol';
+import type { AgentEvent, ProviderStats, RunSummary, Stats } from '../protocol/events';
+import type { ProviderName } from '../protocol/providers';
+import { applyRunEvent, startedRun } from '../protocol/runSummary';
+import { Column, IdColumn } from './columns';
+import { LatencySketch } from './sketch';
 
 interface ModelAccumulator {
   provider: ProviderName;
   model: string;
   calls: number;
   errors: number;
-  latencies: number[];
-  ttfts: number[];
+  latencies: LatencySketch;
+  ttfts: LatencySketch;
   inputTokens: number;
   cachedInputTokens: number;
   cacheWriteInputTokens: number;
@@ -15,24 +19,53 @@ interface ModelAccumulator {
   pricedCalls: number;
 }
 
+type Status = RunSummary['status'];
+const STATUSES: readonly Status[] = ['running', 'passed', 'failed', 'cancelled', 'error'];
+
+/** One page of the run list, newest first; `nextBefore` is the cursor of the next (older) page, if any. */
+export interface RunPage {
+  runs: RunSummary[];
+  nextBefore: string | null;
+}
+
+/** The run list's columns, in the index file's order; names (file, provider, …) are ids into `names`, -1 for null. */
+const RUN_COLUMNS = ['startedAt', 'costUsd', 'finishedAt', 'pid', 'iterations', 'file', 'provider', 'model', 'status', 'reason', 'resumedFrom'] as const;
+type RunColumn = (typeof RUN_COLUMNS)[number];
+export const RUN_COLUMN_COUNT = RUN_COLUMNS.length;
+
 /**
- * Folds events into the stats and the run list. Fed the whole log once at start-up, then each live event,
- * so `microAgent/stats` and `micro-agent stats` answer from the same code.
+ * Folds events into the stats and the run list, so `microAgent/stats` and `micro-agent stats` answer from the
+ * same code. Every answer costs what the answer holds, not what the log holds: latencies go into sketches,
+ * run counts are kept as they change, the run list is paged, and runs and priced calls are kept as columns of
+ * numbers. `toSnapshot`/`fromSnapshot` are the index file's body (`events/logIndex.ts`), so a start folds only
+ * what the log gained since.
  */
 export class StatsAggregator {
   private readonly models = new Map<string, ModelAccumulator>();
-  private readonly runs = new Map<string, RunSummary>();
-  /** [ts, costUsd] of every priced call, in log order, for spend over a time window. */
-  private readonly spending: Array<[number, number]> = [];
+  /** Runs in log order (the order they started), one column per field, and their ids. */
+  private runIds = new IdColumn();
+  private readonly columns = Object.fromEntries(RUN_COLUMNS.map((c) => [c, new Column()])) as Record<RunColumn, Column>;
+  /** Each run's place; built on first need (a start that answers only stats never pays for it). */
+  private runIndex: Map<string, number> | undefined;
+  /** Strings the columns refer to by id. */
+  private readonly names: string[] = [];
+  private readonly nameIds = new Map<string, number>();
+  private readonly counts: Record<Status, number> = { running: 0, passed: 0, failed: 0, cancelled: 0, error: 0 };
+  private passedIterations = 0;
+  /** `ts, costUsd` of every priced call, flat and in log order, for spend over any time window, exact. */
+  private spending = new Column();
+  /** The last `stats()` answer, until the next event. */
+  private cached: Stats | undefined;
 
   add(event: AgentEvent): void {
+    this.cached = undefined;
     switch (event.type) {
       case 'llm.response': {
         const acc = this.model(event.provider, event.model);
         acc.calls++;
         if (!event.ok) acc.errors++;
-        acc.latencies.push(event.latencyMs);
-        if (event.ttftMs !== null) acc.ttfts.push(event.ttftMs);
+        acc.latencies.add(event.latencyMs);
+        if (event.ttftMs !== null) acc.ttfts.add(event.ttftMs);
         acc.inputTokens += event.inputTokens ?? 0;
         acc.cachedInputTokens += event.cachedInputTokens ?? 0;
         acc.cacheWriteInputTokens += event.cacheWriteInputTokens ?? 0;
@@ -40,100 +73,259 @@ export class StatsAggregator {
         if (event.costUsd !== null) {
           acc.costUsd += event.costUsd;
           acc.pricedCalls++;
-          this.spending.push([event.ts, event.costUsd]);
+          this.spending.push(event.ts);
+          this.spending.push(event.costUsd);
         }
-        const run = event.runId ? this.runs.get(event.runId) : undefined;
-        if (run) run.costUsd += event.costUsd ?? 0;
+        this.applyToRun(event);
         break;
       }
-      case 'run.started':
-        this.runs.set(event.runId, {
-          runId: event.runId,
-          file: event.file,
-          provider: event.provider,
-          model: event.model,
-          startedAt: event.ts,
-          status: 'running',
-          reason: null,
-          iterations: 0,
-          costUsd: 0,
-          finishedAt: null,
-          pid: event.pid,
-          ...(event.resumedFrom ? { resumedFrom: event.resumedFrom } : {}),
-        });
-        break;
-      case 'run.iteration': {
-        const run = this.runs.get(event.runId);
-        if (run) run.iterations = event.iteration;
+      case 'run.started': {
+        const summary = startedRun(event);
+        const index = this.index();
+        const at = index.get(event.runId);
+        if (at === undefined) {
+          index.set(event.runId, this.runIds.length);
+          this.runIds.push(event.runId);
+          for (const c of RUN_COLUMNS) this.columns[c].push(0);
+          this.store(this.runIds.length - 1, summary);
+        } else {
+          // The same id started again (never by this engine): it keeps its place, as a Map entry would.
+          this.count(this.summary(at), -1);
+          this.store(at, summary);
+        }
+        this.count(summary, +1);
         break;
       }
-      case 'run.finished': {
-        const run = this.runs.get(event.runId);
-        if (run)
-          Object.assign(run, { status: event.outcome, reason: event.reason, iterations: event.iterations, costUsd: event.costUsd, finishedAt: event.ts });
+      case 'run.iteration':
+      case 'run.finished':
+        this.applyToRun(event);
         break;
-      }
     }
   }
 
   /** Cost of the priced calls at or after `sinceTs`. Calls are in ts order, so scan from the newest back. */
   spendSince(sinceTs: number): { costUsd: number; calls: number } {
+    const spending = this.spending.values();
     let costUsd = 0;
     let calls = 0;
-    for (let i = this.spending.length - 1; i >= 0 && this.spending[i][0] >= sinceTs; i--) {
-      costUsd += this.spending[i][1];
+    for (let i = spending.length - 2; i >= 0 && spending[i] >= sinceTs; i -= 2) {
+      costUsd += spending[i + 1];
       calls++;
     }
     return { costUsd, calls };
   }
 
+  /** Every run, newest first (for a full scan; answers use `runPage`). */
   runList(): RunSummary[] {
-    return [...this.runs.values()].reverse().map((run) => ({ ...run }));
+    const runs: RunSummary[] = [];
+    for (let i = this.runIds.length - 1; i >= 0; i--) runs.push(this.summary(i));
+    return runs;
+  }
+
+  /**
+   * At most `limit` runs, newest first, older than `before`: a run id (the cursor a page returns), or a time in
+   * ms (runs started before it). Undefined when `before` names no run.
+   */
+  runPage(limit: number, before?: string | number): RunPage | undefined {
+    let end = this.runIds.length;
+    if (typeof before === 'string') {
+      const at = this.index().get(before);
+      if (at === undefined) return undefined;
+      end = at;
+    } else if (typeof before === 'number') {
+      // Runs are in log order, which is start order; find the first started at or after `before`.
+      const startedAt = this.columns.startedAt;
+      let lo = 0;
+      let hi = this.runIds.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (startedAt.get(mid) < before) lo = mid + 1;
+        else hi = mid;
+      }
+      end = lo;
+    }
+    const start = Math.max(0, end - limit);
+    const runs: RunSummary[] = [];
+    for (let i = end - 1; i >= start; i--) runs.push(this.summary(i));
+    return { runs, nextBefore: start > 0 ? this.runIds.get(start) : null };
+  }
+
+  runById(runId: string): RunSummary | undefined {
+    const at = this.index().get(runId);
+    return at === undefined ? undefined : this.summary(at);
   }
 
   /** Runs started but never finished: the process that ran them died. */
   unfinished(): RunSummary[] {
-    return [...this.runs.values()].filter((run) => run.status === 'running');
+    if (this.counts.running === 0) return [];
+    const running = this.nameIds.get('running');
+    const status = this.columns.status.values();
+    const out: RunSummary[] = [];
+    for (let i = 0; i < status.length; i++) if (status[i] === running) out.push(this.summary(i));
+    return out;
   }
 
   stats(): Stats {
-    const providers: ProviderStats[] = [...this.models.values()].map((acc) => {
-      const latencies = [...acc.latencies].sort((a, b) => a - b);
-      const ttfts = [...acc.ttfts].sort((a, b) => a - b);
-      return {
-        provider: acc.provider,
-        model: acc.model,
-        calls: acc.calls,
-        errors: acc.errors,
-        p50LatencyMs: percentile(latencies, 50),
-        p95LatencyMs: percentile(latencies, 95),
-        p50TtftMs: percentile(ttfts, 50),
-        inputTokens: acc.inputTokens,
-        cachedInputTokens: acc.cachedInputTokens,
-        cacheWriteInputTokens: acc.cacheWriteInputTokens,
-        outputTokens: acc.outputTokens,
-        costUsd: acc.pricedCalls > 0 ? acc.costUsd : null,
-        unpricedCalls: acc.calls - acc.pricedCalls,
-      };
-    });
-    const all = [...this.runs.values()];
-    const count = (status: RunSummary['status']) => all.filter((run) => run.status === status).length;
-    const passed = all.filter((run) => run.status === 'passed');
-    const finished = all.length - count('running');
+    this.cached ??= this.computeStats();
+    return this.cached;
+  }
+
+  private computeStats(): Stats {
+    const providers: ProviderStats[] = [...this.models.values()].map((acc) => ({
+      provider: acc.provider,
+      model: acc.model,
+      calls: acc.calls,
+      errors: acc.errors,
+      p50LatencyMs: acc.latencies.quantile(50),
+      p95LatencyMs: acc.latencies.quantile(95),
+      p50TtftMs: acc.ttfts.quantile(50),
+      inputTokens: acc.inputTokens,
+      cachedInputTokens: acc.cachedInputTokens,
+      cacheWriteInputTokens: acc.cacheWriteInputTokens,
+      outputTokens: acc.outputTokens,
+      costUsd: acc.pricedCalls > 0 ? acc.costUsd : null,
+      unpricedCalls: acc.calls - acc.pricedCalls,
+    }));
+    const { running, passed, failed, cancelled, error } = this.counts;
+    const finished = this.runIds.length - running;
+    // Summed in log order on each call (a float total kept by deltas would drift from a fresh fold); a column, so fast.
+    const costs = this.columns.costUsd.values();
+    let costUsd = 0;
+    for (let i = 0; i < costs.length; i++) costUsd += costs[i];
     return {
       providers: providers.sort((a, b) => b.calls - a.calls || a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model)),
       runs: {
-        total: all.length,
-        running: count('running'),
-        passed: passed.length,
-        failed: count('failed'),
-        cancelled: count('cancelled'),
-        error: count('error'),
-        passRate: finished > 0 ? passed.length / finished : null,
-        meanIterationsToPass: passed.length > 0 ? passed.reduce((sum, run) => sum + run.iterations, 0) / passed.length : null,
-        costUsd: all.reduce((sum, run) => sum + run.costUsd, 0),
+        total: this.runIds.length,
+        running,
+        passed,
+        failed,
+        cancelled,
+        error,
+        passRate: finished > 0 ? passed / finished : null,
+        meanIterationsToPass: passed > 0 ? this.passedIterations / passed : null,
+        costUsd,
       },
     };
+  }
+
+  /** Everything folded so far: a small JSON part and raw columns (the index file's body); `fromSnapshot` reads it back. */
+  toSnapshot(): StatsSnapshot {
+    const models = [...this.models.values()].map((acc) => ({ ...acc, latencies: acc.latencies.toJSON(), ttfts: acc.ttfts.toJSON() }));
+    return {
+      meta: { models, names: this.names },
+      runIds: this.runIds.packed(),
+      columns: RUN_COLUMNS.map((c) => this.columns[c].values()),
+      spending: this.spending.values(),
+    };
+  }
+
+  /** Throws on anything that is not a consistent snapshot, so a damaged index is rebuilt rather than believed. */
+  static fromSnapshot(snapshot: StatsSnapshot): StatsAggregator {
+    const fail = (what: string): never => {
+      throw new Error(`index: ${what}`);
+    };
+    const { meta, runIds, columns, spending } = snapshot;
+    if (!Array.isArray(meta?.models) || !Array.isArray(meta.names) || !meta.names.every((n) => typeof n === 'string')) return fail('not a snapshot');
+    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.ends.length) || spending.length % 2 !== 0) return fail('bad columns');
+    const agg = new StatsAggregator();
+    const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : fail('bad number'));
+    for (const m of meta.models as unknown as Array<Record<string, unknown>>) {
+      const acc = agg.model(String(m.provider) as ProviderName, String(m.model));
+      for (const key of ['calls', 'errors', 'inputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'outputTokens', 'costUsd', 'pricedCalls'] as const)
+        acc[key] = num(m[key]);
+      acc.latencies = LatencySketch.fromJSON(m.latencies);
+      acc.ttfts = LatencySketch.fromJSON(m.ttfts);
+    }
+    for (const name of meta.names) agg.name(name);
+    RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
+    agg.runIds = new IdColumn(runIds.blob, runIds.ends);
+    agg.spending = new Column(spending);
+    // Checked and counted on the columns themselves: no object per run.
+    const ids = (c: RunColumn) => agg.columns[c].values();
+    for (const c of ['file', 'provider', 'model', 'status', 'reason'] as const) {
+      const values = ids(c);
+      const min = c === 'reason' ? -1 : 0;
+      for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i]) || values[i] < min || values[i] >= agg.names.length) fail('bad name id');
+    }
+    const status = ids('status');
+    const iterations = ids('iterations');
+    const statusOf = agg.names.map((n) => (STATUSES as readonly string[]).indexOf(n));
+    for (let i = 0; i < status.length; i++) {
+      const which = STATUSES[statusOf[status[i]]] ?? fail('bad run status');
+      agg.counts[which]++;
+      if (which === 'passed') agg.passedIterations += iterations[i];
+    }
+    return agg;
+  }
+
+  private index(): Map<string, number> {
+    if (!this.runIndex) {
+      this.runIndex = new Map();
+      for (let i = 0; i < this.runIds.length; i++) this.runIndex.set(this.runIds.get(i), i);
+    }
+    return this.runIndex;
+  }
+
+  private summary(i: number): RunSummary {
+    const c = this.columns;
+    const finishedAt = c.finishedAt.get(i);
+    const reason = c.reason.get(i);
+    const resumedFrom = c.resumedFrom.get(i);
+    return {
+      runId: this.runIds.get(i),
+      file: this.names[c.file.get(i)],
+      provider: this.names[c.provider.get(i)] as ProviderName,
+      model: this.names[c.model.get(i)],
+      startedAt: c.startedAt.get(i),
+      status: this.names[c.status.get(i)] as Status,
+      reason: reason === -1 ? null : (this.names[reason] as RunSummary['reason']),
+      iterations: c.iterations.get(i),
+      costUsd: c.costUsd.get(i),
+      finishedAt: Number.isNaN(finishedAt) ? null : finishedAt,
+      pid: c.pid.get(i),
+      ...(resumedFrom === -1 ? {} : { resumedFrom: this.names[resumedFrom] }),
+    };
+  }
+
+  private store(i: number, run: RunSummary): void {
+    const c = this.columns;
+    c.startedAt.set(i, run.startedAt);
+    c.costUsd.set(i, run.costUsd);
+    c.finishedAt.set(i, run.finishedAt ?? NaN);
+    c.pid.set(i, run.pid);
+    c.iterations.set(i, run.iterations);
+    c.file.set(i, this.name(run.file));
+    c.provider.set(i, this.name(run.provider));
+    c.model.set(i, this.name(run.model));
+    c.status.set(i, this.name(run.status));
+    c.reason.set(i, run.reason === null ? -1 : this.name(run.reason));
+    c.resumedFrom.set(i, run.resumedFrom === undefined ? -1 : this.name(run.resumedFrom));
+  }
+
+  private name(value: string): number {
+    let id = this.nameIds.get(value);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(value);
+      this.nameIds.set(value, id);
+    }
+    return id;
+  }
+
+  /** Applies an event to its run, keeping the counts by status (and the iterations of passed runs) in step. */
+  private applyToRun(event: AgentEvent): void {
+    const at = event.runId ? this.index().get(event.runId) : undefined;
+    if (at === undefined) return;
+    const run = this.summary(at);
+    this.count(run, -1);
+    applyRunEvent(run, event);
+    this.store(at, run);
+    this.count(run, +1);
+  }
+
+  private count(run: RunSummary, sign: 1 | -1): void {
+    this.counts[run.status] += sign;
+    if (run.status === 'passed') this.passedIterations += sign * run.iterations;
   }
 
   private model(provider: ProviderName, model: string): ModelAccumulator {
@@ -145,8 +337,8 @@ export class StatsAggregator {
         model,
         calls: 0,
         errors: 0,
-        latencies: [],
-        ttfts: [],
+        latencies: new LatencySketch(),
+        ttfts: new LatencySketch(),
         inputTokens: 0,
         cachedInputTokens: 0,
         cacheWriteInputTokens: 0,
@@ -158,6 +350,17 @@ export class StatsAggregator {
     }
     return acc;
   }
+}
+
+/** The aggregator as an index body: models (with sketches as flat bucket lists) and names as JSON, runs and spending as columns. */
+export interface StatsSnapshot {
+  meta: { models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number[]; ttfts: number[] }>; names: string[] };
+  /** The run ids as one string and where each ends in it. */
+  runIds: { blob: string; ends: Float64Array };
+  /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`. */
+  columns: Float64Array[];
+  /** `ts, costUsd` pairs. */
+  spending: Float64Array;
 }
 
 /** Nearest-rank percentile of an ascending array; null when empty. */

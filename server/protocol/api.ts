@@ -32,7 +32,7 @@ export interface ApiStartRunBody {
 }
 /** `201` answer to `POST /v1/runs`. */
 export type ApiStartRunResponse = StartRunResult;
-/** `GET /v1/runs`. */
+/** `GET /v1/runs?limit=&before=`: a page of `microAgent/runs`. */
 export type ApiRunsResponse = RunsResult;
 /** `GET /v1/stats`: the same shape as `microAgent/stats`. */
 export type ApiStatsResponse = Stats;

@@ -339,6 +339,8 @@ export interface RunTotals {
 export interface Stats {
   providers: ProviderStats[];
   runs: RunTotals;
+  /** True while the host is still folding the log (its index was missing, stale or damaged): the numbers will grow. */
+  partial?: boolean;
 }
 
 export interface RunSummary {

@@ -9,6 +9,7 @@ export * from './format';
 export * from './lsp';
 export * from './methods';
 export * from './providers';
+export * from './runSummary';
 export * from './settings';
 export * from './testReport';
 export * from './webview';

@@ -19,6 +19,7 @@ import {
   ReviewResult,
   RunChanges,
   RunChangesParams,
+  RunsParams,
   RunsResult,
   SpendParams,
   SpendResult,
@@ -41,7 +42,10 @@ export namespace CancelRunRequest {
 
 export namespace RunsRequest {
   export const method = Methods.runs;
+  /** Without params: the newest page (100 runs). */
   export const type = new RequestType0<RunsResult, void>(method);
+  /** With `{ limit, before }`: any page. */
+  export const paged = new RequestType<RunsParams, RunsResult, void>(method);
 }
 
 export namespace StatsRequest {

@@ -67,8 +67,22 @@ export interface CancelRunResult {
   cancelled: boolean;
 }
 
+/** Default and maximum page of `microAgent/runs`; a call without params gets the newest `DEFAULT` runs. */
+export const RUNS_PAGE = { DEFAULT: 100, MAX: 1000 } as const;
+
+export interface RunsParams {
+  /** At most this many runs (default 100, at most 1000). */
+  limit?: number;
+  /** Runs older than this: a run id (the `nextBefore` of the previous page), or a time in ms (runs started before it). */
+  before?: string | number;
+}
 export interface RunsResult {
+  /** Newest first. */
   runs: RunSummary[];
+  /** The `before` of the next (older) page; null on the last page. */
+  nextBefore: string | null;
+  /** True while the host is still folding the log (a rebuilt index): more runs are coming. */
+  partial?: boolean;
 }
 
 export interface EventsParams {
@@ -212,7 +226,7 @@ export interface WriteTestsResult {
 export interface MethodTypes {
   [Methods.startRun]: { params: StartRunParams; result: StartRunResult };
   [Methods.cancelRun]: { params: CancelRunParams; result: CancelRunResult };
-  [Methods.runs]: { params: void; result: RunsResult };
+  [Methods.runs]: { params: RunsParams | void; result: RunsResult };
   [Methods.stats]: { params: void; result: Stats };
   [Methods.events]: { params: EventsParams; result: EventsResult };
   [Methods.spend]: { params: SpendParams; result: SpendResult };

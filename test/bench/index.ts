@@ -12,6 +12,7 @@ import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady } from './extension';
 import { api } from './api';
 import { review } from './review';
+import { scale } from './scale';
 import { Result, table } from './stats';
 import { testResults } from './testResults';
 import { webview } from './webview';
@@ -31,8 +32,11 @@ async function main(): Promise<void> {
     ['host spawn', hostSpawnToReady],
     ['activation', activation],
     ['dashboard', webview],
+    ['scale', scale],
   ];
-  for (const [name, step] of steps) {
+  // `BENCH_ONLY=scale npm run bench` runs the named steps only.
+  const only = process.env.BENCH_ONLY?.split(',');
+  for (const [name, step] of steps.filter(([name]) => !only || only.includes(name))) {
     process.stderr.write(`bench: ${name}…\n`);
     results.push(...(await step()));
   }

@@ -1,7 +1,7 @@
 import type { Database } from 'sql.js';
 import { useState } from 'preact/hooks';
 import { insights } from '../insights';
-import { costSeries, latencySeries, modelStats, passRateByModel, spendSince, tokensByProvider, Window } from '../queries';
+import { costSeries, latencySeries, ModelStats, modelStats, passRateByModel, spendSince, tokensByProvider, Window } from '../queries';
 import { count, ms, percent, usd } from '../format';
 import { BarChart, LineChart } from './Charts';
 
@@ -9,6 +9,27 @@ const WINDOWS: Array<{ id: Window; label: string; phrase: string }> = [
   { id: 'hour', label: 'Last hour', phrase: 'last hour' },
   { id: 'day', label: 'Last day', phrase: 'last day' },
   { id: 'all', label: 'All', phrase: 'whole log' },
+];
+
+/**
+ * The model table's columns. Each cell carries its column's label (`data-label`) so that at sidebar width,
+ * where fourteen columns cannot fit, each row is laid out as a card of labelled values (styles.css) and every
+ * number stays readable instead of being scrolled out of sight.
+ */
+const COLUMNS: Array<{ col: string; label: string; title?: string; value: (s: ModelStats) => string }> = [
+  { col: 'calls', label: 'Calls', value: (s) => count(s.calls) },
+  { col: 'errorRate', label: 'Errors', value: (s) => percent(s.errorRate) },
+  { col: 'p50', label: 'p50', value: (s) => ms(s.p50LatencyMs) },
+  { col: 'p95', label: 'p95', value: (s) => ms(s.p95LatencyMs) },
+  { col: 'ttft', label: 'TTFT p50', value: (s) => ms(s.p50TtftMs) },
+  { col: 'in', label: 'Tokens in', value: (s) => count(s.inputTokens) },
+  { col: 'cached', label: 'Cached', title: "Of the tokens in, those read from the vendor's prompt cache", value: (s) => count(s.cachedInputTokens) },
+  { col: 'out', label: 'Tokens out', value: (s) => count(s.outputTokens) },
+  { col: 'cost', label: 'Cost', value: (s) => usd(s.costUsd) },
+  { col: 'runs', label: 'Runs', value: (s) => String(s.runs) },
+  { col: 'passRate', label: 'Pass rate', value: (s) => percent(s.passRate) },
+  { col: 'iterations', label: 'Iter. to pass', value: (s) => (s.meanIterationsToPass === null ? '–' : s.meanIterationsToPass.toFixed(1)) },
+  { col: 'costPerPass', label: '$ / passing run', value: (s) => (s.costPerPassingRun === null ? '–' : usd(s.costPerPassingRun)) },
 ];
 
 /** Provider analytics over a chosen window: the stats table, insights and charts. `version` re-runs the queries. */
@@ -45,25 +66,17 @@ export function Analytics({ db, budgetUsd }: { db: Database; version: number; bu
           <thead>
             <tr>
               <th>Provider / model</th>
-              <th>Calls</th>
-              <th>Errors</th>
-              <th>p50</th>
-              <th>p95</th>
-              <th>TTFT p50</th>
-              <th>Tokens in</th>
-              <th title="Of the tokens in, those read from the vendor's prompt cache">Cached</th>
-              <th>Tokens out</th>
-              <th>Cost</th>
-              <th>Runs</th>
-              <th>Pass rate</th>
-              <th>Iter. to pass</th>
-              <th>$ / passing run</th>
+              {COLUMNS.map((c) => (
+                <th key={c.col} title={c.title}>
+                  {c.label}
+                </th>
+              ))}
             </tr>
           </thead>
           <tbody>
             {stats.length === 0 && (
               <tr>
-                <td colSpan={14} class="muted">
+                <td colSpan={COLUMNS.length + 1} class="muted">
                   No model calls in this window.
                 </td>
               </tr>
@@ -73,19 +86,11 @@ export function Analytics({ db, budgetUsd }: { db: Database; version: number; bu
                 <td>
                   {s.provider} <span class="muted">{s.model}</span>
                 </td>
-                <td data-col="calls">{count(s.calls)}</td>
-                <td data-col="errorRate">{percent(s.errorRate)}</td>
-                <td data-col="p50">{ms(s.p50LatencyMs)}</td>
-                <td data-col="p95">{ms(s.p95LatencyMs)}</td>
-                <td data-col="ttft">{ms(s.p50TtftMs)}</td>
-                <td data-col="in">{count(s.inputTokens)}</td>
-                <td data-col="cached">{count(s.cachedInputTokens)}</td>
-                <td data-col="out">{count(s.outputTokens)}</td>
-                <td data-col="cost">{usd(s.costUsd)}</td>
-                <td data-col="runs">{s.runs}</td>
-                <td data-col="passRate">{percent(s.passRate)}</td>
-                <td data-col="iterations">{s.meanIterationsToPass === null ? '–' : s.meanIterationsToPass.toFixed(1)}</td>
-                <td data-col="costPerPass">{s.costPerPassingRun === null ? '–' : usd(s.costPerPassingRun)}</td>
+                {COLUMNS.map((c) => (
+                  <td key={c.col} data-col={c.col} data-label={c.label}>
+                    {c.value(s)}
+                  </td>
+                ))}
               </tr>
             ))}
           </tbody>

@@ -1,0 +1,97 @@
+/**
+ * A mergeable latency histogram in the manner of HDR histograms: milliseconds below 1,024 are counted exactly,
+ * larger values in buckets that keep their 10 most significant bits. A percentile read from it is the exact
+ * nearest-rank value below 1,024 ms and within 0.1% of it above (a bucket's midpoint is at most half a bucket,
+ * 2^-10 of the value, away). Memory is bounded by the range (512 buckets per doubling), not by the number of
+ * calls, and two sketches add up bucket by bucket, so windows combine without keeping raw values.
+ */
+
+/** Below this many milliseconds every whole value is its own bucket. */
+const EXACT_BELOW = 1024;
+const SIGNIFICANT_BITS = 10;
+const PER_OCTAVE = 2 ** (SIGNIFICANT_BITS - 1);
+/** Buckets up to 2^53 ms: any latency a double can hold as a whole number. */
+const MAX_BUCKETS = EXACT_BELOW + (53 - SIGNIFICANT_BITS) * PER_OCTAVE;
+
+/** The documented bound on a percentile's relative error above `EXACT_BELOW`. */
+export const SKETCH_RELATIVE_ERROR = 2 ** -SIGNIFICANT_BITS;
+
+export class LatencySketch {
+  /** Count per bucket index, dense up to the highest bucket seen. */
+  private counts = new Float64Array(64);
+  private total = 0;
+
+  get count(): number {
+    return this.total;
+  }
+
+  add(value: number, times = 1): void {
+    this.addToBucket(bucketOf(value), times);
+  }
+
+  merge(other: LatencySketch): void {
+    for (let i = 0; i < other.counts.length; i++) if (other.counts[i] > 0) this.addToBucket(i, other.counts[i]);
+  }
+
+  /** Nearest-rank percentile (as `percentile` over the sorted values), null when empty. */
+  quantile(p: number): number | null {
+    if (this.total === 0) return null;
+    const rank = Math.min(this.total, Math.max(1, Math.ceil((p / 100) * this.total)));
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i];
+      if (seen >= rank) return representative(i);
+    }
+    return null; // Unreachable: the counts add up to the total.
+  }
+
+  /** Flat `[bucket, count, bucket, count, …]` of the buckets in use, for the index file. */
+  toJSON(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) out.push(i, this.counts[i]);
+    return out;
+  }
+
+  static fromJSON(flat: unknown): LatencySketch {
+    if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new Error('a latency sketch is a flat list of bucket, count pairs');
+    const sketch = new LatencySketch();
+    for (let i = 0; i < flat.length; i += 2) {
+      const bucket: unknown = flat[i];
+      const n: unknown = flat[i + 1];
+      if (!Number.isSafeInteger(bucket) || (bucket as number) < 0 || (bucket as number) >= MAX_BUCKETS || !Number.isSafeInteger(n) || (n as number) <= 0)
+        throw new Error('a latency sketch holds a bad bucket');
+      sketch.addToBucket(bucket as number, n as number);
+    }
+    return sketch;
+  }
+
+  private addToBucket(bucket: number, times: number): void {
+    if (bucket >= this.counts.length) {
+      const bigger = new Float64Array(Math.min(MAX_BUCKETS, Math.max(bucket + 1, this.counts.length * 2)));
+      bigger.set(this.counts);
+      this.counts = bigger;
+    }
+    this.counts[bucket] += times;
+    this.total += times;
+  }
+}
+
+/** Whole milliseconds (negatives count as 0) below 1,024; above, 512 buckets per doubling by the next 9 bits. */
+function bucketOf(value: number): number {
+  const ms = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(value)));
+  if (ms < EXACT_BELOW) return ms;
+  let octave = Math.floor(Math.log2(ms));
+  // log2 of a value just under a power of two can round up to it.
+  if (ms < 2 ** octave) octave--;
+  const mantissa = Math.floor(ms / 2 ** (octave - (SIGNIFICANT_BITS - 1)));
+  return EXACT_BELOW + (octave - SIGNIFICANT_BITS) * PER_OCTAVE + (mantissa - PER_OCTAVE);
+}
+
+/** The value a bucket answers with: itself when exact, else its midpoint. */
+function representative(bucket: number): number {
+  if (bucket < EXACT_BELOW) return bucket;
+  const octave = SIGNIFICANT_BITS + Math.floor((bucket - EXACT_BELOW) / PER_OCTAVE);
+  const width = 2 ** (octave - (SIGNIFICANT_BITS - 1));
+  const low = (PER_OCTAVE + ((bucket - EXACT_BELOW) % PER_OCTAVE)) * width;
+  return low + Math.floor(width / 2);
+}
