@@ -49,9 +49,9 @@ export class RunEndNotifier implements vscode.Disposable {
     }
     // What is left of a run that did not pass: its files were put back unless it kept its last attempt.
     const kept = changed && !event.restored;
-    const why = event.reason.replaceAll('_', ' ');
+    const why = event.reason === 'cancelled' ? 'the run was cancelled' : event.reason.replaceAll('_', ' ');
     const choice = await vscode.window.showInformationMessage(
-      `micro-agent did not fix ${file} (${event.outcome}: ${why}).${kept ? ' Its last attempt is still in place.' : ''}`,
+      `micro-agent did not fix ${file} (${why}).${kept ? ' Its last attempt is still in place.' : ''}`,
       'Resume',
       ...(kept ? ['Show Changes', 'Undo'] : changed ? ['Show Changes'] : []),
     );

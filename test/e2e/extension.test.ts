@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
   answerInput,
-  ARTIFACTS,
   CodeServer,
+  keepFailure,
   launchBrowser,
   openFile,
   openWorkbench,
@@ -73,11 +73,8 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       });
       page = await openWorkbench(browser, vscode.url);
     });
-    afterEach(async function () {
-      if (this.currentTest?.state !== 'failed') return;
-      const name = `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`;
-      await screenshot(page, name);
-      fs.cpSync(vscode.logsDir, path.join(ARTIFACTS, `${name}-logs`), { recursive: true });
+    afterEach(function () {
+      return keepFailure(page, vscode, this.currentTest);
     });
     after(async () => {
       await page?.context().close();

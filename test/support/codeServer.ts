@@ -206,3 +206,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
 }
+
+/** After a failed test: a screenshot of the workbench and VS Code's logs (the dev-ai channel among them) in test-artifacts/. */
+export async function keepFailure(page: Page, vscode: CodeServer, test: Mocha.Test | undefined, prefix = 'failed'): Promise<void> {
+  if (test?.state !== 'failed') return;
+  const name = `${prefix}-${test.title.slice(0, 40).replace(/\W+/g, '-')}`;
+  await screenshot(page, name);
+  fs.cpSync(vscode.logsDir, path.join(ARTIFACTS, `${name}-logs`), { recursive: true });
+}
