@@ -98,9 +98,9 @@ export class ApiServer {
         res.destroy();
         return;
       }
-      const status = err instanceof ApiError ? err.status : replyError(err).status;
-      if (status === 500) this.options.log?.(`api: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
-      sendError(res, status, err instanceof Error ? err.message : String(err));
+      const reply = err instanceof ApiError ? { status: err.status, data: undefined } : replyError(err);
+      if (reply.status === 500) this.options.log?.(`api: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
+      sendError(res, reply.status, err instanceof Error ? err.message : String(err), reply.data?.files);
       // Stop reading a body we refused, without waiting for the rest of it.
       if (!req.complete) req.once('end', () => undefined).resume();
     }

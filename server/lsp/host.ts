@@ -27,7 +27,7 @@ import { parsePort, resolveSettings } from '../config';
 import { Engine } from '../engine';
 import { EventLog } from '../events/log';
 import { HANDLERS, replyError } from '../handlers';
-import { ApiStatusRequest, EventNotification, ReviewRequest } from '../protocol/lsp';
+import { ApiStatusRequest, EventNotification, InterruptedRunsNotification, ReviewRequest } from '../protocol/lsp';
 import { ErrorCodes, IGNORE_FINDING_COMMAND } from '../protocol/methods';
 import type { DevAiSettings, HostInitializationOptions } from '../protocol/settings';
 import { ReviewCancelled, ReviewRefused } from '../review/reviewer';
@@ -114,6 +114,8 @@ connection.onInitialized(async () => {
       (level, message) => connection.console[level](message),
     );
     void applyApiSetting();
+    // The editor offers undo for runs a killed process left mid-way; nothing is restored without the user.
+    if (current.interrupted.length) void connection.sendNotification(InterruptedRunsNotification.type, { runs: current.interrupted });
     connection.console.info(`micro-agent: ready in ${root}, log ${log.file}`);
   } catch (err) {
     unavailable = `micro-agent could not start: ${err instanceof Error ? err.message : String(err)}`;
@@ -183,7 +185,7 @@ for (const [method, handler] of Object.entries(HANDLERS)) {
   connection.onRequest(method, async (params: unknown) => {
     const current = await requireEngine();
     try {
-      return handler.handle(current, params);
+      return await handler.handle(current, params);
     } catch (err) {
       throw toResponseError(err);
     }
@@ -227,10 +229,10 @@ connection.onExecuteCommand(async ({ command, arguments: args }) => {
   await editor?.ignore(args[0], args[1]);
 });
 
-function toResponseError(err: unknown): ResponseError<void> {
+function toResponseError(err: unknown): ResponseError<{ files: string[] } | undefined> {
   if (err instanceof ReviewRefused) return new ResponseError(ErrorCodes.InvalidParams, err.message);
-  const { code, message } = replyError(err);
-  return new ResponseError(code, message);
+  const { code, message, data } = replyError(err);
+  return new ResponseError(code, message, data);
 }
 
 // The editor closes the connection to stop us: cancel the runs so their tests die and files are restored.

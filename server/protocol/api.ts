@@ -41,7 +41,8 @@ export type ApiCancelRunResponse = CancelRunResult;
 
 /** Every non-2xx answer. */
 export interface ApiErrorBody {
-  error: { status: number; message: string };
+  /** `files`: with 409 from undo/restore/resume, the files changed since the run (pass `force` to overwrite them). */
+  error: { status: number; message: string; files?: string[] };
 }
 
 /** `GET /v1/export?format=&from=&to=&type=` */

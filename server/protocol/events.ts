@@ -61,6 +61,8 @@ export interface RunStartedEvent extends EventBase {
   files?: string[];
   /** The process running the loop, so another process sharing the log can tell a live run from a dead one. */
   pid: number;
+  /** The read-only test files shown to the model (`-f`, tests first), so a resumed run shows them again. */
+  testFiles?: string[];
   /** Set when this run resumes an earlier one (`--resume`, `microAgent/resumeRun`): it goes on from that run's last attempt. */
   resumedFrom?: string;
 }
