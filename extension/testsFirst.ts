@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import { StartRunRequest, WriteTestsRequest, WriteTestsResult } from '../server/protocol';
 import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
@@ -67,17 +66,16 @@ export function registerTestsFirst(
     const languageId = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())?.languageId;
     let revision: { draft: string; feedback: string } | undefined;
     for (;;) {
-      let draft: WriteTestsResult;
-      try {
-        draft = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `micro-agent: writing tests for ${file}`, cancellable: true },
-          (_progress, token) =>
+      // Cancel stops waiting at once: the host may still finish the model call, but its draft is dropped.
+      const draft = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `micro-agent: writing tests for ${file}`, cancellable: true },
+        (_progress, token) =>
+          Promise.race([
             client.sendRequest(WriteTestsRequest.type, { uri: uri.toString(), testFile: testFile.trim(), prompt, testCommand, ...revision }, token),
-        );
-      } catch (err) {
-        if (err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled) return;
-        throw err;
-      }
+            new Promise<undefined>((resolve) => token.onCancellationRequested(() => resolve(undefined))),
+          ]),
+      );
+      if (!draft) return;
       const decision = await review(draft, docs, languageId);
       if (!decision) {
         void vscode.window.showInformationMessage(`Write Tests and Implement stopped: nothing was written.`);
@@ -91,7 +89,8 @@ export function registerTestsFirst(
         uri: uri.toString(),
         testCommand,
         prompt,
-        testFiles: [draft.testFile],
+        // The engine writes the accepted file and shows it to the model as a read-only test file itself; naming it in
+        // testFiles too would be refused, since it does not exist until the run writes it.
         generatedTests: { testFile: draft.testFile, contents: decision.accept },
       });
       log.info(`run ${runId} started on ${file} with the tests written first to ${draft.testFile} (tests: ${testCommand})`);
