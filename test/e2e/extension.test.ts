@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
   answerInput,
   CodeServer,
+  hostPids,
   keepFailure,
   launchBrowser,
   openFile,
@@ -40,15 +40,6 @@ const finished = (root: string, n = 1) =>
     `run ${n} to finish`,
     60_000,
   );
-
-/** The micro-agent host processes started from this code-server's copy of the extension. */
-function hostPids(extensionDir: string): number[] {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return ps
-    .split('\n')
-    .filter((line) => line.includes(path.join(extensionDir, 'dist', 'server.js')))
-    .map((line) => Number(line.trim().split(/\s+/)[0]));
-}
 
 describe('dev-ai in a real VS Code (code-server)', function () {
   this.timeout(180_000);

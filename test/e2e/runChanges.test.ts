@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import type { Browser, FrameLocator, Page } from 'playwright-core';
 import {
   answerInput,
-  keepFailure,
   CodeServer,
+  hostPids,
+  keepFailure,
   launchBrowser,
   openFile,
   openWorkbench,
@@ -191,6 +192,32 @@ describe('dev-ai: see, undo and restore a run, write the tests first (code-serve
     assert.equal(read(root, 'math.js'), FIXED_MATH);
   });
 
+  it('a host killed mid-run: the restarted host names the interrupted run, and Undo from its warning puts the original back', async () => {
+    fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
+    settings({ 'devAi.testCommand': TEST_COMMAND });
+    // Attempt 1 is written (and fails); the model call of attempt 2 hangs until the host is killed.
+    vendor.script({ kind: 'text', text: fixReply(ATTEMPT_1) }, { kind: 'text', text: fixReply(), firstTokenDelayMs: 60_000 });
+    const calls = vendor.requests.length;
+    await openFile(page, 'math.js');
+    await runCommand(page, 'dev-ai: Fix Current File with micro-agent');
+    await answerInput(page, '', 'what should the code do');
+    await until(() => vendor.requests.length >= calls + 2 && true, 'the second model call');
+    assert.equal(read(root, 'math.js'), ATTEMPT_1);
+    const [pid] = hostPids(vscode.extensionDir);
+    process.kill(pid, 'SIGKILL');
+
+    const warning = page.locator('.notification-toast', { hasText: 'was interrupted' });
+    await warning.waitFor({ timeout: 60_000 });
+    assert.equal(read(root, 'math.js'), ATTEMPT_1, 'nothing is restored without the user');
+    // The dead host's progress notification does not linger.
+    await page.locator('.notification-toast', { hasText: 'micro-agent: math.js: iteration 2' }).waitFor({ state: 'detached' });
+    await screenshot(page, '17-08-interrupted');
+    await toastAction('was interrupted', 'Undo');
+    await until(() => read(root, 'math.js') === BROKEN_MATH, 'the original back after Undo');
+    const interrupted = readLog(root).filter((e) => e.type === 'run.finished' && e.reason === 'interrupted');
+    assert.equal(interrupted.length, 1);
+  });
+
   it('Write Tests and Implement: the model drafts the tests, feedback revises them, the edited draft is accepted, the run implements the file', async () => {
     settings({ 'devAi.testCommand': 'node --test slug.test.js' });
     vendor.script(
@@ -211,7 +238,7 @@ describe('dev-ai: see, undo and restore a run, write the tests first (code-serve
     // The first draft, as a new file in the diff editor; nothing is written yet.
     const diff = page.locator('.monaco-diff-editor');
     await diff.locator('.editor.modified .view-lines', { hasText: 'lowercases and joins words with dashes' }).waitFor({ timeout: 30_000 });
-    await screenshot(page, '17-08-draft-tests');
+    await screenshot(page, '17-09-draft-tests');
     assert.ok(!fs.existsSync(path.join(root, 'slug.test.js')), 'the draft is not written before Accept');
     await toastAction('Review the tests the model wrote in slug.test.js', 'Give Feedback');
     await answerInput(page, 'also test that spaces are trimmed and collapsed', 'what should the model change');
@@ -228,7 +255,7 @@ describe('dev-ai: see, undo and restore a run, write the tests first (code-serve
     await page.keyboard.press('Control+End');
     await page.keyboard.type('// reviewed by a person');
     await page.keyboard.press('Enter');
-    await screenshot(page, '17-09-edited-tests');
+    await screenshot(page, '17-10-edited-tests');
     await toastAction('Edit the tests for slug.test.js', 'Accept');
 
     const run = await finished(runs + 1);
@@ -239,6 +266,6 @@ describe('dev-ai: see, undo and restore a run, write the tests first (code-serve
     assert.equal(generated?.testFile, 'slug.test.js');
     await page.locator('.notification-toast', { hasText: 'the tests pass on slug.js' }).waitFor();
     await page.locator('.editor-instance .view-lines', { hasText: '.toLowerCase()' }).waitFor();
-    await screenshot(page, '17-10-tests-first-passed');
+    await screenshot(page, '17-11-tests-first-passed');
   });
 });
