@@ -66,7 +66,7 @@ export function registerTestsFirst(
     const languageId = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString())?.languageId;
     let revision: { draft: string; feedback: string } | undefined;
     for (;;) {
-      // Cancel stops waiting at once: the host may still finish the model call, but its draft is dropped.
+      // Cancel stops waiting at once; the token also tells the host to stop the model call.
       const draft = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `micro-agent: writing tests for ${file}`, cancellable: true },
         (_progress, token) =>

@@ -1,6 +1,7 @@
 /**
  * `micro-agent`: the engine headless, for terminals and CI.
- *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--commit] [--yes] [--log path]
+ *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--commit] [--yes]
+ *       [--daily-budget usd] [--log path]
  *   micro-agent run --resume <runId> [-m N] [--provider P] [--model M] [--budget usd] [--force]
  *   micro-agent diff [runId] / micro-agent undo [runId] [--force]
  *   micro-agent stats [--log path]
@@ -12,7 +13,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, parsePort, resolveSettings } from './config';
+import { alertWebhookUrl, ConfigError, parsePort, resolveSettings } from './config';
+import { startAlertWebhook } from './alertWebhook';
 import { Engine, EngineError } from './engine';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
@@ -37,7 +39,7 @@ Usage:
   micro-agent diff [runId]                the run's changes as a unified diff (default: the latest run)
   micro-agent undo [runId] [--force]      put back the originals of the run's files (default: the latest run)
   micro-agent stats [--log <path>]
-  micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"]
+  micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"] [--daily-budget <usd>]
   micro-agent token rotate [--workspace <dir>]
 
 Options for run:
@@ -53,6 +55,7 @@ Options for run:
       --provider <name>   openai | anthropic | ollama (default: the first with a key, else ollama)
       --model <name>      model id (default per provider)
       --budget <usd>      stop when the calls have cost this much
+      --daily-budget <usd> refuse or stop once today's calls (every run, review and process on this log) cost this much
       --time-budget <s>   stop after this many seconds
       --test-timeout <s>  kill the test command after this many seconds (default 120)
       --keep              keep the last attempt when the tests still fail (default: restore the original)
@@ -119,6 +122,7 @@ async function run(args: string[]): Promise<number> {
       provider: { type: 'string' },
       model: { type: 'string' },
       budget: { type: 'string' },
+      'daily-budget': { type: 'string' },
       'time-budget': { type: 'string' },
       'test-timeout': { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -135,9 +139,14 @@ async function run(args: string[]): Promise<number> {
   const file = positionals[0];
   if (values.provider !== undefined && !isProviderName(values.provider)) throw new UsageError(unknownProviderMessage(values.provider));
   const root = process.cwd();
-  const env = { ...process.env, ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}) };
+  const env = {
+    ...process.env,
+    ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}),
+    ...dailyBudgetEnv(values['daily-budget']),
+  };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
   // Subscribed before the engine opens: it tells of runs an earlier process left open (killed, crashed) as it
   // closes them, and run.started is appended synchronously inside start.
   const finished = new Map<string, RunFinishedEvent>();
@@ -179,7 +188,7 @@ async function run(args: string[]): Promise<number> {
     engine.cancel(started.runId);
   });
   const outcome: RunOutcome = await started.done;
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook.close()]);
   log.close();
   // A rejected key is a configuration error like a missing one.
   if (finished.get(started.runId)?.errorKind === 'auth') return EXIT.usage;
@@ -281,6 +290,7 @@ async function serve(args: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       'allow-remote': { type: 'boolean', default: false },
       test: { type: 'string', short: 't' },
+      'daily-budget': { type: 'string' },
       log: { type: 'string' },
     },
   });
@@ -295,9 +305,10 @@ async function serve(args: string[]): Promise<number> {
         'Tokens travel in clear text over plain HTTP.',
     );
   }
-  const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}) };
+  const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}), ...dailyBudgetEnv(values['daily-budget']) };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
   // Subscribed before the engine opens, as for run: it tells of runs a killed process left open as it closes them.
   log.onEvent((event) => {
     const line = formatEvent(event);
@@ -315,7 +326,7 @@ async function serve(args: string[]): Promise<number> {
   console.error('stopping: cancelling runs…');
   await api.close();
   await engine.dispose();
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook.close()]);
   log.close();
   return 0;
 }
@@ -374,6 +385,13 @@ function readPrompt(root: string, file: string, prompt: string | undefined): str
     if (fs.existsSync(candidate)) return fs.readFileSync(candidate, 'utf8');
   }
   return undefined;
+}
+
+/** `--daily-budget` reaches the engine as the variable it reads, MICRO_AGENT_DAILY_BUDGET_USD (the flag wins). */
+function dailyBudgetEnv(value: string | undefined): { MICRO_AGENT_DAILY_BUDGET_USD?: string } {
+  const usd = optionalNumber('--daily-budget', value);
+  if (usd !== undefined && usd < 0) throw new UsageError(`--daily-budget must be 0 (no cap) or more (got "${value}")`);
+  return usd === undefined ? {} : { MICRO_AGENT_DAILY_BUDGET_USD: String(usd) };
 }
 
 function optionalNumber(flag: string, value: string | undefined): number | undefined {

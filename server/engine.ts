@@ -9,13 +9,15 @@ import { readRunHistory } from './agent/runHistory';
 import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, restoreTo, RunRecord } from './agent/runRecord';
 import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from './agent/testsPrompt';
 import { toModelText } from './agent/textFile';
-import { ConfigError, Env, positiveInt, positiveNumber, resolveSettings } from './config';
+import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from './config';
+import { DailyCap } from './dailyCap';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
 import { commitFiles, GitError, gitWorkTree } from './git';
 import type { RunFinishedEvent, RunOutcome, RunSummary, Stats } from './protocol/events';
 import type { GeneratedTests, InterruptedRunsParams, RestoreResult, ResumeRunParams, RunChanges, WriteTestsParams, WriteTestsResult } from './protocol/methods';
 import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import type { SpendResult } from './protocol/methods';
 import type { DevAiSettings } from './protocol/settings';
 import { createProvider, Provider, secretsIn } from './providers';
 import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
@@ -49,7 +51,8 @@ export interface RunRequest {
 }
 
 /** Why a request was refused; `handlers.ts` maps each to one JSON-RPC code and one HTTP status. */
-export type EngineErrorCode = 'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'changed_since' | 'not_found';
+export type EngineErrorCode =
+  'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'changed_since' | 'not_found' | 'budget_daily';
 
 /** A refused request, with a message for the user; nothing was started. */
 export class EngineError extends Error {
@@ -133,10 +136,13 @@ export class Engine {
   private readonly testDrafts = new Map<string, { drafts: number; last: string }>();
   private interruptedRuns: InterruptedRunsParams['runs'] = [];
   private env: Env;
+  /** `devAi.dailyBudgetUsd` against today's spend by every process writing the log. */
+  private readonly dailyCap: DailyCap;
 
   private constructor(private readonly options: EngineOptions) {
     this.env = options.env;
     options.log.setSecrets(secretsIn(this.env));
+    this.dailyCap = new DailyCap(options.log, () => this.checked(() => resolveDailyBudget(this.options.settings?.() ?? {}, this.env)));
   }
 
   /** Opens the engine over a log: replays it into the stats and closes runs a dead process left open. */
@@ -169,8 +175,14 @@ export class Engine {
     return this.aggregator.runList();
   }
 
-  spendSince(sinceTs: number): { costUsd: number; calls: number } {
-    return this.aggregator.spendSince(sinceTs);
+  spendSince(sinceTs: number): SpendResult {
+    return { ...this.aggregator.spendSince(sinceTs), daily: this.dailyCap.status() };
+  }
+
+  /** Refuses a model call outside a run (a review) once today's spend reached `devAi.dailyBudgetUsd`. */
+  checkDailyBudget(): void {
+    const reached = this.dailyCap.reached();
+    if (reached) throw new EngineError('budget_daily', reached);
   }
 
   isRunning(runId: string): boolean {
@@ -261,7 +273,7 @@ export class Engine {
    * Tests first: asks the model for the test file of `file` (which may not exist yet) from what it should do;
    * with `draft` and `feedback`, for a revision. Nothing is written: a run writes the draft the user accepts.
    */
-  async writeTests(params: WriteTestsParams & { file: string }): Promise<WriteTestsResult> {
+  async writeTests(params: WriteTestsParams & { file: string }, signal?: AbortSignal): Promise<WriteTestsResult> {
     this.refuseUntrusted();
     checkShape({
       file: params.file,
@@ -281,6 +293,7 @@ export class Engine {
     const target = this.workspacePath(params.file);
     const testFile = this.newTestFile(params.testFile);
     const settings = this.resolve(params);
+    this.checkDailyBudget();
     const messages = buildTestsPrompt({
       file: target.rel,
       contents: fs.existsSync(target.abs) ? toModelText(this.checkedPath(params.file).contents) : null,
@@ -290,7 +303,7 @@ export class Engine {
       draft: params.draft,
       feedback: params.feedback?.trim() || undefined,
     });
-    const request = { model: settings.model, system: TESTS_SYSTEM_PROMPT, messages, maxTokens: MAX_OUTPUT_TOKENS };
+    const request = { model: settings.model, system: TESTS_SYSTEM_PROMPT, messages, maxTokens: MAX_OUTPUT_TOKENS, signal };
     const reply = await askModel(this.providerFor(settings), request, (event) => this.options.log.append(event), { iteration: null });
     const extracted = extractCode(reply.text, reply.finishReason, testFile.rel);
     if (!extracted.ok) throw new EngineError('invalid_params', `the model's test file could not be used: ${extracted.message}; ask again`);
@@ -367,6 +380,7 @@ export class Engine {
     this.refuseUntrusted();
     checkShape(request);
     const settings = this.resolve(request);
+    this.checkDailyBudget();
     const testCommand = (request.testCommand ?? settings.testCommand)?.trim();
     if (!testCommand) throw new EngineError('invalid_params', 'no test command: pass one (-t "npm test") or set devAi.testCommand');
     const generated = request.generatedTests && this.acceptedTests(request.generatedTests);
@@ -558,6 +572,7 @@ export class Engine {
       model: plan.model,
       budgetUsd: plan.budgetUsd,
       budgetMs: plan.budgetMs,
+      dailyBudget: () => this.dailyCap.reached(),
       keep: plan.keep,
       runDir: statePaths(this.options.root).runDir(runId),
       firstTest,
@@ -670,8 +685,8 @@ export class Engine {
         restored: false,
         files,
         error:
-          `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped, leaving its files as they were mid-run; ` +
-          `the originals are kept under ${kept}/ (undo: micro-agent undo ${run.runId})`,
+          `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/. ` +
+          `Its files are as it left them mid-run; to put the originals back: micro-agent undo ${run.runId}`,
       });
     }
   }

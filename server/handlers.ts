@@ -12,8 +12,11 @@ import { PathError } from './workspace';
 interface Handler<M extends keyof MethodTypes> {
   /** Starts or cancels something: refused to a read-only caller. */
   writes: boolean;
-  /** Params arrive as JSON from another process: `handle` checks them (or the engine does) before use. */
-  handle(engine: Engine, params: unknown): MethodTypes[M]['result'] | Promise<MethodTypes[M]['result']>;
+  /**
+   * Params arrive as JSON from another process: `handle` checks them (or the engine does) before use. `signal`
+   * aborts when the caller cancels the request (LSP `$/cancelRequest`), for methods that wait on a model.
+   */
+  handle(engine: Engine, params: unknown, signal?: AbortSignal): MethodTypes[M]['result'] | Promise<MethodTypes[M]['result']>;
 }
 
 /** The methods every transport serves. (`review` and `apiStatus` are the editor host's own: see `lsp/host.ts`.) */
@@ -77,10 +80,10 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   },
   [Methods.writeTests]: {
     writes: true,
-    handle: (engine, params) => {
+    handle: (engine, params, signal) => {
       const { uri, file, ...rest } = objectOf(params) as unknown as WriteTestsParams;
       if ((uri === undefined) === (file === undefined)) throw new EngineError('invalid_params', 'give the file the tests are for as uri or as file');
-      return engine.writeTests({ ...rest, file: uri === undefined ? String(file) : filePath(uri) });
+      return engine.writeTests({ ...rest, file: uri === undefined ? String(file) : filePath(uri) }, signal);
     },
   },
 };
@@ -106,6 +109,8 @@ const REFUSALS: Record<EngineErrorCode, { code: number; status: number }> = {
   forbidden: { code: ErrorCodes.Forbidden, status: 403 },
   changed_since: { code: ErrorCodes.ChangedSince, status: 409 },
   not_found: { code: ErrorCodes.NotFound, status: 404 },
+  // 429 as the vendors answer a spent quota: the request may succeed later (after midnight), not as it is.
+  budget_daily: { code: ErrorCodes.DailyBudget, status: 429 },
 };
 
 const INTERNAL_ERROR = -32603;

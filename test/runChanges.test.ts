@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cli, spawnCli } from './support/cli';
-import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
+import { blockReply, BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
 import { until } from './support/until';
 import { useVendorServer } from './support/vendorServer';
 
@@ -53,6 +53,28 @@ describe('trusting a run: diff, undo, commit, tests first, resume (CLI)', () => 
     assert.match(again.stdout, /already the originals/);
   });
 
+  it('a multi-file run: diff shows the created file from /dev/null; undo removes it and puts BOM and CRLF bytes back exactly', async () => {
+    const original = Buffer.from('\uFEFFexports.add = (a, b) => a - b;\r\nexports.mul = (a, b) => a * b;\r\n');
+    const root = makeWorkspace({ 'math.test.js': MATH_TEST });
+    fs.writeFileSync(path.join(root, 'math.js'), original);
+    const reply =
+      blockReply('math.js', 'exports.add = (a, b) => a - b;\n', "exports.add = require('./lib/sum.js').sum;\n") +
+      '\nlib/sum.js\n```js\n<<<<<<< SEARCH\n=======\nexports.sum = (a, b) => a + b;\n>>>>>>> REPLACE\n```\n';
+    vendor.script({ kind: 'text', text: reply });
+    const result = await cli(['run', 'math.js', '-t', TEST_COMMAND], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(read(root, 'lib/sum.js'), 'exports.sum = (a, b) => a + b;\n');
+
+    const diff = await cli(['diff'], root, {});
+    assert.match(diff.stdout, /--- a\/math\.js\n\+\+\+ b\/math\.js\n/);
+    assert.match(diff.stdout, /--- \/dev\/null\n\+\+\+ b\/lib\/sum\.js\n@@ -0,0 \+1,1 @@\n\+exports\.sum = \(a, b\) => a \+ b;/);
+
+    const undone = await cli(['undo'], root, {});
+    assert.equal(undone.code, 0, undone.stderr);
+    assert.deepEqual(fs.readFileSync(path.join(root, 'math.js')), original);
+    assert.ok(!fs.existsSync(path.join(root, 'lib/sum.js')), 'the created file is removed');
+  });
+
   it('undo refuses with exit 2 and the list of files when one changed after the run; --force undoes anyway', async () => {
     const root = makeWorkspace();
     const runId = await passingRun(root);
@@ -74,7 +96,7 @@ describe('trusting a run: diff, undo, commit, tests first, resume (CLI)', () => 
   it('--commit commits exactly the run files in git; the user staged change stays staged, not committed', async () => {
     const root = makeWorkspace({
       'math.js': BROKEN_MATH,
-      'math.test.js': fs.readFileSync(path.join(makeWorkspace(), 'math.test.js'), 'utf8'),
+      'math.test.js': MATH_TEST,
       'notes.txt': 'a\n',
     });
     const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();

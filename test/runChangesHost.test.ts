@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { CancellationTokenSource, LSPErrorCodes } from 'vscode-languageserver-protocol';
 import {
   ErrorCodes,
   InterruptedRunsNotification,
@@ -124,6 +125,16 @@ describe('run changes, restore, undo and resume over the host and the live API',
     assert.match(exists.message, /exists already/);
     const reserved = await rejection(host.connection.sendRequest(WriteTestsRequest.type, { uri, testFile: '.git/hooks/t.test.js', prompt: 'x' }));
     assert.equal(reserved.code, ErrorCodes.InvalidParams);
+
+    // Cancelling the request (the editor's progress Cancel) stops the model call.
+    vendor.script({ kind: 'hang' });
+    const source = new CancellationTokenSource();
+    const pending = rejection(host.connection.sendRequest(WriteTestsRequest.type, { uri, testFile: 'math.more.test.js', prompt: 'add adds' }, source.token));
+    await until(() => vendor.requests.length === 2, 'the second draft request');
+    source.cancel();
+    assert.equal((await pending).code, LSPErrorCodes.RequestCancelled);
+    const aborted = await host.waitFor((e) => e.type === 'llm.response' && !e.ok);
+    assert.equal(aborted.type === 'llm.response' && aborted.error?.kind, 'cancelled');
   });
 
   it('after a killed host, the next host sends interruptedRuns; nothing is restored until the user undoes', async () => {

@@ -40,6 +40,8 @@ export interface LoopInput extends TestSetup {
   model: string;
   budgetUsd: number | null;
   budgetMs: number | null;
+  /** Asked before each model call: why today's spend (every process's) stops the run, or undefined to go on. */
+  dailyBudget?: () => string | undefined;
   /** Leave the last attempt in place when the run does not pass. */
   keep: boolean;
   /** Where the original and each attempt are kept. */
@@ -187,6 +189,8 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       const stop = stopped();
       if (stop) return stop;
       if (input.budgetUsd !== null && costUsd >= input.budgetUsd) return finish('failed', 'budget_usd');
+      const dailyStop = input.dailyBudget?.();
+      if (dailyStop) return finish('failed', 'budget_daily', dailyStop);
       iteration++;
       emit({ type: 'run.iteration', runId, iteration, maxRuns: input.maxRuns });
 

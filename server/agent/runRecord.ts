@@ -81,13 +81,14 @@ export function fileChanges(root: string, runDir: string, record: RunRecord): Fi
     if (sha256(before) === sha256(after)) continue;
     // Lines, not a text ending in a newline: the last line's end is not a line of its own.
     const text = (bytes: Buffer | null) => (bytes === null ? '' : toModelText(bytes.toString('utf8')).replace(/\n$/, ''));
+    const hunks = (a: Buffer | null, b: Buffer | null) => unifiedDiff(text(a), text(b), 3, RUN_DIFF_MAX_CHARS);
     changes.push({
       file,
       status: original === null ? 'created' : 'modified',
       original: original === null ? null : inWorkspace(root, runDir, original),
       result: result === null ? null : inWorkspace(root, runDir, result),
       changedSince: changed.has(file),
-      diff: `--- a/${file}\n+++ b/${file}\n${unifiedDiff(text(before), text(after), 3, RUN_DIFF_MAX_CHARS)}\n`,
+      diff: `--- ${original === null ? '/dev/null' : `a/${file}`}\n+++ ${result === null ? '/dev/null' : `b/${file}`}\n${hunks(before, after)}\n`,
     });
   }
   return changes;

@@ -98,9 +98,11 @@ export class ApiServer {
         res.destroy();
         return;
       }
-      const reply = err instanceof ApiError ? { status: err.status, data: undefined } : replyError(err);
-      if (reply.status === 500) this.options.log?.(`api: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
-      sendError(res, reply.status, err instanceof Error ? err.message : String(err), reply.data?.files);
+      const refusal = err instanceof ApiError ? undefined : replyError(err);
+      const status = refusal?.status ?? (err as ApiError).status;
+      if (status === 500) this.options.log?.(`api: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
+      const extra = status === 500 || !refusal ? {} : { code: refusal.code, ...(refusal.data ? { files: refusal.data.files } : {}) };
+      sendError(res, status, err instanceof Error ? err.message : String(err), extra);
       // Stop reading a body we refused, without waiting for the rest of it.
       if (!req.complete) req.once('end', () => undefined).resume();
     }

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  CancellationToken,
   createConnection,
   ErrorCodes as LspErrorCodes,
   InitializeParams,
@@ -23,7 +24,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AlertMonitor } from '../alerts';
 import { installCrashGuard } from '../crashGuard';
 import { ApiSwitch, startApi } from '../api/start';
-import { parsePort, resolveSettings } from '../config';
+import { alertWebhookUrl, parsePort, resolveSettings } from '../config';
 import { Engine } from '../engine';
 import { EventLog } from '../events/log';
 import { HANDLERS, replyError } from '../handlers';
@@ -32,6 +33,7 @@ import { ErrorCodes, IGNORE_FINDING_COMMAND } from '../protocol/methods';
 import type { DevAiSettings, HostInitializationOptions } from '../protocol/settings';
 import { ReviewCancelled, ReviewRefused } from '../review/reviewer';
 import { startTelemetryOrWarn, Telemetry } from '../telemetry';
+import { AlertWebhook, startAlertWebhook } from '../alertWebhook';
 import { ensureStateDir } from '../workspace';
 import { EditorFeatures } from './editor';
 import { RunProgress } from './progress';
@@ -42,6 +44,8 @@ let engine: Engine | undefined;
 let editor: EditorFeatures | undefined;
 /** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set. */
 let telemetry: Telemetry | undefined;
+/** Alerts POSTed to devAi.alerts.webhookUrl / MICRO_AGENT_ALERT_WEBHOOK. */
+let webhook: AlertWebhook | undefined;
 /** The live API, while devAi.api.enabled is on. */
 let api: ApiSwitch | undefined;
 /** Why there is no engine (no folder open, the log could not be opened), for every request to say. */
@@ -92,6 +96,7 @@ connection.onInitialized(async () => {
       },
     });
     telemetry = startTelemetryOrWarn(log, process.env, (level, message) => connection.console[level](message));
+    webhook = startAlertWebhook(log, () => alertWebhookUrl(settings, process.env), root);
     editor = new EditorFeatures({
       engine: current,
       documents,
@@ -182,12 +187,19 @@ async function requireEngine(): Promise<Engine> {
 
 // The engine's methods, straight from the one table every transport serves.
 for (const [method, handler] of Object.entries(HANDLERS)) {
-  connection.onRequest(method, async (params: unknown) => {
+  connection.onRequest(method, async (params: unknown, token: CancellationToken) => {
     const current = await requireEngine();
+    // A request sent after a settings change sees it (a new daily cap in microAgent/spend, a new model in a run).
+    await settingsApplied;
+    const cancelled = new AbortController();
+    const listener = token.onCancellationRequested(() => cancelled.abort());
     try {
-      return await handler.handle(current, params);
+      return await handler.handle(current, params, cancelled.signal);
     } catch (err) {
+      if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
       throw toResponseError(err);
+    } finally {
+      listener.dispose();
     }
   });
 }
@@ -240,7 +252,7 @@ function toResponseError(err: unknown): ResponseError<{ files: string[] } | unde
 connection.onShutdown(async () => {
   await api?.apply(undefined);
   await engine?.dispose();
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook?.close()]);
 });
 connection.onExit(() => {
   engine?.log.close();

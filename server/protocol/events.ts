@@ -16,6 +16,8 @@ export type StopReason =
   | 'max_runs'
   | 'budget_usd'
   | 'budget_time'
+  /** Today's spend across every process writing the log reached `devAi.dailyBudgetUsd` before the next call. */
+  | 'budget_daily'
   | 'cancelled'
   | 'provider_error'
   | 'internal_error'
@@ -243,6 +245,14 @@ export interface AlertEvent extends EventBase {
   message: string;
   provider?: ProviderName;
   model?: string;
+  /** A daily-budget alert: today's spend and the cap, and the share of it that raised the alert (0.8, then 1). */
+  daily?: DailyBudgetAlert;
+}
+
+export interface DailyBudgetAlert {
+  spentUsd: number;
+  capUsd: number;
+  threshold: number;
 }
 
 export interface ReviewStartedEvent extends EventBase {

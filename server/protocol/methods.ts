@@ -90,6 +90,8 @@ export interface SpendParams {
 export interface SpendResult {
   costUsd: number;
   calls: number;
+  /** Set when `devAi.dailyBudgetUsd` caps the day: today's spend as every process writing the log recorded it, and the cap. */
+  daily: { spentUsd: number; capUsd: number } | null;
 }
 
 /** The live API the host serves while `devAi.api.enabled` is on. */
@@ -248,4 +250,6 @@ export const ErrorCodes = {
   ChangedSince: -32005,
   /** The run named is unknown, has no kept files, or cannot be resumed/restored in its state. */
   NotFound: -32006,
+  /** Today's spend reached `devAi.dailyBudgetUsd`: no model call until local midnight. */
+  DailyBudget: -32007,
 } as const;
