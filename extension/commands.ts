@@ -6,7 +6,7 @@ import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
 import { ApiKeys, KEYED_PROVIDERS } from './keys';
 import { RunsModel } from './runsModel';
-import { ensureTrusted, saveIfDirty, testCommandFor } from './runInputs';
+import { ensureTrusted, givenOrAsked, saveIfDirty, testCommandFor } from './runInputs';
 import { registerCommand, UserError } from './userErrors';
 
 export function registerCommands(
@@ -29,14 +29,10 @@ export function registerCommands(
 
     const testCommand = await testCommandFor(context);
     if (!testCommand) return;
-    const prompt =
-      typeof options?.prompt === 'string'
-        ? options.prompt
-        : await vscode.window.showInputBox({
-            title: 'micro-agent: what should the code do? (optional)',
-            prompt: 'Describe the goal, or press Enter to let the failing tests speak for themselves.',
-            ignoreFocusOut: true,
-          });
+    const prompt = await givenOrAsked(options?.prompt, {
+      title: 'micro-agent: what should the code do? (optional)',
+      prompt: 'Describe the goal, or press Enter to let the failing tests speak for themselves.',
+    });
     if (prompt === undefined) return;
     const client = await host.get();
     const { runId } = await client.sendRequest(StartRunRequest.type, { uri: uri.toString(), testCommand, ...(prompt.trim() ? { prompt } : {}) });

@@ -38,3 +38,8 @@ export async function saveIfDirty(uri: vscode.Uri): Promise<void> {
   const open = vscode.workspace.textDocuments.find((doc) => doc.uri.toString() === uri.toString());
   if (open?.isDirty) await open.save();
 }
+
+/** What a script or keybinding passed (e.g. `{ prompt: '' }` to skip a question), else the user's answer; undefined when dismissed. */
+export async function givenOrAsked(given: unknown, ask: vscode.InputBoxOptions): Promise<string | undefined> {
+  return typeof given === 'string' ? given : vscode.window.showInputBox({ ignoreFocusOut: true, ...ask });
+}

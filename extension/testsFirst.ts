@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { StartRunRequest, WriteTestsRequest, WriteTestsResult } from '../server/protocol';
 import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
-import { ensureTrusted, saveIfDirty, testCommandFor } from './runInputs';
+import { ensureTrusted, givenOrAsked, saveIfDirty, testCommandFor } from './runInputs';
 import { proposeTestPath, WorkspaceLayout } from './testPath';
 import { registerCommand, UserError } from './userErrors';
 import { VirtualDocs } from './virtualDocs';
@@ -34,30 +34,22 @@ export function registerTestsFirst(
     await saveIfDirty(uri);
     const file = path.relative(root.fsPath, uri.fsPath).split(path.sep).join('/');
 
-    const prompt =
-      typeof options?.prompt === 'string'
-        ? options.prompt
-        : await vscode.window.showInputBox({
-            title: `Write Tests and Implement ${path.basename(file)}: what should the code do?`,
-            prompt: 'The model writes tests for this first; you review them, then it implements the file until they pass.',
-            ignoreFocusOut: true,
-            validateInput: (value) => (value.trim() ? undefined : 'Describe what the code should do'),
-          });
+    const prompt = await givenOrAsked(options?.prompt, {
+      title: `Write Tests and Implement ${path.basename(file)}: what should the code do?`,
+      prompt: 'The model writes tests for this first; you review them, then it implements the file until they pass.',
+      validateInput: (value) => (value.trim() ? undefined : 'Describe what the code should do'),
+    });
     if (!prompt?.trim()) return;
-    const testFile =
-      typeof options?.testFile === 'string'
-        ? options.testFile
-        : await vscode.window.showInputBox({
-            title: 'Write Tests and Implement: the new test file',
-            prompt: 'Workspace path of the test file the model writes (it must not exist yet).',
-            value: proposeTestPath(file, await workspaceLayout(root)),
-            ignoreFocusOut: true,
-            validateInput: async (value) => {
-              if (!value.trim()) return 'Enter a path for the test file';
-              if (path.isAbsolute(value) || path.normalize(value).startsWith('..')) return 'The test file must be inside the workspace';
-              return (await exists(vscode.Uri.joinPath(root, value.trim()))) ? `${value.trim()} exists already: choose a new file` : undefined;
-            },
-          });
+    const testFile = await givenOrAsked(options?.testFile, {
+      title: 'Write Tests and Implement: the new test file',
+      prompt: 'Workspace path of the test file the model writes (it must not exist yet).',
+      value: proposeTestPath(file, await workspaceLayout(root)),
+      validateInput: async (value) => {
+        if (!value.trim()) return 'Enter a path for the test file';
+        if (path.isAbsolute(value) || path.normalize(value).startsWith('..')) return 'The test file must be inside the workspace';
+        return (await exists(vscode.Uri.joinPath(root, value.trim()))) ? `${value.trim()} exists already: choose a new file` : undefined;
+      },
+    });
     if (!testFile?.trim()) return;
     const testCommand = await testCommandFor(context);
     if (!testCommand) return;
