@@ -1,14 +1,13 @@
 import * as vscode from 'vscode';
 import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
 import { ApiStatusRequest, CancelRunRequest, ReviewRequest, StartRunRequest } from '../server/protocol/lsp';
-import { ErrorCodes } from '../server/protocol/methods';
 import { DEFAULT_OLLAMA_URL, PROVIDER_INFO, ProviderName } from '../server/protocol/providers';
 import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
 import { ApiKeys, KEYED_PROVIDERS } from './keys';
 import { RunsModel } from './runsModel';
-
-const REMEMBERED_TEST_COMMAND = 'devAi.testCommand';
+import { ensureTrusted, givenOrAsked, saveIfDirty, testCommandFor } from './runInputs';
+import { registerCommand, UserError } from './userErrors';
 
 export function registerCommands(
   context: vscode.ExtensionContext,
@@ -18,46 +17,22 @@ export function registerCommands(
   activeFile: ActiveFile,
   log: vscode.LogOutputChannel,
 ): void {
-  // Each command declares the arguments it expects; VS Code passes whatever its caller gave, unchecked.
-  const register = <A extends unknown[]>(id: string, run: (...args: A) => unknown) =>
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-        try {
-          await run(...(args as A));
-        } catch (err) {
-          void showError(err, log);
-        }
-      }),
-    );
+  const register = <A extends unknown[]>(id: string, run: (...args: A) => unknown) => registerCommand(context, log, id, run);
 
   // Arguments: the explorer/editor passes the file's URI; keybindings and scripts may pass options too, e.g.
   // { "prompt": "" } to skip the question.
   register('devAi.fixFile', async (resource?: vscode.Uri, options?: { prompt?: string }) => {
-    if (!vscode.workspace.isTrusted) {
-      const choice = await vscode.window.showWarningMessage(
-        'dev-ai is in limited mode because this workspace is not trusted: ' +
-          'micro-agent would run test commands and write files. Trust the workspace to fix files.',
-        'Manage Workspace Trust',
-      );
-      if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
-      return;
-    }
+    if (!(await ensureTrusted())) return;
     const uri = resource instanceof vscode.Uri ? resource : activeFile.uri;
     if (!uri || uri.scheme !== 'file') throw new UserError('Open the file to fix (or pick it in the explorer) first.');
-    // The host reads the file from disk: unsaved edits must be there.
-    const open = vscode.workspace.textDocuments.find((doc) => doc.uri.toString() === uri.toString());
-    if (open?.isDirty) await open.save();
+    await saveIfDirty(uri);
 
     const testCommand = await testCommandFor(context);
     if (!testCommand) return;
-    const prompt =
-      typeof options?.prompt === 'string'
-        ? options.prompt
-        : await vscode.window.showInputBox({
-            title: 'micro-agent: what should the code do? (optional)',
-            prompt: 'Describe the goal, or press Enter to let the failing tests speak for themselves.',
-            ignoreFocusOut: true,
-          });
+    const prompt = await givenOrAsked(options?.prompt, {
+      title: 'micro-agent: what should the code do? (optional)',
+      prompt: 'Describe the goal, or press Enter to let the failing tests speak for themselves.',
+    });
     if (prompt === undefined) return;
     const client = await host.get();
     const { runId } = await client.sendRequest(StartRunRequest.type, { uri: uri.toString(), testCommand, ...(prompt.trim() ? { prompt } : {}) });
@@ -211,43 +186,10 @@ export function registerCommands(
   register('devAi.openView', () => vscode.commands.executeCommand('workbench.view.extension.devAi'));
 }
 
-/** The test command: the setting if set, else the one remembered for this workspace, else asked for once. */
-async function testCommandFor(context: vscode.ExtensionContext): Promise<string | undefined> {
-  const configured = vscode.workspace.getConfiguration('devAi').get<string>('testCommand')?.trim();
-  if (configured) return configured;
-  const remembered = context.workspaceState.get<string>(REMEMBERED_TEST_COMMAND);
-  if (remembered) return remembered;
-  const asked = await vscode.window.showInputBox({
-    title: 'micro-agent: test command',
-    prompt: 'The command that runs the tests in this workspace; exit code 0 means they pass. Remembered for this workspace.',
-    value: 'npm test',
-    ignoreFocusOut: true,
-    validateInput: (value) => (value.trim() ? undefined : 'Enter a command, e.g. npm test'),
-  });
-  if (!asked?.trim()) return undefined;
-  await context.workspaceState.update(REMEMBERED_TEST_COMMAND, asked.trim());
-  return asked.trim();
-}
-
 async function pickKeyedProvider(title: string): Promise<(typeof KEYED_PROVIDERS)[number] | undefined> {
   const picked = await vscode.window.showQuickPick(
     KEYED_PROVIDERS.map((p) => ({ label: p.label, description: p.variable, entry: p })),
     { title: `${title}…` },
   );
   return picked?.entry;
-}
-
-/** A problem the user can fix, shown as is. */
-class UserError extends Error {}
-
-async function showError(err: unknown, log: vscode.LogOutputChannel): Promise<void> {
-  const message = err instanceof Error ? err.message : String(err);
-  log.error(message);
-  if (err instanceof ResponseError && err.code === ErrorCodes.Configuration) {
-    const choice = await vscode.window.showErrorMessage(`micro-agent: ${message}`, 'Set API Key', 'Select Provider and Model');
-    if (choice === 'Set API Key') await vscode.commands.executeCommand('devAi.setApiKey');
-    if (choice === 'Select Provider and Model') await vscode.commands.executeCommand('devAi.selectModel');
-    return;
-  }
-  void vscode.window.showErrorMessage(err instanceof UserError || err instanceof ResponseError ? `micro-agent: ${message}` : `micro-agent failed: ${message}`);
 }

@@ -65,6 +65,19 @@ class DashboardConnection implements vscode.Disposable {
       case 'cancelRun':
         await vscode.commands.executeCommand('devAi.cancelRun', { runId: message.runId });
         break;
+      // The same commands as the palette and the runs tree: they ask before overwriting anything.
+      case 'showChanges':
+        await vscode.commands.executeCommand('devAi.showRunChanges', { runId: message.runId });
+        break;
+      case 'undoRun':
+        await vscode.commands.executeCommand('devAi.undoRun', { runId: message.runId });
+        break;
+      case 'resumeRun':
+        await vscode.commands.executeCommand('devAi.resumeRun', { runId: message.runId });
+        break;
+      case 'restoreAttempt':
+        await vscode.commands.executeCommand('devAi.restoreAttempt', { runId: message.runId, iteration: message.iteration });
+        break;
       case 'openFile': {
         const root = vscode.workspace.workspaceFolders?.[0]?.uri;
         const target = root && path.resolve(root.fsPath, message.file);

@@ -9,9 +9,14 @@ import { registerCommands } from './commands';
 import { Dashboard } from './dashboard';
 import { HostClient } from './hostClient';
 import { ApiKeys } from './keys';
+import { RunActions } from './runActions';
+import { registerRunCommands } from './runCommands';
+import { RunEndNotifier } from './runEnd';
 import { RunsModel } from './runsModel';
 import { RunsView } from './runsView';
 import { StatusBar } from './statusBar';
+import { registerTestsFirst } from './testsFirst';
+import { VirtualDocs } from './virtualDocs';
 
 let host: HostClient | undefined;
 
@@ -24,8 +29,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const activeFile = new ActiveFile();
   const dashboard = new Dashboard(host, activeFile, context.extensionUri);
+  const docs = new VirtualDocs();
+  const actions = new RunActions(host, runs, docs, log);
   context.subscriptions.push(
     activeFile,
+    docs,
+    new RunEndNotifier(host, runs, actions, log),
     dashboard,
     vscode.window.registerWebviewViewProvider(Dashboard.viewId, dashboard),
     vscode.commands.registerCommand('devAi.openDashboard', () => dashboard.openPanel()),
@@ -40,13 +49,15 @@ export function activate(context: vscode.ExtensionContext): void {
     host,
     runs,
     new StatusBar(host, runs),
-    vscode.window.registerTreeDataProvider('devAi.runs', new RunsView(runs, root)),
+    vscode.window.registerTreeDataProvider('devAi.runs', new RunsView(runs, actions, root, log)),
     // A new key or newly granted trust changes the host's environment or mode: restart it, but never under a
     // running run (its tests would be killed); wait for the runs to end instead.
     keys.onDidChange(() => restartWhenIdle(runs, 'an API key changed')),
     vscode.workspace.onDidGrantWorkspaceTrust(() => restartWhenIdle(runs, 'the workspace is now trusted')),
   );
   registerCommands(context, host, keys, runs, activeFile, log);
+  registerRunCommands(context, log, actions);
+  registerTestsFirst(context, host, activeFile, docs, log);
   log.info(`dev-ai activated in ${(performance.now() - started).toFixed(1)} ms`);
   void host.get().catch((err: Error) => log.error(`the micro-agent host did not start: ${err.message}`));
 }

@@ -10,7 +10,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { AgentEvent, EventNotification, HostInitializationOptions } from '../server/protocol';
+import { AgentEvent, EventNotification, HostInitializationOptions, InterruptedRunsNotification, InterruptedRunsParams } from '../server/protocol';
 import { ApiKeys } from './keys';
 import { showProgressAsNotifications } from './progress';
 
@@ -29,11 +29,15 @@ export class HostClient implements vscode.Disposable {
   private crashes: number[] = [];
   private readonly events = new vscode.EventEmitter<AgentEvent>();
   private readonly ready = new vscode.EventEmitter<LanguageClient>();
+  private readonly interrupted = new vscode.EventEmitter<InterruptedRunsParams>();
+  private perClient: vscode.Disposable | undefined;
   private readonly perStart: vscode.Disposable[] = [];
   /** Events from the host, live. */
   readonly onEvent = this.events.event;
   /** Fires after each (re)start, once the host answers requests. */
   readonly onReady = this.ready.event;
+  /** Runs an earlier host process left open (it was killed mid-run), found when a host starts. */
+  readonly onInterruptedRuns = this.interrupted.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -89,6 +93,8 @@ export class HostClient implements vscode.Disposable {
     };
     const client = new LanguageClient('devAi', 'micro-agent host', serverOptions, clientOptions);
     this.client = client;
+    // Before start: the host sends this once, right after it opens its log, which can beat afterStart.
+    this.perClient = client.onNotification(InterruptedRunsNotification.type, (params) => this.interrupted.fire(params));
     await client.start();
     this.afterStart(client);
     return client;
@@ -131,6 +137,8 @@ export class HostClient implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     for (const disposable of this.perStart.splice(0)) disposable.dispose();
+    this.perClient?.dispose();
+    this.perClient = undefined;
     if (client && client.state !== State.Stopped) await client.stop().catch((err: Error) => this.log.warn(`stopping the host: ${err.message}`));
   }
 
@@ -138,5 +146,6 @@ export class HostClient implements vscode.Disposable {
     void this.stop();
     this.events.dispose();
     this.ready.dispose();
+    this.interrupted.dispose();
   }
 }

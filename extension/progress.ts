@@ -13,12 +13,15 @@ import {
  * handler puts it in the status bar, where it cannot be cancelled). Cancel sends the standard
  * `window/workDoneProgress/cancel`, which the host turns into a cancelled run.
  * Must be installed after every (re)start: the client's progress feature registers its handler on start.
+ * Disposing it (at the next restart) closes the notifications still open: a host that died never ends them.
  */
 export function showProgressAsNotifications(client: LanguageClient): vscode.Disposable {
-  return client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
+  const open = new Set<() => void>();
+  const handler = client.onRequest(WorkDoneProgressCreateRequest.type, ({ token }) => {
     let report: ((value: WorkDoneProgressBegin | WorkDoneProgressReport) => void) | undefined;
     let finish: () => void = () => undefined;
     const finished = new Promise<void>((resolve) => (finish = resolve));
+    open.add(finish);
     let last = 0;
     const subscription = client.onProgress(WorkDoneProgress.type, token, (value) => {
       if (value.kind === 'begin') {
@@ -40,8 +43,14 @@ export function showProgressAsNotifications(client: LanguageClient): vscode.Disp
         report?.(value);
       } else {
         subscription.dispose();
+        open.delete(finish);
         finish();
       }
     });
+  });
+  return new vscode.Disposable(() => {
+    handler.dispose();
+    for (const close of open) close();
+    open.clear();
   });
 }

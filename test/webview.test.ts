@@ -91,6 +91,33 @@ describe('dashboard webview in headless Chromium', function () {
     assert.deepEqual(messages, [{ type: 'startRun' }, { type: 'cancelRun', runId: 'r-1' }, { type: 'openFile', file: 'src/app.js' }]);
   });
 
+  it('offers Show Changes, Undo and Resume per finished run and Restore this attempt per iteration that wrote files', async () => {
+    const page = await open();
+    await send(page, { type: 'events', events: recorded });
+    const [passed, failed] = [recorded[0].runId!, recorded.find((e) => e.type === 'run.started' && e.file === 'other.js')!.runId!];
+    const run = (id: string) => page.locator(`[data-run="${id}"]`);
+    await run(failed).waitFor();
+    assert.equal(await run(passed).locator('button[title^="Resume"]').count(), 0, 'a passed run has nothing to resume');
+    await run(failed).locator('button[title^="Resume"]').click();
+    await run(passed).locator('button[title="Show the changes of this run"]').click();
+    await run(passed).locator('button[title="Undo this run"]').click();
+    // The first iteration's reply was rejected (nothing written): only the second is a checkpoint.
+    await run(passed).locator('.twisty').click();
+    const restore = run(passed).locator('button.restore');
+    await restore.waitFor();
+    assert.equal(await restore.count(), 1);
+    assert.match((await restore.getAttribute('title'))!, /iteration 2/);
+    await restore.click();
+    await screenshot(page, 'webview-run-actions');
+    assert.deepEqual((await posted(page)).slice(1), [
+      { type: 'resumeRun', runId: failed },
+      { type: 'showChanges', runId: passed },
+      { type: 'undoRun', runId: passed },
+      { type: 'restoreAttempt', runId: passed, iteration: 2 },
+    ]);
+    assert.deepEqual((page as any).errors, []);
+  });
+
   it('shows the right numbers for a known event set, and charts', async () => {
     const page = await open('dark', 900);
     const f = new EventFactory(Date.now() - 20 * 60_000);

@@ -5,6 +5,8 @@ import { Methods } from '../server/protocol/methods';
 import type { FromWebview, ToWebview } from '../server/protocol/webview';
 
 export interface Transport {
+  /** Inside the editor: run changes, undo, restore and resume need its diff editor and its confirmations. */
+  readonly editor: boolean;
   post(message: FromWebview): void;
   onMessage(handler: (message: ToWebview) => void): void;
 }
@@ -15,6 +17,7 @@ declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
 export function vscodeTransport(): Transport {
   const api = acquireVsCodeApi();
   return {
+    editor: true,
     post: (message) => api.postMessage(message),
     onMessage: (handler) => window.addEventListener('message', (event: MessageEvent<ToWebview>) => handler(event.data)),
   };
@@ -65,6 +68,7 @@ export function apiTransport(): Transport {
   const call = (method: string, params: object) => socket?.send(JSON.stringify({ jsonrpc: '2.0', id: ++nextId, method, params }));
 
   return {
+    editor: false,
     post: (message) => {
       if (message.type === 'ready') {
         lastSeq = message.afterSeq;
@@ -74,7 +78,7 @@ export function apiTransport(): Transport {
       } else if (message.type === 'cancelRun') {
         call(Methods.cancelRun, { runId: message.runId });
       }
-      // startRun and openFile need an editor: the browser page offers neither.
+      // The others (start, open, changes, undo, restore, resume) need an editor: the browser page offers none of them.
     },
     onMessage: (h) => (handler = h),
   };

@@ -13,7 +13,14 @@ export type FromWebview =
   | { type: 'startRun' }
   | { type: 'cancelRun'; runId: string }
   /** Workspace-relative path of a run's file. */
-  | { type: 'openFile'; file: string };
+  | { type: 'openFile'; file: string }
+  /** A finished run: its diff in the editor, its originals back, or the run going on from its last attempt. */
+  | { type: 'showChanges' | 'undoRun' | 'resumeRun'; runId: string }
+  /** Put the run's files back as attempt `iteration` left them (a checkpoint). */
+  | { type: 'restoreAttempt'; runId: string; iteration: number };
+
+const RUN_ID = /^[\w-]{1,64}$/;
+const isRunId = (value: unknown): value is string => typeof value === 'string' && RUN_ID.test(value);
 
 /** The only messages the extension acts on; anything else from the webview is dropped. */
 export function parseFromWebview(value: unknown): FromWebview | undefined {
@@ -28,8 +35,14 @@ export function parseFromWebview(value: unknown): FromWebview | undefined {
     case 'startRun':
       return keys === 'type' ? { type: 'startRun' } : undefined;
     case 'cancelRun':
-      return keys === 'runId,type' && typeof message.runId === 'string' && /^[\w-]{1,64}$/.test(message.runId)
-        ? { type: 'cancelRun', runId: message.runId }
+      return keys === 'runId,type' && isRunId(message.runId) ? { type: 'cancelRun', runId: message.runId } : undefined;
+    case 'showChanges':
+    case 'undoRun':
+    case 'resumeRun':
+      return keys === 'runId,type' && isRunId(message.runId) ? { type: message.type, runId: message.runId } : undefined;
+    case 'restoreAttempt':
+      return keys === 'iteration,runId,type' && isRunId(message.runId) && Number.isSafeInteger(message.iteration) && (message.iteration as number) >= 0
+        ? { type: 'restoreAttempt', runId: message.runId, iteration: message.iteration as number }
         : undefined;
     case 'openFile':
       return keys === 'file,type' && typeof message.file === 'string' && message.file.length > 0 && message.file.length < 4096 && !message.file.includes('\0')

@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
   answerInput,
-  ARTIFACTS,
   CodeServer,
+  hostPids,
+  keepFailure,
   launchBrowser,
   openFile,
   openWorkbench,
@@ -41,15 +41,6 @@ const finished = (root: string, n = 1) =>
     60_000,
   );
 
-/** The micro-agent host processes started from this code-server's copy of the extension. */
-function hostPids(extensionDir: string): number[] {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return ps
-    .split('\n')
-    .filter((line) => line.includes(path.join(extensionDir, 'dist', 'server.js')))
-    .map((line) => Number(line.trim().split(/\s+/)[0]));
-}
-
 describe('dev-ai in a real VS Code (code-server)', function () {
   this.timeout(180_000);
   let browser: Browser;
@@ -73,11 +64,8 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       });
       page = await openWorkbench(browser, vscode.url);
     });
-    afterEach(async function () {
-      if (this.currentTest?.state !== 'failed') return;
-      const name = `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}`;
-      await screenshot(page, name);
-      fs.cpSync(vscode.logsDir, path.join(ARTIFACTS, `${name}-logs`), { recursive: true });
+    afterEach(function () {
+      return keepFailure(page, vscode, this.currentTest);
     });
     after(async () => {
       await page?.context().close();

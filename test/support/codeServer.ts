@@ -3,7 +3,7 @@
  * scripts/setup-e2e.sh) with the built extension in its extensions folder, driven through Debian's Chromium
  * by playwright-core as a user would drive it.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -205,4 +205,21 @@ export async function openFile(page: Page, name: string): Promise<void> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+/** After a failed test: a screenshot of the workbench and VS Code's logs (the dev-ai channel among them) in test-artifacts/. */
+export async function keepFailure(page: Page, vscode: CodeServer, test: Mocha.Test | undefined, prefix = 'failed'): Promise<void> {
+  if (test?.state !== 'failed') return;
+  const name = `${prefix}-${test.title.slice(0, 40).replace(/\W+/g, '-')}`;
+  await screenshot(page, name);
+  fs.cpSync(vscode.logsDir, path.join(ARTIFACTS, `${name}-logs`), { recursive: true });
+}
+
+/** The micro-agent host processes started from this code-server's copy of the extension. */
+export function hostPids(extensionDir: string): number[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps
+    .split('\n')
+    .filter((line) => line.includes(path.join(extensionDir, 'dist', 'server.js')))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
 }

@@ -65,18 +65,47 @@ function Run({ run, db, transport }: { run: RunRow; db: Database; transport: Tra
             <i class="codicon codicon-debug-stop" />
           </button>
         )}
+        {!running && transport.editor && <RunActions run={run} transport={transport} />}
       </div>
       <div class="run-meta muted">
         {run.provider} {run.model} · {clock(run.startedTs)}
         {run.error && <span class="error-text"> · {run.error}</span>}
       </div>
-      {open && <Timeline events={runEvents(db, run.runId)} />}
+      {open && (
+        <Timeline
+          events={runEvents(db, run.runId)}
+          restore={transport.editor && !running ? (iteration) => transport.post({ type: 'restoreAttempt', runId: run.runId, iteration }) : undefined}
+        />
+      )}
     </li>
   );
 }
 
-/** A run's events grouped by iteration: the model call, what happened to its reply, the test that followed. */
-function Timeline({ events }: { events: AgentEvent[] }) {
+/** Show Changes and Undo for a finished run (the extension asks before overwriting later edits), Resume for one that did not pass. */
+function RunActions({ run, transport }: { run: RunRow; transport: Transport }) {
+  const runId = run.runId;
+  return (
+    <span class="run-actions">
+      {run.outcome !== 'passed' && (
+        <button class="icon" onClick={() => transport.post({ type: 'resumeRun', runId })} title="Resume this run from its last attempt">
+          <i class="codicon codicon-debug-continue" />
+        </button>
+      )}
+      <button class="icon" onClick={() => transport.post({ type: 'showChanges', runId })} title="Show the changes of this run">
+        <i class="codicon codicon-diff" />
+      </button>
+      <button class="icon" onClick={() => transport.post({ type: 'undoRun', runId })} title="Undo this run">
+        <i class="codicon codicon-discard" />
+      </button>
+    </span>
+  );
+}
+
+/**
+ * A run's events grouped by iteration: the model call, what happened to its reply, the test that followed. An
+ * iteration that wrote files is a checkpoint: `restore` puts the files back as it left them.
+ */
+function Timeline({ events, restore }: { events: AgentEvent[]; restore?: (iteration: number) => void }) {
   const byIteration = new Map<number, AgentEvent[]>();
   for (const e of events) {
     const iteration = 'iteration' in e && typeof e.iteration === 'number' ? e.iteration : -1;
@@ -88,7 +117,14 @@ function Timeline({ events }: { events: AgentEvent[] }) {
     <ol class="timeline">
       {[...byIteration].map(([iteration, list]) => (
         <li key={iteration} class="iteration">
-          <div class="iteration-title">{iteration === 0 ? 'Tests before any change' : `Iteration ${iteration}`}</div>
+          <div class="iteration-title">
+            {iteration === 0 ? 'Tests before any change' : `Iteration ${iteration}`}
+            {restore && iteration > 0 && list.some((e) => e.type === 'edit.applied') && (
+              <button class="link restore" onClick={() => restore(iteration)} title={`Put the files back as iteration ${iteration} left them`}>
+                <i class="codicon codicon-history" /> Restore this attempt
+              </button>
+            )}
+          </div>
           {list.map((e) => (
             <Step key={e.seq} event={e} />
           ))}
