@@ -1,0 +1,182 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
+import { until } from './support/until';
+import { startVendorServer, VendorServer } from './support/vendorServer';
+
+/** `micro-agent mcp` as an MCP client (Claude Code, Cline, VS Code) runs it: a child process spoken to over its stdin/stdout. */
+describe('micro-agent mcp (the official MCP SDK client over stdio)', function () {
+  // A fix runs real node --test suites; the default 30 s is tight for that on a loaded machine.
+  this.timeout(60_000);
+  // One server process for the suite, so one vendor for it too (useVendorServer starts one per test).
+  let vendor: VendorServer;
+  const key = fakeKey();
+  let root: string;
+  let client: Client;
+  let transport: StdioClientTransport;
+  let stderr = '';
+  const protocolErrors: Error[] = [];
+
+  before(async () => {
+    root = makeWorkspace();
+    vendor = await startVendorServer();
+    transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [path.join(DIST, 'cli.js'), 'mcp', '--workspace', root, '-t', TEST_COMMAND],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl },
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (chunk) => (stderr += String(chunk)));
+    client = new Client({ name: 'dev-ai-test', version: '1.0.0' });
+    // Anything on the server's stdout that is not a JSON-RPC message surfaces here.
+    client.onerror = (err) => protocolErrors.push(err);
+    await client.connect(transport);
+  });
+  after(async () => {
+    await client?.close();
+    await vendor?.close();
+    assert.deepEqual(protocolErrors, [], 'stdout carried nothing but the protocol');
+    assert.ok(!stderr.includes(key), 'the key never reaches the output');
+  });
+
+  const reset = () => fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
+
+  it('lists the four tools with schemas and annotations that say which change files', async () => {
+    const { tools } = await client.listTools();
+    const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
+    assert.deepEqual(Object.keys(byName).sort(), ['cancel_run', 'fix_file', 'get_stats', 'list_runs']);
+
+    const fix = byName.fix_file;
+    assert.deepEqual(Object.keys(fix.inputSchema.properties ?? {}).sort(), ['file', 'maxRuns', 'model', 'prompt', 'provider', 'testCommand']);
+    assert.deepEqual(fix.inputSchema.required, ['file']);
+    assert.equal((fix.inputSchema as any).additionalProperties, false, 'an unknown field is refused, not ignored');
+    assert.deepEqual((fix.inputSchema.properties as any).provider.enum, ['openai', 'anthropic', 'ollama']);
+    assert.deepEqual(Object.keys(fix.outputSchema?.properties ?? {}).sort(), ['costUsd', 'files', 'iterations', 'outcome', 'runId']);
+    assert.deepEqual(fix.annotations, { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true });
+
+    for (const name of ['list_runs', 'get_stats']) {
+      assert.equal(byName[name].annotations?.readOnlyHint, true, `${name} is read-only`);
+      assert.equal(byName[name].annotations?.openWorldHint, false);
+    }
+    assert.equal(byName.cancel_run.annotations?.readOnlyHint, false);
+    assert.equal(byName.cancel_run.annotations?.destructiveHint, false, 'cancelling puts files back');
+    assert.deepEqual(byName.cancel_run.inputSchema.required, ['runId']);
+  });
+
+  it('fix_file fixes a broken module against the vendor, with progress, and get_stats adds up', async () => {
+    vendor.script({ kind: 'text', text: 'I think add is wrong.' }, { kind: 'text', text: fixReply(), usage: { input: 900, output: 60 } });
+    const progress: Progress[] = [];
+    const result = await client.callTool({ name: 'fix_file', arguments: { file: 'math.js', model: 'gpt-4o-mini', prompt: 'add must add' } }, undefined, {
+      onprogress: (p) => progress.push(p),
+      resetTimeoutOnProgress: true,
+    });
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
+
+    const log = readLog(root);
+    const finished = log.find((e) => e.type === 'run.finished');
+    const structured = result.structuredContent as any;
+    assert.deepEqual(structured, { runId: finished.runId, outcome: 'passed', iterations: 2, costUsd: finished.costUsd, files: ['math.js'] });
+    assert.ok(structured.costUsd > 0);
+    const text = (result.content as { type: string; text: string }[])[0].text;
+    assert.match(text, new RegExp(`run ${finished.runId} on math\\.js: ✔ tests pass after 2 iteration`));
+
+    // Progress followed the run as the log recorded it: iterations, the model's calls, the rejected reply, the tests.
+    const messages = progress.map((p) => p.message ?? '');
+    assert.ok(messages.some((m) => m.startsWith('— iteration 1/10')) && messages.some((m) => m.startsWith('— iteration 2/10')), messages.join('\n'));
+    assert.ok(
+      messages.some((m) => m.startsWith('tests: 1 failed')),
+      messages.join('\n'),
+    );
+    assert.ok(messages.some((m) => m.startsWith('reply not used')));
+    assert.ok(messages.some((m) => m.startsWith('tests: pass')));
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i].progress > progress[i - 1].progress, 'progress increases');
+
+    // The run went through the engine: the same log, the prompt given, the key as the SDK sends it.
+    assert.equal(log.find((e) => e.type === 'run.started').prompt, 'add must add');
+    assert.equal(vendor.requests[0].headers.authorization, `Bearer ${key}`);
+
+    const stats = await client.callTool({ name: 'get_stats', arguments: {} });
+    const { providers, runs } = stats.structuredContent as any;
+    const calls = log.filter((e) => e.type === 'llm.response');
+    assert.equal(providers.length, 1);
+    assert.equal(providers[0].model, 'gpt-4o-mini');
+    assert.equal(providers[0].calls, vendor.requests.length);
+    assert.equal(providers[0].calls, calls.length);
+    assert.equal(
+      providers[0].costUsd,
+      calls.reduce((sum, e) => sum + (e.costUsd ?? 0), 0),
+    );
+    assert.equal(
+      providers[0].inputTokens,
+      calls.reduce((sum, e) => sum + (e.inputTokens ?? 0), 0),
+    );
+    assert.deepEqual({ total: runs.total, passed: runs.passed, costUsd: runs.costUsd }, { total: 1, passed: 1, costUsd: structured.costUsd });
+    assert.match((stats.content as any)[0].text, /openai\s+gpt-4o-mini\s+2\s+0/);
+
+    const listed = await client.callTool({ name: 'list_runs', arguments: {} });
+    assert.deepEqual(
+      (listed.structuredContent as any).runs.map((r: any) => [r.runId, r.status]),
+      [[finished.runId, 'passed']],
+    );
+  });
+
+  it('refuses what the engine refuses as a tool error, and keeps answering', async () => {
+    const calls = vendor.requests.length;
+    const outside = await client.callTool({ name: 'fix_file', arguments: { file: '../../etc/passwd' } });
+    assert.equal(outside.isError, true);
+    assert.match((outside.content as any)[0].text, /outside the workspace/);
+
+    const reserved = await client.callTool({ name: 'fix_file', arguments: { file: '.micro-agent/events.jsonl' } });
+    assert.equal(reserved.isError, true);
+    const tooMany = await client.callTool({ name: 'fix_file', arguments: { file: 'math.js', maxRuns: 1000 } });
+    assert.equal(tooMany.isError, true);
+    assert.match((tooMany.content as any)[0].text, /maxRuns must be at most 100/);
+    const typo = await client.callTool({ name: 'fix_file', arguments: { file: 'math.js', maxRun: 3 } });
+    assert.equal(typo.isError, true, 'an unknown field is refused rather than run with defaults');
+
+    assert.equal(vendor.requests.length, calls, 'no model call for a refused request');
+    const { tools } = await client.listTools();
+    assert.equal(tools.length, 4, 'the server still answers');
+    assert.equal(readLog(root).filter((e) => e.type === 'run.started').length, 1, 'nothing started');
+  });
+
+  it('cancelling the request cancels the run and restores the file', async () => {
+    reset();
+    vendor.script({ kind: 'hang' });
+    const calls = vendor.requests.length;
+    const controller = new AbortController();
+    const call = client.callTool({ name: 'fix_file', arguments: { file: 'math.js' } }, undefined, { signal: controller.signal });
+    await until(() => vendor.requests.length > calls, 'the model call');
+    controller.abort();
+    await assert.rejects(call, /abort/i);
+    const finished = await until(() => readLog(root).filter((e) => e.type === 'run.finished')[1], 'the run to finish');
+    assert.equal(finished.outcome, 'cancelled');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), BROKEN_MATH);
+  });
+
+  it('cancel_run cancels a run another call started; fix_file answers cancelled', async () => {
+    reset();
+    vendor.script({ kind: 'hang' });
+    const calls = vendor.requests.length;
+    const call = client.callTool({ name: 'fix_file', arguments: { file: 'math.js' } });
+    await until(() => vendor.requests.length > calls, 'the model call');
+    const listed = await client.callTool({ name: 'list_runs', arguments: { limit: 1 } });
+    const [running] = (listed.structuredContent as any).runs;
+    assert.equal(running.status, 'running');
+
+    const cancelled = await client.callTool({ name: 'cancel_run', arguments: { runId: running.runId } });
+    assert.deepEqual(cancelled.structuredContent, { cancelled: true });
+    const result = await call;
+    assert.equal((result.structuredContent as any).runId, running.runId);
+    assert.equal((result.structuredContent as any).outcome, 'cancelled');
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), BROKEN_MATH);
+
+    const again = await client.callTool({ name: 'cancel_run', arguments: { runId: running.runId } });
+    assert.deepEqual(again.structuredContent, { cancelled: false });
+  });
+});
