@@ -126,6 +126,8 @@ export class Engine {
     const engine = new Engine(options);
     for await (const event of readEvents(options.log.file)) engine.aggregator.add(event);
     options.log.onEvent((event) => engine.aggregator.add(event));
+    // What other processes append (heard when this one appends, or while the log is followed) counts as well.
+    options.log.onForeignEvent((event) => engine.aggregator.add(event));
     engine.closeInterrupted();
     return engine;
   }

@@ -29,6 +29,8 @@ const fixResult = {
 
 /** Runs listed by `list_runs` when the client does not say how many. */
 const DEFAULT_RUNS = 20;
+/** At most this many in one answer: a long-lived log holds thousands. */
+const MAX_RUNS = 1000;
 
 /** The engine's tools on an MCP server; `name`/`version` are what the server tells clients it is. */
 export function createMcpServer(engine: Engine, version: string): McpServer {
@@ -47,7 +49,7 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
           file: z.string().describe('the file to fix, relative to the workspace (or absolute inside it)'),
           testCommand: z.string().optional().describe('the command that runs the tests in the workspace; exit code 0 means pass. Default: the configured one'),
           prompt: z.string().optional().describe('what the code should do, in words'),
-          maxRuns: z.number().int().optional().describe(`most model iterations (1 to ${REQUEST_LIMITS.maxRuns}; default 10)`),
+          maxRuns: z.number().int().min(1).max(REQUEST_LIMITS.maxRuns).optional().describe('most model iterations (default 10)'),
           provider: z.enum(PROVIDERS).optional().describe('model provider; default: the first with a key, else ollama'),
           model: z.string().optional().describe("model id; default: the provider's default"),
         })
@@ -103,7 +105,9 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
     {
       title: 'List micro-agent runs',
       description: 'The runs in the workspace event log, newest first: running ones and finished ones with their outcome, iterations and cost.',
-      inputSchema: z.object({ limit: z.number().int().min(1).optional().describe(`how many runs, newest first (default ${DEFAULT_RUNS})`) }).strict(),
+      inputSchema: z
+        .object({ limit: z.number().int().min(1).max(MAX_RUNS).optional().describe(`how many runs, newest first (default ${DEFAULT_RUNS})`) })
+        .strict(),
       outputSchema: { runs: z.array(z.looseObject({ runId: z.string(), file: z.string(), status: z.string() })) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },

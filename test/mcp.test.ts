@@ -1,12 +1,16 @@
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
-import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
+import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, REPO, TEST_COMMAND } from './support/fixtures';
+import { RunsRequest } from '../server/protocol';
+import { startHost } from './support/lspClient';
 import { until } from './support/until';
-import { startVendorServer, VendorServer } from './support/vendorServer';
+import { startVendorServer, useVendorServer, VendorServer } from './support/vendorServer';
 
 /** `micro-agent mcp` as an MCP client (Claude Code, Cline, VS Code) runs it: a child process spoken to over its stdin/stdout. */
 describe('micro-agent mcp (the official MCP SDK client over stdio)', function () {
@@ -55,6 +59,7 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
     assert.deepEqual(fix.inputSchema.required, ['file']);
     assert.equal((fix.inputSchema as any).additionalProperties, false, 'an unknown field is refused, not ignored');
     assert.deepEqual((fix.inputSchema.properties as any).provider.enum, ['openai', 'anthropic', 'ollama']);
+    assert.deepEqual([(fix.inputSchema.properties as any).maxRuns.minimum, (fix.inputSchema.properties as any).maxRuns.maximum], [1, 100]);
     assert.deepEqual(Object.keys(fix.outputSchema?.properties ?? {}).sort(), ['costUsd', 'files', 'iterations', 'outcome', 'runId']);
     assert.deepEqual(fix.annotations, { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true });
 
@@ -135,7 +140,7 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
     assert.equal(reserved.isError, true);
     const tooMany = await client.callTool({ name: 'fix_file', arguments: { file: 'math.js', maxRuns: 1000 } });
     assert.equal(tooMany.isError, true);
-    assert.match((tooMany.content as any)[0].text, /maxRuns must be at most 100/);
+    assert.match((tooMany.content as any)[0].text, /maxRuns/);
     const typo = await client.callTool({ name: 'fix_file', arguments: { file: 'math.js', maxRun: 3 } });
     assert.equal(typo.isError, true, 'an unknown field is refused rather than run with defaults');
 
@@ -178,5 +183,65 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
 
     const again = await client.callTool({ name: 'cancel_run', arguments: { runId: running.runId } });
     assert.deepEqual(again.structuredContent, { cancelled: false });
+  });
+
+  it("a run started over MCP reaches the editor's host live, through the shared log", async () => {
+    reset();
+    // The editor's agent host on the same workspace, as VS Code runs it beside an agent that uses the MCP server.
+    const host = await startHost(root, {});
+    try {
+      vendor.script({ kind: 'text', text: fixReply() });
+      const result = await client.callTool({ name: 'fix_file', arguments: { file: 'math.js' } });
+      const { runId } = result.structuredContent as any;
+      // Live: the host forwards the other process's events as microAgent/event notifications, in order, each once.
+      await host.waitFor((e) => e.type === 'run.finished' && e.runId === runId);
+      const seen = host.events.filter((e) => e.runId === runId);
+      assert.equal(seen[0].type, 'run.started');
+      assert.ok(seen.some((e) => e.type === 'test.finished'));
+      const seqs = seen.map((e) => e.seq);
+      assert.deepEqual(
+        seqs,
+        [...new Set(seqs)].sort((a, b) => a - b),
+        'in order, none twice',
+      );
+      const { runs } = await host.connection.sendRequest(RunsRequest.type);
+      assert.equal(runs.find((r) => r.runId === runId)?.status, 'passed', 'the host counts it too');
+    } finally {
+      await host.stop();
+    }
+  });
+});
+
+/** The MCP project's own inspector, in its CLI mode: one server process per call, as a scripted check would run it. */
+describe('micro-agent mcp under @modelcontextprotocol/inspector --cli', function () {
+  this.timeout(60_000);
+  const vendor = useVendorServer();
+  const inspector = path.join(REPO, 'node_modules', '.bin', 'mcp-inspector');
+
+  async function call(root: string, env: Record<string, string>, ...method: string[]): Promise<any> {
+    const envFlags = Object.entries(env).flatMap(([name, value]) => ['-e', `${name}=${value}`]);
+    const server = [process.execPath, path.join(DIST, 'cli.js'), 'mcp', '--workspace', root, '--test', TEST_COMMAND];
+    const { stdout } = await promisify(execFile)(inspector, ['--cli', ...envFlags, ...server, ...method], { cwd: root });
+    return JSON.parse(stdout);
+  }
+
+  it('lists the tools, fixes a file, refuses a path outside the workspace, and counts the call', async () => {
+    const root = makeWorkspace();
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
+    const { tools } = await call(root, env, '--method', 'tools/list');
+    assert.deepEqual(tools.map((tool: any) => tool.name).sort(), ['cancel_run', 'fix_file', 'get_stats', 'list_runs']);
+
+    vendor.script({ kind: 'text', text: fixReply(), usage: { input: 500, output: 50 } });
+    const fixed = await call(root, env, '--method', 'tools/call', '--tool-name', 'fix_file', '--tool-arg', 'file=math.js');
+    assert.equal(fixed.structuredContent.outcome, 'passed', JSON.stringify(fixed));
+    assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
+
+    const outside = await call(root, env, '--method', 'tools/call', '--tool-name', 'fix_file', '--tool-arg', 'file=../../etc/passwd');
+    assert.equal(outside.isError, true);
+    assert.match(outside.content[0].text, /outside the workspace/);
+
+    const stats = await call(root, env, '--method', 'tools/call', '--tool-name', 'get_stats');
+    assert.equal(stats.structuredContent.providers[0].calls, 1);
+    assert.equal(stats.structuredContent.runs.passed, 1);
   });
 });
