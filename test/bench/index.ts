@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { REPO } from '../support/fixtures';
 import { edits } from './edits';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
-import { activation, bundleSizes, hostSpawnToReady } from './extension';
+import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension';
 import { api } from './api';
 import { review } from './review';
 import { Result, table } from './stats';
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     ['edits', edits],
     ['review', review],
     ['live API', api],
+    ['package', vsixSize],
     ['bundle sizes', bundleSizes],
     ['host spawn', hostSpawnToReady],
     ['activation', activation],
