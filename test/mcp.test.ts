@@ -9,8 +9,34 @@ import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, REPO, TEST_COMMAND } from './support/fixtures';
 import { RunsRequest } from '../server/protocol';
 import { startHost } from './support/lspClient';
+import { isAlive } from './support/processes';
 import { until } from './support/until';
 import { startVendorServer, useVendorServer, VendorServer } from './support/vendorServer';
+
+interface McpProcess {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr(): string;
+  /** Anything on the server's stdout that is not a JSON-RPC message surfaces here. */
+  protocolErrors: Error[];
+}
+
+/** `micro-agent mcp` on `root`, connected as an MCP client (Claude Code, Cline, VS Code) runs it. */
+async function connectMcp(root: string, env: Record<string, string>): Promise<McpProcess> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [path.join(DIST, 'cli.js'), 'mcp', '--workspace', root, '-t', TEST_COMMAND],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk) => (stderr += String(chunk)));
+  const client = new Client({ name: 'dev-ai-test', version: '1.0.0' });
+  const protocolErrors: Error[] = [];
+  client.onerror = (err) => protocolErrors.push(err);
+  await client.connect(transport);
+  return { client, transport, stderr: () => stderr, protocolErrors };
+}
 
 /** `micro-agent mcp` as an MCP client (Claude Code, Cline, VS Code) runs it: a child process spoken to over its stdin/stdout. */
 describe('micro-agent mcp (the official MCP SDK client over stdio)', function () {
@@ -20,31 +46,20 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
   let vendor: VendorServer;
   const key = fakeKey();
   let root: string;
+  let server: McpProcess;
   let client: Client;
-  let transport: StdioClientTransport;
-  let stderr = '';
-  const protocolErrors: Error[] = [];
 
   before(async () => {
     root = makeWorkspace();
     vendor = await startVendorServer();
-    transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [path.join(DIST, 'cli.js'), 'mcp', '--workspace', root, '-t', TEST_COMMAND],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl },
-      stderr: 'pipe',
-    });
-    transport.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-    client = new Client({ name: 'dev-ai-test', version: '1.0.0' });
-    // Anything on the server's stdout that is not a JSON-RPC message surfaces here.
-    client.onerror = (err) => protocolErrors.push(err);
-    await client.connect(transport);
+    server = await connectMcp(root, { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl });
+    client = server.client;
   });
   after(async () => {
     await client?.close();
     await vendor?.close();
-    assert.deepEqual(protocolErrors, [], 'stdout carried nothing but the protocol');
-    assert.ok(!stderr.includes(key), 'the key never reaches the output');
+    assert.deepEqual(server.protocolErrors, [], 'stdout carried nothing but the protocol');
+    assert.ok(!server.stderr().includes(key), 'the key never reaches the output');
   });
 
   const reset = () => fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
@@ -183,6 +198,22 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
 
     const again = await client.callTool({ name: 'cancel_run', arguments: { runId: running.runId } });
     assert.deepEqual(again.structuredContent, { cancelled: false });
+  });
+
+  it('a client that quits mid-run: the server cancels the run, restores the file and exits', async () => {
+    const other = makeWorkspace();
+    const quitting = await connectMcp(other, { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl });
+    vendor.script({ kind: 'hang' });
+    const calls = vendor.requests.length;
+    const call = quitting.client.callTool({ name: 'fix_file', arguments: { file: 'math.js' } });
+    call.catch(() => undefined); // it ends with the connection
+    await until(() => vendor.requests.length > calls, 'the model call');
+    const pid = quitting.transport.pid!;
+    await quitting.client.close();
+    const finished = await until(() => readLog(other).find((e) => e.type === 'run.finished'), 'the run to finish');
+    assert.equal(finished.outcome, 'cancelled');
+    assert.equal(fs.readFileSync(path.join(other, 'math.js'), 'utf8'), BROKEN_MATH);
+    await until(() => !isAlive(pid), 'the server to exit');
   });
 
   it("a run started over MCP reaches the editor's host live, through the shared log", async () => {
