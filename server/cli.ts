@@ -23,7 +23,6 @@ import { LOOPBACK_HOSTS } from './api/auth';
 import { startApi } from './api/start';
 import { rotateTokens, writePrivate } from './api/tokens';
 import { installCrashGuard } from './crashGuard';
-import { serveMcpOverStdio } from './mcp';
 import { startTelemetryOrWarn } from './telemetry';
 import { ensureStateDir, PathError, refuseReserved, statePaths } from './workspace';
 
@@ -214,6 +213,8 @@ async function mcp(args: string[]): Promise<number> {
   const root = workspaceDir(values.workspace);
   const { engine, close } = await openServer(root, values, (line) => console.error(line));
   console.error(`micro-agent: MCP server on stdio for ${root}`);
+  // Loaded here, not at the top: the MCP SDK and zod cost every other command ~180 ms of start-up.
+  const { serveMcpOverStdio } = await import('./mcp');
   // Until the client closes stdin (or a signal): then every run is cancelled and its files restored.
   await Promise.race([serveMcpOverStdio(engine, VERSION), stopSignal()]);
   await close();
