@@ -68,15 +68,20 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       let finished: RunFinishedEvent | undefined;
       let progress = 0;
       const token = extra._meta?.progressToken;
+      const notify = (message: string) => {
+        if (token === undefined) return;
+        // A client that went away is no reason to stop the run: closing the transport ends it (the engine restores).
+        const notification = { method: 'notifications/progress' as const, params: { progressToken: token, progress: ++progress, message } };
+        extra.sendNotification(notification).catch(() => undefined);
+      };
+      // run.started is already written (start appends it): say which run this is, so cancel_run can name it at once.
+      notify(`run ${runId} started`);
       // Progress comes from the event log, the bus every other front end reads: one notification per line the CLI would print.
       const subscription = engine.log.onEvent((event: AgentEvent) => {
         if (event.runId !== runId) return;
         if (event.type === 'run.finished') finished = event;
         const message = formatEvent(event)?.trim();
-        if (token === undefined || !message) return;
-        // A client that went away is no reason to stop the run: closing the transport ends it (the engine restores).
-        const notification = { method: 'notifications/progress' as const, params: { progressToken: token, progress: ++progress, message } };
-        extra.sendNotification(notification).catch(() => undefined);
+        if (message) notify(message);
       });
       const cancel = () => engine.cancel(runId);
       extra.signal.addEventListener('abort', cancel);

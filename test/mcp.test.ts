@@ -107,6 +107,7 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
 
     // Progress followed the run as the log recorded it: iterations, the model's calls, the rejected reply, the tests.
     const messages = progress.map((p) => p.message ?? '');
+    assert.equal(messages[0], `run ${finished.runId} started`);
     assert.ok(messages.some((m) => m.startsWith('— iteration 1/10')) && messages.some((m) => m.startsWith('— iteration 2/10')), messages.join('\n'));
     assert.ok(
       messages.some((m) => m.startsWith('tests: 1 failed')),
