@@ -166,6 +166,19 @@ export function registerCommands(
     void vscode.window.showInformationMessage(`${picked.label} API key removed from secret storage.`);
   });
 
+  register('devAi.setAlertWebhook', async () => {
+    const url = await vscode.window.showInputBox({
+      title: 'Alert webhook URL (empty to remove)',
+      prompt: 'Each dev-ai alert is POSTed there as { text, alert } (a Slack incoming webhook works). Kept in secret storage, never in settings or logs.',
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (value) => (value.trim() === '' || /^https?:\/\/\S+$/.test(value.trim()) ? undefined : 'An http(s) URL, or empty to remove it'),
+    });
+    if (url === undefined) return;
+    await keys.storeWebhook(url.trim());
+    void vscode.window.showInformationMessage(url.trim() ? 'Alert webhook saved.' : 'Alert webhook removed.');
+  });
+
   // The dashboard page of the live API, signed in by a one-time code: for a second screen or a teammate's view
   // of this machine's agents, without VS Code in between.
   register('devAi.openApiDashboard', async () => {

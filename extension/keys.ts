@@ -7,8 +7,11 @@ export const KEYED_PROVIDERS = PROVIDERS.flatMap((provider) => {
   return keyVariable === null ? [] : [{ provider: provider as KeyedProvider, label, variable: keyVariable }];
 });
 
+/** The alert webhook's URL in SecretStorage: Slack's and most chat hooks carry their token in the URL. */
+const WEBHOOK_ID = 'devAi.alerts.webhookUrl';
+
 /**
- * API keys in SecretStorage (the OS keychain in desktop VS Code). They reach the host only as environment
+ * API keys (and the alert webhook's URL) in SecretStorage (the OS keychain in desktop VS Code). They reach the host only as environment
  * variables of its process, never through settings, the log, a JSON-RPC message or the webview.
  */
 export class ApiKeys {
@@ -30,10 +33,15 @@ export class ApiKeys {
     return this.secrets.delete(ApiKeys.id(provider));
   }
 
-  /** Fires when any stored key changes, from this window or another. */
+  /** Stores the alert webhook's URL, or removes it when `url` is empty. */
+  storeWebhook(url: string): Thenable<void> {
+    return url ? this.secrets.store(WEBHOOK_ID, url) : this.secrets.delete(WEBHOOK_ID);
+  }
+
+  /** Fires when any stored key (or the webhook URL) changes, from this window or another. */
   onDidChange(listener: () => void): vscode.Disposable {
     return this.secrets.onDidChange((e) => {
-      if (e.key.startsWith('devAi.apiKey.')) listener();
+      if (e.key.startsWith('devAi.apiKey.') || e.key === WEBHOOK_ID) listener();
     });
   }
 
@@ -44,6 +52,8 @@ export class ApiKeys {
       const key = await this.get(provider);
       if (key) env[variable] = key;
     }
+    const webhook = await this.secrets.get(WEBHOOK_ID);
+    if (webhook) env.MICRO_AGENT_ALERT_WEBHOOK = webhook;
     return env;
   }
 }

@@ -1,24 +1,30 @@
 /**
  * `micro-agent`: the engine headless, for terminals and CI.
- *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--log path]
+ *   micro-agent run <file> -t "<cmd>" [-m N] [-p text|file] [-f test-file] [--provider P] [--model M] [--keep] [--commit] [--yes]
+ *       [--daily-budget usd] [--log path]
+ *   micro-agent run --resume <runId> [-m N] [--provider P] [--model M] [--budget usd] [--force]
+ *   micro-agent diff [runId] / micro-agent undo [runId] [--force]
  *   micro-agent stats [--log path]
  *   micro-agent serve [--workspace dir] [--port N] [--host 127.0.0.1] [--allow-remote] [-t cmd] [--log path]
  *   micro-agent token rotate [--workspace dir]
- *   micro-agent mcp [--workspace dir] [-t cmd] [--log path]
+ *   micro-agent mcp [--workspace dir] [-t cmd] [--daily-budget usd] [--log path]
  * Exit codes: 0 tests pass, 1 they do not by the end of the budget (or the run failed), 2 usage or configuration
- * error, 130 cancelled with Ctrl-C.
+ * error (and undo refused because files changed after the run), 130 cancelled with Ctrl-C.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, parsePort, resolveSettings } from './config';
+import { alertWebhookUrl, ConfigError, parsePort, resolveSettings } from './config';
+import { startAlertWebhook } from './alertWebhook';
 import { Engine, EngineError } from './engine';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
 import { formatEvent, formatStats } from './format';
 import type { ApiInfo } from './protocol/api';
 import type { RunFinishedEvent, RunOutcome } from './protocol/events';
-import { isProviderName, unknownProviderMessage } from './protocol/providers';
+import type { GeneratedTests } from './protocol/methods';
+import { isProviderName, ProviderName, unknownProviderMessage } from './protocol/providers';
+import { TestsDeclined, writeTestsFirst } from './testsFirst';
 import { LOOPBACK_HOSTS } from './api/auth';
 import { startApi } from './api/start';
 import { rotateTokens, writePrivate } from './api/tokens';
@@ -30,26 +36,38 @@ const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 
 Usage:
   micro-agent run <file> -t "<test command>" [options]
+  micro-agent run --resume <runId> [-m <n>] [--provider <name>] [--model <name>] [--budget <usd>] [--force]
+  micro-agent diff [runId]                the run's changes as a unified diff (default: the latest run)
+  micro-agent undo [runId] [--force]      put back the originals of the run's files (default: the latest run)
   micro-agent stats [--log <path>]
-  micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"]
+  micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"] [--daily-budget <usd>]
   micro-agent token rotate [--workspace <dir>]
-  micro-agent mcp [--workspace <dir>] [-t "<test command>"] [--log <path>]
+  micro-agent mcp [--workspace <dir>] [-t "<test command>"] [--daily-budget <usd>] [--log <path>]
 
 Options for run:
   -t, --test <cmd>        test command; exit code 0 means pass (required unless MICRO_AGENT_TEST_COMMAND is set)
   -m, --max-runs <n>      most model iterations (default 10)
   -p, --prompt <text>     what the code should do, or a path to a prompt file
                           (default: <file>.prompt.md beside the file, if there is one)
-  -f, --test-file <path>  a test file to show the model (read-only; repeatable)
+  -f, --test-file <path>  a test file to show the model (read-only; repeatable). Tests first: when it does not
+                          exist yet, the model writes it from -p first and you accept, edit or give feedback
+      --yes               accept the model's test file without asking (CI)
       --context <path>    another file to show the model (repeatable); the file's local imports are shown anyway
       --context-budget <n> characters of context files a prompt may hold (default 60000)
       --provider <name>   openai | anthropic | ollama (default: the first with a key, else ollama)
       --model <name>      model id (default per provider)
       --budget <usd>      stop when the calls have cost this much
+      --daily-budget <usd> refuse or stop once today's calls (every run, review and process on this log) cost this much
       --time-budget <s>   stop after this many seconds
       --test-timeout <s>  kill the test command after this many seconds (default 120)
       --keep              keep the last attempt when the tests still fail (default: restore the original)
+      --commit            in a git repository, commit the files a passing run changed (only those)
+      --resume <runId>    go on with a failed, cancelled or interrupted run from its last attempt
+      --force             with --resume or undo: overwrite files changed since the run
       --log <path>        event log (default .micro-agent/events.jsonl)
+
+undo refuses (exit 2, listing them) when a file changed after the run last wrote it: your later edits are
+never overwritten without --force.
 
 serve runs the engine with the live API (HTTP, SSE, WebSocket; see AI-DEVELOP.md) on loopback, writing the
 URL and tokens to <workspace>/.micro-agent/api.json (mode 0600). --port 0 (the default) picks a free port.
@@ -74,6 +92,10 @@ async function main(argv: string[]): Promise<number> {
       return run(rest);
     case 'stats':
       return stats(rest);
+    case 'diff':
+      return diff(rest);
+    case 'undo':
+      return undo(rest);
     case 'serve':
       return serve(rest);
     case 'token':
@@ -109,19 +131,31 @@ async function run(args: string[]): Promise<number> {
       provider: { type: 'string' },
       model: { type: 'string' },
       budget: { type: 'string' },
+      'daily-budget': { type: 'string' },
       'time-budget': { type: 'string' },
       'test-timeout': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      commit: { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+      resume: { type: 'string' },
+      force: { type: 'boolean', default: false },
       log: { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('run takes exactly one file');
+  const resuming = values.resume !== undefined;
+  if (resuming ? positionals.length !== 0 : positionals.length !== 1)
+    throw new UsageError(resuming ? '--resume takes the run, not a file' : 'run takes exactly one file');
   const file = positionals[0];
   if (values.provider !== undefined && !isProviderName(values.provider)) throw new UsageError(unknownProviderMessage(values.provider));
   const root = process.cwd();
-  const env = { ...process.env, ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}) };
+  const env = {
+    ...process.env,
+    ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}),
+    ...dailyBudgetEnv(values['daily-budget']),
+  };
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
   // Subscribed before the engine opens: it tells of runs an earlier process left open (killed, crashed) as it
   // closes them, and run.started is appended synchronously inside start.
   const finished = new Map<string, RunFinishedEvent>();
@@ -131,20 +165,30 @@ async function run(args: string[]): Promise<number> {
     if (line) console.log(line);
   });
   const engine = await openEngine(root, log, env);
-  const started = engine.start({
-    file,
-    testCommand: values.test,
-    prompt: readPrompt(root, file, values.prompt),
-    testFiles: values['test-file'],
-    contextFiles: values.context,
-    contextBudget: optionalNumber('--context-budget', values['context-budget']),
-    maxRuns: optionalNumber('--max-runs', values['max-runs']),
-    provider: values.provider,
-    model: values.model,
-    budgetUsd: optionalNumber('--budget', values.budget),
-    budgetSec: optionalNumber('--time-budget', values['time-budget']),
-    keep: values.keep,
-  });
+  const started = resuming
+    ? await engine.resume({
+        runId: values.resume!,
+        maxRuns: optionalNumber('--max-runs', values['max-runs']),
+        provider: values.provider,
+        model: values.model,
+        budgetUsd: optionalNumber('--budget', values.budget),
+        force: values.force,
+      })
+    : engine.start({
+        file,
+        testCommand: values.test,
+        prompt: readPrompt(root, file, values.prompt),
+        ...(await testFilesOf(engine, root, file, values)),
+        contextFiles: values.context,
+        contextBudget: optionalNumber('--context-budget', values['context-budget']),
+        maxRuns: optionalNumber('--max-runs', values['max-runs']),
+        provider: values.provider,
+        model: values.model,
+        budgetUsd: optionalNumber('--budget', values.budget),
+        budgetSec: optionalNumber('--time-budget', values['time-budget']),
+        keep: values.keep,
+        commit: values.commit,
+      });
   // First Ctrl-C cancels cleanly (tests killed, original restored); a second one exits at once.
   let interrupts = 0;
   process.on('SIGINT', () => {
@@ -153,11 +197,86 @@ async function run(args: string[]): Promise<number> {
     engine.cancel(started.runId);
   });
   const outcome: RunOutcome = await started.done;
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook.close()]);
   log.close();
   // A rejected key is a configuration error like a missing one.
   if (finished.get(started.runId)?.errorKind === 'auth') return EXIT.usage;
   return EXIT[outcome];
+}
+
+/**
+ * `-f` files; one that does not exist yet is written first (tests first): the model drafts it from the prompt
+ * and the user accepts it (or `--yes` does) before the run starts.
+ */
+async function testFilesOf(
+  engine: Engine,
+  root: string,
+  file: string,
+  values: { 'test-file'?: string[]; prompt?: string; test?: string; provider?: string; model?: string; yes: boolean },
+): Promise<{ testFiles?: string[]; generatedTests?: GeneratedTests }> {
+  const all = values['test-file'] ?? [];
+  const missing = all.filter((testFile) => !fs.existsSync(path.resolve(root, testFile)));
+  if (missing.length === 0) return { testFiles: values['test-file'] };
+  if (missing.length > 1) throw new UsageError(`${missing.join(', ')} do not exist; tests first writes one test file at a time`);
+  const prompt = readPrompt(root, file, values.prompt);
+  if (!prompt) throw new UsageError(`${missing[0]} does not exist; give -p "<what the code should do>" to have the model write the tests first`);
+  const request = { file, testFile: missing[0], prompt, testCommand: values.test, provider: values.provider as ProviderName | undefined, model: values.model };
+  try {
+    const generatedTests = await writeTestsFirst(engine, { request, yes: values.yes, out: process.stderr });
+    return { testFiles: all.filter((testFile) => testFile !== missing[0]), generatedTests };
+  } catch (err) {
+    if (err instanceof TestsDeclined) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** `diff [runId]`: what the run changed, as one unified diff on stdout. */
+async function diff(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { workspace: { type: 'string' }, log: { type: 'string' } } });
+  if (positionals.length > 1) throw new UsageError('diff takes at most one run id');
+  const { engine, log } = await openQuietEngine(values);
+  const changes = engine.runChanges(positionals[0]);
+  log.close();
+  if (changes.files.length === 0) console.error(`run ${changes.runId} on ${changes.file} left no file changed`);
+  for (const file of changes.files) {
+    process.stdout.write(file.diff);
+    if (file.changedSince) console.error(`note: ${file.file} changed after the run; the diff shows what the run left`);
+  }
+  return 0;
+}
+
+/** `undo [runId] [--force]`: the originals back; refused (exit 2, with the files) over changes made after the run. */
+async function undo(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { force: { type: 'boolean', default: false }, workspace: { type: 'string' }, log: { type: 'string' } },
+  });
+  if (positionals.length > 1) throw new UsageError('undo takes at most one run id');
+  const { engine, log } = await openQuietEngine(values);
+  try {
+    const result = engine.undo(positionals[0], values.force);
+    console.log(result.files.length ? `run ${result.runId}: put back ${result.files.join(', ')}` : `run ${result.runId}: the files were already the originals`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof EngineError && err.code === 'changed_since')) throw err;
+    console.error(`micro-agent: not undone: these files changed after the run last wrote them:`);
+    for (const file of err.files ?? []) console.error(`  ${file}`);
+    console.error('Your later edits would be lost; pass --force to undo anyway.');
+    return EXIT.usage;
+  } finally {
+    log.close();
+  }
+}
+
+/** The engine over a workspace's log for a one-shot command: only what is worth saying (interrupted runs) is printed. */
+async function openQuietEngine(values: { workspace?: string; log?: string }): Promise<{ engine: Engine; log: EventLog }> {
+  const root = workspaceDir(values.workspace);
+  const log = openLog(root, values.log);
+  log.onEvent((event) => {
+    if (event.type === 'run.finished' && event.reason === 'interrupted') console.error(formatEvent(event));
+  });
+  return { engine: await openEngine(root, log, process.env), log };
 }
 
 async function stats(args: string[]): Promise<number> {
@@ -180,6 +299,7 @@ async function serve(args: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       'allow-remote': { type: 'boolean', default: false },
       test: { type: 'string', short: 't' },
+      'daily-budget': { type: 'string' },
       log: { type: 'string' },
     },
   });
@@ -207,7 +327,10 @@ async function serve(args: string[]): Promise<number> {
 }
 
 async function mcp(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { workspace: { type: 'string' }, test: { type: 'string', short: 't' }, log: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { workspace: { type: 'string' }, test: { type: 'string', short: 't' }, 'daily-budget': { type: 'string' }, log: { type: 'string' } },
+  });
   // stdout is the MCP channel: a stray line would corrupt it, so whatever prints goes to stderr.
   console.log = console.error;
   const root = workspaceDir(values.workspace);
@@ -222,13 +345,14 @@ async function mcp(args: string[]): Promise<number> {
 }
 
 /**
- * The engine of a long-lived server (serve, mcp) with its log and telemetry; `print` shows each event's line. It
- * subscribes before the engine opens, as run does, so it tells of runs a killed process left open as it closes them.
+ * The engine of a long-lived server (serve, mcp) with its log, telemetry and alert webhook; `print` shows each event's
+ * line. It subscribes before the engine opens, as run does, so it tells of runs a killed process left open as it closes them.
  */
-async function openServer(root: string, flags: { test?: string; log?: string }, print: (line: string) => void) {
-  const env = { ...process.env, ...(flags.test ? { MICRO_AGENT_TEST_COMMAND: flags.test } : {}) };
+async function openServer(root: string, flags: { test?: string; log?: string; 'daily-budget'?: string }, print: (line: string) => void) {
+  const env = { ...process.env, ...(flags.test ? { MICRO_AGENT_TEST_COMMAND: flags.test } : {}), ...dailyBudgetEnv(flags['daily-budget']) };
   const log = openLog(root, flags.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
   log.onEvent((event) => {
     const line = formatEvent(event);
     if (line) print(line);
@@ -236,7 +360,7 @@ async function openServer(root: string, flags: { test?: string; log?: string }, 
   const engine = await openEngine(root, log, env);
   const close = async () => {
     await engine.dispose();
-    await telemetry?.shutdown();
+    await Promise.all([telemetry?.shutdown(), webhook.close()]);
     log.close();
   };
   return { engine, close };
@@ -303,6 +427,13 @@ function readPrompt(root: string, file: string, prompt: string | undefined): str
     if (fs.existsSync(candidate)) return fs.readFileSync(candidate, 'utf8');
   }
   return undefined;
+}
+
+/** `--daily-budget` reaches the engine as the variable it reads, MICRO_AGENT_DAILY_BUDGET_USD (the flag wins). */
+function dailyBudgetEnv(value: string | undefined): { MICRO_AGENT_DAILY_BUDGET_USD?: string } {
+  const usd = optionalNumber('--daily-budget', value);
+  if (usd !== undefined && usd < 0) throw new UsageError(`--daily-budget must be 0 (no cap) or more (got "${value}")`);
+  return usd === undefined ? {} : { MICRO_AGENT_DAILY_BUDGET_USD: String(usd) };
 }
 
 function optionalNumber(flag: string, value: string | undefined): number | undefined {

@@ -22,6 +22,8 @@ export interface ResolvedSettings {
   testCommand: string | undefined;
   testTimeoutMs: number;
   budgetUsd: number | null;
+  /** The cap on today's spend across every process writing the log; null = none. */
+  dailyBudgetUsd: number | null;
   logPath: string;
   ollamaUrl: string | undefined;
   /** Characters of context files (the target's imports, `--context`) a prompt may hold. */
@@ -33,7 +35,8 @@ export const DEFAULTS = { maxRuns: 10, testTimeoutSec: 120 } as const;
 /**
  * Settings win over the environment, which wins over defaults. The environment fallbacks let the CLI and CI
  * configure the engine without an editor: MICRO_AGENT_PROVIDER, MICRO_AGENT_MODEL, MICRO_AGENT_MAX_RUNS,
- * MICRO_AGENT_TEST_COMMAND, MICRO_AGENT_TEST_TIMEOUT_SEC, MICRO_AGENT_BUDGET_USD, MICRO_AGENT_LOG, OLLAMA_HOST.
+ * MICRO_AGENT_TEST_COMMAND, MICRO_AGENT_TEST_TIMEOUT_SEC, MICRO_AGENT_BUDGET_USD, MICRO_AGENT_DAILY_BUDGET_USD, MICRO_AGENT_LOG,
+ * OLLAMA_HOST.
  */
 export function resolveSettings(root: string, settings: DevAiSettings, env: Env): ResolvedSettings {
   const provider = settings.provider ?? env.MICRO_AGENT_PROVIDER ?? defaultProvider(env);
@@ -45,7 +48,8 @@ export function resolveSettings(root: string, settings: DevAiSettings, env: Env)
     maxRuns: positiveInt('maxRuns', settings.maxRuns ?? env.MICRO_AGENT_MAX_RUNS ?? DEFAULTS.maxRuns),
     testCommand: settings.testCommand || env.MICRO_AGENT_TEST_COMMAND || undefined,
     testTimeoutMs: positiveNumber('testTimeoutSec', settings.testTimeoutSec ?? env.MICRO_AGENT_TEST_TIMEOUT_SEC ?? DEFAULTS.testTimeoutSec) * 1000,
-    budgetUsd: optionalBudget(settings.budgetUsd ?? env.MICRO_AGENT_BUDGET_USD),
+    budgetUsd: optionalBudget('budgetUsd', settings.budgetUsd ?? env.MICRO_AGENT_BUDGET_USD),
+    dailyBudgetUsd: resolveDailyBudget(settings, env),
     logPath: path.resolve(root, logPath),
     ollamaUrl: settings.ollamaUrl || env.OLLAMA_HOST || undefined,
     contextBudgetChars: nonNegativeInt('contextBudget', settings.contextBudget ?? env.MICRO_AGENT_CONTEXT_BUDGET ?? DEFAULT_CONTEXT_BUDGET_CHARS),
@@ -70,10 +74,20 @@ export function positiveNumber(name: string, value: unknown): number {
   return n;
 }
 
+/** `devAi.dailyBudgetUsd`, else MICRO_AGENT_DAILY_BUDGET_USD (what `--daily-budget` sets); null = no cap. */
+export function resolveDailyBudget(settings: DevAiSettings, env: Env): number | null {
+  return optionalBudget('dailyBudgetUsd', settings.dailyBudgetUsd || env.MICRO_AGENT_DAILY_BUDGET_USD);
+}
+
+/** `devAi.alerts.webhookUrl`, else MICRO_AGENT_ALERT_WEBHOOK; undefined when neither is set. A secret. */
+export function alertWebhookUrl(settings: DevAiSettings, env: Env): string | undefined {
+  return settings.alerts?.webhookUrl?.trim() || env.MICRO_AGENT_ALERT_WEBHOOK?.trim() || undefined;
+}
+
 /** A budget of 0 or unset means "no budget", as the settings UI shows it. */
-function optionalBudget(value: unknown): number | null {
+function optionalBudget(name: string, value: unknown): number | null {
   if (value === undefined || value === null || value === '' || Number(value) === 0) return null;
-  return positiveNumber('budgetUsd', value);
+  return positiveNumber(name, value);
 }
 
 /** A TCP port to listen on: 0 (any free one) to 65535. */

@@ -1,19 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { askModel } from './agent/askModel';
 import { gatherContext, nodeContextIO } from './agent/context';
-import { ContextFile, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
+import { ContextFile, LoopInput, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
+import { extractCode } from './agent/prompt';
+import { readRunHistory } from './agent/runHistory';
+import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, restoreTo, RunRecord } from './agent/runRecord';
+import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from './agent/testsPrompt';
 import { toModelText } from './agent/textFile';
-import { ConfigError, Env, positiveInt, positiveNumber, resolveSettings } from './config';
+import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from './config';
+import { DailyCap } from './dailyCap';
 import { EventLog, readEvents } from './events/log';
 import { StatsAggregator } from './events/stats';
-import type { RunOutcome, RunSummary, Stats } from './protocol/events';
+import { commitFiles, GitError, gitWorkTree } from './git';
+import type { RunFinishedEvent, RunOutcome, RunSummary, Stats } from './protocol/events';
+import type { GeneratedTests, InterruptedRunsParams, RestoreResult, ResumeRunParams, RunChanges, WriteTestsParams, WriteTestsResult } from './protocol/methods';
 import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import type { SpendResult } from './protocol/methods';
 import type { DevAiSettings } from './protocol/settings';
 import { createProvider, Provider, secretsIn } from './providers';
 import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
 import { acquireRunLock, isAlive, LockHeldError, RunLock } from './runLock';
-import { PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
+import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
 
 /** What a caller (LSP request, CLI flags, later the HTTP API) asks for; the engine validates all of it. */
 export interface RunRequest {
@@ -35,16 +44,23 @@ export interface RunRequest {
   keep?: boolean;
   budgetUsd?: number;
   budgetSec?: number;
+  /** In a git repository, commit the files a passing run changed (only those). */
+  commit?: boolean;
+  /** Tests first: a test file the user accepted, written by the run before its first test. */
+  generatedTests?: GeneratedTests;
 }
 
 /** Why a request was refused; `handlers.ts` maps each to one JSON-RPC code and one HTTP status. */
-export type EngineErrorCode = 'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden';
+export type EngineErrorCode =
+  'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'changed_since' | 'not_found' | 'budget_daily';
 
 /** A refused request, with a message for the user; nothing was started. */
 export class EngineError extends Error {
   constructor(
     readonly code: EngineErrorCode,
     message: string,
+    /** `changed_since`: the files changed after the run, which a `force` would overwrite. */
+    readonly files?: string[],
   ) {
     super(message);
     this.name = 'EngineError';
@@ -102,6 +118,8 @@ interface RunPlan {
   budgetMs: number | null;
   testTimeoutMs: number;
   keep: boolean;
+  commit: boolean;
+  generatedTests?: LoopInput['generatedTests'];
 }
 
 /** What an auto-fix check did: the tests passed (or it was cancelled), or they failed and `runId` fixes them. */
@@ -114,11 +132,17 @@ export type AutoFixResult = { started: false; tests: TestedRun } | { started: tr
 export class Engine {
   private readonly aggregator = new StatsAggregator();
   private readonly active = new Map<string, ActiveRun>();
+  /** Tests-first drafts by test file: how many the model wrote and the last, to tell whether the user edited it. */
+  private readonly testDrafts = new Map<string, { drafts: number; last: string }>();
+  private interruptedRuns: InterruptedRunsParams['runs'] = [];
   private env: Env;
+  /** `devAi.dailyBudgetUsd` against today's spend by every process writing the log. */
+  private readonly dailyCap: DailyCap;
 
   private constructor(private readonly options: EngineOptions) {
     this.env = options.env;
     options.log.setSecrets(secretsIn(this.env));
+    this.dailyCap = new DailyCap(options.log, () => this.checked(() => resolveDailyBudget(this.options.settings?.() ?? {}, this.env)));
   }
 
   /** Opens the engine over a log: replays it into the stats and closes runs a dead process left open. */
@@ -153,12 +177,141 @@ export class Engine {
     return this.aggregator.runList();
   }
 
-  spendSince(sinceTs: number): { costUsd: number; calls: number } {
-    return this.aggregator.spendSince(sinceTs);
+  spendSince(sinceTs: number): SpendResult {
+    return { ...this.aggregator.spendSince(sinceTs), daily: this.dailyCap.status() };
+  }
+
+  /** Refuses a model call outside a run (a review) once today's spend reached `devAi.dailyBudgetUsd`. */
+  checkDailyBudget(): void {
+    const reached = this.dailyCap.reached();
+    if (reached) throw new EngineError('budget_daily', reached);
   }
 
   isRunning(runId: string): boolean {
     return this.active.has(runId);
+  }
+
+  /** Runs an earlier process left open (killed, crashed), closed as interrupted when this engine opened. */
+  get interrupted(): InterruptedRunsParams['runs'] {
+    return this.interruptedRuns;
+  }
+
+  /** What a run changed (default: the latest run), each file's diff from its original, and its checkpoints. */
+  runChanges(runId?: string): RunChanges {
+    const id = runId ?? this.latestRun();
+    const { record, runDir } = this.recordOf(id);
+    return {
+      runId: id,
+      file: record.target,
+      files: fileChanges(this.options.root, runDir, record),
+      checkpoints: checkpointsOf(record),
+      restoredTo: record.restoredTo,
+    };
+  }
+
+  /** Puts back the originals of every file a run changed (default: the latest run's). */
+  undo(runId: string | undefined, force = false): RestoreResult {
+    return this.restore(runId ?? this.latestRun(), 0, force);
+  }
+
+  /**
+   * Puts every file a run wrote back as attempt `iteration` left it (0: the originals). Refused while the run
+   * (or another on its file) is going, and, unless `force`, when a file changed after the run last wrote it.
+   */
+  restore(runId: string, iteration: number, force = false): RestoreResult {
+    const { record, runDir } = this.recordOf(runId);
+    if (!Number.isInteger(iteration) || iteration < 0) throw new EngineError('invalid_params', 'iteration must be a whole number ≥ 0');
+    const files = this.whileLocked(record, `restore-${runId}`, () => this.restoreRecord(record, runDir, iteration, force));
+    return { runId, iteration, files };
+  }
+
+  /**
+   * Goes on with a run that ended failed, cancelled or interrupted, as a new run (`resumedFrom`): its files put
+   * back as its last kept attempt left them, its originals, what its attempts taught, its iteration count and
+   * what is left of its budgets. `params` may override the model, the provider, the iterations and the budget.
+   */
+  async resume(params: ResumeRunParams): Promise<{ runId: string; done: Promise<RunOutcome> }> {
+    if (typeof params?.runId !== 'string') throw new EngineError('invalid_params', 'runId is required');
+    const { runId } = params;
+    const { record, runDir } = this.recordOf(runId);
+    const history = await readRunHistory(this.options.log.file, runId);
+    if (!history) throw new EngineError('not_found', `no run ${runId} in the log`);
+    const { started, finished } = history;
+    if (!finished) throw new EngineError('run_in_progress', `run ${runId} is still going; cancel it first or wait for it to end`);
+    if (finished.outcome === 'passed') throw new EngineError('invalid_params', `run ${runId} passed: there is nothing to resume (undo it, or start a new run)`);
+    const left = started.maxRuns - finished.iterations;
+    const added = params.maxRuns ?? (left > 0 ? left : started.maxRuns);
+    const spent = (budget: number | null, used: number) => (budget === null ? undefined : budget - used);
+    const budgetUsd = params.budgetUsd ?? spent(started.budgetUsd, finished.costUsd);
+    if (budgetUsd !== undefined && budgetUsd <= 0)
+      throw new EngineError('invalid_params', `run ${runId} spent its whole budget of $${started.budgetUsd}; give a new budget to resume it`);
+    const budgetMs = spent(started.budgetMs, finished.durationMs);
+    const request: RunRequest = {
+      file: started.file,
+      testCommand: started.testCommand,
+      prompt: started.prompt ?? undefined,
+      testFiles: started.testFiles,
+      maxRuns: added,
+      provider: params.provider ?? started.provider,
+      model: params.model ?? (params.provider && params.provider !== started.provider ? undefined : started.model),
+      budgetUsd,
+      budgetSec: budgetMs === undefined ? undefined : Math.max(1, budgetMs / 1000),
+    };
+    const plan = this.plan(request, { targetMayBeMissing: record.originals[record.target] === null });
+    plan.maxRuns = finished.iterations + added;
+    const controller = this.claim(plan);
+    try {
+      this.restoreRecord(record, runDir, lastKept(record), params.force === true);
+      const originals = new Map(Object.entries(record.originals).map(([rel, copy]) => [rel, copy === null ? null : fs.readFileSync(path.join(runDir, copy))]));
+      const resume = { runId, originals, iteration: finished.iterations, attempts: history.attempts };
+      return { runId: plan.runId, done: this.launch(plan, controller, undefined, resume) };
+    } catch (err) {
+      this.unclaim(plan.runId);
+      throw err;
+    }
+  }
+
+  /**
+   * Tests first: asks the model for the test file of `file` (which may not exist yet) from what it should do;
+   * with `draft` and `feedback`, for a revision. Nothing is written: a run writes the draft the user accepts.
+   */
+  async writeTests(params: WriteTestsParams & { file: string }, signal?: AbortSignal): Promise<WriteTestsResult> {
+    this.refuseUntrusted();
+    checkShape({
+      file: params.file,
+      testFile: params.testFile,
+      prompt: params.prompt,
+      testCommand: params.testCommand,
+      provider: params.provider,
+      model: params.model,
+    });
+    for (const key of ['draft', 'feedback'] as const) {
+      const value = params[key];
+      if (value !== undefined && (typeof value !== 'string' || value.length > REQUEST_LIMITS.promptChars))
+        throw new EngineError('invalid_params', `${key} must be text of at most ${REQUEST_LIMITS.promptChars.toLocaleString('en-US')} characters`);
+    }
+    if (typeof params.prompt !== 'string' || !params.prompt.trim())
+      throw new EngineError('invalid_params', 'say what the code should do (prompt): the tests are written from it');
+    const target = this.workspacePath(params.file);
+    const testFile = this.newTestFile(params.testFile);
+    const settings = this.resolve(params);
+    this.checkDailyBudget();
+    const messages = buildTestsPrompt({
+      file: target.rel,
+      contents: fs.existsSync(target.abs) ? toModelText(this.checkedPath(params.file).contents) : null,
+      testFile: testFile.rel,
+      goal: params.prompt.trim(),
+      testCommand: params.testCommand?.trim() || settings.testCommand?.trim() || null,
+      draft: params.draft,
+      feedback: params.feedback?.trim() || undefined,
+    });
+    const request = { model: settings.model, system: TESTS_SYSTEM_PROMPT, messages, maxTokens: MAX_OUTPUT_TOKENS, signal };
+    const reply = await askModel(this.providerFor(settings), request, (event) => this.options.log.append(event), { iteration: null });
+    const extracted = extractCode(reply.text, reply.finishReason, testFile.rel);
+    if (!extracted.ok) throw new EngineError('invalid_params', `the model's test file could not be used: ${extracted.message}; ask again`);
+    const previous = this.testDrafts.get(testFile.abs);
+    this.testDrafts.set(testFile.abs, { drafts: (params.draft !== undefined ? (previous?.drafts ?? 1) : 0) + 1, last: extracted.code });
+    return { testFile: testFile.rel, contents: extracted.code };
   }
 
   /** Validates everything before anything starts; throws EngineError with a message for the user. */
@@ -216,22 +369,37 @@ export class Engine {
     return { provider: this.providerFor(settings), model: settings.model };
   }
 
-  private plan(request: RunRequest): RunPlan {
+  private refuseUntrusted(): void {
     if (this.options.trusted === false) {
       throw new EngineError(
         'untrusted',
         'this workspace is not trusted, so micro-agent runs no test commands and writes no files; trust the workspace to run it',
       );
     }
+  }
+
+  private plan(request: RunRequest, options: { targetMayBeMissing?: boolean } = {}): RunPlan {
+    this.refuseUntrusted();
     checkShape(request);
     const settings = this.resolve(request);
+    this.checkDailyBudget();
     const testCommand = (request.testCommand ?? settings.testCommand)?.trim();
     if (!testCommand) throw new EngineError('invalid_params', 'no test command: pass one (-t "npm test") or set devAi.testCommand');
-    const target = this.checkedPath(request.file);
+    const generated = request.generatedTests && this.acceptedTests(request.generatedTests);
+    // Tests first may describe a file that does not exist yet; the run creates it.
+    const missing = (generated || options.targetMayBeMissing) && !fs.existsSync(this.workspacePath(request.file).abs);
+    const target = missing ? { ...this.workspacePath(request.file), contents: '' } : this.checkedPath(request.file);
     const testFiles = [...(request.testFile ? [request.testFile] : []), ...(request.testFiles ?? [])].map((file) => {
       const checked = this.checkedPath(file);
       return { path: checked.rel, contents: toModelText(checked.contents) };
     });
+    if (generated) testFiles.unshift({ path: generated.rel, contents: toModelText(generated.contents) });
+    const commit = request.commit === true;
+    if (commit && !gitWorkTree(this.options.root))
+      throw new EngineError(
+        'configuration',
+        `${this.options.root} is not in a git repository: --commit commits a passing run's files there; run git init or leave --commit out`,
+      );
     const extra = (request.contextFiles ?? []).map((file) => this.checkedPath(file).abs);
     const budgetChars = request.contextBudget ?? settings.contextBudgetChars;
     const gathered = gatherContext({ ...nodeContextIO(this.options.root), root: this.options.root, target: target.abs, budgetChars, extra });
@@ -239,7 +407,7 @@ export class Engine {
     const context = gathered.files.filter((file) => !shownTests.has(file.path)).map(({ path: file, contents }) => ({ path: file, contents }));
     const prompt = request.prompt?.trim() || null;
     const shown = [...testFiles, ...context].map((file) => file.contents);
-    checkFits(settings.provider, settings.model, target, [...shown, prompt ?? '', gathered.workspaceFiles.join('\n')]);
+    checkFits(settings.provider, settings.model, target.contents.length, target.rel, [...shown, prompt ?? '', gathered.workspaceFiles.join('\n')]);
     return {
       runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
       target: { abs: target.abs, rel: target.rel },
@@ -255,7 +423,100 @@ export class Engine {
       budgetMs: request.budgetSec === undefined ? null : this.checked(() => positiveNumber('budgetSec', request.budgetSec)) * 1000,
       testTimeoutMs: settings.testTimeoutMs,
       keep: request.keep === true,
+      commit,
+      generatedTests: generated && { abs: generated.abs, contents: generated.contents, ...this.draftsOf(generated) },
     };
+  }
+
+  /** A test file the user accepted: a new file inside the workspace, within the size limit. */
+  private acceptedTests(tests: GeneratedTests): { abs: string; rel: string; contents: string } {
+    if (typeof tests !== 'object' || tests === null || typeof tests.contents !== 'string')
+      throw new EngineError('invalid_params', 'generatedTests must be { testFile, contents }');
+    if (Buffer.byteLength(tests.contents) > MAX_FILE_BYTES) throw new EngineError('invalid_params', `the test file is larger than ${MAX_FILE_BYTES / 1024} KB`);
+    return { ...this.newTestFile(tests.testFile), contents: tests.contents };
+  }
+
+  private draftsOf(tests: { abs: string; contents: string }): { drafts: number; edited: boolean } {
+    const drafts = this.testDrafts.get(tests.abs);
+    return { drafts: drafts?.drafts ?? 0, edited: drafts === undefined || drafts.last !== tests.contents };
+  }
+
+  /** Where a new test file goes: inside the workspace, not the engine's or git's, and not there yet. */
+  private newTestFile(file: unknown): { abs: string; rel: string } {
+    if (typeof file !== 'string' || !file || file.length > REQUEST_LIMITS.pathChars) throw new EngineError('invalid_params', 'testFile must be a path');
+    const resolved = this.workspacePath(file);
+    if (fs.existsSync(resolved.abs))
+      throw new EngineError('invalid_params', `${resolved.rel} exists already; give it as a test file (-f) instead of having one written`);
+    return resolved;
+  }
+
+  /** A path inside the workspace and outside the engine's and git's folders; it need not exist. */
+  private workspacePath(file: string): { abs: string; rel: string } {
+    try {
+      return resolveInWorkspace(this.options.root, file, { mayBeMissing: true });
+    } catch (err) {
+      if (err instanceof PathError) throw new EngineError('invalid_params', err.message);
+      throw err;
+    }
+  }
+
+  /** The latest run in the log (the one `diff` and `undo` mean without a run id). */
+  private latestRun(): string {
+    const latest = this.aggregator.runList().reduce<RunSummary | undefined>((last, run) => (last && last.startedAt > run.startedAt ? last : run), undefined);
+    if (!latest) throw new EngineError('not_found', 'no runs yet in this workspace');
+    return latest.runId;
+  }
+
+  /** A run's record of its files, or a refusal saying why there is none. */
+  private recordOf(runId: unknown): { record: RunRecord; runDir: string } {
+    if (typeof runId !== 'string' || !/^[\w-]{1,64}$/.test(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
+    const runDir = statePaths(this.options.root).runDir(runId);
+    const record = readRecord(runDir);
+    if (!record)
+      throw new EngineError(
+        'not_found',
+        `no record of run ${runId}'s files under ${toPosix(path.relative(this.options.root, runDir))}/ ` +
+          '(an unknown run, or one from before micro-agent kept records)',
+      );
+    return { record, runDir };
+  }
+
+  /** Restores a record, turning its refusals into the engine's; logs `run.restored` when a file was written. */
+  private restoreRecord(record: RunRecord, runDir: string, iteration: number, force: boolean): string[] {
+    let files: string[];
+    try {
+      files = restoreTo(this.options.root, runDir, record, iteration, force);
+    } catch (err) {
+      if (err instanceof ChangedSinceError)
+        throw new EngineError(
+          'changed_since',
+          `${err.files.join(', ')} changed after run ${record.runId} last wrote ${err.files.length > 1 ? 'them' : 'it'}; force to overwrite`,
+          err.files,
+        );
+      if (err instanceof RangeError) throw new EngineError('not_found', err.message);
+      throw err;
+    }
+    this.options.log.append({ type: 'run.restored', runId: record.runId, iteration, files, forced: force });
+    return files;
+  }
+
+  /** Runs `work` holding the run's file, so no run in any process writes it meanwhile. */
+  private whileLocked<T>(record: RunRecord, holder: string, work: () => T): T {
+    const target = path.join(this.options.root, record.target);
+    if ([...this.active.values()].some((run) => run.file === target))
+      throw new EngineError('run_in_progress', `a run is going on ${record.target}; cancel it first`);
+    let lock: RunLock;
+    try {
+      lock = acquireRunLock(this.options.root, record.target, holder);
+    } catch (err) {
+      if (err instanceof LockHeldError) throw new EngineError('run_in_progress', `${record.target} ${err.message}; wait for it to finish or cancel it first`);
+      throw err;
+    }
+    try {
+      return work();
+    } finally {
+      lock.release();
+    }
   }
 
   /**
@@ -294,10 +555,11 @@ export class Engine {
     }
   }
 
-  private launch(plan: RunPlan, controller: AbortController, firstTest?: TestedRun): Promise<RunOutcome> {
+  private launch(plan: RunPlan, controller: AbortController, firstTest?: TestedRun, resume?: LoopInput['resume']): Promise<RunOutcome> {
     const { runId } = plan;
     const claimed = this.active.get(runId);
     if (!claimed) throw new Error(`run ${runId} was not claimed`);
+    let finished: RunFinishedEvent | undefined;
     const done = runLoop({
       ...this.testOptions(plan),
       runId,
@@ -312,12 +574,22 @@ export class Engine {
       model: plan.model,
       budgetUsd: plan.budgetUsd,
       budgetMs: plan.budgetMs,
+      dailyBudget: () => this.dailyCap.reached(),
       keep: plan.keep,
       runDir: statePaths(this.options.root).runDir(runId),
       firstTest,
+      resume,
+      generatedTests: plan.generatedTests,
       signal: controller.signal,
-      emit: (event) => this.options.log.append(event),
+      emit: (event) => {
+        if (event.type === 'run.finished') finished = event as RunFinishedEvent;
+        this.options.log.append(event);
+      },
     })
+      .then((outcome) => {
+        if (outcome === 'passed' && plan.commit) this.commit(runId, plan, finished?.files ?? [], finished?.iterations ?? 0);
+        return outcome;
+      })
       .catch((err: Error): RunOutcome => {
         // runLoop reports its own failures; this is the last line of defence (e.g. the disk filled up).
         this.options.log.append({ type: 'log', runId, level: 'error', message: `run ${runId} failed: ${err.message}` });
@@ -326,6 +598,21 @@ export class Engine {
       .finally(() => this.unclaim(runId));
     this.active.set(runId, { ...claimed, done });
     return done;
+  }
+
+  /** `--commit`: the passing run's files (and a generated test file) in one commit; a failure is logged, the pass stands. */
+  private commit(runId: string, plan: RunPlan, touched: string[], iterations: number): void {
+    const files = [...touched, ...(plan.generatedTests ? [toPosix(path.relative(this.options.root, plan.generatedTests.abs))] : [])];
+    if (files.length === 0) return;
+    const count = `${iterations} iteration${iterations === 1 ? '' : 's'}`;
+    const message = `micro-agent: fix ${plan.target.rel}\n\nRun ${runId} passed after ${count}.\nFiles: ${files.join(', ')}\n`;
+    try {
+      const commit = commitFiles(this.options.root, files, message);
+      this.options.log.append({ type: 'run.committed', runId, commit, files, message });
+    } catch (err) {
+      if (!(err instanceof GitError)) throw err;
+      this.options.log.append({ type: 'log', runId, level: 'error', message: `run ${runId} passed but its files were not committed: ${err.message}` });
+    }
   }
 
   /** How this engine runs a plan's tests: in the workspace, with its timeout, never with the API keys. */
@@ -385,6 +672,9 @@ export class Engine {
       // Another process sharing this log (the CLI beside the editor) may still be running it.
       if (run.pid !== process.pid && isAlive(run.pid)) continue;
       const kept = toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)));
+      const record = readRecord(statePaths(this.options.root).runDir(run.runId));
+      const files = record ? Object.keys(record.originals) : [run.file];
+      this.interruptedRuns.push({ runId: run.runId, file: run.file, files });
       this.options.log.append({
         type: 'run.finished',
         runId: run.runId,
@@ -395,7 +685,10 @@ export class Engine {
         unpricedCalls: 0,
         durationMs: 0,
         restored: false,
-        error: `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/`,
+        files,
+        error:
+          `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/. ` +
+          `Its files are as it left them mid-run; to put the originals back: micro-agent undo ${run.runId}`,
       });
     }
   }
@@ -408,8 +701,7 @@ const PROMPT_OVERHEAD_CHARS = 12_000;
  * A file the model cannot read whole in one request is refused before any call, with the sizes: the prompt
  * (the file, what else is shown, the test output) and room for the reply must fit the model's context window.
  */
-function checkFits(provider: ProviderName, model: string, target: { abs: string; rel: string }, shown: string[]): void {
-  const fileBytes = fs.statSync(target.abs).size;
+function checkFits(provider: ProviderName, model: string, fileBytes: number, rel: string, shown: string[]): void {
   const promptTokens = estimateTokens(fileBytes + shown.reduce((sum, text) => sum + text.length, 0) + PROMPT_OVERHEAD_CHARS);
   const window = contextWindowTokens(provider, model);
   if (promptTokens + MAX_OUTPUT_TOKENS <= window) return;
@@ -417,7 +709,7 @@ function checkFits(provider: ProviderName, model: string, target: { abs: string;
   const tokens = (n: number) => n.toLocaleString('en-US');
   throw new EngineError(
     'invalid_params',
-    `${target.rel} is ${kb(fileBytes)}: with the rest of the prompt that is about ${tokens(promptTokens)} tokens plus ${tokens(MAX_OUTPUT_TOKENS)} ` +
+    `${rel} is ${kb(fileBytes)}: with the rest of the prompt that is about ${tokens(promptTokens)} tokens plus ${tokens(MAX_OUTPUT_TOKENS)} ` +
       `for the reply, but ${model} reads at most ${tokens(window)}; choose a model with a larger context window or a smaller file`,
   );
 }

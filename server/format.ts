@@ -5,8 +5,18 @@ import { failureSummary } from './testResults';
 /** One terminal line per event worth showing while a run goes on; undefined for the rest. */
 export function formatEvent(event: AgentEvent): string | undefined {
   switch (event.type) {
-    case 'run.started':
-      return `▶ ${event.file}: ${event.provider} ${event.model}, up to ${event.maxRuns} iterations, tests: ${event.testCommand}`;
+    case 'run.started': {
+      const resumed = event.resumedFrom ? ` (resuming run ${event.resumedFrom})` : '';
+      return `▶ ${event.file}${resumed}: ${event.provider} ${event.model}, up to ${event.maxRuns} iterations, tests: ${event.testCommand}`;
+    }
+    case 'tests.generated':
+      return `  wrote the accepted tests to ${event.testFile} (${event.bytes} bytes${event.edited ? ', edited by you' : ''})`;
+    case 'run.restored': {
+      const what = event.iteration === 0 ? 'originals' : `attempt ${event.iteration}`;
+      return `↺ run ${event.runId}: ${what} put back${event.files.length ? ` (${event.files.join(', ')})` : ' (nothing to change)'}`;
+    }
+    case 'run.committed':
+      return `  committed ${event.files.join(', ')} as ${event.commit.slice(0, 12)}`;
     case 'run.iteration':
       return `— iteration ${event.iteration}/${event.maxRuns}`;
     case 'llm.response': {

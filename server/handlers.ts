@@ -6,19 +6,32 @@
 import { fileURLToPath } from 'node:url';
 import { Engine, EngineError, EngineErrorCode, RunRequest } from './engine';
 import type { Scope } from './protocol/api';
-import { ErrorCodes, Methods, MethodTypes, StartRunParams } from './protocol/methods';
+import { ErrorCodes, Methods, MethodTypes, StartRunParams, WriteTestsParams } from './protocol/methods';
 import { PathError } from './workspace';
 
 interface Handler<M extends keyof MethodTypes> {
   /** Starts or cancels something: refused to a read-only caller. */
   writes: boolean;
-  /** Params arrive as JSON from another process: `handle` checks them (or the engine does) before use. */
-  handle(engine: Engine, params: unknown): MethodTypes[M]['result'];
+  /**
+   * Params arrive as JSON from another process: `handle` checks them (or the engine does) before use. `signal`
+   * aborts when the caller cancels the request (LSP `$/cancelRequest`), for methods that wait on a model.
+   */
+  handle(engine: Engine, params: unknown, signal?: AbortSignal): MethodTypes[M]['result'] | Promise<MethodTypes[M]['result']>;
 }
 
 /** The methods every transport serves. (`review` and `apiStatus` are the editor host's own: see `lsp/host.ts`.) */
 export type EngineMethod =
-  typeof Methods.startRun | typeof Methods.cancelRun | typeof Methods.runs | typeof Methods.stats | typeof Methods.events | typeof Methods.spend;
+  | typeof Methods.startRun
+  | typeof Methods.cancelRun
+  | typeof Methods.runs
+  | typeof Methods.stats
+  | typeof Methods.events
+  | typeof Methods.spend
+  | typeof Methods.runChanges
+  | typeof Methods.undoRun
+  | typeof Methods.restoreAttempt
+  | typeof Methods.resumeRun
+  | typeof Methods.writeTests;
 
 const MAX_EVENTS_PAGE = 5000;
 
@@ -48,16 +61,42 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
       return engine.spendSince(typeof sinceTs === 'number' && Number.isFinite(sinceTs) ? sinceTs : 0);
     },
   },
+  [Methods.runChanges]: {
+    writes: false,
+    handle: (engine, params) => engine.runChanges(field(params, 'runId') === undefined ? undefined : runIdOf(params)),
+  },
+  [Methods.undoRun]: { writes: true, handle: (engine, params) => engine.undo(runIdOf(params), field(params, 'force') === true) },
+  [Methods.restoreAttempt]: {
+    writes: true,
+    handle: (engine, params) => {
+      const iteration = field(params, 'iteration');
+      if (typeof iteration !== 'number') throw new EngineError('invalid_params', 'iteration is required: the checkpoint to put back (0: the originals)');
+      return engine.restore(runIdOf(params), iteration, field(params, 'force') === true);
+    },
+  },
+  [Methods.resumeRun]: {
+    writes: true,
+    handle: async (engine, params) => ({ runId: (await engine.resume({ ...objectOf(params), runId: runIdOf(params) })).runId }),
+  },
+  [Methods.writeTests]: {
+    writes: true,
+    handle: (engine, params, signal) => {
+      const { uri, file, ...rest } = objectOf(params) as unknown as WriteTestsParams;
+      if ((uri === undefined) === (file === undefined)) throw new EngineError('invalid_params', 'give the file the tests are for as uri or as file');
+      return engine.writeTests({ ...rest, file: uri === undefined ? String(file) : filePath(uri) }, signal);
+    },
+  },
 };
 
 export function isEngineMethod(method: string): method is EngineMethod {
   return Object.hasOwn(HANDLERS, method);
 }
 
-/** Calls a method as `scope` may; throws EngineError (or the engine's own errors) for `replyError` to map. */
-export function dispatch<M extends EngineMethod>(engine: Engine, method: M, params: unknown, scope: Scope): MethodTypes[M]['result'] {
+/** Calls a method as `scope` may; rejects with EngineError (or the engine's own errors) for `replyError` to map. */
+export async function dispatch<M extends EngineMethod>(engine: Engine, method: M, params: unknown, scope: Scope): Promise<MethodTypes[M]['result']> {
   const handler = HANDLERS[method] as Handler<M>;
-  if (handler.writes && scope !== 'full') throw new EngineError('forbidden', 'this token is read-only; starting and cancelling runs needs the full token');
+  if (handler.writes && scope !== 'full')
+    throw new EngineError('forbidden', 'this token is read-only; starting, cancelling and undoing runs needs the full token');
   return handler.handle(engine, params);
 }
 
@@ -68,14 +107,21 @@ const REFUSALS: Record<EngineErrorCode, { code: number; status: number }> = {
   configuration: { code: ErrorCodes.Configuration, status: 422 },
   untrusted: { code: ErrorCodes.Untrusted, status: 403 },
   forbidden: { code: ErrorCodes.Forbidden, status: 403 },
+  changed_since: { code: ErrorCodes.ChangedSince, status: 409 },
+  not_found: { code: ErrorCodes.NotFound, status: 404 },
+  // 429 as the vendors answer a spent quota: the request may succeed later (after midnight), not as it is.
+  budget_daily: { code: ErrorCodes.DailyBudget, status: 429 },
 };
 
 const INTERNAL_ERROR = -32603;
 
-/** An error as a reply: a refusal keeps its code, anything else is an internal error (status 500). */
-export function replyError(err: unknown): { code: number; status: number; message: string } {
+/**
+ * An error as a reply: a refusal keeps its code (with `data.files` for files changed since a run), anything
+ * else is an internal error (status 500).
+ */
+export function replyError(err: unknown): { code: number; status: number; message: string; data?: { files: string[] } } {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof EngineError) return { ...REFUSALS[err.code], message };
+  if (err instanceof EngineError) return { ...REFUSALS[err.code], message, ...(err.files ? { data: { files: err.files } } : {}) };
   if (err instanceof PathError) return { ...REFUSALS.invalid_params, message };
   return { code: INTERNAL_ERROR, status: 500, message };
 }
@@ -92,6 +138,8 @@ const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'fi
   'testFiles',
   'contextFiles',
   'contextBudget',
+  'commit',
+  'generatedTests',
 ]);
 
 /**
@@ -121,6 +169,17 @@ function filePath(uri: unknown): string {
   } catch (err) {
     throw new EngineError('invalid_params', `uri ${JSON.stringify(uri.slice(0, 200))} is not a local file: ${(err as Error).message}`);
   }
+}
+
+function objectOf(params: unknown): Record<string, unknown> {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new EngineError('invalid_params', 'the params must be a JSON object');
+  return params as Record<string, unknown>;
+}
+
+function runIdOf(params: unknown): string {
+  const runId = field(params, 'runId');
+  if (typeof runId !== 'string') throw new EngineError('invalid_params', 'runId is required');
+  return runId;
 }
 
 function field(params: unknown, name: string): unknown {

@@ -117,7 +117,7 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async ({ limit }) => {
-      const runs = dispatch(engine, Methods.runs, {}, 'full').runs.slice(0, limit ?? DEFAULT_RUNS);
+      const runs = (await dispatch(engine, Methods.runs, {}, 'full')).runs.slice(0, limit ?? DEFAULT_RUNS);
       const text = runs.length ? runs.map(runLine).join('\n') : 'no runs yet';
       return { content: [{ type: 'text', text }], structuredContent: { runs } };
     },
@@ -135,7 +135,7 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async () => {
-      const stats = dispatch(engine, Methods.stats, {}, 'full');
+      const stats = await dispatch(engine, Methods.stats, {}, 'full');
       return { content: [{ type: 'text', text: formatStats(stats) }], structuredContent: { ...stats } };
     },
   );
@@ -150,7 +150,7 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async ({ runId }) => {
-      const { cancelled } = dispatch(engine, Methods.cancelRun, { runId }, 'full');
+      const { cancelled } = await dispatch(engine, Methods.cancelRun, { runId }, 'full');
       const text = cancelled ? `cancelling run ${runId}; its files are being restored` : `run ${runId} is not running here`;
       return { content: [{ type: 'text', text }], structuredContent: { cancelled } };
     },

@@ -1,76 +1,65 @@
 /**
- * OpenTelemetry export of agent activity, on only when the standard OTLP endpoint variable is set.
+ * OpenTelemetry export of agent activity (traces and metrics), on only when a standard OTLP endpoint variable is set.
  *
  * Everything is derived from the event log, after the fact: the engine knows nothing about tracing, and what
  * a trace shows is exactly what the log recorded. Each run is one trace: an `invoke_agent micro-agent` span,
  * with a `chat <model>` child per model call and a `test <command>` child per test run, named and attributed
  * per the OpenTelemetry GenAI semantic conventions. A model call outside a run (a review) is a trace of its own.
- * Spans take their start and end times from the events' `ts`, so they are as exact as the log.
+ * Spans take their start and end times from the events' `ts`, so they are as exact as the log. The GenAI
+ * client metrics (token usage, operation duration, time to first chunk) come from the same events
+ * (`genAiMetrics.ts`).
  *
  * No text content is ever exported: no prompt, reply, diff, test output or error message, only names, numbers
  * and enums. The events arrive already redacted by the log, so an API key inside e.g. a test command is `***`.
  */
 import { Attributes, ROOT_CONTEXT, Span, SpanKind, SpanStatusCode, trace, Tracer } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { EventLog } from './events/log';
-import type {
-  AgentEvent,
-  LlmRequestEvent,
-  LlmResponseEvent,
-  ProviderName,
-  RunFinishedEvent,
-  RunStartedEvent,
-  TestFinishedEvent,
-  TestStartedEvent,
-} from './protocol';
-
-/**
- * The GenAI attributes are still "development" status, so `@opentelemetry/semantic-conventions` only has them
- * in its `incubating` entry point, whose exports may change in any minor release; its README asks users to
- * copy such names instead of importing them.
- */
-const GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
-/** Replaced by `gen_ai.provider.name` in semconv 1.37; set too because many backends still key on it. */
-const GEN_AI_SYSTEM = 'gen_ai.system';
-const GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
-const GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
-const GEN_AI_AGENT_NAME = 'gen_ai.agent.name';
-const GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
-const GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
-/** Both part of `gen_ai.usage.input_tokens`, as the convention asks (and as `inputTokens` counts them). */
-const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens';
-const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens';
-const GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons';
+import {
+  GEN_AI_AGENT_NAME,
+  GEN_AI_OPERATION_NAME,
+  GEN_AI_RESPONSE_FINISH_REASONS,
+  GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+  GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+  GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  GEN_AI_USAGE_INPUT_TOKENS,
+  GEN_AI_USAGE_OUTPUT_TOKENS,
+  genAiConventions,
+  GenAiConventions,
+  providerAttributes,
+} from './genAiConventions';
+import { GenAiMetrics } from './genAiMetrics';
+import type { AgentEvent, LlmRequestEvent, LlmResponseEvent, RunFinishedEvent, RunStartedEvent, TestFinishedEvent, TestStartedEvent } from './protocol';
 
 const AGENT_NAME = 'micro-agent';
-
-/**
- * `gen_ai.provider.name` values: `openai` and `anthropic` are the convention's well-known values; Ollama has
- * none, and the convention asks for the provider's own lowercase name then.
- */
-const GEN_AI_PROVIDER: Record<ProviderName, string> = { openai: 'openai', anthropic: 'anthropic', ollama: 'ollama' };
+/** How often metrics go out unless OTEL_METRIC_EXPORT_INTERVAL says otherwise (the SDK's default). */
+const METRIC_EXPORT_INTERVAL_MS = 60_000;
 
 /** Upper bound on the final flush, so a collector that is down cannot hold up the CLI's exit or the host's shutdown. */
 const SHUTDOWN_TIMEOUT_MS = 5000;
 
 export interface Telemetry {
-  /** Where spans go (without any user:password part of the URL), for a start-up log line. */
+  /** Where spans go, else where metrics go (without any user:password part of the URL), for a start-up log line. */
   readonly endpoint: string;
+  /** What is exported where, for the start-up line: `traces to …, metrics to …`. */
+  readonly description: string;
   /** Ends spans still open (at the current time), exports everything buffered and stops. Safe to call twice. */
   shutdown(): Promise<void>;
 }
 
 /**
- * `startTelemetry` for a process that runs on without traces: the outcome is reported as one line, `info` when
- * exporting, `warn` when the endpoint is unusable, nothing when export is off.
+ * `startTelemetry` for a process that runs on without export: the outcome is reported as one line, `info` when
+ * exporting, `warn` when an endpoint is unusable, nothing when export is off.
  */
 export function startTelemetryOrWarn(log: EventLog, env: NodeJS.ProcessEnv, report: (level: 'info' | 'warn', message: string) => void): Telemetry | undefined {
   try {
     const telemetry = startTelemetry(log, env, 'micro-agent');
-    if (telemetry) report('info', `micro-agent: exporting traces to ${telemetry.endpoint}`);
+    if (telemetry) report('info', `micro-agent: exporting ${telemetry.description}`);
     return telemetry;
   } catch (err) {
     report('warn', `micro-agent: no OpenTelemetry export: ${err instanceof Error ? err.message : String(err)}`);
@@ -79,40 +68,63 @@ export function startTelemetryOrWarn(log: EventLog, env: NodeJS.ProcessEnv, repo
 }
 
 /**
- * Starts exporting the log's events as traces over OTLP/HTTP (JSON) when `env` names an endpoint:
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces` appended).
- * Returns undefined when neither is set, or when `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`.
- * Throws when the endpoint is not an http(s) URL, so a typo is reported rather than silently exporting nowhere.
+ * Starts exporting the log's events over OTLP/HTTP (JSON) when `env` names an endpoint: traces to
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, the GenAI
+ * metrics to `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/metrics`, every
+ * `OTEL_METRIC_EXPORT_INTERVAL` ms (60 s) and on shutdown. Returns undefined when no endpoint is set, or when
+ * `OTEL_SDK_DISABLED=true`; `OTEL_TRACES_EXPORTER=none` / `OTEL_METRICS_EXPORTER=none` turn one signal off.
+ * Throws when an endpoint is not an http(s) URL, so a typo is reported rather than silently exporting nowhere.
  *
  * `service` is the resource's `service.name` unless `OTEL_SERVICE_NAME` is set. Headers, certificates, timeout
- * and compression come from the usual `OTEL_EXPORTER_OTLP_*` variables, which the exporter reads itself.
+ * and compression come from the usual `OTEL_EXPORTER_OTLP_*` variables, which the exporters read themselves.
+ * `OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup` adds the replaced `gen_ai.system` (see genAiConventions.ts).
  */
 export function startTelemetry(log: EventLog, env: NodeJS.ProcessEnv, service: string): Telemetry | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
-  if (env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none') return undefined;
-  const url = tracesEndpoint(env);
-  if (!url) return undefined;
+  const tracesUrl = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none' ? undefined : tracesEndpoint(env);
+  const metricsUrl = env.OTEL_METRICS_EXPORTER?.trim().toLowerCase() === 'none' ? undefined : metricsEndpoint(env);
+  if (!tracesUrl && !metricsUrl) return undefined;
 
-  const provider = new BasicTracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || service })),
-    // The exporter would read the endpoint variables from process.env by itself; the URL is passed because the
-    // caller's `env` is the one that counts (process.env, or a copy of it, for the host and the CLI).
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
-  });
-  // Not registered as the global provider: micro-agent traces nothing through the API, and a host embedding
-  // this module may have its own.
-  const spans = new SpanMapper(provider.getTracer(AGENT_NAME));
-  const subscription = log.onEvent((event) => spans.add(event));
+  const resource = defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || service }));
+  const conventions = genAiConventions(env);
+  const stops: Array<() => Promise<void>> = [];
+  // The exporters would read the endpoint variables from process.env by themselves; the URLs are passed because
+  // the caller's `env` is the one that counts (process.env, or a copy of it, for the host and the CLI). Neither
+  // provider is registered globally: micro-agent records nothing through the API, and a host embedding this
+  // module may have its own.
+  if (tracesUrl) {
+    const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl }))] });
+    const spans = new SpanMapper(provider.getTracer(AGENT_NAME), conventions);
+    const subscription = log.onEvent((event) => spans.add(event));
+    stops.push(async () => {
+      subscription.dispose();
+      spans.endAll(Date.now());
+      await provider.shutdown();
+    });
+  }
+  if (metricsUrl) {
+    const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL);
+    const reader = new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter({ url: metricsUrl }),
+      exportIntervalMillis: Number.isInteger(interval) && interval > 0 ? interval : METRIC_EXPORT_INTERVAL_MS,
+    });
+    const provider = new MeterProvider({ resource, readers: [reader] });
+    const metrics = new GenAiMetrics(provider.getMeter(AGENT_NAME), conventions);
+    const subscription = log.onEvent((event) => metrics.add(event));
+    stops.push(async () => {
+      subscription.dispose();
+      // Shutting the provider down collects and exports what was recorded since the last interval.
+      await provider.shutdown();
+    });
+  }
 
   let stopped: Promise<void> | undefined;
+  const where = [tracesUrl && `traces to ${withoutCredentials(tracesUrl)}`, metricsUrl && `metrics to ${withoutCredentials(metricsUrl)}`];
   return {
-    endpoint: withoutCredentials(url),
+    endpoint: withoutCredentials((tracesUrl ?? metricsUrl)!),
+    description: where.filter(Boolean).join(', '),
     shutdown() {
-      stopped ??= (async () => {
-        subscription.dispose();
-        spans.endAll(Date.now());
-        await withTimeout(provider.shutdown(), SHUTDOWN_TIMEOUT_MS);
-      })();
+      stopped ??= withTimeout(Promise.all(stops.map((stop) => stop())), SHUTDOWN_TIMEOUT_MS);
       return stopped;
     },
   };
@@ -120,9 +132,19 @@ export function startTelemetry(log: EventLog, env: NodeJS.ProcessEnv, service: s
 
 /** The OTLP/HTTP traces URL per the exporter specification, from `env`; undefined when none is set. */
 export function tracesEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-  const specific = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  const url = specific || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  return signalEndpoint(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, env.OTEL_EXPORTER_OTLP_ENDPOINT, 'v1/traces');
+}
+
+/** The OTLP/HTTP metrics URL per the exporter specification, from `env`; undefined when none is set. */
+export function metricsEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+  return signalEndpoint(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, env.OTEL_EXPORTER_OTLP_ENDPOINT, 'v1/metrics');
+}
+
+/** A signal's own endpoint as given, else the generic one with the signal's path appended; checked to be http(s). */
+function signalEndpoint(specificValue: string | undefined, baseValue: string | undefined, signalPath: string): string | undefined {
+  const specific = specificValue?.trim();
+  const base = baseValue?.trim();
+  const url = specific || (base ? `${base.replace(/\/+$/, '')}/${signalPath}` : undefined);
   if (!url) return undefined;
   let parsed: URL;
   try {
@@ -143,7 +165,10 @@ class SpanMapper {
   /** The test run in progress per run (a run runs its tests one at a time). */
   private readonly tests = new Map<string, Span>();
 
-  constructor(private readonly tracer: Tracer) {}
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly conventions: GenAiConventions,
+  ) {}
 
   add(event: AgentEvent): void {
     switch (event.type) {
@@ -202,7 +227,7 @@ class SpanMapper {
         attributes: {
           [GEN_AI_OPERATION_NAME]: 'invoke_agent',
           [GEN_AI_AGENT_NAME]: AGENT_NAME,
-          ...providerAttributes(event.provider, event.model),
+          ...providerAttributes(event.provider, event.model, this.conventions),
           'micro_agent.run.id': event.runId,
           'micro_agent.file': event.file,
           'micro_agent.test_command': event.testCommand,
@@ -247,7 +272,7 @@ class SpanMapper {
         startTime: event.ts,
         attributes: {
           [GEN_AI_OPERATION_NAME]: 'chat',
-          ...providerAttributes(event.provider, event.model),
+          ...providerAttributes(event.provider, event.model, this.conventions),
           ...(event.iteration !== null ? { 'micro_agent.iteration': event.iteration } : {}),
           // Sizes only; `promptPreview` is the user's code and never leaves the machine this way.
           'micro_agent.prompt_chars': event.promptChars,
@@ -272,7 +297,10 @@ class SpanMapper {
     if (event.cacheWriteInputTokens != null) attributes[GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = event.cacheWriteInputTokens;
     if (event.finishReason !== null) attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [event.finishReason];
     if (event.costUsd !== null) attributes['micro_agent.cost_usd'] = event.costUsd;
-    if (event.ttftMs !== null) attributes['micro_agent.ttft_ms'] = event.ttftMs;
+    if (event.ttftMs !== null) {
+      attributes[GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = event.ttftMs / 1000;
+      attributes['micro_agent.ttft_ms'] = event.ttftMs;
+    }
     span.setAttributes(attributes);
     if (!event.ok) {
       const kind = event.error?.kind ?? 'bad_response';
@@ -326,11 +354,6 @@ class SpanMapper {
     this.tests.get(runId)?.end(ts);
     this.tests.delete(runId);
   }
-}
-
-function providerAttributes(provider: ProviderName, model: string): Attributes {
-  const name = GEN_AI_PROVIDER[provider] ?? provider;
-  return { [GEN_AI_SYSTEM]: name, [GEN_AI_PROVIDER_NAME]: name, [GEN_AI_REQUEST_MODEL]: model };
 }
 
 function withoutCredentials(url: string): string {

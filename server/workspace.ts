@@ -22,7 +22,7 @@ export const MAX_FILE_BYTES = 1024 * 1024;
  * Refuses NUL bytes, `..` and absolute paths that leave the workspace, symlinks whose target does, and files
  * in `.micro-agent/` or `.git/` (as written or as resolved).
  */
-export function resolveInWorkspace(root: string, input: string): { abs: string; rel: string } {
+export function resolveInWorkspace(root: string, input: string, options: { mayBeMissing?: boolean } = {}): { abs: string; rel: string } {
   if (!input || input.includes('\0')) throw new PathError('invalid file path');
   const realRoot = fs.realpathSync(root);
   // Lexical check first (`..`, absolute paths), against the root as given and as resolved (e.g. /tmp links).
@@ -33,7 +33,18 @@ export function resolveInWorkspace(root: string, input: string): { abs: string; 
     real = fs.realpathSync(lexical);
   } catch {
     refuseReserved(root, input);
-    throw new PathError(`${input} does not exist`);
+    if (!options.mayBeMissing) throw new PathError(`${input} does not exist`);
+    // A file to be created: where it would really land is under its nearest existing folder, resolved.
+    const missing = [path.basename(lexical)];
+    let dir = path.dirname(lexical);
+    while (!fs.existsSync(dir)) {
+      missing.unshift(path.basename(dir));
+      dir = path.dirname(dir);
+    }
+    const abs = path.join(fs.realpathSync(dir), ...missing);
+    if (!isInside(realRoot, abs)) throw new PathError(`${input} would be created outside the workspace (a linked folder)`);
+    refuseReserved(root, abs);
+    return { abs, rel: toPosix(path.relative(realRoot, abs)) };
   }
   if (!isInside(realRoot, real)) throw new PathError(`${input} resolves outside the workspace (symlink)`);
   refuseReserved(root, input);

@@ -169,6 +169,10 @@ describe('micro-agent CLI', () => {
       const chat = spans.find((s) => s.name === 'chat gpt-4.1-mini');
       assert.equal(chat?.parentSpanId, agent.spanId);
       assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 700);
+      // The metrics too, flushed before the process exits.
+      assert.match(result.stderr, new RegExp(`metrics to ${receiver.url}/v1/metrics`));
+      const input = receiver.points().find((p) => p.metric === 'gen_ai.client.token.usage' && p.attributes['gen_ai.token.type'] === 'input');
+      assert.equal(input?.sum, 700);
     } finally {
       await receiver.close();
     }

@@ -9,7 +9,9 @@ describe('line diff', () => {
   });
 
   it('handles empty sides and identical text', () => {
-    assert.equal(unifiedDiff('', 'x'), '@@ -1,1 +1,1 @@\n-\n+x');
+    // An empty text has no lines: creating or emptying a file adds or removes lines only, as diff(1) writes it.
+    assert.equal(unifiedDiff('', 'x'), '@@ -0,0 +1,1 @@\n+x');
+    assert.equal(unifiedDiff('x', ''), '@@ -1,1 +0,0 @@\n-x');
     assert.equal(unifiedDiff('same\n', 'same\n'), '');
   });
 

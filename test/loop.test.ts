@@ -177,7 +177,7 @@ describe('the loop, in process', () => {
     assert.equal(events.filter((e) => e.type === 'edit.applied').length, 0);
     assert.equal(finished().restored, false, 'there was nothing to put back');
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), BROKEN_MATH);
-    assert.deepEqual(fs.readdirSync(runDirOf(root, events)), ['original.js']);
+    assert.deepEqual(fs.readdirSync(runDirOf(root, events)), ['manifest.json', 'original.js']);
   });
 
   it('tells the model its reply was too large, and goes on', async () => {

@@ -6,7 +6,7 @@ import { EventLog } from '../server/events/log';
 import type { LlmResponseEvent, RunFinishedEvent } from '../server/protocol';
 import { StartRunRequest } from '../server/protocol';
 import { createProvider } from '../server/providers';
-import { startTelemetry, tracesEndpoint } from '../server/telemetry';
+import { metricsEndpoint, startTelemetry, tracesEndpoint } from '../server/telemetry';
 import { engineWithLog } from './support/engine';
 import { fakeKey, fixReply, makeWorkspace, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';
@@ -62,12 +62,12 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     await telemetry.shutdown();
     log.close();
 
-    // The wire: OTLP/HTTP JSON to the signal path under the generic endpoint.
-    assert.ok(receiver.requests.length >= 1);
+    // The wire: OTLP/HTTP JSON to each signal's path under the generic endpoint.
+    assert.ok(receiver.requests.length >= 2);
     for (const request of receiver.requests) {
-      assert.equal(request.path, '/v1/traces');
       assert.match(request.contentType ?? '', /^application\/json/);
-      assert.ok(Array.isArray(request.body.resourceSpans));
+      if (request.path === '/v1/traces') assert.ok(Array.isArray(request.body.resourceSpans));
+      else assert.ok(request.path === '/v1/metrics' && Array.isArray(request.body.resourceMetrics), request.path);
     }
     const spans = receiver.spans();
     assert.equal(spans.length, 4, `spans: ${spans.map((s) => s.name).join(', ')}`);
@@ -93,7 +93,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.deepEqual(root_.attributes, {
       'gen_ai.operation.name': 'invoke_agent',
       'gen_ai.agent.name': 'micro-agent',
-      'gen_ai.system': 'openai',
+      // The current name only: `gen_ai.system` is behind OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup.
       'gen_ai.provider.name': 'openai',
       'gen_ai.request.model': 'gpt-4.1-mini',
       'micro_agent.run.id': runId,
@@ -127,7 +127,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.equal(chat.endTimeUnixNano, nanos(response.ts));
     assert.equal(chat.status.code, STATUS_UNSET);
     assert.equal(chat.attributes['gen_ai.operation.name'], 'chat');
-    assert.equal(chat.attributes['gen_ai.system'], 'openai');
+    assert.equal(chat.attributes['gen_ai.system'], undefined);
     assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
     assert.equal(chat.attributes['gen_ai.request.model'], 'gpt-4.1-mini');
     assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 1200);
@@ -136,6 +136,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.equal(chat.attributes['micro_agent.cost_usd'], response.costUsd);
     assert.ok((response.costUsd ?? 0) > 0, 'gpt-4.1-mini is priced');
     assert.equal(chat.attributes['micro_agent.ttft_ms'], response.ttftMs);
+    assert.equal(chat.attributes['gen_ai.response.time_to_first_chunk'], response.ttftMs! / 1000);
     assert.equal(chat.attributes['micro_agent.retries'], 0);
     assert.equal(chat.attributes['micro_agent.iteration'], 1);
 
@@ -163,6 +164,33 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     );
     assert.equal(typeof tests[0].attributes['micro_agent.test.duration_ms'], 'number');
 
+    // The GenAI client metrics, flushed on shutdown: histograms with the conventions' names, units and attributes.
+    const points = receiver.points();
+    const call = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4.1-mini' };
+    const usage = points.filter((p) => p.metric === 'gen_ai.client.token.usage');
+    assert.deepEqual(
+      usage.map((p) => [p.type, p.unit, p.attributes, p.count, p.sum]).sort(),
+      [
+        ['histogram', '{token}', { ...call, 'gen_ai.token.type': 'input' }, 1, 1200],
+        ['histogram', '{token}', { ...call, 'gen_ai.token.type': 'output' }, 1, 80],
+      ].sort(),
+    );
+    const duration = only(
+      points.filter((p) => p.metric === 'gen_ai.client.operation.duration'),
+      'duration point',
+    );
+    assert.deepEqual([duration.type, duration.unit, duration.attributes, duration.count, duration.sum], ['histogram', 's', call, 1, response.latencyMs / 1000]);
+    assert.equal(duration.explicitBounds?.[0], 0.01, "the conventions' bucket boundaries");
+    const firstChunk = only(
+      points.filter((p) => p.metric === 'gen_ai.client.operation.time_to_first_chunk'),
+      'time-to-first-chunk point',
+    );
+    assert.deepEqual(
+      [firstChunk.type, firstChunk.unit, firstChunk.attributes, firstChunk.count, firstChunk.sum],
+      ['histogram', 's', call, 1, response.ttftMs! / 1000],
+    );
+    for (const point of points) assert.equal(point.resource['service.name'], 'micro-agent-test');
+
     // No text content and no secret anywhere in what was sent.
     const sent = receiver.requests.map((r) => r.raw).join('\n');
     assert.ok(!sent.includes(key), 'the API key is never exported');
@@ -171,17 +199,24 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.ok(!sent.includes('TAP version') && !sent.includes('not ok'), 'test output is never exported');
   });
 
-  it('marks a failed model call and the run it ended as errors, honouring the traces-specific endpoint as given', async () => {
+  it('marks a failed model call and the run it ended as errors, honouring the signal-specific endpoints as given and gen_ai/dup', async () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'error', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } } });
-    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/traces` };
+    const env = {
+      OPENAI_API_KEY: fakeKey(),
+      OPENAI_BASE_URL: vendor.openaiUrl,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/traces`,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${receiver.url}/custom/metrics`,
+      // The compatibility switch: the replaced gen_ai.system beside gen_ai.provider.name.
+      OTEL_SEMCONV_STABILITY_OPT_IN: 'http, gen_ai/dup',
+    };
     const { log, engine, telemetry } = await engineWithTelemetry(root, env);
     const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'error');
     await telemetry.shutdown();
     log.close();
 
-    assert.deepEqual([...new Set(receiver.requests.map((r) => r.path))], ['/custom/traces']);
+    assert.deepEqual([...new Set(receiver.requests.map((r) => r.path))].sort(), ['/custom/metrics', '/custom/traces']);
     const spans = receiver.spans();
     const agent = only(
       spans.filter((s) => s.name === 'invoke_agent micro-agent'),
@@ -202,6 +237,14 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.equal(chat.attributes['error.type'], 'auth');
     assert.equal(chat.attributes['http.response.status_code'], 401);
     assert.equal(chat.attributes['gen_ai.usage.input_tokens'], undefined, 'no usage was reported, so none is made up');
+    assert.equal(chat.attributes['gen_ai.system'], 'openai');
+    assert.equal(chat.attributes['gen_ai.provider.name'], 'openai');
+    // A failed call counts in the duration with its error kind, and adds no tokens it never reported.
+    const points = receiver.points();
+    assert.deepEqual(
+      points.map((p) => [p.metric, p.attributes['error.type'], p.attributes['gen_ai.system']]),
+      [['gen_ai.client.operation.duration', 'auth', 'openai']],
+    );
     assert.ok(!receiver.requests.some((r) => r.raw.includes('Incorrect API key')), "the vendor's error text is not exported");
   });
 
@@ -306,12 +349,22 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       assert.equal(startTelemetry(log, {}, 'micro-agent'), undefined);
       assert.equal(startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: '  ' }, 'micro-agent'), undefined);
       assert.equal(startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' }, 'micro-agent'), undefined);
-      assert.equal(startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'none' }, 'micro-agent'), undefined);
+      assert.equal(
+        startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' }, 'micro-agent'),
+        undefined,
+      );
+      assert.equal(startTelemetry(log, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: 'none' }, 'micro-agent'), undefined);
+      assert.throws(() => startTelemetry(log, { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'collector:4318' }, 'micro-agent'), /OTLP endpoint/);
       assert.throws(() => startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'micro-agent'), /OTLP endpoint/);
       assert.throws(() => startTelemetry(log, { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, 'micro-agent'), /not a URL/);
       assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }), 'http://collector:4318/v1/traces');
       assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/otlp' }), 'http://collector:4318/otlp/v1/traces');
       assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4318/t' }), 'http://b:4318/t');
+      assert.equal(metricsEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }), 'http://collector:4318/v1/metrics');
+      assert.equal(
+        metricsEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://b:4318/m' }),
+        'http://b:4318/m',
+      );
       // Nothing was started, so nothing was sent.
       log.append({ type: 'log', level: 'info', message: 'nothing listens' });
       assert.equal(receiver.requests.length, 0);
@@ -352,6 +405,11 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.equal(chat.parentSpanId, agent.spanId);
     assert.equal(chat.attributes['gen_ai.usage.input_tokens'], 1500);
     assert.equal(chat.attributes['gen_ai.usage.output_tokens'], 90);
+    const tokens = receiver.points().filter((p) => p.metric === 'gen_ai.client.token.usage');
+    assert.deepEqual(tokens.map((p) => [p.attributes['gen_ai.token.type'], p.sum]).sort(), [
+      ['input', 1500],
+      ['output', 90],
+    ]);
     assert.ok(!receiver.requests.some((r) => r.raw.includes(key)));
   });
 });

@@ -62,8 +62,9 @@ function backtrack(trace: Int32Array[], a: string[], b: string[], dEnd: number):
  * `oldLine`/`newLine` are the 1-based line numbers of the first op.
  */
 function changedScript(before: string, after: string, context: number): { ops: Op[]; oldLine: number; newLine: number } {
-  const a = before.split('\n');
-  const b = after.split('\n');
+  // An empty text has no lines (not one empty line): a created file's diff adds lines and removes none.
+  const a = before === '' ? [] : before.split('\n');
+  const b = after === '' ? [] : after.split('\n');
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
   let tail = 0;
@@ -105,7 +106,9 @@ function hunksOf(script: { ops: Op[]; oldLine: number; newLine: number }, contex
     const body = ops.slice(start, end);
     const oldCount = body.filter((op) => op.kind !== '+').length;
     const newCount = body.filter((op) => op.kind !== '-').length;
-    hunks.push(`@@ -${oldLine - lead},${oldCount} +${newLine - lead},${newCount} @@\n${body.map((op) => op.kind + op.line).join('\n')}`);
+    // As diff(1) writes it, a side with no lines names the line before the hunk (0 for the start of a file).
+    const from = (line: number, count: number) => (count === 0 ? line - lead - 1 : line - lead);
+    hunks.push(`@@ -${from(oldLine, oldCount)},${oldCount} +${from(newLine, newCount)},${newCount} @@\n${body.map((op) => op.kind + op.line).join('\n')}`);
     for (const op of ops.slice(i, end)) {
       if (op.kind !== '+') oldLine++;
       if (op.kind !== '-') newLine++;

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderErrorKind, RejectReason, RunFinishedEvent, RunOutcome, StopReason } from '../protocol/events';
 import type { TestReport } from '../protocol/testReport';
@@ -10,8 +11,8 @@ import { applyEditBlocks, FinishReason, parseEditBlocks } from './editBlocks';
 import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT, WHOLE_FILE_MAX_BYTES } from './prompt';
 import { failureSignature, STUCK_AFTER, StuckDetector } from './stuck';
 import { runTests, tailOf, TestRunResult } from './testRunner';
-import { looksLikeTestFile, WorkingSet } from './workingSet';
-import { toPosix } from '../workspace';
+import { looksLikeTestFile, ResumeFrom, WorkingSet } from './workingSet';
+import { toPosix, writeAtomic } from '../workspace';
 
 /** How a run's tests are run: the same for every iteration and for an auto-fix check. */
 export interface TestSetup {
@@ -39,12 +40,18 @@ export interface LoopInput extends TestSetup {
   model: string;
   budgetUsd: number | null;
   budgetMs: number | null;
+  /** Asked before each model call: why today's spend (every process's) stops the run, or undefined to go on. */
+  dailyBudget?: () => string | undefined;
   /** Leave the last attempt in place when the run does not pass. */
   keep: boolean;
   /** Where the original and each attempt are kept. */
   runDir: string;
   /** The failing result of a test run made just before (an auto-fix check): used as iteration 0's, not repeated. */
   firstTest?: TestedRun;
+  /** Going on from an earlier run: its originals, iteration count and what its attempts taught (`maxRuns` counts from 0 still). */
+  resume?: ResumeFrom & { runId: string; attempts: Attempt[] };
+  /** Tests first: the test file the user accepted, written once the run has started, before its first test. */
+  generatedTests?: { abs: string; contents: string; drafts: number; edited: boolean };
   signal: AbortSignal;
   emit: Emit;
 }
@@ -86,6 +93,8 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     { abs: input.file, rel },
     new Set(input.context.filter((file) => !looksLikeTestFile(file.path)).map((file) => file.path)),
     () => reportedTestFiles,
+    runId,
+    input.resume,
   );
 
   emit({
@@ -102,7 +111,15 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     prompt: input.prompt,
     originalPath: relToRoot(files.originalPath),
     pid: process.pid,
+    testFiles: input.testFiles.map((file) => file.path),
+    ...(input.resume ? { resumedFrom: input.resume.runId } : {}),
   });
+  if (input.generatedTests) {
+    const { abs, contents, drafts, edited } = input.generatedTests;
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    writeAtomic(abs, contents);
+    emit({ type: 'tests.generated', runId, file: rel, testFile: relToRoot(abs), bytes: Buffer.byteLength(contents), drafts, edited });
+  }
 
   // One controller for the run: user cancel and the time budget both stop the call or test in flight.
   const controller = new AbortController();
@@ -120,7 +137,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
 
   let costUsd = 0;
   let unpricedCalls = 0;
-  let iteration = 0;
+  let iteration = input.resume?.iteration ?? 0;
   const finish = (outcome: RunOutcome, reason: StopReason, error?: string, errorKind?: ProviderErrorKind): RunOutcome => {
     clearTimeout(budgetTimer);
     input.signal.removeEventListener('abort', onCancel);
@@ -161,7 +178,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     let last = baseline;
     const stuck = new StuckDetector();
     stuck.baseline(failureSignature(baseline.report, baseline.output));
-    const attempts: Attempt[] = [];
+    const attempts: Attempt[] = [...(input.resume?.attempts ?? [])];
     const stuckStop = () =>
       finish('failed', 'stuck', `the last ${STUCK_AFTER} iterations brought nothing new (the same reply or the same failing tests again)`);
     const reject = (reason: RejectReason, message: string) => {
@@ -172,6 +189,8 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       const stop = stopped();
       if (stop) return stop;
       if (input.budgetUsd !== null && costUsd >= input.budgetUsd) return finish('failed', 'budget_usd');
+      const dailyStop = input.dailyBudget?.();
+      if (dailyStop) return finish('failed', 'budget_daily', dailyStop);
       iteration++;
       emit({ type: 'run.iteration', runId, iteration, maxRuns: input.maxRuns });
 

@@ -2,11 +2,13 @@
  * The files one run may change, and everything needed to take the changes back. Each file's original bytes
  * are copied under the run's folder before its first write (the target's before anything else), files the
  * model creates are remembered so that a restore removes them, and every write is atomic and keeps the file's
- * BOM, dominant line ending and mode. The model only ever sees and sends LF text without a BOM.
+ * BOM, dominant line ending and mode. The model only ever sees and sends LF text without a BOM. The run's
+ * record (`runRecord.ts`) is rewritten with every change, for diff, undo, restore and resume.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isInside, MAX_FILE_BYTES, PathError, resolveInWorkspace, STATE_DIR_NAME, toPosix, writeAtomic } from '../workspace';
+import { RunRecord, saveRecord, sha256 } from './runRecord';
 import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
 
 /** Folders whose files a model may never write, whatever it was shown. */
@@ -36,12 +38,21 @@ export interface WrittenFile {
   attemptPath: string;
 }
 
+/** A resumed run starts from the files as an earlier run left them, with that run's originals. */
+export interface ResumeFrom {
+  /** Each file the earlier run wrote, as it was before that run (null: it did not exist). */
+  originals: Map<string, Buffer | null>;
+  /** The earlier run's iteration count: the files as they are now become this run's checkpoint at it. */
+  iteration: number;
+}
+
 export type WriteResult = { ok: true; files: WrittenFile[] } | { ok: false; reason: 'too_large' | 'forbidden_path'; message: string };
 
 export class WorkingSet {
   private readonly files = new Map<string, Tracked>();
   /** What each file held before the latest write, to take back a faked pass. */
-  private lastWrite = new Map<string, string | null>();
+  private lastWrite = new Map<string, { text: string | null; state: RunRecord['current'][string] }>();
+  private readonly record: RunRecord;
   readonly target: string;
   readonly originalPath: string;
 
@@ -53,13 +64,27 @@ export class WorkingSet {
     private readonly editable: ReadonlySet<string>,
     /** Test files the model may never change: `-f`, the runner's report, and the naming conventions. */
     private readonly testFiles: () => ReadonlySet<string>,
+    runId: string,
+    resume?: ResumeFrom,
   ) {
     this.target = target.rel;
     fs.mkdirSync(runDir, { recursive: true });
     this.originalPath = path.join(runDir, `original${path.extname(target.abs)}`);
-    const bytes = fs.readFileSync(target.abs);
-    fs.writeFileSync(this.originalPath, bytes);
-    this.track(target.rel, target.abs, bytes);
+    this.record = { version: 1, runId, target: target.rel, originals: {}, checkpoints: [], current: {}, restoredTo: null };
+    const originals = resume?.originals ?? new Map([[target.rel, readOrNull(target.abs)]]);
+    for (const [rel, original] of originals) {
+      const abs = path.resolve(root, rel);
+      const tracked = this.track(rel, abs, original, readOrNull(abs));
+      this.keepOriginal(rel, tracked);
+    }
+    if (!this.files.has(target.rel)) this.keepOriginal(target.rel, this.track(target.rel, target.abs, readOrNull(target.abs)));
+    const resumed = [...this.files.entries()].filter(([, tracked]) => tracked.current !== toModelTextOf(tracked.original));
+    if (resume && resumed.length)
+      this.checkpoint(
+        resume.iteration,
+        resumed.map(([rel, tracked]) => ({ rel, tracked, contents: readOrNull(tracked.abs)! })),
+      );
+    saveRecord(runDir, this.record);
   }
 
   /** The files the run may change, the target first. */
@@ -121,25 +146,24 @@ export class WorkingSet {
     }
     this.lastWrite = new Map();
     const written: WrittenFile[] = [];
+    const kept: { rel: string; tracked: Tracked; contents: Buffer }[] = [];
     for (const file of planned) {
       const tracked = this.files.get(file.rel) ?? this.track(file.rel, file.abs, null);
-      this.lastWrite.set(file.rel, tracked.current);
-      const attemptPath =
-        file.rel === this.target
-          ? path.join(this.runDir, `attempt-${iteration}${path.extname(file.abs)}`)
-          : path.join(this.runDir, `attempt-${iteration}`, file.rel);
-      fs.mkdirSync(path.dirname(attemptPath), { recursive: true });
-      fs.writeFileSync(attemptPath, file.contents);
+      this.lastWrite.set(file.rel, { text: tracked.current, state: this.record.current[file.rel] ?? { copy: null, sha256: null } });
       this.keepOriginal(file.rel, tracked);
+      kept.push({ rel: file.rel, tracked, contents: Buffer.from(file.contents) });
+    }
+    const attempts = this.checkpoint(iteration, kept);
+    for (const file of planned) {
       fs.mkdirSync(path.dirname(file.abs), { recursive: true });
       writeAtomic(file.abs, file.contents);
-      tracked.current = file.after;
+      this.files.get(file.rel)!.current = file.after;
       written.push({
         file: file.rel,
         before: file.before,
         after: file.after,
         bytes: Buffer.byteLength(file.contents),
-        attemptPath: toPosix(path.relative(this.root, attemptPath)),
+        attemptPath: toPosix(path.relative(this.root, path.join(this.runDir, attempts.get(file.rel)!))),
       });
     }
     return { ok: true, files: written };
@@ -147,7 +171,13 @@ export class WorkingSet {
 
   /** Takes the latest write back (a faked pass): each file as it was just before it. */
   revertLastWrite(): void {
-    for (const [rel, before] of this.lastWrite) this.put(rel, before === null ? null : Buffer.from(toFileText(before, this.files.get(rel)!.shape)));
+    for (const [rel, before] of this.lastWrite) {
+      this.put(rel, before.text === null ? null : Buffer.from(toFileText(before.text, this.files.get(rel)!.shape)));
+      this.record.current[rel] = before.state;
+    }
+    const last = this.record.checkpoints.at(-1);
+    if (last) last.kept = false;
+    saveRecord(this.runDir, this.record);
     this.lastWrite = new Map();
   }
 
@@ -163,10 +193,13 @@ export class WorkingSet {
       if (tracked.current === toModelTextOf(tracked.original)) continue;
       try {
         this.put(rel, tracked.original);
+        this.record.current[rel] = { copy: this.record.originals[rel] ?? null, sha256: sha256(tracked.original) };
       } catch (err) {
         failed.push(`${rel} (${(err as Error).message})`);
       }
     }
+    if (failed.length === 0) this.record.restoredTo = 0;
+    saveRecord(this.runDir, this.record);
     if (failed.length === 0) return undefined;
     return `could not put back ${failed.join(', ')}; the originals are kept under ${toPosix(path.relative(this.root, this.runDir))}`;
   }
@@ -178,20 +211,48 @@ export class WorkingSet {
     tracked.current = bytes === null ? null : toModelText(bytes.toString('utf8'));
   }
 
-  private track(rel: string, abs: string, bytes: Buffer | null): Tracked {
-    const text = bytes?.toString('utf8');
-    const tracked: Tracked = { abs, shape: shapeOf(text ?? ''), original: bytes, current: text === undefined ? null : toModelText(text) };
+  /** Starts following a file: its bytes before the run and, when a resumed run found it changed, its bytes now. */
+  private track(rel: string, abs: string, original: Buffer | null, now: Buffer | null = original): Tracked {
+    const text = now?.toString('utf8');
+    const tracked: Tracked = {
+      abs,
+      shape: shapeOf(text ?? original?.toString('utf8') ?? ''),
+      original,
+      current: text === undefined ? null : toModelText(text),
+    };
     this.files.set(rel, tracked);
     return tracked;
   }
 
-  /** The target's original was copied at the start; any other file's before its first write. */
+  /** Keeps a file's original before its first write (the target's at the start); a file the run creates has none. */
   private keepOriginal(rel: string, tracked: Tracked): void {
-    if (rel === this.target || tracked.original === null) return;
-    const copy = path.join(this.runDir, 'originals', rel);
-    if (fs.existsSync(copy)) return;
-    fs.mkdirSync(path.dirname(copy), { recursive: true });
-    fs.writeFileSync(copy, tracked.original);
+    if (Object.hasOwn(this.record.originals, rel)) return;
+    let copy: string | null = null;
+    if (tracked.original !== null) {
+      copy = rel === this.target ? path.basename(this.originalPath) : toPosix(path.join('originals', rel));
+      const abs = path.join(this.runDir, copy);
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      fs.writeFileSync(abs, tracked.original);
+    }
+    this.record.originals[rel] = copy;
+    this.record.current[rel] ??= { copy, sha256: sha256(tracked.original) };
+  }
+
+  /** Keeps an attempt's files under the run's folder as checkpoint `iteration`; returns where each went. */
+  private checkpoint(iteration: number, files: { rel: string; tracked: Tracked; contents: Buffer }[]): Map<string, string> {
+    const where = new Map<string, string>();
+    for (const { rel, tracked, contents } of files) {
+      const copy = rel === this.target ? `attempt-${iteration}${path.extname(tracked.abs)}` : toPosix(path.join(`attempt-${iteration}`, rel));
+      const abs = path.join(this.runDir, copy);
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      fs.writeFileSync(abs, contents);
+      where.set(rel, copy);
+      this.record.current[rel] = { copy, sha256: sha256(contents) };
+    }
+    this.record.checkpoints.push({ iteration, files: Object.fromEntries(where), kept: true });
+    this.record.restoredTo = null;
+    saveRecord(this.runDir, this.record);
+    return where;
   }
 }
 
@@ -204,4 +265,8 @@ function realParent(abs: string): string {
   let dir = path.dirname(abs);
   while (!fs.existsSync(dir)) dir = path.dirname(dir);
   return path.join(fs.realpathSync(dir), 'x');
+}
+
+function readOrNull(abs: string): Buffer | null {
+  return fs.existsSync(abs) ? fs.readFileSync(abs) : null;
 }

@@ -25,8 +25,8 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
-export function sendError(res: http.ServerResponse, status: number, message: string): void {
-  const body: ApiErrorBody = { error: { status, message } };
+export function sendError(res: http.ServerResponse, status: number, message: string, extra: { code?: number; files?: string[] } = {}): void {
+  const body: ApiErrorBody = { error: { status, message, ...extra } };
   sendJson(res, status, body, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
 }
 

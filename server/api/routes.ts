@@ -48,13 +48,18 @@ const ROUTES: Record<string, Partial<Record<string, Route>>> = {
     POST: { method: Methods.startRun, status: 201, params: async ({ req }) => bodyObject(await readJson(req)) },
   },
   '/runs/:runId': { DELETE: { method: Methods.cancelRun, params: ({ runId }) => ({ runId }), answer: cancelled } },
+  '/runs/:runId/changes': { GET: { method: Methods.runChanges, params: ({ runId }) => ({ runId }) } },
+  '/runs/:runId/undo': { POST: { method: Methods.undoRun, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
+  '/runs/:runId/restore': { POST: { method: Methods.restoreAttempt, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
+  '/runs/:runId/resume': { POST: { method: Methods.resumeRun, status: 201, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
+  '/tests': { POST: { method: Methods.writeTests, params: async ({ req }) => bodyObject(await readJson(req)) } },
 };
 
 /** Routes an admitted request; throws ApiError or the handlers' errors for the caller to answer. */
 export async function route(ctx: RouteContext, call: Omit<Call, 'runId'>): Promise<void> {
   const pathname = call.url.pathname.slice(API_PREFIX.length);
-  const runMatch = /^\/runs\/([\w-]{1,64})$/.exec(pathname);
-  const key = runMatch ? '/runs/:runId' : pathname;
+  const runMatch = /^\/runs\/([\w-]{1,64})(\/[a-z]+)?$/.exec(pathname);
+  const key = runMatch ? `/runs/:runId${runMatch[2] ?? ''}` : pathname;
   const routes = ROUTES[key] ?? (pathname === '/ws' ? {} : undefined);
   if (!routes) throw new ApiError(404, `no such endpoint: ${call.url.pathname}`);
   const found = routes[call.req.method ?? ''];
@@ -62,7 +67,7 @@ export async function route(ctx: RouteContext, call: Omit<Call, 'runId'>): Promi
   const full: Call = { ...call, runId: runMatch?.[1] };
   if ('stream' in found) return found.stream(full, ctx);
   const params = found.params ? await found.params(full) : undefined;
-  const result = dispatch(ctx.engine, found.method, params, call.scope);
+  const result = await dispatch(ctx.engine, found.method, params, call.scope);
   sendJson(call.res, found.status ?? 200, found.answer ? found.answer(result as never, full, ctx) : result);
 }
 
@@ -71,6 +76,13 @@ function cancelled(result: { cancelled: boolean }, { runId }: Call, { engine }: 
   if (result.cancelled) return result;
   if (engine.runs().some((run) => run.runId === runId)) throw new ApiError(409, `run ${runId} is already over`);
   throw new ApiError(404, `no run ${runId}`);
+}
+
+/** A POST body that may be empty (`undo` with no options). */
+async function optionalBody({ req }: Call): Promise<object> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length === 0 && req.headers['transfer-encoding'] === undefined) return {};
+  return bodyObject(await readJson(req)) as object;
 }
 
 function bodyObject(value: unknown): unknown {

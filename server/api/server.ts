@@ -98,9 +98,11 @@ export class ApiServer {
         res.destroy();
         return;
       }
-      const status = err instanceof ApiError ? err.status : replyError(err).status;
+      const refusal = err instanceof ApiError ? undefined : replyError(err);
+      const status = refusal?.status ?? (err as ApiError).status;
       if (status === 500) this.options.log?.(`api: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
-      sendError(res, status, err instanceof Error ? err.message : String(err));
+      const extra = status === 500 || !refusal ? {} : { code: refusal.code, ...(refusal.data ? { files: refusal.data.files } : {}) };
+      sendError(res, status, err instanceof Error ? err.message : String(err), extra);
       // Stop reading a body we refused, without waiting for the rest of it.
       if (!req.complete) req.once('end', () => undefined).resume();
     }

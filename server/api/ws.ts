@@ -81,13 +81,15 @@ export class SocketEndpoint {
     this.ctx.watchers.watch(sink, afterSeq, token, () => ws.terminate(), ws);
     ws.on('message', (data, isBinary) => {
       // binaryType is the default, 'nodebuffer': a message, fragmented or not, arrives as one Buffer.
-      const reply = this.rpc(isBinary ? undefined : (data as Buffer).toString(), scope);
-      if (reply) ws.send(JSON.stringify(reply));
+      // Replies go out as each request finishes; one that fails to send (the client left) is dropped with it.
+      void this.rpc(isBinary ? undefined : (data as Buffer).toString(), scope).then((reply) => {
+        if (reply && ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
+      });
     });
   }
 
   /** One JSON-RPC 2.0 message: the handler table's methods, as the LSP host serves them. */
-  private rpc(text: string | undefined, scope: Scope): object | undefined {
+  private async rpc(text: string | undefined, scope: Scope): Promise<object | undefined> {
     let message: { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
     try {
       message = JSON.parse(text ?? '') as typeof message;
@@ -101,10 +103,10 @@ export class SocketEndpoint {
     if (!isEngineMethod(message.method))
       return { jsonrpc: '2.0', id, error: { code: METHOD_NOT_FOUND, message: `unknown method ${message.method.slice(0, 100)}` } };
     try {
-      return { jsonrpc: '2.0', id, result: dispatch(this.ctx.engine, message.method, message.params ?? {}, scope) };
+      return { jsonrpc: '2.0', id, result: await dispatch(this.ctx.engine, message.method, message.params ?? {}, scope) };
     } catch (err) {
-      const { code, message: text } = replyError(err);
-      return { jsonrpc: '2.0', id, error: { code, message: text } };
+      const { code, message: text, data } = replyError(err);
+      return { jsonrpc: '2.0', id, error: { code, message: text, ...(data ? { data } : {}) } };
     }
   }
 }

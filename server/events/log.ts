@@ -24,6 +24,8 @@ export class EventLog {
   /** Listeners to what other processes append (see `follow`); they never hear this process's own events. */
   private readonly foreignListeners = new Set<EventListener>();
   private secrets: string[] = [];
+  /** Secrets by who set them (the engine's API keys, the alert webhook), so one setter never clears another's. */
+  private readonly secretGroups = new Map<string, readonly string[]>();
 
   private constructor(
     readonly file: string,
@@ -47,10 +49,12 @@ export class EventLog {
     return this.seq;
   }
 
-  /** Values that must never reach the log or a listener (API keys); replaced by `***`. */
-  setSecrets(secrets: readonly string[]): void {
+  /** Values that must never reach the log or a listener (API keys, the webhook URL); replaced by `***`. */
+  setSecrets(secrets: readonly string[], group = 'keys'): void {
+    this.secretGroups.set(group, secrets);
+    const all = [...this.secretGroups.values()].flat();
     // Longest first, so a key that contains another is redacted whole.
-    this.secrets = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set(all.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
   }
 
   append(input: EventInput): AgentEvent {
@@ -130,7 +134,7 @@ export class EventLog {
     const events: AgentEvent[] = [];
     if (limit <= 0 || afterSeq >= this.seq) return events;
     const size = fs.fstatSync(this.fd).size;
-    let offset = offsetAfterSeq(this.fd, size, afterSeq);
+    let offset = offsetBefore(this.fd, size, (event) => event.seq <= afterSeq);
     const buffer = Buffer.alloc(64 * 1024);
     let carry = '';
     while (offset < size && events.length < limit) {
@@ -226,10 +230,11 @@ function readRange(fd: number, start: number, end: number): string {
 }
 
 /**
- * Byte offset of a line start at or before the first event with seq > afterSeq. Lines are in seq order, so a
- * binary search over byte offsets finds it in O(log size) small reads.
+ * Byte offset of a line start at or before the first event for which `isBefore` is false. `isBefore` must hold
+ * for a prefix of the file (events are in seq order, and in time order up to two writers' clocks), so a binary
+ * search over byte offsets finds it in O(log size) small reads.
  */
-function offsetAfterSeq(fd: number, size: number, afterSeq: number): number {
+export function offsetBefore(fd: number, size: number, isBefore: (event: AgentEvent) => boolean): number {
   let lo = 0;
   let hi = size;
   while (hi - lo > 64 * 1024) {
@@ -239,7 +244,7 @@ function offsetAfterSeq(fd: number, size: number, afterSeq: number): number {
       hi = mid;
       continue;
     }
-    if (found.event.seq <= afterSeq) lo = found.lineStart;
+    if (isBefore(found.event)) lo = found.lineStart;
     else hi = mid;
   }
   return lo;

@@ -59,6 +59,7 @@ export class StatsAggregator {
           costUsd: 0,
           finishedAt: null,
           pid: event.pid,
+          ...(event.resumedFrom ? { resumedFrom: event.resumedFrom } : {}),
         });
         break;
       case 'run.iteration': {

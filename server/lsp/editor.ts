@@ -41,7 +41,12 @@ export class EditorFeatures {
     const { engine } = deps;
     this.book = new DiagnosticsBook(deps.publish);
     this.ignored = new IgnoredFindings(deps.trusted ? statePaths(engine.root).reviewIgnored : undefined);
-    this.reviewer = new Reviewer({ emit: (e) => engine.log.append(e), settings: () => deps.settings().review ?? {}, model: () => engine.modelClient() });
+    this.reviewer = new Reviewer({
+      emit: (e) => engine.log.append(e),
+      settings: () => deps.settings().review ?? {},
+      model: () => engine.modelClient(),
+      beforeCall: () => engine.checkDailyBudget(),
+    });
   }
 
   /** The document changed: a review of the old text is stale, and diagnostics follow their lines. */

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  CancellationToken,
   createConnection,
   ErrorCodes as LspErrorCodes,
   InitializeParams,
@@ -23,15 +24,16 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { AlertMonitor } from '../alerts';
 import { installCrashGuard } from '../crashGuard';
 import { ApiSwitch, startApi } from '../api/start';
-import { parsePort, resolveSettings } from '../config';
+import { alertWebhookUrl, parsePort, resolveSettings } from '../config';
 import { Engine } from '../engine';
 import { EventLog } from '../events/log';
 import { HANDLERS, replyError } from '../handlers';
-import { ApiStatusRequest, EventNotification, ReviewRequest } from '../protocol/lsp';
+import { ApiStatusRequest, EventNotification, InterruptedRunsNotification, ReviewRequest } from '../protocol/lsp';
 import { ErrorCodes, IGNORE_FINDING_COMMAND } from '../protocol/methods';
 import type { DevAiSettings, HostInitializationOptions } from '../protocol/settings';
 import { ReviewCancelled, ReviewRefused } from '../review/reviewer';
 import { startTelemetryOrWarn, Telemetry } from '../telemetry';
+import { AlertWebhook, startAlertWebhook } from '../alertWebhook';
 import { ensureStateDir } from '../workspace';
 import { EditorFeatures } from './editor';
 import { RunProgress } from './progress';
@@ -42,6 +44,8 @@ let engine: Engine | undefined;
 let editor: EditorFeatures | undefined;
 /** OpenTelemetry export, when OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set. */
 let telemetry: Telemetry | undefined;
+/** Alerts POSTed to devAi.alerts.webhookUrl / MICRO_AGENT_ALERT_WEBHOOK. */
+let webhook: AlertWebhook | undefined;
 /** The live API, while devAi.api.enabled is on. */
 let api: ApiSwitch | undefined;
 /** Why there is no engine (no folder open, the log could not be opened), for every request to say. */
@@ -92,6 +96,7 @@ connection.onInitialized(async () => {
       },
     });
     telemetry = startTelemetryOrWarn(log, process.env, (level, message) => connection.console[level](message));
+    webhook = startAlertWebhook(log, () => alertWebhookUrl(settings, process.env), root);
     editor = new EditorFeatures({
       engine: current,
       documents,
@@ -117,6 +122,8 @@ connection.onInitialized(async () => {
       (level, message) => connection.console[level](message),
     );
     void applyApiSetting();
+    // The editor offers undo for runs a killed process left mid-way; nothing is restored without the user.
+    if (current.interrupted.length) void connection.sendNotification(InterruptedRunsNotification.type, { runs: current.interrupted });
     connection.console.info(`micro-agent: ready in ${root}, log ${log.file}`);
   } catch (err) {
     unavailable = `micro-agent could not start: ${err instanceof Error ? err.message : String(err)}`;
@@ -183,12 +190,19 @@ async function requireEngine(): Promise<Engine> {
 
 // The engine's methods, straight from the one table every transport serves.
 for (const [method, handler] of Object.entries(HANDLERS)) {
-  connection.onRequest(method, async (params: unknown) => {
+  connection.onRequest(method, async (params: unknown, token: CancellationToken) => {
     const current = await requireEngine();
+    // A request sent after a settings change sees it (a new daily cap in microAgent/spend, a new model in a run).
+    await settingsApplied;
+    const cancelled = new AbortController();
+    const listener = token.onCancellationRequested(() => cancelled.abort());
     try {
-      return handler.handle(current, params);
+      return await handler.handle(current, params, cancelled.signal);
     } catch (err) {
+      if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
       throw toResponseError(err);
+    } finally {
+      listener.dispose();
     }
   });
 }
@@ -230,10 +244,10 @@ connection.onExecuteCommand(async ({ command, arguments: args }) => {
   await editor?.ignore(args[0], args[1]);
 });
 
-function toResponseError(err: unknown): ResponseError<void> {
+function toResponseError(err: unknown): ResponseError<{ files: string[] } | undefined> {
   if (err instanceof ReviewRefused) return new ResponseError(ErrorCodes.InvalidParams, err.message);
-  const { code, message } = replyError(err);
-  return new ResponseError(code, message);
+  const { code, message, data } = replyError(err);
+  return new ResponseError(code, message, data);
 }
 
 // The editor closes the connection to stop us: cancel the runs so their tests die and files are restored.
@@ -241,7 +255,7 @@ function toResponseError(err: unknown): ResponseError<void> {
 connection.onShutdown(async () => {
   await api?.apply(undefined);
   await engine?.dispose();
-  await telemetry?.shutdown();
+  await Promise.all([telemetry?.shutdown(), webhook?.close()]);
 });
 connection.onExit(() => {
   engine?.log.close();

@@ -41,7 +41,11 @@ export type ApiCancelRunResponse = CancelRunResult;
 
 /** Every non-2xx answer. */
 export interface ApiErrorBody {
-  error: { status: number; message: string };
+  /**
+   * `code`: an engine refusal's JSON-RPC error code (`ErrorCodes`), the same on every transport; `files`: with 409
+   * from undo/restore/resume, the files changed since the run (pass `force` to overwrite them).
+   */
+  error: { status: number; message: string; code?: number; files?: string[] };
 }
 
 /** `GET /v1/export?format=&from=&to=&type=` */

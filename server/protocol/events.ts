@@ -16,6 +16,8 @@ export type StopReason =
   | 'max_runs'
   | 'budget_usd'
   | 'budget_time'
+  /** Today's spend across every process writing the log reached `devAi.dailyBudgetUsd` before the next call. */
+  | 'budget_daily'
   | 'cancelled'
   | 'provider_error'
   | 'internal_error'
@@ -61,6 +63,10 @@ export interface RunStartedEvent extends EventBase {
   files?: string[];
   /** The process running the loop, so another process sharing the log can tell a live run from a dead one. */
   pid: number;
+  /** The read-only test files shown to the model (`-f`, tests first), so a resumed run shows them again. */
+  testFiles?: string[];
+  /** Set when this run resumes an earlier one (`--resume`, `microAgent/resumeRun`): it goes on from that run's last attempt. */
+  resumedFrom?: string;
 }
 
 export interface RunIterationEvent extends EventBase {
@@ -192,6 +198,40 @@ export interface RunFinishedEvent extends EventBase {
   errorKind?: ProviderErrorKind;
 }
 
+/** Undo (iteration 0) or Restore this attempt: the run's files were put back as that checkpoint left them. */
+export interface RunRestoredEvent extends EventBase {
+  type: 'run.restored';
+  runId: string;
+  iteration: number;
+  /** The files written or removed. */
+  files: string[];
+  /** Files changed since the run were overwritten because the user said so. */
+  forced: boolean;
+}
+
+/** Tests first: the test file the model wrote and the user accepted, written before the run's first test. */
+export interface TestsGeneratedEvent extends EventBase {
+  type: 'tests.generated';
+  runId: string;
+  /** The file the tests are for. */
+  file: string;
+  testFile: string;
+  bytes: number;
+  /** Model drafts before the user accepted (1 + each round of feedback). */
+  drafts: number;
+  /** The user changed the model's last draft before accepting it. */
+  edited: boolean;
+}
+
+/** `--commit`: a passing run's files were committed to git (only those). */
+export interface RunCommittedEvent extends EventBase {
+  type: 'run.committed';
+  runId: string;
+  commit: string;
+  files: string[];
+  message: string;
+}
+
 export interface LogEvent extends EventBase {
   type: 'log';
   level: 'info' | 'warn' | 'error';
@@ -205,6 +245,14 @@ export interface AlertEvent extends EventBase {
   message: string;
   provider?: ProviderName;
   model?: string;
+  /** A daily-budget alert: today's spend and the cap, and the share of it that raised the alert (0.8, then 1). */
+  daily?: DailyBudgetAlert;
+}
+
+export interface DailyBudgetAlert {
+  spentUsd: number;
+  capUsd: number;
+  threshold: number;
 }
 
 export interface ReviewStartedEvent extends EventBase {
@@ -242,6 +290,9 @@ export type AgentEvent =
   | EditAppliedEvent
   | EditRejectedEvent
   | RunFinishedEvent
+  | RunRestoredEvent
+  | TestsGeneratedEvent
+  | RunCommittedEvent
   | LogEvent;
 
 export type AgentEventType = AgentEvent['type'];
@@ -304,4 +355,6 @@ export interface RunSummary {
   finishedAt: number | null;
   /** The process running (or that ran) it. */
   pid: number;
+  /** The run this one resumed. */
+  resumedFrom?: string;
 }

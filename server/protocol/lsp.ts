@@ -10,14 +10,23 @@ import {
   CancelRunResult,
   EventsParams,
   EventsResult,
+  InterruptedRunsParams,
   Methods,
+  RestoreAttemptParams,
+  RestoreResult,
+  ResumeRunParams,
   ReviewParams,
   ReviewResult,
+  RunChanges,
+  RunChangesParams,
   RunsResult,
   SpendParams,
   SpendResult,
   StartRunParams,
   StartRunResult,
+  UndoRunParams,
+  WriteTestsParams,
+  WriteTestsResult,
 } from './methods';
 
 export namespace StartRunRequest {
@@ -67,4 +76,40 @@ export namespace ReviewRequest {
 export namespace EventNotification {
   export const method = Methods.event;
   export const type = new NotificationType<AgentEvent>(method);
+}
+
+/** What a run changed, file by file, with its checkpoints (Show Changes). */
+export namespace RunChangesRequest {
+  export const method = Methods.runChanges;
+  export const type = new RequestType<RunChangesParams, RunChanges, void>(method);
+}
+
+/** Puts a run's originals back; refused with ChangedSince (data.files) when a file changed after the run. */
+export namespace UndoRunRequest {
+  export const method = Methods.undoRun;
+  export const type = new RequestType<UndoRunParams, RestoreResult, void>(method);
+}
+
+/** Puts the files back as one attempt of a run left them (a checkpoint). */
+export namespace RestoreAttemptRequest {
+  export const method = Methods.restoreAttempt;
+  export const type = new RequestType<RestoreAttemptParams, RestoreResult, void>(method);
+}
+
+/** Continues a failed, cancelled or interrupted run from its last attempt, as a new run. */
+export namespace ResumeRunRequest {
+  export const method = Methods.resumeRun;
+  export const type = new RequestType<ResumeRunParams, StartRunResult, void>(method);
+}
+
+/** Tests first: asks the model for a test file (a draft: nothing is written until a run accepts it). */
+export namespace WriteTestsRequest {
+  export const method = Methods.writeTests;
+  export const type = new RequestType<WriteTestsParams, WriteTestsResult, void>(method);
+}
+
+/** Sent once after start-up when runs of an earlier process were found interrupted. */
+export namespace InterruptedRunsNotification {
+  export const method = Methods.interruptedRuns;
+  export const type = new NotificationType<InterruptedRunsParams>(method);
 }

@@ -15,8 +15,15 @@ export const Methods = {
   spend: 'microAgent/spend',
   apiStatus: 'microAgent/apiStatus',
   review: 'microAgent/review',
+  runChanges: 'microAgent/runChanges',
+  undoRun: 'microAgent/undoRun',
+  restoreAttempt: 'microAgent/restoreAttempt',
+  resumeRun: 'microAgent/resumeRun',
+  writeTests: 'microAgent/writeTests',
   /** Notification: every event, live, as it is appended to the log. */
   event: 'microAgent/event',
+  /** Notification, once after start-up: runs an earlier process left open (killed, crashed), now closed as `interrupted`. */
+  interruptedRuns: 'microAgent/interruptedRuns',
 } as const;
 
 export interface StartRunParams {
@@ -35,6 +42,18 @@ export interface StartRunParams {
   contextFiles?: string[];
   /** Characters of context files a prompt may hold (default `devAi.contextBudget`). */
   contextBudget?: number;
+  /** In a git repository, commit the files a passing run changed (only those). */
+  commit?: boolean;
+  /**
+   * Tests first: the test file the user accepted (a `writeTests` draft, perhaps edited). The engine writes it
+   * (it must not exist yet), records `tests.generated`, and runs with it as a read-only test file.
+   */
+  generatedTests?: GeneratedTests;
+}
+export interface GeneratedTests {
+  /** Workspace path of the new test file. */
+  testFile: string;
+  contents: string;
 }
 export interface StartRunResult {
   runId: string;
@@ -71,6 +90,8 @@ export interface SpendParams {
 export interface SpendResult {
   costUsd: number;
   calls: number;
+  /** Set when `devAi.dailyBudgetUsd` caps the day: today's spend as every process writing the log recorded it, and the cap. */
+  daily: { spentUsd: number; capUsd: number } | null;
 }
 
 /** The live API the host serves while `devAi.api.enabled` is on. */
@@ -102,6 +123,91 @@ export interface ReviewResult {
   cached: boolean;
 }
 
+export interface RunChangesParams {
+  /** Default: the latest run. */
+  runId?: string;
+}
+/** One file a run changed, as the run left it. Paths are workspace-relative; kept copies live under the run's folder. */
+export interface FileChange {
+  file: string;
+  /** `created`: the file did not exist before the run. */
+  status: 'modified' | 'created';
+  /** The kept copy of the file before the run; null for a file the run created. */
+  original: string | null;
+  /** The kept copy of what the run last wrote to the file; null when the run last left no file (a creation undone). */
+  result: string | null;
+  /** The file on disk is no longer what the run last left (the user or another tool changed it): undo and restore refuse without `force`. */
+  changedSince: boolean;
+  /** Unified diff from the original to what the run left. */
+  diff: string;
+}
+/** An iteration whose edits were written: a checkpoint the files can be restored to. */
+export interface Checkpoint {
+  iteration: number;
+  files: string[];
+  /** False when the attempt was taken back (a faked pass): restoring it puts back a rejected attempt. */
+  kept: boolean;
+}
+export interface RunChanges {
+  runId: string;
+  /** The run's target file. */
+  file: string;
+  files: FileChange[];
+  checkpoints: Checkpoint[];
+  /** Where the files are now as far as micro-agent knows: 0 = the originals, N = as attempt N left them. */
+  restoredTo: number | null;
+}
+
+export interface UndoRunParams {
+  runId: string;
+  /** Overwrite files changed since the run (otherwise refused with `ChangedSince`, listing them). */
+  force?: boolean;
+}
+export interface RestoreAttemptParams {
+  runId: string;
+  /** The checkpoint to put back; 0 is the originals (the same as undo). */
+  iteration: number;
+  force?: boolean;
+}
+export interface RestoreResult {
+  runId: string;
+  iteration: number;
+  /** The files written (or removed) to get there. */
+  files: string[];
+}
+
+export interface ResumeRunParams {
+  /** A run that ended failed, cancelled or interrupted. */
+  runId: string;
+  /** Iterations the resumed run may add (default: what the run had left, or its own maxRuns when none was left). */
+  maxRuns?: number;
+  provider?: ProviderName;
+  model?: string;
+  budgetUsd?: number;
+  /** Put the last attempt back even over files changed since the run. */
+  force?: boolean;
+}
+
+export interface WriteTestsParams {
+  /** The file the tests are for (it may not exist yet), as a `file:` URI or a workspace path (`file`). */
+  uri?: string;
+  file?: string;
+  /** Where the tests go (workspace path); it must not exist yet. */
+  testFile: string;
+  /** What the code should do. */
+  prompt: string;
+  testCommand?: string;
+  /** To revise: the previous draft and what the user wants changed. */
+  draft?: string;
+  feedback?: string;
+  provider?: ProviderName;
+  model?: string;
+}
+export interface WriteTestsResult {
+  testFile: string;
+  contents: string;
+}
+
 /** What each method takes and answers: the handler table and the clients are typed from it. */
 export interface MethodTypes {
   [Methods.startRun]: { params: StartRunParams; result: StartRunResult };
@@ -112,6 +218,16 @@ export interface MethodTypes {
   [Methods.spend]: { params: SpendParams; result: SpendResult };
   [Methods.apiStatus]: { params: void; result: ApiStatus | null };
   [Methods.review]: { params: ReviewParams; result: ReviewResult };
+  [Methods.runChanges]: { params: RunChangesParams; result: RunChanges };
+  [Methods.undoRun]: { params: UndoRunParams; result: RestoreResult };
+  [Methods.restoreAttempt]: { params: RestoreAttemptParams; result: RestoreResult };
+  [Methods.resumeRun]: { params: ResumeRunParams; result: StartRunResult };
+  [Methods.writeTests]: { params: WriteTestsParams; result: WriteTestsResult };
+}
+
+/** `interruptedRuns` notification: each run closed as interrupted at start-up, with the files it left changed. */
+export interface InterruptedRunsParams {
+  runs: { runId: string; file: string; files: string[] }[];
 }
 export type MethodName = keyof MethodTypes;
 
@@ -130,4 +246,10 @@ export const ErrorCodes = {
   Untrusted: -32003,
   /** Live API: the token's scope does not allow this request (a read-only token starting a run). */
   Forbidden: -32004,
+  /** Undo/restore/resume: files changed since the run last wrote them; `data.files` lists them. Pass `force` to overwrite. */
+  ChangedSince: -32005,
+  /** The run named is unknown, has no kept files, or cannot be resumed/restored in its state. */
+  NotFound: -32006,
+  /** Today's spend reached `devAi.dailyBudgetUsd`: no model call until local midnight. */
+  DailyBudget: -32007,
 } as const;

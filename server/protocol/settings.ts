@@ -12,11 +12,20 @@ export interface DevAiSettings {
   testCommand?: string;
   testTimeoutSec?: number;
   budgetUsd?: number;
+  /** A cap on today's model calls (since local midnight) across runs, reviews and every process writing the log. 0 = none. */
+  dailyBudgetUsd?: number;
   logPath?: string;
   ollamaUrl?: string;
   /** Characters of context files (the target's local imports, added files) a prompt may hold. */
   contextBudget?: number;
   api?: ApiSettings;
+  alerts?: AlertSettings;
+}
+
+/** `devAi.alerts.*` */
+export interface AlertSettings {
+  /** Where each `alert` event is POSTed as `{ text, alert }` (Slack-compatible). A secret: never logged or echoed. */
+  webhookUrl?: string;
 }
 
 /** `devAi.api.*`: the live API served by the host, as `micro-agent serve` does without an editor. */

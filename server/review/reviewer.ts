@@ -19,6 +19,8 @@ export interface ReviewerDeps {
   settings: () => ReviewSettings;
   /** The configured provider and model (throws a configuration error when a key is missing). */
   model: () => { provider: Provider; model: string };
+  /** Asked right before the model call; throws to refuse it (today's spend reached `devAi.dailyBudgetUsd`). */
+  beforeCall?: () => void;
 }
 
 /**
@@ -53,6 +55,12 @@ export class Reviewer {
     }
     this.checkBudget(settings.hourlyBudgetUsd);
     await this.acquire(settings.concurrency, signal);
+    try {
+      this.deps.beforeCall?.();
+    } catch (err) {
+      this.release();
+      throw err;
+    }
     this.deps.emit({ type: 'review.started', ...base, provider: provider.name, model });
     try {
       const reply = await askModel(

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO } from '../support/fixtures';
+import { dailySpend } from './dailySpend';
 import { edits } from './edits';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension';
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     ['loop overhead', loopOverhead],
     ['LSP round trip', lspRoundTrip],
     ['event log', eventLog],
+    ['daily cap', dailySpend],
     ['test results', testResults],
     ['edits', edits],
     ['review', review],

@@ -15,7 +15,7 @@ import {
   screenshot,
   startCodeServer,
 } from '../support/codeServer';
-import { ApiInfo } from '../../server/protocol';
+import { ApiInfo, usd } from '../../server/protocol';
 import { request } from '../support/apiClient';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from '../support/fixtures';
 import { until as poll } from '../support/until';
@@ -230,6 +230,20 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       await page.locator('.tabs-container .tab.active', { hasText: 'math.test.js' }).waitFor();
       await page.locator('.statusbar-item', { hasText: 'Ln 4' }).first().waitFor();
       await screenshot(page, '14-test-failure');
+    });
+
+    it("with devAi.dailyBudgetUsd the status bar shows today's spend against the cap", async () => {
+      fs.mkdirSync(path.join(root, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(root, '.vscode', 'settings.json'), JSON.stringify({ 'devAi.dailyBudgetUsd': 5 }));
+      // Today's calls as the log recorded them (the runs and the review above), against the cap.
+      const spent = readLog(root)
+        .filter((e) => e.type === 'llm.response' && e.costUsd !== null)
+        .reduce((sum: number, e) => sum + (e.costUsd as number), 0);
+      await page
+        .locator('.statusbar-item', { hasText: `${usd(spent)} / $5.00 today` })
+        .first()
+        .waitFor({ timeout: 30_000 });
+      await screenshot(page, '04b-daily-cap');
     });
 
     it('with devAi.api.enabled the host serves the live API: a script sees the runs, a browser signs in from Open Dashboard in Browser', async () => {

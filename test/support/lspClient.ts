@@ -24,7 +24,14 @@ export interface HostClient {
   stop(): Promise<void>;
 }
 
-export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: DevAiSettings = {}, init: HostInitializationOptions = {}): Promise<HostClient> {
+export async function startHost(
+  root: string,
+  env: NodeJS.ProcessEnv,
+  settings: DevAiSettings = {},
+  init: HostInitializationOptions = {},
+  /** Registers more handlers before the connection starts (notifications the host sends right after start-up). */
+  listen?: (connection: ProtocolConnection) => void,
+): Promise<HostClient> {
   const child = spawn(process.execPath, [path.join(DIST, 'server.js'), '--stdio'], {
     cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -60,6 +67,7 @@ export async function startHost(root: string, env: NodeJS.ProcessEnv, settings: 
     logs.push(m.message);
     if (process.env.DEBUG_HOST) console.error(m.message);
   });
+  listen?.(connection);
   connection.listen();
   const uri = pathToFileURL(root).toString();
   await connection.sendRequest('initialize', {

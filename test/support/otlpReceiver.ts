@@ -1,7 +1,8 @@
 /**
- * A local stand-in for an OpenTelemetry collector's OTLP/HTTP receiver: it accepts `POST /v1/traces` (or any
- * path) with the OTLP JSON encoding, answers as a collector does (200, an empty ExportTraceServiceResponse),
- * and keeps every request for assertions, raw and decoded, with the spans flattened.
+ * A local stand-in for an OpenTelemetry collector's OTLP/HTTP receiver: it accepts `POST /v1/traces` and
+ * `POST /v1/metrics` (or any path) with the OTLP JSON encoding, answers as a collector does (200, an empty
+ * Export…ServiceResponse), and keeps every request for assertions, raw and decoded, with the spans and the
+ * metrics' data points flattened.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +37,24 @@ export interface ReceivedSpan {
   scope: string;
 }
 
+/** One data point of a metric as received: a histogram's (count, sum, buckets) or a sum's / gauge's value. */
+export interface ReceivedPoint {
+  metric: string;
+  unit: string;
+  description: string;
+  type: 'histogram' | 'sum' | 'gauge' | 'other';
+  /** OTLP AggregationTemporality: 1 delta, 2 cumulative (histograms and sums). */
+  temporality: number | undefined;
+  attributes: Record<string, unknown>;
+  count?: number;
+  sum?: number;
+  bucketCounts?: number[];
+  explicitBounds?: number[];
+  value?: number;
+  resource: Record<string, unknown>;
+  scope: string;
+}
+
 export interface OtlpRequest {
   path: string;
   contentType: string | undefined;
@@ -49,6 +68,8 @@ export interface OtlpReceiver {
   url: string;
   requests: OtlpRequest[];
   spans(): ReceivedSpan[];
+  /** Every metric data point of every `/v1/metrics` request, in arrival order. */
+  points(): ReceivedPoint[];
   close(): Promise<void>;
 }
 
@@ -82,6 +103,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     requests,
     spans: () => requests.flatMap((request) => flatten(request.body)),
+    points: () => requests.flatMap((request) => flattenMetrics(request.body)),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -110,6 +132,40 @@ function flatten(body: any): ReceivedSpan[] {
           resource,
           scope: scopeSpans.scope?.name ?? '',
         });
+      }
+    }
+  }
+  return out;
+}
+
+function flattenMetrics(body: any): ReceivedPoint[] {
+  const out: ReceivedPoint[] = [];
+  for (const resourceMetrics of body?.resourceMetrics ?? []) {
+    const resource = attributesOf(resourceMetrics.resource?.attributes);
+    for (const scopeMetrics of resourceMetrics.scopeMetrics ?? []) {
+      for (const metric of scopeMetrics.metrics ?? []) {
+        const type = metric.histogram ? 'histogram' : metric.sum ? 'sum' : metric.gauge ? 'gauge' : 'other';
+        const data = metric.histogram ?? metric.sum ?? metric.gauge ?? {};
+        for (const point of data.dataPoints ?? []) {
+          out.push({
+            metric: metric.name,
+            unit: metric.unit ?? '',
+            description: metric.description ?? '',
+            type,
+            temporality: data.aggregationTemporality,
+            attributes: attributesOf(point.attributes),
+            ...(type === 'histogram'
+              ? {
+                  count: Number(point.count),
+                  sum: point.sum,
+                  bucketCounts: (point.bucketCounts ?? []).map(Number),
+                  explicitBounds: point.explicitBounds ?? [],
+                }
+              : { value: point.asDouble ?? Number(point.asInt) }),
+            resource,
+            scope: scopeMetrics.scope?.name ?? '',
+          });
+        }
       }
     }
   }
