@@ -190,7 +190,10 @@ async function requireEngine(): Promise<Engine> {
 
 // The engine's methods, straight from the one table every transport serves.
 for (const [method, handler] of Object.entries(HANDLERS)) {
-  connection.onRequest(method, async (params: unknown, token: CancellationToken) => {
+  // vscode-jsonrpc passes (params, token), or only the token when the request has no params.
+  connection.onRequest(method, async (...args: unknown[]) => {
+    const token = args.at(-1) as CancellationToken;
+    const params = args.length > 1 ? args[0] : undefined;
     const current = await requireEngine();
     // A request sent after a settings change sees it (a new daily cap in microAgent/spend, a new model in a run).
     await settingsApplied;
