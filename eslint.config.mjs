@@ -10,7 +10,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'dist-test/', 'dist-tools/', 'test-artifacts/', 'media/', '**/.micro-agent/']),
+  globalIgnores(['dist/', 'dist-test/', 'dist-tools/', 'test-artifacts/', 'media/', '**/.micro-agent/', '*.vsix']),
   // Sample projects the tests run other test runners on (jest, mocha, vitest, …), in those runners' dialects, and
   // with line numbers the tests assert on.
   globalIgnores(['test/fixtures/']),

@@ -7,6 +7,7 @@
  *   micro-agent stats [--log path]
  *   micro-agent serve [--workspace dir] [--port N] [--host 127.0.0.1] [--allow-remote] [-t cmd] [--log path]
  *   micro-agent token rotate [--workspace dir]
+ *   micro-agent mcp [--workspace dir] [-t cmd] [--daily-budget usd] [--log path]
  * Exit codes: 0 tests pass, 1 they do not by the end of the budget (or the run failed), 2 usage or configuration
  * error (and undo refused because files changed after the run), 130 cancelled with Ctrl-C.
  */
@@ -41,6 +42,7 @@ Usage:
   micro-agent stats [--log <path>]
   micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"] [--daily-budget <usd>]
   micro-agent token rotate [--workspace <dir>]
+  micro-agent mcp [--workspace <dir>] [-t "<test command>"] [--daily-budget <usd>] [--log <path>]
 
 Options for run:
   -t, --test <cmd>        test command; exit code 0 means pass (required unless MICRO_AGENT_TEST_COMMAND is set)
@@ -71,10 +73,15 @@ serve runs the engine with the live API (HTTP, SSE, WebSocket; see AI-DEVELOP.md
 URL and tokens to <workspace>/.micro-agent/api.json (mode 0600). --port 0 (the default) picks a free port.
 Binding anything but loopback needs --allow-remote. token rotate replaces the tokens; old ones stop working.
 
+mcp serves the engine to MCP clients (Claude Code, Cline, VS Code) over stdin/stdout: the tools fix_file,
+list_runs, get_stats and cancel_run (see README.md).
+
 Keys come from OPENAI_API_KEY / ANTHROPIC_API_KEY; OPENAI_BASE_URL, ANTHROPIC_BASE_URL and OLLAMA_HOST point
 at other endpoints.`;
 
 class UsageError extends Error {}
+
+const VERSION = '0.1.0';
 
 const EXIT = { passed: 0, failed: 1, error: 1, cancelled: 130, usage: 2 } as const;
 
@@ -93,9 +100,11 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'token':
       return token(rest);
+    case 'mcp':
+      return mcp(rest);
     case '-v':
     case '--version':
-      console.log('0.1.0');
+      console.log(VERSION);
       return 0;
     case undefined:
     case '-h':
@@ -307,30 +316,63 @@ async function serve(args: string[]): Promise<number> {
         'Tokens travel in clear text over plain HTTP.',
     );
   }
-  const env = { ...process.env, ...(values.test ? { MICRO_AGENT_TEST_COMMAND: values.test } : {}), ...dailyBudgetEnv(values['daily-budget']) };
-  const log = openLog(root, values.log);
-  const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
-  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
-  // Subscribed before the engine opens, as for run: it tells of runs a killed process left open as it closes them.
-  log.onEvent((event) => {
-    const line = formatEvent(event);
-    if (line) console.log(line);
-  });
-  const engine = await openEngine(root, log, env);
+  const { engine, close } = await openServer(root, values, (line) => console.log(line));
   const api = await startApi({ engine, port, host, pageDir: path.join(__dirname, 'webview'), log: (message) => console.error(message) });
   console.log(`listening ${api.url}`);
   console.log(`tokens in ${api.infoFile}`);
   console.log(`dashboard ${api.dashboardUrl()}`);
-  await new Promise<void>((resolve) => {
+  await stopSignal();
+  console.error('stopping: cancelling runs…');
+  await api.close();
+  await close();
+  return 0;
+}
+
+async function mcp(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { workspace: { type: 'string' }, test: { type: 'string', short: 't' }, 'daily-budget': { type: 'string' }, log: { type: 'string' } },
+  });
+  // stdout is the MCP channel: a stray line would corrupt it, so whatever prints goes to stderr.
+  console.log = console.error;
+  const root = workspaceDir(values.workspace);
+  const { engine, close } = await openServer(root, values, (line) => console.error(line));
+  console.error(`micro-agent: MCP server on stdio for ${root}`);
+  // Loaded here, not at the top: the MCP SDK and zod cost every other command ~180 ms of start-up.
+  const { serveMcpOverStdio } = await import('./mcp');
+  // Until the client closes stdin (or a signal): then every run is cancelled and its files restored.
+  await Promise.race([serveMcpOverStdio(engine, VERSION), stopSignal()]);
+  await close();
+  return 0;
+}
+
+/**
+ * The engine of a long-lived server (serve, mcp) with its log, telemetry and alert webhook; `print` shows each event's
+ * line. It subscribes before the engine opens, as run does, so it tells of runs a killed process left open as it closes them.
+ */
+async function openServer(root: string, flags: { test?: string; log?: string; 'daily-budget'?: string }, print: (line: string) => void) {
+  const env = { ...process.env, ...(flags.test ? { MICRO_AGENT_TEST_COMMAND: flags.test } : {}), ...dailyBudgetEnv(flags['daily-budget']) };
+  const log = openLog(root, flags.log);
+  const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
+  const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
+  log.onEvent((event) => {
+    const line = formatEvent(event);
+    if (line) print(line);
+  });
+  const engine = await openEngine(root, log, env);
+  const close = async () => {
+    await engine.dispose();
+    await Promise.all([telemetry?.shutdown(), webhook.close()]);
+    log.close();
+  };
+  return { engine, close };
+}
+
+function stopSignal(): Promise<void> {
+  return new Promise((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  console.error('stopping: cancelling runs…');
-  await api.close();
-  await engine.dispose();
-  await Promise.all([telemetry?.shutdown(), webhook.close()]);
-  log.close();
-  return 0;
 }
 
 async function token(args: string[]): Promise<number> {

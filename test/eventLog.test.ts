@@ -7,6 +7,7 @@ import { percentile, StatsAggregator } from '../server/events/stats';
 import { formatEvent, formatStats } from '../server/format';
 import type { AgentEvent, EventInput } from '../server/protocol';
 import { EventFactory } from './support/events';
+import { until } from './support/until';
 
 const tmpLog = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'micro-agent-log-')), 'nested', 'events.jsonl');
 const note = (message: string): EventInput => ({ type: 'log', level: 'info', message });
@@ -61,6 +62,34 @@ describe('event log', () => {
     first.append(note('a'));
     assert.equal(second.append(note('b')).seq, 2);
     assert.equal(first.append(note('c')).seq, 3);
+  });
+
+  it("follows another writer: each of its events reaches onForeignEvent once, in order, and never this log's own", async () => {
+    const file = tmpLog();
+    const editor = EventLog.open(file);
+    const cli = EventLog.open(file);
+    const foreign: string[] = [];
+    const own: string[] = [];
+    editor.onForeignEvent((event) => foreign.push(`${event.seq}:${(event as { message: string }).message}`));
+    editor.onEvent((event) => own.push((event as { message: string }).message));
+    const following = editor.follow(10);
+    try {
+      cli.append(note('a'));
+      cli.append(note('b'));
+      await until(() => foreign.length === 2, 'the polled events');
+      // An append of its own first takes in what the other wrote since the last poll, then continues above it.
+      cli.append(note('c'));
+      assert.equal(editor.append(note('mine')).seq, 4);
+      cli.append(note('d'));
+      await until(() => foreign.length === 4, 'the last event');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(foreign, ['1:a', '2:b', '3:c', '5:d']);
+      assert.deepEqual(own, ['mine']);
+    } finally {
+      following.dispose();
+      editor.close();
+      cli.close();
+    }
   });
 
   it('reads after a seq by binary search over a large log, with limits', () => {

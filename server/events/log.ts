@@ -21,6 +21,8 @@ export class EventLog {
   /** File size after our last append; a different size means another process (the CLI) appended too. */
   private knownSize: number;
   private readonly listeners = new Set<EventListener>();
+  /** Listeners to what other processes append (see `follow`); they never hear this process's own events. */
+  private readonly foreignListeners = new Set<EventListener>();
   private secrets: string[] = [];
   /** Secrets by who set them (the engine's API keys, the alert webhook), so one setter never clears another's. */
   private readonly secretGroups = new Map<string, readonly string[]>();
@@ -64,13 +66,7 @@ export class EventLog {
     line = redacted;
     this.knownSize += fs.writeSync(this.fd, line + '\n');
     this.seq = event.seq;
-    for (const listener of this.listeners) {
-      try {
-        listener(written);
-      } catch {
-        // A failing listener must not stop the engine or the other listeners.
-      }
-    }
+    notify(this.listeners, written);
     return written;
   }
 
@@ -84,13 +80,53 @@ export class EventLog {
     if (size === this.knownSize) return;
     const { lastSeq, tornTail } = scanTail(this.fd);
     if (tornTail) fs.writeSync(this.fd, '\n');
-    this.seq = Math.max(this.seq, lastSeq);
     this.knownSize = fs.fstatSync(this.fd).size;
+    this.advance(lastSeq);
+  }
+
+  /**
+   * Hears what other processes sharing the log append (`micro-agent run` or `mcp` beside the editor) within
+   * `intervalMs`, so their runs show live: `onForeignEvent` listeners get each such event once, in seq order.
+   * Polling only reads: a torn tail (another writer mid-line) is left for the next append to close.
+   */
+  follow(intervalMs = 250): { dispose(): void } {
+    const timer = setInterval(() => {
+      try {
+        const size = fs.fstatSync(this.fd).size;
+        if (size === this.knownSize) return;
+        const { lastSeq, tornTail } = scanTail(this.fd);
+        if (!tornTail) this.knownSize = size;
+        this.advance(lastSeq);
+      } catch {
+        // A failed poll (the log closed under us) is retried on the next tick or ends with dispose.
+      }
+    }, intervalMs);
+    timer.unref();
+    return { dispose: () => clearInterval(timer) };
   }
 
   onEvent(listener: EventListener): { dispose(): void } {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  onForeignEvent(listener: EventListener): { dispose(): void } {
+    this.foreignListeners.add(listener);
+    return { dispose: () => this.foreignListeners.delete(listener) };
+  }
+
+  /** Another writer's events up to `lastSeq` are in the file: continue above them and tell the foreign listeners. */
+  private advance(lastSeq: number): void {
+    let after = this.seq;
+    if (lastSeq <= after) return;
+    this.seq = lastSeq;
+    while (this.foreignListeners.size && after < lastSeq) {
+      // Only up to lastSeq: what arrived since is the next poll's, so nothing is told twice.
+      const batch = this.read(after).filter((event) => event.seq <= lastSeq);
+      if (!batch.length) break;
+      for (const event of batch) notify(this.foreignListeners, event);
+      after = batch.at(-1)!.seq;
+    }
   }
 
   /** Events with seq > afterSeq, oldest first, at most `limit`. Binary-searches the file, so old history is cheap to skip. */
@@ -118,6 +154,16 @@ export class EventLog {
 
   close(): void {
     fs.closeSync(this.fd);
+  }
+}
+
+function notify(listeners: ReadonlySet<EventListener>, event: AgentEvent): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch {
+      // A failing listener must not stop the engine or the other listeners.
+    }
   }
 }
 

@@ -113,6 +113,9 @@ connection.onInitialized(async () => {
       editor?.observe(event);
       if (event.type !== 'alert') alerts.observe(event);
     });
+    // Runs another process starts on this workspace (micro-agent run, micro-agent mcp) reach the editor live too.
+    log.onForeignEvent((event) => void connection.sendNotification(EventNotification.type, event));
+    log.follow();
     api = new ApiSwitch(
       (port) =>
         startApi({ engine: current, port, host: '127.0.0.1', pageDir: path.join(__dirname, 'webview'), log: (message) => connection.console.info(message) }),

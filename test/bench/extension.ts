@@ -7,6 +7,7 @@ import { launchBrowser, openWorkbench, startCodeServer } from '../support/codeSe
 import { DIST, makeWorkspace } from '../support/fixtures';
 import { startHost } from '../support/lspClient';
 import { Result, summarize } from './stats';
+import { packagedVsix } from '../support/vsix';
 
 export function bundleSizes(): Result[] {
   return ['extension.js', 'server.js', 'cli.js'].map((file) => {
@@ -18,6 +19,28 @@ export function bundleSizes(): Result[] {
       note: `${(zlib.gzipSync(bytes).length / 1024).toFixed(0)} KB gzipped, minified`,
     };
   });
+}
+
+/** What users download: the .vsix `npm run package` builds (bundled dist, webview assets, media). */
+export async function vsixSize(): Promise<Result[]> {
+  const vsix = await packagedVsix();
+  const bytes = fs.readFileSync(vsix);
+  return [
+    {
+      name: `package: ${path.basename(vsix)}`,
+      value: bytes.length / 1024 / 1024,
+      unit: 'MB',
+      goal: '< 3 MB',
+      note: `${zipEntries(bytes)} files, ${(bytes.length / 1024).toFixed(0)} KB`,
+    },
+  ];
+}
+
+/** Entries in a zip, from its end-of-central-directory record (the last 22 bytes when there is no comment). */
+function zipEntries(zip: Buffer): number {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error('not a zip file');
+  return zip.readUInt16LE(end + 10);
 }
 
 /** From spawning `node dist/server.js --stdio` to the first answered request (what a user waits for). */

@@ -9,7 +9,7 @@ import { REPO } from '../support/fixtures';
 import { dailySpend } from './dailySpend';
 import { edits } from './edits';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
-import { activation, bundleSizes, hostSpawnToReady } from './extension';
+import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension';
 import { api } from './api';
 import { review } from './review';
 import { scale } from './scale';
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     ['edits', edits],
     ['review', review],
     ['live API', api],
+    ['package', vsixSize],
     ['bundle sizes', bundleSizes],
     ['host spawn', hostSpawnToReady],
     ['activation', activation],

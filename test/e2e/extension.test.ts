@@ -152,6 +152,11 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       const dashboard = page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
       await dashboard.locator('.run.passed').first().waitFor({ timeout: 30_000 });
       const passedBefore = await dashboard.locator('.run.passed').count();
+      // The runs above come through sql.js's wasm; the icons need the codicon font: both load from the installed .vsix.
+      const codicon = await dashboard
+        .locator('body')
+        .evaluate(async () => (await document.fonts.ready, [...document.fonts].find((font) => font.family.replaceAll('"', '') === 'codicon')?.status));
+      assert.equal(codicon, 'loaded', 'the codicon font loads from the installed extension');
       // Start the run from the dashboard itself: it fixes the file last active in an editor.
       await dashboard.locator('vscode-button', { hasText: 'Fix math.js' }).click();
       await answerInput(page, '', 'what should the code do');

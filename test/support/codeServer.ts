@@ -1,15 +1,17 @@
 /**
  * A real VS Code for the extension tests: code-server (VS Code 1.100.3 from the npm registry, installed by
- * scripts/setup-e2e.sh) with the built extension in its extensions folder, driven through Debian's Chromium
+ * scripts/setup-e2e.sh) with the packaged extension (the .vsix) installed, driven through Debian's Chromium
  * by playwright-core as a user would drive it.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { Browser, chromium, Page } from 'playwright-core';
 import { REPO } from './fixtures';
+import { packagedVsix } from './vsix';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 export const ARTIFACTS = path.join(REPO, 'test-artifacts');
@@ -39,15 +41,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Copies what the packaged extension contains into `<extensions-dir>/<publisher>.<name>-<version>/`. */
-export function installExtension(extensionsDir: string): string {
+/**
+ * Installs the packaged .vsix into `extensionsDir` the way a user does (`code-server --install-extension`), so
+ * what the tests drive is exactly what users install; resolves to `<extensions-dir>/<publisher>.<name>-<version>/`.
+ */
+export async function installExtension(extensionsDir: string, userData: string): Promise<string> {
+  const vsix = await packagedVsix();
+  await promisify(execFile)(codeServerBin(), ['--extensions-dir', extensionsDir, '--user-data-dir', userData, '--install-extension', vsix]);
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'));
   const dir = path.join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`);
-  fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
-  fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
-  for (const file of ['extension.js', 'server.js']) fs.copyFileSync(path.join(REPO, 'dist', file), path.join(dir, 'dist', file));
-  fs.cpSync(path.join(REPO, 'dist', 'webview'), path.join(dir, 'dist', 'webview'), { recursive: true });
-  fs.cpSync(path.join(REPO, 'media'), path.join(dir, 'media'), { recursive: true });
+  if (!fs.existsSync(path.join(dir, 'package.json'))) throw new Error(`code-server installed ${vsix} but ${dir} has no package.json`);
   return dir;
 }
 
@@ -72,7 +75,7 @@ export async function startCodeServer(options: {
       ...options.settings,
     }),
   );
-  const extensionDir = installExtension(extensionsDir);
+  const extensionDir = await installExtension(extensionsDir, userData);
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(
     codeServerBin(),

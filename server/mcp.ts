@@ -1,0 +1,186 @@
+/**
+ * micro-agent as a Model Context Protocol server (`micro-agent mcp`): the engine's tools for the agents users
+ * already run (Claude Code, Cline, Continue, VS Code's agent mode), over stdio with the official SDK.
+ *
+ * A thin edge like the LSP host and the live API: `fix_file` goes through `Engine.start` (the one validator,
+ * the same trust rules, budgets and event log), the other tools through the handler table. A refusal is a tool
+ * error the calling agent can read (`isError`), never a protocol error or a crash.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { Engine, EngineError, REQUEST_LIMITS } from './engine';
+import { formatEvent, formatStats } from './format';
+import { dispatch } from './handlers';
+import type { AgentEvent, RunFinishedEvent, RunSummary } from './protocol/events';
+import { usd } from './protocol/format';
+import { Methods, RUNS_PAGE } from './protocol/methods';
+import { PROVIDERS } from './protocol/providers';
+
+/** What `fix_file` answers in `structuredContent`, declared to clients as its output schema. */
+const fixResult = {
+  runId: z.string(),
+  outcome: z.enum(['passed', 'failed', 'cancelled', 'error']),
+  iterations: z.number().int(),
+  costUsd: z.number(),
+  files: z.array(z.string()).describe('workspace-relative paths the run changed'),
+};
+
+/** Runs listed by `list_runs` when the client does not say how many. */
+const DEFAULT_RUNS = 20;
+
+/** The engine's tools on an MCP server; `name`/`version` are what the server tells clients it is. */
+export function createMcpServer(engine: Engine, version: string): McpServer {
+  const server = new McpServer({ name: 'micro-agent', version }, { capabilities: { tools: {} } });
+
+  server.registerTool(
+    'fix_file',
+    {
+      title: 'Fix a file until its tests pass',
+      description:
+        'Runs micro-agent on one file of the workspace: a model rewrites the file, micro-agent runs the test command, feeds the failures ' +
+        'back and iterates until the tests pass or the iteration or dollar budget ends. Changes the file on disk (the original is restored ' +
+        'when the run fails or is cancelled; tests are never edited). Sends progress notifications while it runs; cancelling the request cancels the run.',
+      inputSchema: z
+        .object({
+          file: z.string().describe('the file to fix, relative to the workspace (or absolute inside it)'),
+          testCommand: z.string().optional().describe('the command that runs the tests in the workspace; exit code 0 means pass. Default: the configured one'),
+          prompt: z.string().optional().describe('what the code should do, in words'),
+          maxRuns: z.number().int().min(1).max(REQUEST_LIMITS.maxRuns).optional().describe('most model iterations (default 10)'),
+          provider: z.enum(PROVIDERS).optional().describe('model provider; default: the first with a key, else ollama'),
+          model: z.string().optional().describe("model id; default: the provider's default"),
+        })
+        .strict(),
+      outputSchema: fixResult,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) => {
+      let started: ReturnType<Engine['start']>;
+      try {
+        started = engine.start(args);
+      } catch (err) {
+        return refusal(err);
+      }
+      const { runId } = started;
+      let finished: RunFinishedEvent | undefined;
+      let progress = 0;
+      const token = extra._meta?.progressToken;
+      const notify = (message: string) => {
+        if (token === undefined) return;
+        // A client that went away is no reason to stop the run: closing the transport ends it (the engine restores).
+        const notification = { method: 'notifications/progress' as const, params: { progressToken: token, progress: ++progress, message } };
+        extra.sendNotification(notification).catch(() => undefined);
+      };
+      // run.started is already written (start appends it): say which run this is, so cancel_run can name it at once.
+      notify(`run ${runId} started`);
+      // Progress comes from the event log, the bus every other front end reads: one notification per line the CLI would print.
+      const subscription = engine.log.onEvent((event: AgentEvent) => {
+        if (event.runId !== runId) return;
+        if (event.type === 'run.finished') finished = event;
+        const message = formatEvent(event)?.trim();
+        if (message) notify(message);
+      });
+      const cancel = () => engine.cancel(runId);
+      extra.signal.addEventListener('abort', cancel);
+      if (extra.signal.aborted) cancel();
+      try {
+        const outcome = await started.done;
+        const summary = engine.run(runId);
+        const structuredContent = {
+          runId,
+          outcome,
+          iterations: finished?.iterations ?? summary?.iterations ?? 0,
+          costUsd: finished?.costUsd ?? summary?.costUsd ?? 0,
+          files: finished?.files ?? [],
+        };
+        const line = finished ? formatEvent(finished) : outcome;
+        return { content: [{ type: 'text', text: `run ${runId} on ${summary?.file ?? args.file}: ${line}` }], structuredContent };
+      } finally {
+        subscription.dispose();
+        extra.signal.removeEventListener('abort', cancel);
+      }
+    },
+  );
+
+  server.registerTool(
+    'list_runs',
+    {
+      title: 'List micro-agent runs',
+      description: 'The runs in the workspace event log, newest first: running ones and finished ones with their outcome, iterations and cost.',
+      inputSchema: z
+        .object({ limit: z.number().int().min(1).max(RUNS_PAGE.MAX).optional().describe(`how many runs, newest first (default ${DEFAULT_RUNS})`) })
+        .strict(),
+      outputSchema: { runs: z.array(z.looseObject({ runId: z.string(), file: z.string(), status: z.string() })) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ limit }) => {
+      const { runs } = await dispatch(engine, Methods.runs, { limit: limit ?? DEFAULT_RUNS }, 'full');
+      const text = runs.length ? runs.map(runLine).join('\n') : 'no runs yet';
+      return { content: [{ type: 'text', text }], structuredContent: { runs } };
+    },
+  );
+
+  server.registerTool(
+    'get_stats',
+    {
+      title: 'micro-agent statistics',
+      description:
+        'Model calls per provider and model (calls, errors, p50/p95 latency, time to first token, tokens, cost) and run totals (pass rate, ' +
+        'mean iterations to pass, cost), folded from the workspace event log.',
+      inputSchema: z.object({}).strict(),
+      outputSchema: { providers: z.array(z.looseObject({ provider: z.string(), model: z.string(), calls: z.number() })), runs: z.looseObject({}) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async () => {
+      const stats = await dispatch(engine, Methods.stats, {}, 'full');
+      return { content: [{ type: 'text', text: formatStats(stats) }], structuredContent: { ...stats } };
+    },
+  );
+
+  server.registerTool(
+    'cancel_run',
+    {
+      title: 'Cancel a micro-agent run',
+      description: 'Cancels a running run (started by this server): its tests are killed and its files put back as they were.',
+      inputSchema: z.object({ runId: z.string().describe('the run, as fix_file or list_runs names it') }).strict(),
+      outputSchema: { cancelled: z.boolean() },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ runId }) => {
+      const { cancelled } = await dispatch(engine, Methods.cancelRun, { runId }, 'full');
+      const text = cancelled ? `cancelling run ${runId}; its files are being restored` : `run ${runId} is not running here`;
+      return { content: [{ type: 'text', text }], structuredContent: { cancelled } };
+    },
+  );
+
+  return server;
+}
+
+/**
+ * Serves the tools on this process's stdin/stdout until the client closes stdin. stdout carries the protocol
+ * and nothing else: everything meant for a person goes to stderr.
+ */
+export async function serveMcpOverStdio(engine: Engine, version: string): Promise<void> {
+  const server = createMcpServer(engine, version);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    server.server.onclose = resolve;
+    process.stdin.once('end', resolve);
+    process.stdin.once('close', resolve);
+  });
+  await server.connect(transport);
+  await closed;
+  await server.close();
+}
+
+/** A refusal as the tool's answer: the calling agent reads why and can correct the call. */
+function refusal(err: unknown): CallToolResult {
+  if (!(err instanceof EngineError)) throw err;
+  return { isError: true, content: [{ type: 'text', text: err.message }] };
+}
+
+function runLine(run: RunSummary): string {
+  const status = run.status === 'running' ? 'running' : `${run.status}${run.reason ? ` (${run.reason.replaceAll('_', ' ')})` : ''}`;
+  return `${run.runId}  ${run.file}  ${status}, ${run.iterations} iteration(s), ${usd(run.costUsd)}, ${run.provider} ${run.model}`;
+}
