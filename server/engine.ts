@@ -421,7 +421,11 @@ export class Engine {
     // Tests first may describe a file that does not exist yet; the run creates it.
     const missing = (generated || options.targetMayBeMissing) && !fs.existsSync(this.workspacePath(request.file).abs);
     const target = missing ? { ...this.workspacePath(request.file), contents: '' } : this.checkedPath(request.file);
-    const testFiles = [...(request.testFile ? [request.testFile] : []), ...(request.testFiles ?? [])].map((file) => {
+    // The accepted test file may be named among the test files too; it is not on disk until the run writes it.
+    const named = [...(request.testFile ? [request.testFile] : []), ...(request.testFiles ?? [])].filter(
+      (file) => !generated || this.workspacePath(file).abs !== generated.abs,
+    );
+    const testFiles = named.map((file) => {
       const checked = this.checkedPath(file);
       return { path: checked.rel, contents: toModelText(checked.contents) };
     });

@@ -120,6 +120,18 @@ describe('run changes, restore, undo and resume over the host and the live API',
     assert.ok(!fs.existsSync(path.join(root, 'math.more.test.js')), 'a draft is not written');
     assert.match(vendor.requests[0].body.messages.at(-1).content, /math\.more\.test\.js[\s\S]*add adds[\s\S]*exports\.add = \(a, b\) => a - b/);
 
+    // Accepted as drafted (also when named among the test files): the run writes it before its first test.
+    const accepted = await host.connection.sendRequest(StartRunRequest.type, {
+      uri,
+      testCommand: 'node --test math.more.test.js',
+      testFiles: ['math.more.test.js'],
+      generatedTests: { testFile: 'math.more.test.js', contents: draft },
+    });
+    const generated = await host.waitFor((e) => e.type === 'tests.generated' && e.runId === accepted.runId);
+    assert.deepEqual(generated.type === 'tests.generated' && [generated.testFile, generated.drafts, generated.edited], ['math.more.test.js', 1, false]);
+    await host.waitFor((e) => e.type === 'run.finished' && e.runId === accepted.runId && e.outcome === 'passed');
+    assert.equal(read(root, 'math.more.test.js'), draft);
+
     const exists = await rejection(host.connection.sendRequest(WriteTestsRequest.type, { uri, testFile: 'math.test.js', prompt: 'add adds' }));
     assert.equal(exists.code, ErrorCodes.InvalidParams);
     assert.match(exists.message, /exists already/);
@@ -129,7 +141,7 @@ describe('run changes, restore, undo and resume over the host and the live API',
     // Cancelling the request (the editor's progress Cancel) stops the model call.
     vendor.script({ kind: 'hang' });
     const source = new CancellationTokenSource();
-    const pending = rejection(host.connection.sendRequest(WriteTestsRequest.type, { uri, testFile: 'math.more.test.js', prompt: 'add adds' }, source.token));
+    const pending = rejection(host.connection.sendRequest(WriteTestsRequest.type, { uri, testFile: 'math.other.test.js', prompt: 'add adds' }, source.token));
     await until(() => vendor.requests.length === 2, 'the second draft request');
     source.cancel();
     assert.equal((await pending).code, LSPErrorCodes.RequestCancelled);
