@@ -50,9 +50,11 @@ export class RunEndNotifier implements vscode.Disposable {
     // What is left of a run that did not pass: its files were put back unless it kept its last attempt.
     const kept = changed && !event.restored;
     const why = event.reason === 'cancelled' ? 'the run was cancelled' : event.reason.replaceAll('_', ' ');
+    // A run that stopped early for a reason of its own says why in a sentence; a test file is never worth resuming.
+    const early = (event.reason === 'stuck' || event.reason === 'test_file') && event.error ? ` ${event.error}.` : '';
     const choice = await vscode.window.showInformationMessage(
-      `micro-agent did not fix ${file} (${why}).${kept ? ' Its last attempt is still in place.' : ''}`,
-      'Resume',
+      `micro-agent did not fix ${file} (${why}).${early}${kept ? ' Its last attempt is still in place.' : ''}`,
+      ...(event.reason === 'test_file' ? [] : ['Resume']),
       ...(kept ? ['Show Changes', 'Undo'] : changed ? ['Show Changes'] : []),
     );
     if (choice === 'Resume') await vscode.commands.executeCommand('devAi.resumeRun', ref);

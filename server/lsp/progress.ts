@@ -5,7 +5,6 @@ import type { AgentEvent } from '../protocol/events';
 export class RunProgress {
   /** Creating a progress is a round trip: later events wait on the promise instead of racing it. */
   private readonly reporters = new Map<string, Promise<WorkDoneProgressServerReporter>>();
-  private readonly files = new Map<string, string>();
 
   constructor(
     private readonly connection: Connection,
@@ -18,7 +17,6 @@ export class RunProgress {
     const update = (apply: (reporter: WorkDoneProgressServerReporter) => void) => void this.reporters.get(runId)?.then(apply, () => undefined);
     switch (event.type) {
       case 'run.started':
-        this.files.set(runId, event.file);
         this.reporters.set(
           runId,
           this.connection.window.createWorkDoneProgress().then((reporter) => {
@@ -39,11 +37,6 @@ export class RunProgress {
       case 'run.finished':
         update((reporter) => reporter.done());
         this.reporters.delete(runId);
-        // A run that stopped early for a reason of its own says why, in a sentence the user sees.
-        if ((event.reason === 'stuck' || event.reason === 'test_file') && event.error) {
-          void this.connection.window.showWarningMessage(`micro-agent stopped early on ${this.files.get(runId) ?? 'the file'}: ${event.error}.`);
-        }
-        this.files.delete(runId);
         break;
     }
   }
