@@ -1,9 +1,10 @@
 /**
- * Every number the dashboard shows, as SQL over the store. Windowed call stats read the rollups and
- * histograms (minutes up to the window's first whole hour, then hours; or the all-time bucket), never the
- * raw calls, so they stay fast at a million calls.
+ * Every number the dashboard shows, as SQL over the store. Windowed stats read the rollups, histograms and
+ * run rollups (minutes up to the window's first whole hour, then hours; or the all-time bucket), never raw
+ * calls or runs, so they cost the same at a million events as at ten.
  */
 import type { Database, SqlValue } from 'sql.js';
+import { representative } from '../server/events/sketch';
 import type { AgentEvent, ProviderStats, RunOutcome } from '../server/protocol/events';
 import type { ProviderName } from '../server/protocol/providers';
 
@@ -20,7 +21,12 @@ export function sinceMinute(window: Window, now: number): number {
  * the window's first whole hour, then hours; or the all-time bucket. Each branch is a range on the primary
  * key (an OR across resolutions would scan the table).
  */
-function windowRows(table: 'rollups' | 'histograms', window: Window, now: number, metric?: 'latency' | 'ttft'): { sql: string; params: SqlValue[] } {
+function windowRows(
+  table: 'rollups' | 'histograms' | 'run_rollups',
+  window: Window,
+  now: number,
+  metric?: 'latency' | 'ttft',
+): { sql: string; params: SqlValue[] } {
   const [m, mp] = metric ? ['metric = ? AND ', [metric]] : ['', []];
   if (window === 'all') return { sql: `(SELECT * FROM ${table} WHERE ${m}res = 'a')`, params: mp };
   const since = sinceMinute(window, now);
@@ -55,7 +61,6 @@ export interface ModelStats extends ProviderStats {
 
 /** Per provider and model over the window: the table that answers "which model, at what cost?". */
 export function modelStats(db: Database, window: Window, now = Date.now()): ModelStats[] {
-  const since = sinceMinute(window, now);
   const source = windowRows('rollups', window, now);
   const calls = rows<{
     provider: ProviderName;
@@ -77,13 +82,14 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
   );
   const latency = percentiles(db, windowRows('histograms', window, now, 'latency'));
   const ttft = percentiles(db, windowRows('histograms', window, now, 'ttft'));
+  const runSource = windowRows('run_rollups', window, now);
   const runs = new Map(
     rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
       db,
-      `SELECT provider, model, COUNT(*) AS runs, COUNT(outcome) AS finished, SUM(outcome = 'passed') AS passed,
-              SUM(CASE WHEN outcome = 'passed' THEN iterations END) AS passIterations, SUM(cost_usd) AS runCost
-       FROM runs WHERE started_ts >= ? GROUP BY provider, model`,
-      [since * 60_000],
+      `SELECT provider, model, SUM(runs) AS runs, SUM(finished) AS finished, SUM(passed) AS passed,
+              SUM(pass_iterations) AS passIterations, SUM(cost_usd) AS runCost
+       FROM ${runSource.sql} GROUP BY provider, model`,
+      runSource.params,
     ).map((r) => [`${r.provider}\u0000${r.model}`, r]),
   );
   return calls.map((c) => {
@@ -113,14 +119,17 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
   });
 }
 
-/** Per provider/model, a function from percentile to value, read off the summed log-scale histogram. */
+/**
+ * Per provider/model, a function from percentile to value: nearest rank over the summed sketch buckets, the
+ * value a bucket stands for as the host's sketch reads it (exact below 1,024 ms, within 2^-10 above).
+ */
 function percentiles(db: Database, source: { sql: string; params: SqlValue[] }): Map<string, (p: number) => number> {
-  const bins = rows<{ provider: string; model: string; bin: number; n: number; total: number }>(
+  const bins = rows<{ provider: string; model: string; bin: number; n: number }>(
     db,
-    `SELECT provider, model, bin, SUM(n) AS n, SUM(total) AS total FROM ${source.sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`,
+    `SELECT provider, model, bin, SUM(n) AS n FROM ${source.sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`,
     source.params,
   );
-  const grouped = new Map<string, Array<{ bin: number; n: number; total: number }>>();
+  const grouped = new Map<string, Array<{ bin: number; n: number }>>();
   for (const b of bins) {
     const key = `${b.provider}\u0000${b.model}`;
     if (!grouped.has(key)) grouped.set(key, []);
@@ -134,10 +143,9 @@ function percentiles(db: Database, source: { sql: string; params: SqlValue[] }):
       let seen = 0;
       for (const b of list) {
         seen += b.n;
-        if (seen >= rank) return Math.round(b.total / b.n);
+        if (seen >= rank) return representative(b.bin);
       }
-      const last = list[list.length - 1];
-      return Math.round(last.total / last.n);
+      return representative(list[list.length - 1].bin);
     });
   }
   return out;
@@ -198,17 +206,21 @@ export function tokensByProvider(db: Database, window: Window, now = Date.now())
 }
 
 export function passRateByModel(db: Database, window: Window, now = Date.now()): Array<{ model: string; passed: number; finished: number; rate: number }> {
+  const source = windowRows('run_rollups', window, now);
   return rows<{ model: string; passed: number; finished: number }>(
     db,
-    `SELECT provider || ' ' || model AS model, SUM(outcome = 'passed') AS passed, COUNT(outcome) AS finished
-     FROM runs WHERE started_ts >= ? AND outcome IS NOT NULL GROUP BY provider, model ORDER BY finished DESC`,
-    [sinceMinute(window, now) * 60_000],
+    `SELECT provider || ' ' || model AS model, SUM(passed) AS passed, SUM(finished) AS finished
+     FROM ${source.sql} GROUP BY provider, model HAVING SUM(finished) > 0 ORDER BY finished DESC`,
+    source.params,
   ).map((r) => ({ ...r, rate: r.finished ? r.passed / r.finished : 0 }));
 }
 
-/** What the priced calls cost since a moment (the user's midnight for "today"). */
+/**
+ * What the priced calls cost since a whole minute within the last day (the user's midnight for "today"),
+ * from the per-minute rollups.
+ */
 export function spendSince(db: Database, sinceTs: number): number {
-  const exact = rows<{ cost: number | null }>(db, 'SELECT SUM(cost_usd) AS cost FROM llm_calls WHERE ts >= ?', [sinceTs]);
+  const exact = rows<{ cost: number | null }>(db, "SELECT SUM(cost_usd) AS cost FROM rollups WHERE res = 'm' AND bucket >= ?", [Math.floor(sinceTs / 60_000)]);
   return exact[0]?.cost ?? 0;
 }
 
@@ -222,7 +234,8 @@ export interface RunRow {
   outcome: RunOutcome | null;
   reason: string | null;
   iterations: number;
-  maxRuns: number;
+  /** Known for runs that started while the dashboard was open (a run list page does not carry it). */
+  maxRuns: number | null;
   costUsd: number;
   error: string | null;
 }
