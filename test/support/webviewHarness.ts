@@ -99,7 +99,8 @@ export async function startHarness(): Promise<Harness> {
       res
         .writeHead(200, { 'content-type': 'text/javascript' })
         .end(
-          'window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => { window.__posted.push(m); if (window.__relay) void window.__relay(m); } });',
+          'window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => {' +
+            ' window.__posted.push(m); if (window.__relay) void window.__relay(m); } });',
         );
       return;
     }
