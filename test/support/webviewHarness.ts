@@ -135,7 +135,8 @@ export async function relayTo(page: Page, engine: Engine): Promise<void> {
     } catch (err) {
       reply = { type: 'response', id: message.id, error: (err as Error).message };
     }
-    await send(page, reply);
+    // As one JSON string, parsed in the page: VS Code's postMessage copies it as cheaply, playwright's per-value argument serialization would not.
+    await page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(reply));
   });
 }
 
