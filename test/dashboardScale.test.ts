@@ -181,6 +181,13 @@ describe('dashboard at scale, in headless Chromium', function () {
     // Activity: the newest runs, newest first, from the host's first page.
     const newest = events.filter((e) => e.type === 'run.started').at(-1)!;
     assert.equal(await page.locator('.run').first().getAttribute('data-run'), newest.runId);
+    // An older run opens to its attempts, fetched from the host (`microAgent/events { runId }`): the page held none of them.
+    const older = events.filter((e) => e.type === 'run.started').at(-5)!;
+    const run = page.locator(`[data-run="${older.runId}"]`);
+    await run.locator('.twisty').click();
+    const own = events.filter((e) => e.runId === older.runId && (e.type === 'llm.response' || e.type === 'test.finished'));
+    await run.locator('.iteration').first().waitFor();
+    assert.equal(await run.locator('.step.llm').count(), own.filter((e) => e.type === 'llm.response').length);
 
     await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
     for (const [label, window] of [
