@@ -80,8 +80,8 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
      FROM ${source.sql} GROUP BY provider, model ORDER BY calls DESC`,
     source.params,
   );
-  const latency = percentiles(db, windowRows('histograms', window, now, 'latency'));
-  const ttft = percentiles(db, windowRows('histograms', window, now, 'ttft'));
+  const latency = percentiles(db, window, now, 'latency');
+  const ttft = percentiles(db, window, now, 'ttft');
   const runSource = windowRows('run_rollups', window, now);
   const runs = new Map(
     rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
@@ -121,31 +121,36 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
 
 /**
  * Per provider/model, a function from percentile to value: nearest rank over the summed sketch buckets, the
- * value a bucket stands for as the host's sketch reads it (exact below 1,024 ms, within 2^-10 above).
+ * value a bucket stands for as the host's sketch reads it (exact below 1,024 ms, within 2^-10 above). The
+ * all-time window holds thousands of buckets per model: its rows are unique already, so they are read in the
+ * primary key's order without grouping, and as arrays rather than objects (that alone was most of the cost).
  */
-function percentiles(db: Database, source: { sql: string; params: SqlValue[] }): Map<string, (p: number) => number> {
-  const bins = rows<{ provider: string; model: string; bin: number; n: number }>(
-    db,
-    `SELECT provider, model, bin, SUM(n) AS n FROM ${source.sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`,
-    source.params,
-  );
-  const grouped = new Map<string, Array<{ bin: number; n: number }>>();
-  for (const b of bins) {
-    const key = `${b.provider}\u0000${b.model}`;
-    if (!grouped.has(key)) grouped.set(key, []);
-    grouped.get(key)!.push(b);
+function percentiles(db: Database, window: Window, now: number, metric: 'latency' | 'ttft'): Map<string, (p: number) => number> {
+  const [sql, params] =
+    window === 'all'
+      ? ["SELECT provider, model, bin, n FROM histograms WHERE metric = ? AND res = 'a' AND bucket = 0 ORDER BY provider, model, bin", [metric]]
+      : (({ sql, params }) => [`SELECT provider, model, bin, SUM(n) FROM ${sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`, params])(
+          windowRows('histograms', window, now, metric),
+        );
+  const grouped = new Map<string, { bins: number[]; counts: number[]; total: number }>();
+  for (const [provider, model, bin, n] of (db.exec(sql, params)[0]?.values ?? []) as Array<[string, string, number, number]>) {
+    const key = `${provider}\u0000${model}`;
+    let list = grouped.get(key);
+    if (!list) grouped.set(key, (list = { bins: [], counts: [], total: 0 }));
+    list.bins.push(bin);
+    list.counts.push(n);
+    list.total += n;
   }
   const out = new Map<string, (p: number) => number>();
-  for (const [key, list] of grouped) {
-    const total = list.reduce((sum, b) => sum + b.n, 0);
+  for (const [key, { bins, counts, total }] of grouped) {
     out.set(key, (p) => {
       const rank = Math.max(1, Math.ceil((p / 100) * total));
       let seen = 0;
-      for (const b of list) {
-        seen += b.n;
-        if (seen >= rank) return representative(b.bin);
+      for (let i = 0; i < bins.length; i++) {
+        seen += counts[i];
+        if (seen >= rank) return representative(bins[i]);
       }
-      return representative(list[list.length - 1].bin);
+      return representative(bins[bins.length - 1]);
     });
   }
   return out;
