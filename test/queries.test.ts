@@ -4,7 +4,7 @@ import { insights } from '../webview/insights';
 import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
 import type { AgentEvent } from '../server/protocol';
 import { StatsAggregator } from '../server/events/stats';
-import { rollupRequests, Store } from '../webview/store';
+import { EVENTS_KEPT, rollupRequests, Store } from '../webview/store';
 import { EventFactory } from './support/events';
 
 async function store(): Promise<Store> {
@@ -155,6 +155,19 @@ describe('dashboard store and queries (sql.js)', () => {
       assert.deepEqual(round(passRateByModel(loaded.db, window, now)), round(passRateByModel(fed.db, window, now)), window);
     }
     assert.equal(loaded.stale, false);
+  });
+
+  it('keeps a bounded window of raw events, and the events of a run that is shown', async () => {
+    const s = await store();
+    const f = new EventFactory(Date.now() - 3_600_000);
+    const first = f.run('shown', 'openai', 'gpt-4.1-mini', 2, true, 0.01);
+    s.ingest(first);
+    s.addRunEvents('shown', []);
+    for (let i = 0; s.lastSeq < EVENTS_KEPT * 3; i++) s.ingest(f.run(`r${i}`, 'openai', 'gpt-4.1-mini', 2, true, 0.01));
+    const held = s.db.exec('SELECT COUNT(*) FROM events')[0].values[0][0] as number;
+    assert.ok(held <= EVENTS_KEPT * 1.2 + first.length + 300, `${held} raw events held after ${s.lastSeq}`);
+    assert.equal(runEvents(s.db, 'shown').length, first.length, 'the shown run keeps all its events');
+    assert.equal(modelStats(s.db, 'all')[0].calls, (s.lastSeq / first.length) * 2, 'the rollups count every call');
   });
 
   it('turns stats into plain-language insights', async () => {

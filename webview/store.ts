@@ -82,6 +82,8 @@ export class Store {
   private readonly finishRun: Statement;
   private readonly addRunCost: Statement;
   private maxSeq = 0;
+  /** Events folded since the raw window was last trimmed. */
+  private sinceTrim = 0;
   /** Runs whose events are shown: kept when the window of raw events is trimmed. */
   private readonly pinned = new Set<string>();
   /** A live event the store could not fold exactly (a run it holds no row for): reload from the host. */
@@ -174,7 +176,7 @@ export class Store {
         this.derive(event);
       }
     });
-    if (added > 0) this.trim();
+    if (added > 0) this.trim(added);
     return added;
   }
 
@@ -194,8 +196,9 @@ export class Store {
   }
 
   /** Keeps the newest `EVENTS_KEPT` raw events and those of pinned runs; checked every so often, not per event. */
-  private trim(): void {
-    if (this.maxSeq % 256 !== 0) return;
+  private trim(added: number): void {
+    if ((this.sinceTrim += added) < 256) return;
+    this.sinceTrim = 0;
     const count = this.db.exec('SELECT COUNT(*) FROM events')[0].values[0][0] as number;
     if (count <= EVENTS_KEPT * 1.2) return;
     const pinned = [...this.pinned];
