@@ -9,8 +9,9 @@ import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
 
 /**
- * Feeds one dashboard webview (the sidebar view or the editor panel): history from `microAgent/events`
- * after the seq the webview holds, then live events; after a host restart it resends from the last seq it
+ * Feeds one dashboard webview (the sidebar view or the editor panel): answers its requests for the host's
+ * rollups, run pages and one run's events (what its store loads from), then sends the events after the seq
+ * its store holds from `microAgent/events`, then live events; after a host restart it resends from the last seq it
  * forwarded, so nothing is missed. Live events that arrive during a replay wait for it, so the webview
  * sees every run's events in order. Every message from the webview is validated before it is acted on.
  */
@@ -78,6 +79,18 @@ class DashboardConnection implements vscode.Disposable {
       case 'restoreAttempt':
         await vscode.commands.executeCommand('devAi.restoreAttempt', { runId: message.runId, iteration: message.iteration });
         break;
+      case 'request': {
+        // A read-only host method (parseFromWebview allows only those); the host checks the params.
+        let reply: ToWebview;
+        try {
+          const client = await this.host.get();
+          reply = { type: 'response', id: message.id, result: await client.sendRequest(message.method, message.params) };
+        } catch (err) {
+          reply = { type: 'response', id: message.id, error: err instanceof Error ? err.message : String(err) };
+        }
+        void this.webview.postMessage(reply);
+        break;
+      }
       case 'openFile': {
         const root = vscode.workspace.workspaceFolders?.[0]?.uri;
         const target = root && path.resolve(root.fsPath, message.file);

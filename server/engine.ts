@@ -14,12 +14,13 @@ import { DailyCap } from './dailyCap';
 import { EventLog } from './events/log';
 import { LogIndex } from './events/logIndex';
 import { commitFiles, GitError, gitWorkTree } from './git';
-import type { RunFinishedEvent, RunOutcome, RunSummary, Stats } from './protocol/events';
+import type { AgentEvent, RunFinishedEvent, RunOutcome, RunSummary, Stats } from './protocol/events';
 import type {
   GeneratedTests,
   InterruptedRunsParams,
   RestoreResult,
   ResumeRunParams,
+  RollupsResult,
   RunChanges,
   RunsResult,
   WriteTestsParams,
@@ -216,6 +217,37 @@ export class Engine {
   checkDailyBudget(): void {
     const reached = this.dailyCap.reached();
     if (reached) throw new EngineError('budget_daily', reached);
+  }
+
+  /** Calls and runs since `sinceTs` summed per bucket and model (`microAgent/rollups`), with the seq they cover. */
+  rollups(sinceTs: number, bucketMs: number | null, sketches: boolean): RollupsResult {
+    this.history.catchUp();
+    const rollups = this.history.aggregator.rollups(sinceTs, bucketMs, sketches);
+    const result = { sinceTs, bucketMs, lastSeq: this.history.foldedSeq, ...rollups };
+    return this.history.complete ? result : { ...result, partial: true };
+  }
+
+  /**
+   * Every event of one run, oldest first: read from its `run.started` up to its `run.finished` (or the log's
+   * end), a page at a time, never more than `RUN_EVENTS_SCAN` events of the log however much ran beside it.
+   */
+  runEvents(runId: string): AgentEvent[] {
+    this.history.catchUp();
+    const startSeq = this.history.aggregator.runStartSeq(runId);
+    if (startSeq === undefined) throw new EngineError('invalid_params', `runId: no run ${runId}`);
+    const out: AgentEvent[] = [];
+    for (let after = startSeq - 1, scanned = 0; scanned < RUN_EVENTS_SCAN;) {
+      const page = this.options.log.read(after, 5000);
+      if (page.length === 0) break;
+      scanned += page.length;
+      after = page[page.length - 1].seq;
+      for (const event of page) {
+        if (event.runId !== runId) continue;
+        out.push(event);
+        if (event.type === 'run.finished') return out;
+      }
+    }
+    return out;
   }
 
   isRunning(runId: string): boolean {
@@ -732,6 +764,9 @@ export class Engine {
 
 /** What a prompt holds besides the files (instructions, the test section, earlier attempts), in characters. */
 const PROMPT_OVERHEAD_CHARS = 12_000;
+
+/** The most log events `runEvents` reads for one run (a run's own are a few dozen; the rest ran beside it). */
+const RUN_EVENTS_SCAN = 100_000;
 
 /**
  * A file the model cannot read whole in one request is refused before any call, with the sizes: the prompt

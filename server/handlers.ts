@@ -31,7 +31,8 @@ export type EngineMethod =
   | typeof Methods.undoRun
   | typeof Methods.restoreAttempt
   | typeof Methods.resumeRun
-  | typeof Methods.writeTests;
+  | typeof Methods.writeTests
+  | typeof Methods.rollups;
 
 const MAX_EVENTS_PAGE = 5000;
 
@@ -58,6 +59,11 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   [Methods.events]: {
     writes: false,
     handle: (engine, params) => {
+      const runId = field(params, 'runId');
+      if (runId !== undefined) {
+        if (typeof runId !== 'string' || !/^[\w-]{1,64}$/.test(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
+        return { events: engine.runEvents(runId), lastSeq: engine.log.lastSeq };
+      }
       const afterSeq = wholeOr(field(params, 'afterSeq'), 0, 0, Number.MAX_SAFE_INTEGER);
       const limit = wholeOr(field(params, 'limit'), MAX_EVENTS_PAGE, 1, MAX_EVENTS_PAGE);
       return { events: engine.log.read(afterSeq, limit), lastSeq: engine.log.lastSeq };
@@ -93,6 +99,19 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
       const { uri, file, ...rest } = objectOf(params) as unknown as WriteTestsParams;
       if ((uri === undefined) === (file === undefined)) throw new EngineError('invalid_params', 'give the file the tests are for as uri or as file');
       return engine.writeTests({ ...rest, file: uri === undefined ? String(file) : filePath(uri) }, signal);
+    },
+  },
+  [Methods.rollups]: {
+    writes: false,
+    handle: (engine, params) => {
+      const sinceTs = field(params, 'sinceTs') ?? 0;
+      const bucketMs = field(params, 'bucketMs') ?? null;
+      const sketches = field(params, 'sketches') ?? true;
+      if (typeof sinceTs !== 'number' || !Number.isFinite(sinceTs)) throw new EngineError('invalid_params', 'sinceTs must be a time in ms');
+      if (bucketMs !== null && !(typeof bucketMs === 'number' && Number.isSafeInteger(bucketMs) && bucketMs >= 60_000))
+        throw new EngineError('invalid_params', 'bucketMs must be a whole number of ms, at least 60000');
+      if (typeof sketches !== 'boolean') throw new EngineError('invalid_params', 'sketches must be true or false');
+      return engine.rollups(sinceTs, bucketMs, sketches);
     },
   },
 };

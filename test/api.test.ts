@@ -173,6 +173,19 @@ describe('live API (micro-agent serve)', function () {
     assert.equal((await request(`${url}/v1/runs/nope-123`, { method: 'DELETE', token: info.token })).status, 404);
     assert.equal((await request(`${url}/v1/nothing`, { token: info.token })).status, 404);
     assert.equal((await request(`${url}/v1/stats`, { method: 'POST', token: info.token, body: '{}' })).status, 405);
+    for (const [query, message] of [
+      ['bucketMs=5', /bucketMs must be a whole number of ms, at least 60000/],
+      ['sinceTs=yesterday', /sinceTs must be a whole number of ms/],
+      ['sketches=maybe', /sketches must be true or false/],
+      ['window=day', /unknown query parameter window/],
+    ] as const) {
+      const bad = await request(`${url}/v1/rollups?${query}`, { token: info.readToken });
+      assert.equal(bad.status, 400, query);
+      assert.match(bad.json().error.message, message);
+    }
+    const rollups = await request(`${url}/v1/rollups?sinceTs=0&bucketMs=3600000&sketches=false`, { token: info.readToken });
+    assert.equal(rollups.status, 200);
+    assert.deepEqual(Object.keys(rollups.json()).sort(), ['bucketMs', 'calls', 'lastSeq', 'runs', 'sinceTs']);
 
     // One run per file, as in the editor; DELETE cancels it and restores the file.
     vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 30_000 });

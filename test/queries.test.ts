@@ -3,7 +3,8 @@ import initSqlJs from 'sql.js';
 import { insights } from '../webview/insights';
 import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
 import type { AgentEvent } from '../server/protocol';
-import { Store, toBin } from '../webview/store';
+import { StatsAggregator } from '../server/events/stats';
+import { EVENTS_KEPT, rollupRequests, Store } from '../webview/store';
 import { EventFactory } from './support/events';
 
 async function store(): Promise<Store> {
@@ -101,19 +102,14 @@ describe('dashboard store and queries (sql.js)', () => {
     const old = f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 500 }) as unknown as Record<string, unknown>;
     delete old.cachedInputTokens;
     delete old.cacheWriteInputTokens;
+    // In seq order, as the log delivers them: the store folds each seq once, the highest so far bounding the rest.
     s.ingest([
+      old as unknown as AgentEvent,
       f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3000, cacheWrite: 600 }),
       f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3600, cacheWrite: 0 }),
-      old as unknown as AgentEvent,
     ]);
     const [claude] = modelStats(s.db, 'hour', now);
     assert.deepEqual([claude.inputTokens, claude.cachedInputTokens, claude.cacheWriteInputTokens], [8500, 6600, 600]);
-    const perCall = s.db.exec('SELECT cached_input_tokens, cache_write_input_tokens FROM llm_calls ORDER BY seq')[0].values;
-    assert.deepEqual(perCall, [
-      [null, null],
-      [3000, 600],
-      [3600, 0],
-    ]);
   });
 
   it('windows exclude older calls', async () => {
@@ -127,10 +123,51 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.equal(modelStats(s.db, 'all', now)[0].calls, 2);
   });
 
-  it('bins latencies in 5%-wide log-scale bins', () => {
-    assert.equal(toBin(1000), toBin(1020));
-    assert.notEqual(toBin(1000), toBin(1060));
-    assert.ok(toBin(10) < toBin(100) && toBin(100) < toBin(10_000));
+  it("loaded from the host's rollups mid-way, then fed the rest live, it says what a store fed everything says", async () => {
+    const now = Date.now();
+    const f = new EventFactory(now - 26 * 3_600_000);
+    const events: AgentEvent[] = [];
+    for (let i = 0; i < 40; i++) {
+      f.at(now - 26 * 3_600_000 + i * 2_400_000);
+      const run = f.run(`r${i}`, i % 3 ? 'openai' : 'anthropic', i % 3 ? 'gpt-4.1-mini' : 'claude-sonnet-4-5', 1 + (i % 3), i % 4 !== 0, 0.01, 300 + i * 40);
+      events.push(...(i === 39 ? run.slice(0, 3) : run));
+    }
+    const split = Math.floor(events.length * 0.8);
+    const host = new StatsAggregator();
+    events.slice(0, split).forEach((e) => host.add(e));
+    const loaded = await store();
+    loaded.load({
+      lastSeq: events[split - 1].seq,
+      rollups: rollupRequests(now).map(({ res, sums, params }) => ({
+        res,
+        sums,
+        result: { sinceTs: 0, bucketMs: null, lastSeq: 0, ...host.rollups(params.sinceTs ?? 0, params.bucketMs ?? null, params.sketches ?? true) },
+      })),
+      runs: host.runPage(100)!.runs,
+      nextBefore: null,
+    });
+    loaded.ingest(events);
+    const fed = await store();
+    fed.ingest(events);
+    for (const window of ['hour', 'day', 'all'] as const) {
+      const round = (xs: object[]) => JSON.parse(JSON.stringify(xs, (_, v) => (typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v)));
+      assert.deepEqual(round(modelStats(loaded.db, window, now)), round(modelStats(fed.db, window, now)), window);
+      assert.deepEqual(round(passRateByModel(loaded.db, window, now)), round(passRateByModel(fed.db, window, now)), window);
+    }
+    assert.equal(loaded.stale, false);
+  });
+
+  it('keeps a bounded window of raw events, and the events of a run that is shown', async () => {
+    const s = await store();
+    const f = new EventFactory(Date.now() - 3_600_000);
+    const first = f.run('shown', 'openai', 'gpt-4.1-mini', 2, true, 0.01);
+    s.ingest(first);
+    s.addRunEvents('shown', []);
+    for (let i = 0; s.lastSeq < EVENTS_KEPT * 3; i++) s.ingest(f.run(`r${i}`, 'openai', 'gpt-4.1-mini', 2, true, 0.01));
+    const held = s.db.exec('SELECT COUNT(*) FROM events')[0].values[0][0] as number;
+    assert.ok(held <= EVENTS_KEPT * 1.2 + first.length + 300, `${held} raw events held after ${s.lastSeq}`);
+    assert.equal(runEvents(s.db, 'shown').length, first.length, 'the shown run keeps all its events');
+    assert.equal(modelStats(s.db, 'all')[0].calls, (s.lastSeq / first.length) * 2, 'the rollups count every call');
   });
 
   it('turns stats into plain-language insights', async () => {

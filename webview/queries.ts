@@ -1,9 +1,10 @@
 /**
- * Every number the dashboard shows, as SQL over the store. Windowed call stats read the rollups and
- * histograms (minutes up to the window's first whole hour, then hours; or the all-time bucket), never the
- * raw calls, so they stay fast at a million calls.
+ * Every number the dashboard shows, as SQL over the store. Windowed stats read the rollups, histograms and
+ * run rollups (minutes up to the window's first whole hour, then hours; or the all-time bucket), never raw
+ * calls or runs, so they cost the same at a million events as at ten.
  */
 import type { Database, SqlValue } from 'sql.js';
+import { representative } from '../server/events/sketch';
 import type { AgentEvent, ProviderStats, RunOutcome } from '../server/protocol/events';
 import type { ProviderName } from '../server/protocol/providers';
 
@@ -20,7 +21,12 @@ export function sinceMinute(window: Window, now: number): number {
  * the window's first whole hour, then hours; or the all-time bucket. Each branch is a range on the primary
  * key (an OR across resolutions would scan the table).
  */
-function windowRows(table: 'rollups' | 'histograms', window: Window, now: number, metric?: 'latency' | 'ttft'): { sql: string; params: SqlValue[] } {
+function windowRows(
+  table: 'rollups' | 'histograms' | 'run_rollups',
+  window: Window,
+  now: number,
+  metric?: 'latency' | 'ttft',
+): { sql: string; params: SqlValue[] } {
   const [m, mp] = metric ? ['metric = ? AND ', [metric]] : ['', []];
   if (window === 'all') return { sql: `(SELECT * FROM ${table} WHERE ${m}res = 'a')`, params: mp };
   const since = sinceMinute(window, now);
@@ -55,7 +61,6 @@ export interface ModelStats extends ProviderStats {
 
 /** Per provider and model over the window: the table that answers "which model, at what cost?". */
 export function modelStats(db: Database, window: Window, now = Date.now()): ModelStats[] {
-  const since = sinceMinute(window, now);
   const source = windowRows('rollups', window, now);
   const calls = rows<{
     provider: ProviderName;
@@ -75,15 +80,16 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
      FROM ${source.sql} GROUP BY provider, model ORDER BY calls DESC`,
     source.params,
   );
-  const latency = percentiles(db, windowRows('histograms', window, now, 'latency'));
-  const ttft = percentiles(db, windowRows('histograms', window, now, 'ttft'));
+  const latency = percentiles(db, window, now, 'latency');
+  const ttft = percentiles(db, window, now, 'ttft');
+  const runSource = windowRows('run_rollups', window, now);
   const runs = new Map(
     rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
       db,
-      `SELECT provider, model, COUNT(*) AS runs, COUNT(outcome) AS finished, SUM(outcome = 'passed') AS passed,
-              SUM(CASE WHEN outcome = 'passed' THEN iterations END) AS passIterations, SUM(cost_usd) AS runCost
-       FROM runs WHERE started_ts >= ? GROUP BY provider, model`,
-      [since * 60_000],
+      `SELECT provider, model, SUM(runs) AS runs, SUM(finished) AS finished, SUM(passed) AS passed,
+              SUM(pass_iterations) AS passIterations, SUM(cost_usd) AS runCost
+       FROM ${runSource.sql} GROUP BY provider, model`,
+      runSource.params,
     ).map((r) => [`${r.provider}\u0000${r.model}`, r]),
   );
   return calls.map((c) => {
@@ -113,31 +119,38 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
   });
 }
 
-/** Per provider/model, a function from percentile to value, read off the summed log-scale histogram. */
-function percentiles(db: Database, source: { sql: string; params: SqlValue[] }): Map<string, (p: number) => number> {
-  const bins = rows<{ provider: string; model: string; bin: number; n: number; total: number }>(
-    db,
-    `SELECT provider, model, bin, SUM(n) AS n, SUM(total) AS total FROM ${source.sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`,
-    source.params,
-  );
-  const grouped = new Map<string, Array<{ bin: number; n: number; total: number }>>();
-  for (const b of bins) {
-    const key = `${b.provider}\u0000${b.model}`;
-    if (!grouped.has(key)) grouped.set(key, []);
-    grouped.get(key)!.push(b);
+/**
+ * Per provider/model, a function from percentile to value: nearest rank over the summed sketch buckets, the
+ * value a bucket stands for as the host's sketch reads it (exact below 1,024 ms, within 2^-10 above). The
+ * all-time window holds thousands of buckets per model: its rows are unique already, so they are read in the
+ * primary key's order without grouping, and as arrays rather than objects (that alone was most of the cost).
+ */
+function percentiles(db: Database, window: Window, now: number, metric: 'latency' | 'ttft'): Map<string, (p: number) => number> {
+  const [sql, params] =
+    window === 'all'
+      ? ["SELECT provider, model, bin, n FROM histograms WHERE metric = ? AND res = 'a' AND bucket = 0 ORDER BY provider, model, bin", [metric]]
+      : (({ sql, params }) => [`SELECT provider, model, bin, SUM(n) FROM ${sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`, params])(
+          windowRows('histograms', window, now, metric),
+        );
+  const grouped = new Map<string, { bins: number[]; counts: number[]; total: number }>();
+  for (const [provider, model, bin, n] of (db.exec(sql, params)[0]?.values ?? []) as Array<[string, string, number, number]>) {
+    const key = `${provider}\u0000${model}`;
+    let list = grouped.get(key);
+    if (!list) grouped.set(key, (list = { bins: [], counts: [], total: 0 }));
+    list.bins.push(bin);
+    list.counts.push(n);
+    list.total += n;
   }
   const out = new Map<string, (p: number) => number>();
-  for (const [key, list] of grouped) {
-    const total = list.reduce((sum, b) => sum + b.n, 0);
+  for (const [key, { bins, counts, total }] of grouped) {
     out.set(key, (p) => {
       const rank = Math.max(1, Math.ceil((p / 100) * total));
       let seen = 0;
-      for (const b of list) {
-        seen += b.n;
-        if (seen >= rank) return Math.round(b.total / b.n);
+      for (let i = 0; i < bins.length; i++) {
+        seen += counts[i];
+        if (seen >= rank) return representative(bins[i]);
       }
-      const last = list[list.length - 1];
-      return Math.round(last.total / last.n);
+      return representative(bins[bins.length - 1]);
     });
   }
   return out;
@@ -198,17 +211,21 @@ export function tokensByProvider(db: Database, window: Window, now = Date.now())
 }
 
 export function passRateByModel(db: Database, window: Window, now = Date.now()): Array<{ model: string; passed: number; finished: number; rate: number }> {
+  const source = windowRows('run_rollups', window, now);
   return rows<{ model: string; passed: number; finished: number }>(
     db,
-    `SELECT provider || ' ' || model AS model, SUM(outcome = 'passed') AS passed, COUNT(outcome) AS finished
-     FROM runs WHERE started_ts >= ? AND outcome IS NOT NULL GROUP BY provider, model ORDER BY finished DESC`,
-    [sinceMinute(window, now) * 60_000],
+    `SELECT provider || ' ' || model AS model, SUM(passed) AS passed, SUM(finished) AS finished
+     FROM ${source.sql} GROUP BY provider, model HAVING SUM(finished) > 0 ORDER BY finished DESC`,
+    source.params,
   ).map((r) => ({ ...r, rate: r.finished ? r.passed / r.finished : 0 }));
 }
 
-/** What the priced calls cost since a moment (the user's midnight for "today"). */
+/**
+ * What the priced calls cost since a whole minute within the last day (the user's midnight for "today"),
+ * from the per-minute rollups.
+ */
 export function spendSince(db: Database, sinceTs: number): number {
-  const exact = rows<{ cost: number | null }>(db, 'SELECT SUM(cost_usd) AS cost FROM llm_calls WHERE ts >= ?', [sinceTs]);
+  const exact = rows<{ cost: number | null }>(db, "SELECT SUM(cost_usd) AS cost FROM rollups WHERE res = 'm' AND bucket >= ?", [Math.floor(sinceTs / 60_000)]);
   return exact[0]?.cost ?? 0;
 }
 
@@ -222,7 +239,8 @@ export interface RunRow {
   outcome: RunOutcome | null;
   reason: string | null;
   iterations: number;
-  maxRuns: number;
+  /** Known for runs that started while the dashboard was open (a run list page does not carry it). */
+  maxRuns: number | null;
   costUsd: number;
   error: string | null;
 }

@@ -1,27 +1,26 @@
 /**
- * The dashboard's in-browser store: SQLite (sql.js, wasm) fed with agent events. Events are deduped by seq,
- * so history pages and live notifications may overlap freely; each batch goes in one transaction.
+ * The dashboard's in-browser store: SQLite (sql.js, wasm) holding what the views need, never the whole log.
  *
- * Besides the raw events, ingest keeps what the analytics need small:
- *   llm_calls   one row per call (spend since a moment, run detail); token counts as in CallMetrics, the cached
- *               ones a part of input_tokens
- *   rollups     per provider/model sums at three resolutions: per minute ('m'), per hour ('h') and all time
- *               ('a', bucket 0), so any window reads a few thousand rows, never every call
- *   histograms  the same resolutions, counts (and sums) in 5%-wide log-scale latency and TTFT bins: a
- *               percentile is the mean of the bin it falls in, exact when that bin holds one value
- *   test_runs, runs
+ * On open it is loaded from the host's rollups (`microAgent/rollups`: sums and latency sketches per
+ * provider/model and time bucket, and run counts, as of one seq) and the newest page of runs; from then on it
+ * folds the live events after that seq into the same tables, so a million-event history costs a few thousand
+ * rows. Tables:
+ *   rollups      per provider/model sums at three resolutions: per minute ('m', the last day), per hour ('h')
+ *                and all time ('a', bucket 0), so any window reads a few thousand rows
+ *   histograms   the same resolutions, call counts per latency and TTFT bucket of the host's sketch
+ *                (`events/sketch.ts`): a percentile read off them is the host's, exact below 1,024 ms
+ *   run_rollups  runs per provider/model and the bucket they started in (runs, finished, passed, …)
+ *   runs         the newest runs (a page, older pages on request) and every run started live
+ *   events       a bounded window of raw events: the live ones and the runs opened for their details
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import type { AgentEvent } from '../server/protocol/events';
+import { bucketOf } from '../server/events/sketch';
+import type { AgentEvent, RunSummary } from '../server/protocol/events';
+import type { CallRollup, RollupsParams, RollupsResult, RunRollup } from '../server/protocol/methods';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL, run_id TEXT, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_run ON events(run_id, seq);
-CREATE TABLE IF NOT EXISTS llm_calls (
-  seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, run_id TEXT, provider TEXT NOT NULL, model TEXT NOT NULL, iteration INTEGER,
-  latency_ms REAL NOT NULL, ttft_ms REAL, input_tokens INTEGER, cached_input_tokens INTEGER, cache_write_input_tokens INTEGER, output_tokens INTEGER,
-  cost_usd REAL, ok INTEGER NOT NULL, error_kind TEXT);
-CREATE INDEX IF NOT EXISTS llm_calls_ts ON llm_calls(ts);
 CREATE TABLE IF NOT EXISTS rollups (
   res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
   calls INTEGER NOT NULL, errors INTEGER NOT NULL, latency_sum REAL NOT NULL, input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
@@ -29,24 +28,22 @@ CREATE TABLE IF NOT EXISTS rollups (
   PRIMARY KEY (res, bucket, provider, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS histograms (
   metric TEXT NOT NULL, res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, bin INTEGER NOT NULL,
-  n INTEGER NOT NULL, total REAL NOT NULL,
+  n INTEGER NOT NULL,
   PRIMARY KEY (metric, res, bucket, provider, model, bin)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS test_runs (
-  seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, run_id TEXT NOT NULL, iteration INTEGER NOT NULL, passed INTEGER NOT NULL,
-  exit_code INTEGER, duration_ms REAL NOT NULL, timed_out INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS run_rollups (
+  res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
+  runs INTEGER NOT NULL, finished INTEGER NOT NULL, passed INTEGER NOT NULL, pass_iterations INTEGER NOT NULL, cost_usd REAL NOT NULL,
+  PRIMARY KEY (res, bucket, provider, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, file TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, started_ts INTEGER NOT NULL,
-  max_runs INTEGER NOT NULL, finished_ts INTEGER, outcome TEXT, reason TEXT, iterations INTEGER NOT NULL DEFAULT 0,
+  max_runs INTEGER, finished_ts INTEGER, outcome TEXT, reason TEXT, iterations INTEGER NOT NULL DEFAULT 0,
   cost_usd REAL NOT NULL DEFAULT 0, error TEXT);
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ts);
 `;
 
-/** Log-scale bins 5% wide: percentiles read off them are within 2.5% of the exact value. */
-const BIN_BASE = Math.log(1.05);
-export const toBin = (ms: number): number => Math.round(Math.log(ms + 1) / BIN_BASE);
-
 /** Rollup resolutions: a minute, an hour, all time. */
 export type Resolution = 'm' | 'h' | 'a';
+const BUCKET_MS: Record<Resolution, number | null> = { m: 60_000, h: 3_600_000, a: null };
 
 /** The bucket of a timestamp at each resolution. */
 export function bucketsOf(ts: number): Array<[Resolution, number]> {
@@ -58,130 +55,298 @@ export function bucketsOf(ts: number): Array<[Resolution, number]> {
   ];
 }
 
+/** How far back the per-minute rollups go: a day (the longest window read from minutes) and an hour to spare. */
+export const MINUTES_SPAN_MS = 25 * 3_600_000;
+/** Raw events kept besides those of the runs open for their details. */
+export const EVENTS_KEPT = 5000;
+
+/** What the store is loaded from: the host's answers, all as of one seq. */
+export interface StoreBase {
+  lastSeq: number;
+  /** `sums: false`: only the sketches count (another answer holds the same buckets' sums). */
+  rollups: Array<{ res: Resolution; sums: boolean; result: RollupsResult }>;
+  runs: RunSummary[];
+  nextBefore: string | null;
+}
+
+type RunRow = { provider: string; model: string; started_ts: number; outcome: string | null; iterations: number; cost_usd: number };
+
 export class Store {
   private readonly insertEvent: Statement;
-  private readonly insertCall: Statement;
   private readonly upsertRollup: Statement;
   private readonly upsertHistogram: Statement;
-  private readonly insertTest: Statement;
+  private readonly upsertRunRollup: Statement;
   private readonly insertRun: Statement;
+  private readonly selectRun: Statement;
   private readonly updateIteration: Statement;
   private readonly finishRun: Statement;
   private readonly addRunCost: Statement;
   private maxSeq = 0;
+  /** Events folded since the raw window was last trimmed. */
+  private sinceTrim = 0;
+  /** Runs whose events are shown: kept when the window of raw events is trimmed. */
+  private readonly pinned = new Set<string>();
+  /** A live event the store could not fold exactly (a run it holds no row for): reload from the host. */
+  stale = false;
+  /** The cursor of the next older page of runs, null when all are held. */
+  nextBefore: string | null = null;
 
   constructor(readonly db: Database) {
     db.exec(SCHEMA);
     this.insertEvent = db.prepare('INSERT OR IGNORE INTO events (seq, ts, type, run_id, body) VALUES (?, ?, ?, ?, ?)');
-    this.insertCall = db.prepare('INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.upsertRollup = db.prepare(`INSERT INTO rollups VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET calls = calls + 1, errors = errors + excluded.errors, latency_sum = latency_sum + excluded.latency_sum,
+    this.upsertRollup = db.prepare(`INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors, latency_sum = latency_sum + excluded.latency_sum,
         input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
         cache_write_input_tokens = cache_write_input_tokens + excluded.cache_write_input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
-    this.upsertHistogram = db.prepare(
-      'INSERT INTO histograms VALUES (?, ?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1, total = total + excluded.total',
-    );
-    this.insertTest = db.prepare('INSERT INTO test_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.insertRun = db.prepare('INSERT OR IGNORE INTO runs (run_id, file, provider, model, started_ts, max_runs) VALUES (?, ?, ?, ?, ?, ?)');
+    this.upsertHistogram = db.prepare('INSERT INTO histograms VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
+    this.upsertRunRollup = db.prepare(`INSERT INTO run_rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, finished = finished + excluded.finished, passed = passed + excluded.passed,
+        pass_iterations = pass_iterations + excluded.pass_iterations, cost_usd = cost_usd + excluded.cost_usd`);
+    this.insertRun = db.prepare('INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.selectRun = db.prepare('SELECT provider, model, started_ts, outcome, iterations, cost_usd FROM runs WHERE run_id = ?');
     this.updateIteration = db.prepare('UPDATE runs SET iterations = MAX(iterations, ?) WHERE run_id = ?');
     this.finishRun = db.prepare('UPDATE runs SET finished_ts = ?, outcome = ?, reason = ?, iterations = ?, cost_usd = ?, error = ? WHERE run_id = ?');
     this.addRunCost = db.prepare('UPDATE runs SET cost_usd = cost_usd + ? WHERE run_id = ? AND outcome IS NULL');
-    this.maxSeq = (db.exec('SELECT COALESCE(MAX(seq), 0) FROM events')[0]?.values[0][0] as number) ?? 0;
   }
 
   static async open(SQL: SqlJsStatic): Promise<Store> {
     return new Store(new SQL.Database());
   }
 
-  /** The highest seq held: a reloaded view asks the extension for what came after it. */
+  /** The highest seq folded: the live events after it are the ones still to come. */
   get lastSeq(): number {
     return this.maxSeq;
   }
 
-  /** Ingests a batch in one transaction; returns how many events were new (duplicates by seq are skipped). */
+  /**
+   * Replaces everything derived with the host's rollups and runs as of `base.lastSeq` (live events that came
+   * while they were asked for are folded after, by `ingest`); the raw events stay.
+   */
+  load(base: StoreBase): void {
+    this.transaction(() => {
+      this.db.exec('DELETE FROM rollups; DELETE FROM histograms; DELETE FROM run_rollups; DELETE FROM runs;');
+      for (const { res, sums, result } of base.rollups) {
+        for (const r of result.calls) {
+          if (sums) this.addCallRollup(res, r);
+          else this.addSketches(res, r);
+        }
+        if (sums) for (const r of result.runs) this.addRunRollup(res, r);
+      }
+      for (const run of base.runs) this.putRun(run);
+    });
+    this.maxSeq = base.lastSeq;
+    this.nextBefore = base.nextBefore;
+    this.stale = false;
+  }
+
+  /** An older page of runs (the Activity list's "older runs"): rows only, the rollups already count them. */
+  addRuns(runs: readonly RunSummary[], nextBefore: string | null): void {
+    this.transaction(() => runs.forEach((run) => this.putRun(run)));
+    this.nextBefore = nextBefore;
+  }
+
+  /** A run's events fetched for its details: raw rows only (they are history the rollups already hold). */
+  addRunEvents(runId: string, events: readonly AgentEvent[]): void {
+    this.pinned.add(runId);
+    this.transaction(() => events.forEach((e) => this.putEvent(e)));
+  }
+
+  /** Whether the store holds a run's events from its start (it started while the dashboard was open, or was fetched). */
+  holdsRun(runId: string): boolean {
+    return this.db.exec("SELECT 1 FROM events WHERE run_id = ? AND type = 'run.started' LIMIT 1", [runId]).length > 0;
+  }
+
+  unpin(runId: string): void {
+    this.pinned.delete(runId);
+  }
+
+  /**
+   * Folds live events in one transaction; returns how many were new. Events at or below the last seq folded
+   * are skipped, so replays and overlapping batches never count twice.
+   */
   ingest(events: readonly AgentEvent[]): number {
     let added = 0;
-    this.db.exec('BEGIN');
-    try {
+    this.transaction(() => {
       for (const event of events) {
-        this.insertEvent.run([event.seq, event.ts, event.type, event.runId ?? null, JSON.stringify(event)]);
-        if (this.db.getRowsModified() === 0) continue;
+        if (event.seq <= this.maxSeq) continue;
+        this.maxSeq = event.seq;
         added++;
-        if (event.seq > this.maxSeq) this.maxSeq = event.seq;
+        this.putEvent(event);
         this.derive(event);
       }
+    });
+    if (added > 0) this.trim(added);
+    return added;
+  }
+
+  private transaction(body: () => void): void {
+    this.db.exec('BEGIN');
+    try {
+      body();
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');
       throw err;
     }
-    return added;
+  }
+
+  private putEvent(event: AgentEvent): void {
+    this.insertEvent.run([event.seq, event.ts, event.type, event.runId ?? null, JSON.stringify(event)]);
+  }
+
+  /** Keeps the newest `EVENTS_KEPT` raw events and those of pinned runs; checked every so often, not per event. */
+  private trim(added: number): void {
+    if ((this.sinceTrim += added) < 256) return;
+    this.sinceTrim = 0;
+    const count = this.db.exec('SELECT COUNT(*) FROM events')[0].values[0][0] as number;
+    if (count <= EVENTS_KEPT * 1.2) return;
+    const pinned = [...this.pinned];
+    this.db.run(
+      `DELETE FROM events WHERE seq < (SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?)
+        AND (run_id IS NULL OR run_id NOT IN (${pinned.map(() => '?').join(',')}))`,
+      [EVENTS_KEPT, ...pinned],
+    );
+  }
+
+  private addCallRollup(res: Resolution, r: CallRollup): void {
+    this.upsertRollup.run([
+      res,
+      r.bucket,
+      r.provider,
+      r.model,
+      r.calls,
+      r.errors,
+      r.latencySumMs,
+      r.inputTokens,
+      r.cachedInputTokens,
+      r.cacheWriteInputTokens,
+      r.outputTokens,
+      r.costUsd,
+      r.pricedCalls,
+    ]);
+    this.addSketches(res, r);
+  }
+
+  private addSketches(res: Resolution, r: CallRollup): void {
+    for (const [metric, flat] of [
+      ['latency', r.latency],
+      ['ttft', r.ttft],
+    ] as const) {
+      if (!flat) continue;
+      for (let i = 0; i < flat.length; i += 2) this.upsertHistogram.run([metric, res, r.bucket, r.provider, r.model, flat[i], flat[i + 1]]);
+    }
+  }
+
+  private addRunRollup(res: Resolution, r: RunRollup): void {
+    this.upsertRunRollup.run([res, r.bucket, r.provider, r.model, r.runs, r.finished, r.passed, r.passIterations, r.costUsd]);
+  }
+
+  /** Adds to a run's rollups in every resolution: `delta` is what changed about it. */
+  private changeRun(run: { provider: string; model: string; started_ts: number }, delta: Omit<RunRollup, 'bucket' | 'provider' | 'model'>): void {
+    for (const [res, bucket] of bucketsOf(run.started_ts)) {
+      this.addRunRollup(res, { bucket, provider: run.provider as RunRollup['provider'], model: run.model, ...delta });
+    }
+  }
+
+  private putRun(run: RunSummary): void {
+    const outcome = run.status === 'running' ? null : run.status;
+    this.insertRun.run([
+      run.runId,
+      run.file,
+      run.provider,
+      run.model,
+      run.startedAt,
+      null,
+      run.finishedAt,
+      outcome,
+      run.reason,
+      run.iterations,
+      run.costUsd,
+      null,
+    ]);
+  }
+
+  private run(runId: string): RunRow | undefined {
+    this.selectRun.bind([runId]);
+    try {
+      return this.selectRun.step() ? (this.selectRun.getAsObject() as RunRow) : undefined;
+    } finally {
+      this.selectRun.reset();
+    }
   }
 
   private derive(event: AgentEvent): void {
     switch (event.type) {
       case 'llm.response': {
-        this.insertCall.run([
-          event.seq,
-          event.ts,
-          event.runId ?? null,
-          event.provider,
-          event.model,
-          event.iteration,
-          event.latencyMs,
-          event.ttftMs,
-          event.inputTokens,
-          // Events from before cache usage was recorded may lack the fields altogether.
-          event.cachedInputTokens ?? null,
-          event.cacheWriteInputTokens ?? null,
-          event.outputTokens,
-          event.costUsd,
-          event.ok ? 1 : 0,
-          event.error?.kind ?? null,
-        ]);
         for (const [res, bucket] of bucketsOf(event.ts)) {
-          this.upsertRollup.run([
-            res,
+          const latency = [bucketOf(event.latencyMs), 1];
+          const ttft = event.ttftMs === null ? [] : [bucketOf(event.ttftMs), 1];
+          this.addCallRollup(res, {
             bucket,
-            event.provider,
-            event.model,
-            event.ok ? 0 : 1,
-            event.latencyMs,
-            event.inputTokens ?? 0,
-            event.cachedInputTokens ?? 0,
-            event.cacheWriteInputTokens ?? 0,
-            event.outputTokens ?? 0,
-            event.costUsd ?? 0,
-            event.costUsd === null ? 0 : 1,
-          ]);
-          this.upsertHistogram.run(['latency', res, bucket, event.provider, event.model, toBin(event.latencyMs), event.latencyMs]);
-          if (event.ttftMs !== null) this.upsertHistogram.run(['ttft', res, bucket, event.provider, event.model, toBin(event.ttftMs), event.ttftMs]);
+            provider: event.provider,
+            model: event.model,
+            calls: 1,
+            errors: event.ok ? 0 : 1,
+            latencySumMs: event.latencyMs,
+            inputTokens: event.inputTokens ?? 0,
+            // Events from before cache usage was recorded may lack the fields altogether.
+            cachedInputTokens: event.cachedInputTokens ?? 0,
+            cacheWriteInputTokens: event.cacheWriteInputTokens ?? 0,
+            outputTokens: event.outputTokens ?? 0,
+            costUsd: event.costUsd ?? 0,
+            pricedCalls: event.costUsd === null ? 0 : 1,
+            latency,
+            ttft,
+          });
         }
-        if (event.runId && event.costUsd !== null) this.addRunCost.run([event.costUsd, event.runId]);
+        const run = event.runId ? this.run(event.runId) : undefined;
+        if (run && run.outcome === null && event.costUsd !== null) {
+          this.addRunCost.run([event.costUsd, event.runId!]);
+          this.changeRun(run, { runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: event.costUsd });
+        }
         break;
       }
-      case 'test.finished':
-        this.insertTest.run([
-          event.seq,
-          event.ts,
-          event.runId,
-          event.iteration,
-          event.passed ? 1 : 0,
-          event.exitCode,
-          event.durationMs,
-          event.timedOut ? 1 : 0,
-        ]);
+      case 'run.started': {
+        this.insertRun.run([event.runId, event.file, event.provider, event.model, event.ts, event.maxRuns, null, null, null, 0, 0, null]);
+        if (this.db.getRowsModified() > 0) {
+          this.changeRun(
+            { provider: event.provider, model: event.model, started_ts: event.ts },
+            { runs: 1, finished: 0, passed: 0, passIterations: 0, costUsd: 0 },
+          );
+        }
         break;
-      case 'run.started':
-        this.insertRun.run([event.runId, event.file, event.provider, event.model, event.ts, event.maxRuns]);
-        break;
+      }
       case 'run.iteration':
         this.updateIteration.run([event.iteration, event.runId]);
         break;
-      case 'run.finished':
+      case 'run.finished': {
+        const run = this.run(event.runId);
+        // A run older than every row held: its rollups cannot be corrected here, so the store reloads.
+        if (!run) return void (this.stale = true);
+        const wasPassed = run.outcome === 'passed';
+        const passed = event.outcome === 'passed';
+        this.changeRun(run, {
+          runs: 0,
+          finished: run.outcome === null ? 1 : 0,
+          passed: Number(passed) - Number(wasPassed),
+          passIterations: (passed ? event.iterations : 0) - (wasPassed ? run.iterations : 0),
+          costUsd: event.costUsd - run.cost_usd,
+        });
         this.finishRun.run([event.ts, event.outcome, event.reason, event.iterations, event.costUsd, event.error ?? null, event.runId]);
         break;
+      }
     }
   }
+}
+
+/** Each resolution's `microAgent/rollups` params: minutes for the last day, hours (sketches for the last day), all time. */
+export function rollupRequests(now: number): Array<{ res: Resolution; sums: boolean; params: RollupsParams }> {
+  const dayAgo = now - MINUTES_SPAN_MS;
+  return [
+    { res: 'a', sums: true, params: {} },
+    { res: 'h', sums: true, params: { bucketMs: BUCKET_MS.h!, sketches: false } },
+    { res: 'h', sums: false, params: { sinceTs: dayAgo, bucketMs: BUCKET_MS.h! } },
+    { res: 'm', sums: true, params: { sinceTs: dayAgo, bucketMs: BUCKET_MS.m! } },
+  ];
 }

@@ -43,6 +43,7 @@ const ROUTES: Record<string, Partial<Record<string, Route>>> = {
   '/events': { GET: { stream: sse } },
   '/export': { GET: { stream: exportStream } },
   '/stats': { GET: { method: Methods.stats } },
+  '/rollups': { GET: { method: Methods.rollups, params: ({ url }) => rollupsQuery(url.searchParams) } },
   '/runs': {
     GET: { method: Methods.runs, params: ({ url }) => runsQuery(url.searchParams) },
     POST: { method: Methods.startRun, status: 201, params: async ({ req }) => bodyObject(await readJson(req)) },
@@ -94,6 +95,21 @@ function runsQuery(query: URLSearchParams): unknown {
     ...(limit === null ? {} : { limit: Number(limit) }),
     ...(before === null || before === '' ? {} : { before: /^\d{1,16}$/.test(before) ? Number(before) : before }),
   };
+}
+
+/** `?sinceTs=&bucketMs=&sketches=`: whole numbers and true/false; the handler checks the ranges. */
+function rollupsQuery(query: URLSearchParams): unknown {
+  const params: Record<string, unknown> = {};
+  for (const [key, value] of query) {
+    if (key === 'sinceTs' || key === 'bucketMs') {
+      if (!/^\d{1,16}$/.test(value)) throw new ApiError(400, `${key} must be a whole number of ms, not "${value}"`);
+      params[key] = Number(value);
+    } else if (key === 'sketches') {
+      if (value !== 'true' && value !== 'false') throw new ApiError(400, `sketches must be true or false, not "${value}"`);
+      params.sketches = value === 'true';
+    } else throw new ApiError(400, `unknown query parameter ${key} (allowed: sinceTs, bucketMs, sketches)`);
+  }
+  return params;
 }
 
 function bodyObject(value: unknown): unknown {

@@ -1,5 +1,5 @@
 /**
- * A growable column of numbers (a Float64Array that doubles when full): the run list and the spending are kept
+ * A growable column of numbers (a Float64Array that doubles when full): the run list and the calls are kept
  * as columns, so that a million-event history is a few typed arrays, written to and read from the index as
  * raw bytes, instead of hundreds of thousands of objects to parse and collect.
  */

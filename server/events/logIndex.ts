@@ -8,7 +8,7 @@ import { parseLine } from './log';
 import { RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
 
 /** Bumped whenever the snapshot's shape changes: an index of another version is rebuilt. */
-const INDEX_VERSION = 3;
+const INDEX_VERSION = 4;
 /** A log (or a tail of one) up to this size is folded before the engine answers; a larger one in the background. */
 const FOLD_BEFORE_READY_BYTES = 8 * 1024 * 1024;
 /** Bytes read per step of a background fold, between which requests are answered. */
@@ -76,6 +76,11 @@ export class LogIndex {
 
   async whenComplete(): Promise<void> {
     while (this.folding) await this.folding;
+  }
+
+  /** The seq of the last event folded. */
+  get foldedSeq(): number {
+    return this.lastSeq;
   }
 
   /** The aggregator as folded so far; call `catchUp` first for the freshest answer. */
@@ -260,18 +265,18 @@ export class LogIndex {
 /**
  * The index file: `MICROIDX`, the header's length and a CRC-32 of everything after it, the header (JSON: the
  * stamp, the counts, the snapshot's small part), then the run columns, the run ids' end offsets and the
- * spending as raw little-endian float64s, then the run ids end to end. Raw columns load in a few milliseconds where JSON would take seconds.
+ * calls (`CALL_FIELDS`) as raw little-endian float64s, then the run ids end to end. Raw columns load in a few milliseconds where JSON would take seconds.
  */
 const MAGIC = Buffer.from('MICROIDX');
 
 function encodeIndex(header: IndexHeader, snapshot: StatsSnapshot): Buffer {
   const ids = Buffer.from(snapshot.runIds.blob, 'utf8');
   const head = Buffer.from(
-    JSON.stringify({ ...header, runs: snapshot.runIds.ends.length, spending: snapshot.spending.length, ids: ids.length, meta: snapshot.meta }),
+    JSON.stringify({ ...header, runs: snapshot.runIds.ends.length, calls: snapshot.calls.length, ids: ids.length, meta: snapshot.meta }),
   );
   const pad = Buffer.alloc((8 - ((MAGIC.length + 8 + head.length) % 8)) % 8);
   const raw = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const body = Buffer.concat([head, pad, ...snapshot.columns.map(raw), raw(snapshot.runIds.ends), raw(snapshot.spending), ids]);
+  const body = Buffer.concat([head, pad, ...snapshot.columns.map(raw), raw(snapshot.runIds.ends), raw(snapshot.calls), ids]);
   const lengths = Buffer.alloc(8);
   lengths.writeUInt32LE(head.length, 0);
   lengths.writeUInt32LE(zlib.crc32(body), 4);
@@ -283,9 +288,9 @@ function decodeIndex(bytes: Buffer): { header: IndexHeader; snapshot: StatsSnaps
   const headLength = bytes.readUInt32LE(MAGIC.length);
   const body = bytes.subarray(MAGIC.length + 8);
   if (zlib.crc32(body) !== bytes.readUInt32LE(MAGIC.length + 4)) throw new Error('index checksum mismatch');
-  const header = JSON.parse(body.toString('utf8', 0, headLength)) as IndexHeader & { runs: number; spending: number; ids: number; meta: StatsSnapshot['meta'] };
+  const header = JSON.parse(body.toString('utf8', 0, headLength)) as IndexHeader & { runs: number; calls: number; ids: number; meta: StatsSnapshot['meta'] };
   if (header.version !== INDEX_VERSION) throw new Error('index of another version');
-  if (![header.offset, header.lastSeq, header.runs, header.spending, header.ids].every((n) => Number.isSafeInteger(n) && n >= 0))
+  if (![header.offset, header.lastSeq, header.runs, header.calls, header.ids].every((n) => Number.isSafeInteger(n) && n >= 0))
     throw new Error('bad index header');
   let at = MAGIC.length + 8 + headLength;
   at += (8 - (at % 8)) % 8;
@@ -298,9 +303,9 @@ function decodeIndex(bytes: Buffer): { header: IndexHeader; snapshot: StatsSnaps
   };
   const columns = Array.from({ length: RUN_COLUMN_COUNT }, () => floats(header.runs));
   const ends = floats(header.runs);
-  const spending = floats(header.spending);
+  const calls = floats(header.calls);
   if (at + header.ids !== bytes.length) throw new Error('index length mismatch');
-  return { header, snapshot: { meta: header.meta, runIds: { blob: bytes.toString('utf8', at), ends }, columns, spending } };
+  return { header, snapshot: { meta: header.meta, runIds: { blob: bytes.toString('utf8', at), ends }, columns, calls } };
 }
 
 function fileSize(file: string): number {

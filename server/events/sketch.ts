@@ -77,7 +77,7 @@ export class LatencySketch {
 }
 
 /** Whole milliseconds (negatives count as 0) below 1,024; above, 512 buckets per doubling by the next 9 bits. */
-function bucketOf(value: number): number {
+export function bucketOf(value: number): number {
   const ms = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(value)));
   if (ms < EXACT_BELOW) return ms;
   let octave = Math.floor(Math.log2(ms));
@@ -88,7 +88,7 @@ function bucketOf(value: number): number {
 }
 
 /** The value a bucket answers with: itself when exact, else its midpoint. */
-function representative(bucket: number): number {
+export function representative(bucket: number): number {
   if (bucket < EXACT_BELOW) return bucket;
   const octave = SIGNIFICANT_BITS + Math.floor((bucket - EXACT_BELOW) / PER_OCTAVE);
   const width = 2 ** (octave - (SIGNIFICANT_BITS - 1));

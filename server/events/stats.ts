@@ -1,8 +1,9 @@
 import type { AgentEvent, ProviderStats, RunSummary, Stats } from '../protocol/events';
+import type { CallRollup, RunRollup } from '../protocol/methods';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
 import { Column, IdColumn } from './columns';
-import { LatencySketch } from './sketch';
+import { bucketOf, LatencySketch } from './sketch';
 
 interface ModelAccumulator {
   provider: ProviderName;
@@ -29,9 +30,47 @@ export interface RunPage {
 }
 
 /** The run list's columns, in the index file's order; names (file, provider, …) are ids into `names`, -1 for null. */
-const RUN_COLUMNS = ['startedAt', 'costUsd', 'finishedAt', 'pid', 'iterations', 'file', 'provider', 'model', 'status', 'reason', 'resumedFrom'] as const;
+const RUN_COLUMNS = [
+  'startedAt',
+  'costUsd',
+  'finishedAt',
+  'pid',
+  'iterations',
+  'file',
+  'provider',
+  'model',
+  'status',
+  'reason',
+  'startSeq',
+  'resumedFrom',
+] as const;
 type RunColumn = (typeof RUN_COLUMNS)[number];
 export const RUN_COLUMN_COUNT = RUN_COLUMNS.length;
+
+/**
+ * Every model call as a row of numbers, flat, in log order: what windowed rollups are summed from. The model
+ * is an id into `names` (of `provider NUL model`); a null TTFT or cost is NaN, null token counts are 0.
+ */
+const CALL_FIELDS = [
+  'ts',
+  'model',
+  'ok',
+  'latencyMs',
+  'ttftMs',
+  'inputTokens',
+  'cachedInputTokens',
+  'cacheWriteInputTokens',
+  'outputTokens',
+  'costUsd',
+] as const;
+export const CALL_STRIDE = CALL_FIELDS.length;
+const [TS, MODEL, OK, LATENCY, TTFT, INPUT, CACHED, CACHE_WRITE, OUTPUT, COST] = CALL_FIELDS.map((_, i) => i);
+
+/** Rollups of calls and runs, per bucket and provider/model (`microAgent/rollups`). */
+export interface Rollups {
+  calls: CallRollup[];
+  runs: RunRollup[];
+}
 
 /**
  * Folds events into the stats and the run list, so `microAgent/stats` and `micro-agent stats` answer from the
@@ -52,8 +91,8 @@ export class StatsAggregator {
   private readonly nameIds = new Map<string, number>();
   private readonly counts: Record<Status, number> = { running: 0, passed: 0, failed: 0, cancelled: 0, error: 0 };
   private passedIterations = 0;
-  /** `ts, costUsd` of every priced call, flat and in log order, for spend over any time window, exact. */
-  private spending = new Column();
+  /** Every call's `CALL_FIELDS`, flat and in log order, for spend and rollups over any time window, exact. */
+  private calls = new Column();
   /** The last `stats()` answer, until the next event. */
   private cached: Stats | undefined;
 
@@ -73,9 +112,8 @@ export class StatsAggregator {
         if (event.costUsd !== null) {
           acc.costUsd += event.costUsd;
           acc.pricedCalls++;
-          this.spending.push(event.ts);
-          this.spending.push(event.costUsd);
         }
+        this.pushCall(event);
         this.applyToRun(event);
         break;
       }
@@ -88,6 +126,7 @@ export class StatsAggregator {
           this.runIds.push(event.runId);
           for (const c of RUN_COLUMNS) this.columns[c].push(0);
           this.store(this.runIds.length - 1, summary);
+          this.columns.startSeq.set(this.runIds.length - 1, event.seq);
         } else {
           // The same id started again (never by this engine): it keeps its place, as a Map entry would.
           this.count(this.summary(at), -1);
@@ -105,14 +144,83 @@ export class StatsAggregator {
 
   /** Cost of the priced calls at or after `sinceTs`. Calls are in ts order, so scan from the newest back. */
   spendSince(sinceTs: number): { costUsd: number; calls: number } {
-    const spending = this.spending.values();
+    const rows = this.calls.values();
     let costUsd = 0;
     let calls = 0;
-    for (let i = spending.length - 2; i >= 0 && spending[i] >= sinceTs; i -= 2) {
-      costUsd += spending[i + 1];
+    for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
+      if (Number.isNaN(rows[i + COST])) continue;
+      costUsd += rows[i + COST];
       calls++;
     }
     return { costUsd, calls };
+  }
+
+  /**
+   * The calls made and the runs started at or after `sinceTs`, summed per time bucket (`bucketMs` wide, or one
+   * bucket 0) and provider/model, with sparse latency and TTFT sketches when asked. Calls and runs are in ts
+   * order, so this reads only the window, newest back: a day's window costs a day's calls, not the log.
+   */
+  rollups(sinceTs: number, bucketMs: number | null, sketches: boolean): Rollups {
+    const bucket = (ts: number) => (bucketMs === null ? 0 : Math.floor(ts / bucketMs));
+    const split = (key: string) => key.split('\u0000') as [ProviderName, string];
+    const calls = new Map<string, CallRollup & { lat: Map<number, number>; ttf: Map<number, number> }>();
+    const rows = this.calls.values();
+    for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
+      const b = bucket(rows[i + TS]);
+      const key = `${b} ${rows[i + MODEL]}`;
+      let r = calls.get(key);
+      if (!r) {
+        const [provider, model] = split(this.names[rows[i + MODEL]]);
+        const zero = { calls: 0, errors: 0, latencySumMs: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0, costUsd: 0 };
+        r = { bucket: b, provider, model, ...zero, pricedCalls: 0, lat: new Map<number, number>(), ttf: new Map<number, number>() };
+        calls.set(key, r);
+      }
+      r.calls++;
+      if (rows[i + OK] === 0) r.errors++;
+      r.latencySumMs += rows[i + LATENCY];
+      r.inputTokens += rows[i + INPUT];
+      r.cachedInputTokens += rows[i + CACHED];
+      r.cacheWriteInputTokens += rows[i + CACHE_WRITE];
+      r.outputTokens += rows[i + OUTPUT];
+      if (!Number.isNaN(rows[i + COST])) {
+        r.costUsd += rows[i + COST];
+        r.pricedCalls++;
+      }
+      if (sketches) {
+        tally(r.lat, bucketOf(rows[i + LATENCY]));
+        if (!Number.isNaN(rows[i + TTFT])) tally(r.ttf, bucketOf(rows[i + TTFT]));
+      }
+    }
+    const runs = new Map<string, RunRollup>();
+    const c = this.columns;
+    for (let i = this.runIds.length - 1; i >= 0 && c.startedAt.get(i) >= sinceTs; i--) {
+      const b = bucket(c.startedAt.get(i));
+      const key = `${b} ${c.provider.get(i)} ${c.model.get(i)}`;
+      let r = runs.get(key);
+      if (!r) {
+        const [provider, model] = [this.names[c.provider.get(i)] as ProviderName, this.names[c.model.get(i)]];
+        r = { bucket: b, provider, model, runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0 };
+        runs.set(key, r);
+      }
+      const status = this.names[c.status.get(i)];
+      r.runs++;
+      if (status !== 'running') r.finished++;
+      if (status === 'passed') {
+        r.passed++;
+        r.passIterations += c.iterations.get(i);
+      }
+      r.costUsd += c.costUsd.get(i);
+    }
+    return {
+      calls: [...calls.values()].map(({ lat, ttf, ...r }) => (sketches ? { ...r, latency: flatSketch(lat), ttft: flatSketch(ttf) } : r)),
+      runs: [...runs.values()],
+    };
+  }
+
+  /** Where a run's first event is in the log (its `run.started` seq), for reading its events. */
+  runStartSeq(runId: string): number | undefined {
+    const at = this.index().get(runId);
+    return at === undefined ? undefined : this.columns.startSeq.get(at);
   }
 
   /** Every run, newest first (for a full scan; answers use `runPage`). */
@@ -215,7 +323,7 @@ export class StatsAggregator {
       meta: { models, names: this.names },
       runIds: this.runIds.packed(),
       columns: RUN_COLUMNS.map((c) => this.columns[c].values()),
-      spending: this.spending.values(),
+      calls: this.calls.values(),
     };
   }
 
@@ -224,9 +332,10 @@ export class StatsAggregator {
     const fail = (what: string): never => {
       throw new Error(`index: ${what}`);
     };
-    const { meta, runIds, columns, spending } = snapshot;
+    const { meta, runIds, columns, calls } = snapshot;
     if (!Array.isArray(meta?.models) || !Array.isArray(meta.names) || !meta.names.every((n) => typeof n === 'string')) return fail('not a snapshot');
-    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.ends.length) || spending.length % 2 !== 0) return fail('bad columns');
+    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.ends.length) || calls.length % CALL_STRIDE !== 0)
+      return fail('bad columns');
     const agg = new StatsAggregator();
     const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : fail('bad number'));
     for (const m of meta.models as unknown as Array<Record<string, unknown>>) {
@@ -239,7 +348,12 @@ export class StatsAggregator {
     for (const name of meta.names) agg.name(name);
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
     agg.runIds = new IdColumn(runIds.blob, runIds.ends);
-    agg.spending = new Column(spending);
+    agg.calls = new Column(calls);
+    const models = calls.length / CALL_STRIDE;
+    for (let i = 0; i < models; i++) {
+      const id = calls[i * CALL_STRIDE + MODEL];
+      if (!Number.isInteger(id) || id < 0 || id >= agg.names.length) fail('bad call model');
+    }
     // Checked and counted on the columns themselves: no object per run.
     const ids = (c: RunColumn) => agg.columns[c].values();
     for (const c of ['file', 'provider', 'model', 'status', 'reason'] as const) {
@@ -312,6 +426,21 @@ export class StatsAggregator {
     return id;
   }
 
+  private pushCall(event: Extract<AgentEvent, { type: 'llm.response' }>): void {
+    const row = new Array<number>(CALL_STRIDE);
+    row[TS] = event.ts;
+    row[MODEL] = this.name(`${event.provider}\u0000${event.model}`);
+    row[OK] = event.ok ? 1 : 0;
+    row[LATENCY] = event.latencyMs;
+    row[TTFT] = event.ttftMs ?? NaN;
+    row[INPUT] = event.inputTokens ?? 0;
+    row[CACHED] = event.cachedInputTokens ?? 0;
+    row[CACHE_WRITE] = event.cacheWriteInputTokens ?? 0;
+    row[OUTPUT] = event.outputTokens ?? 0;
+    row[COST] = event.costUsd ?? NaN;
+    for (const v of row) this.calls.push(v);
+  }
+
   /** Applies an event to its run, keeping the counts by status (and the iterations of passed runs) in step. */
   private applyToRun(event: AgentEvent): void {
     const at = event.runId ? this.index().get(event.runId) : undefined;
@@ -352,15 +481,24 @@ export class StatsAggregator {
   }
 }
 
-/** The aggregator as an index body: models (with sketches as flat bucket lists) and names as JSON, runs and spending as columns. */
+/** The aggregator as an index body: models (with sketches as flat bucket lists) and names as JSON, runs and calls as columns. */
 export interface StatsSnapshot {
   meta: { models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number[]; ttfts: number[] }>; names: string[] };
   /** The run ids as one string and where each ends in it. */
   runIds: { blob: string; ends: Float64Array };
   /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`. */
   columns: Float64Array[];
-  /** `ts, costUsd` pairs. */
-  spending: Float64Array;
+  /** `CALL_FIELDS` of every call, flat. */
+  calls: Float64Array;
+}
+
+function tally(counts: Map<number, number>, bucket: number): void {
+  counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
+}
+
+/** A sparse sketch as `LatencySketch.toJSON` writes one: `[bucket, count, …]`, ascending. */
+function flatSketch(counts: Map<number, number>): number[] {
+  return [...counts].sort((a, b) => a[0] - b[0]).flat();
 }
 
 /** Nearest-rank percentile of an ascending array; null when empty. */

@@ -19,6 +19,8 @@ import {
   ReviewResult,
   RunChanges,
   RunChangesParams,
+  RollupsParams,
+  RollupsResult,
   RunsParams,
   RunsResult,
   SpendParams,
@@ -62,6 +64,12 @@ export namespace EventsRequest {
 export namespace SpendRequest {
   export const method = Methods.spend;
   export const type = new RequestType<SpendParams, SpendResult, void>(method);
+}
+
+/** Per provider/model/time-bucket sums and latency sketches, and run counts: the dashboard's analytics. */
+export namespace RollupsRequest {
+  export const method = Methods.rollups;
+  export const type = new RequestType<RollupsParams, RollupsResult, void>(method);
 }
 
 /** null while the API is off (or could not start: the host's log says why). */

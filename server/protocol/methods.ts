@@ -13,6 +13,7 @@ export const Methods = {
   stats: 'microAgent/stats',
   events: 'microAgent/events',
   spend: 'microAgent/spend',
+  rollups: 'microAgent/rollups',
   apiStatus: 'microAgent/apiStatus',
   review: 'microAgent/review',
   runChanges: 'microAgent/runChanges',
@@ -90,6 +91,11 @@ export interface EventsParams {
   afterSeq?: number;
   /** At most this many (default and maximum 5000). */
   limit?: number;
+  /**
+   * Only this run's events, all of them, oldest first (`afterSeq` and `limit` do not apply): read from where
+   * the run started, up to its `run.finished` or the log's end. Unknown run ids are refused.
+   */
+  runId?: string;
 }
 export interface EventsResult {
   events: AgentEvent[];
@@ -106,6 +112,60 @@ export interface SpendResult {
   calls: number;
   /** Set when `devAi.dailyBudgetUsd` caps the day: today's spend as every process writing the log recorded it, and the cap. */
   daily: { spentUsd: number; capUsd: number } | null;
+}
+
+export interface RollupsParams {
+  /** Only calls made, and runs started, at or after this time in ms (default 0: all of them). */
+  sinceTs?: number;
+  /** Bucket width in ms (at least 60,000); bucket `b` covers `[b * bucketMs, (b + 1) * bucketMs)`. Omitted: one bucket, 0. */
+  bucketMs?: number;
+  /** Include the latency and TTFT sketches of each bucket (default true). */
+  sketches?: boolean;
+}
+
+/** The model calls of one provider/model in one time bucket, summed; sketches as in `events/sketch.ts`. */
+export interface CallRollup {
+  bucket: number;
+  provider: ProviderName;
+  model: string;
+  calls: number;
+  errors: number;
+  latencySumMs: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteInputTokens: number;
+  outputTokens: number;
+  /** Sum over the priced calls (`pricedCalls` of them). */
+  costUsd: number;
+  pricedCalls: number;
+  /** Flat `[sketch bucket, count, …]`, ascending (see `sketchValue`); absent when `sketches: false`. */
+  latency?: number[];
+  ttft?: number[];
+}
+
+/** The runs of one provider/model that started in one time bucket, as they stand now. */
+export interface RunRollup {
+  bucket: number;
+  provider: ProviderName;
+  model: string;
+  runs: number;
+  /** Runs no longer running. */
+  finished: number;
+  passed: number;
+  /** Iterations of the passed runs, summed. */
+  passIterations: number;
+  costUsd: number;
+}
+
+export interface RollupsResult {
+  sinceTs: number;
+  bucketMs: number | null;
+  /** The last seq these sums cover: a client folds the events after it to stay current. */
+  lastSeq: number;
+  calls: CallRollup[];
+  runs: RunRollup[];
+  /** True while the host is still folding the log (a rebuilt index). */
+  partial?: boolean;
 }
 
 /** The live API the host serves while `devAi.api.enabled` is on. */
@@ -230,6 +290,7 @@ export interface MethodTypes {
   [Methods.stats]: { params: void; result: Stats };
   [Methods.events]: { params: EventsParams; result: EventsResult };
   [Methods.spend]: { params: SpendParams; result: SpendResult };
+  [Methods.rollups]: { params: RollupsParams | void; result: RollupsResult };
   [Methods.apiStatus]: { params: void; result: ApiStatus | null };
   [Methods.review]: { params: ReviewParams; result: ReviewResult };
   [Methods.runChanges]: { params: RunChangesParams; result: RunChanges };

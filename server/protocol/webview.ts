@@ -1,11 +1,18 @@
 /** Dashboard webview <-> extension messages (postMessage). The extension validates everything it receives. */
 import type { AgentEvent } from './events';
+import { Methods, MethodTypes } from './methods';
+
+/** The host's read-only methods a webview may call through the extension: what its views are loaded from. */
+export const WEBVIEW_METHODS = [Methods.rollups, Methods.runs, Methods.events] as const;
+export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
 
 export type ToWebview =
   /** Events to ingest: history pages and live events alike. They may overlap; the store dedupes by seq. */
   | { type: 'events'; events: AgentEvent[] }
   /** The editor's context: the file a Start Run would fix, and whether runs are allowed at all. */
-  | { type: 'context'; activeFile: string | null; trusted: boolean; budgetUsd: number | null };
+  | { type: 'context'; activeFile: string | null; trusted: boolean; budgetUsd: number | null }
+  /** The answer to the webview's `request` of the same `id`: the host's result, or its error's message. */
+  | { type: 'response'; id: number; result?: MethodTypes[WebviewMethod]['result']; error?: string };
 
 export type FromWebview =
   /** The webview (re)loaded and holds events up to `afterSeq`: send the history after it, then live events. */
@@ -17,7 +24,9 @@ export type FromWebview =
   /** A finished run: its diff in the editor, its originals back, or the run going on from its last attempt. */
   | { type: 'showChanges' | 'undoRun' | 'resumeRun'; runId: string }
   /** Put the run's files back as attempt `iteration` left them (a checkpoint). */
-  | { type: 'restoreAttempt'; runId: string; iteration: number };
+  | { type: 'restoreAttempt'; runId: string; iteration: number }
+  /** Calls one of `WEBVIEW_METHODS` on the host (which checks the params); answered by a `response`. */
+  | { type: 'request'; id: number; method: WebviewMethod; params: object };
 
 const RUN_ID = /^[\w-]{1,64}$/;
 const isRunId = (value: unknown): value is string => typeof value === 'string' && RUN_ID.test(value);
@@ -47,6 +56,15 @@ export function parseFromWebview(value: unknown): FromWebview | undefined {
     case 'openFile':
       return keys === 'file,type' && typeof message.file === 'string' && message.file.length > 0 && message.file.length < 4096 && !message.file.includes('\0')
         ? { type: 'openFile', file: message.file }
+        : undefined;
+    case 'request':
+      return keys === 'id,method,params,type' &&
+        Number.isSafeInteger(message.id) &&
+        (WEBVIEW_METHODS as readonly unknown[]).includes(message.method) &&
+        typeof message.params === 'object' &&
+        message.params !== null &&
+        !Array.isArray(message.params)
+        ? { type: 'request', id: message.id as number, method: message.method as WebviewMethod, params: message.params }
         : undefined;
     default:
       return undefined;

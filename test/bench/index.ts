@@ -12,6 +12,7 @@ import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension';
 import { api } from './api';
 import { review } from './review';
+import { dashboardScale } from './dashboardScale';
 import { scale } from './scale';
 import { Result, table } from './stats';
 import { testResults } from './testResults';
@@ -34,8 +35,9 @@ async function main(): Promise<void> {
     ['activation', activation],
     ['dashboard', webview],
     ['scale', scale],
+    ['dashboard scale', dashboardScale],
   ];
-  // `BENCH_ONLY=scale npm run bench` runs the named steps only.
+  // `BENCH_ONLY=scale npm run bench` runs the named steps only (`BENCH_ONLY='dashboard scale'` the dashboard's scale rows).
   const only = process.env.BENCH_ONLY?.split(',');
   for (const [name, step] of steps.filter(([name]) => !only || only.includes(name))) {
     process.stderr.write(`bench: ${name}…\n`);

@@ -21,7 +21,7 @@ import { Result, summarize } from './stats';
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'micro-agent-bench');
 /** Bumped when the generator changes, so a cached log of the old mix is made again. */
 const GENERATOR_VERSION = 2;
-const SIZES = (process.env.BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);
+export const SIZES = (process.env.BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);
 
 export async function scale(): Promise<Result[]> {
   const empty = path.join(CACHE, 'empty');
@@ -32,7 +32,7 @@ export async function scale(): Promise<Result[]> {
 }
 
 /** A workspace whose log holds `events` events, generated on first use. */
-function workspace(events: number): { root: string; log: string; index: string; runs: number } {
+export function workspace(events: number): { root: string; log: string; index: string; runs: number } {
   const root = path.join(CACHE, `v${GENERATOR_VERSION}-${events}`);
   const log = path.join(root, '.micro-agent', 'events.jsonl');
   const marker = path.join(root, 'generated.json');

@@ -8,6 +8,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import type { Engine } from '../../server/engine';
+import { dispatch, isEngineMethod } from '../../server/handlers';
 import { dashboardHtml } from '../../server/protocol/dashboardPage';
 import type { FromWebview, ToWebview } from '../../server/protocol';
 import { DIST } from './fixtures';
@@ -96,7 +98,10 @@ export async function startHarness(): Promise<Harness> {
     if (url.pathname === '/vscode-api.js') {
       res
         .writeHead(200, { 'content-type': 'text/javascript' })
-        .end('window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m) });');
+        .end(
+          'window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => {' +
+            ' window.__posted.push(m); if (window.__relay) void window.__relay(m); } });',
+        );
       return;
     }
     const file = path.join(webviewDir, path.normalize(url.pathname));
@@ -114,6 +119,25 @@ export async function startHarness(): Promise<Harness> {
     benchUrl: (script) => `http://127.0.0.1:${port}/bench.html?script=${encodeURIComponent(script)}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Answers the page's `request`s as the extension does: through the host's handler table, on a real engine
+ * over a real log (`extension/dashboard.ts` sends them to the host over LSP, which dispatches the same way).
+ * Call before the page loads.
+ */
+export async function relayTo(page: Page, engine: Engine): Promise<void> {
+  await page.exposeFunction('__relay', async (message: FromWebview) => {
+    if (message.type !== 'request' || !isEngineMethod(message.method)) return;
+    let reply: ToWebview;
+    try {
+      reply = { type: 'response', id: message.id, result: dispatch(engine, message.method, message.params, 'read') as never };
+    } catch (err) {
+      reply = { type: 'response', id: message.id, error: (err as Error).message };
+    }
+    // As one JSON string, parsed in the page: VS Code's postMessage copies it as cheaply, playwright's per-value argument serialization would not.
+    await page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(reply));
+  });
 }
 
 /** Delivers a message the way VS Code does: a `message` event on the webview's window. */

@@ -1,5 +1,5 @@
 import type { Database } from 'sql.js';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { AgentEvent, TestFinishedEvent } from '../../server/protocol/events';
 import type { TestTotals } from '../../server/protocol/testReport';
 import { recentRuns, RunRow, runEvents } from '../queries';
@@ -14,14 +14,23 @@ export function Activity({
   transport,
   activeFile,
   trusted,
+  loadRun,
+  unpinRun,
+  olderRuns,
 }: {
   db: Database;
   version: number;
   transport: Transport;
   activeFile: string | null;
   trusted: boolean;
+  /** Fetches a run's events from the host for its details (the store holds only recent ones). */
+  loadRun: (runId: string) => Promise<void>;
+  unpinRun: (runId: string) => void;
+  /** Loads the next older page of runs; absent when every run is listed. */
+  olderRuns?: () => void;
 }) {
-  const runs = recentRuns(db);
+  const [shown, setShown] = useState(50);
+  const runs = recentRuns(db, shown);
   return (
     <section class="activity">
       <div class="toolbar">
@@ -37,15 +46,49 @@ export function Activity({
       {runs.length === 0 && <p class="muted empty">No runs yet. Open a file whose tests fail and press Fix.</p>}
       <ol class="runs">
         {runs.map((run) => (
-          <Run key={run.runId} run={run} db={db} transport={transport} />
+          <Run key={run.runId} run={run} db={db} transport={transport} loadRun={loadRun} unpinRun={unpinRun} />
         ))}
       </ol>
+      {(runs.length === shown || olderRuns) && (
+        <vscode-button
+          secondary
+          class="older-runs"
+          onClick={() => {
+            setShown(shown + 50);
+            if (runs.length === shown) olderRuns?.();
+          }}
+        >
+          Older runs
+        </vscode-button>
+      )}
     </section>
   );
 }
 
-function Run({ run, db, transport }: { run: RunRow; db: Database; transport: Transport }) {
+function Run({
+  run,
+  db,
+  transport,
+  loadRun,
+  unpinRun,
+}: {
+  run: RunRow;
+  db: Database;
+  transport: Transport;
+  loadRun: (runId: string) => Promise<void>;
+  unpinRun: (runId: string) => void;
+}) {
   const [open, setOpen] = useState(false);
+  const [detail, setDetail] = useState<'loading' | 'ready' | { error: string }>('loading');
+  useEffect(() => {
+    if (!open) return;
+    setDetail('loading');
+    loadRun(run.runId).then(
+      () => setDetail('ready'),
+      (err: Error) => setDetail({ error: err.message }),
+    );
+    return () => unpinRun(run.runId);
+  }, [open]);
   const running = run.outcome === null;
   return (
     <li class={`run ${run.outcome ?? 'running'}`} data-run={run.runId}>
@@ -58,7 +101,8 @@ function Run({ run, db, transport }: { run: RunRow; db: Database; transport: Tra
           {run.file}
         </a>
         <span class="muted">
-          {run.outcome ?? 'running'} · {run.iterations}/{run.maxRuns} · {usd(run.costUsd)}
+          {run.outcome ?? 'running'} · {run.iterations}
+          {run.maxRuns === null ? '' : `/${run.maxRuns}`} · {usd(run.costUsd)}
         </span>
         {running && (
           <button class="icon" onClick={() => transport.post({ type: 'cancelRun', runId: run.runId })} title="Cancel this run">
@@ -71,7 +115,8 @@ function Run({ run, db, transport }: { run: RunRow; db: Database; transport: Tra
         {run.provider} {run.model} · {clock(run.startedTs)}
         {run.error && <span class="error-text"> · {run.error}</span>}
       </div>
-      {open && (
+      {open && typeof detail === 'object' && <p class="error-text">Could not load this run's events: {detail.error}</p>}
+      {open && detail !== 'loading' && (
         <Timeline
           events={runEvents(db, run.runId)}
           restore={transport.editor && !running ? (iteration) => transport.post({ type: 'restoreAttempt', runId: run.runId, iteration }) : undefined}

@@ -82,7 +82,8 @@ export function Analytics({ db, budgetUsd }: { db: Database; version: number; bu
               </tr>
             )}
             {stats.map((s) => (
-              <tr key={`${s.provider} ${s.model}`} data-model={`${s.provider} ${s.model}`}>
+              // data-stats: the row's numbers unrounded, for tools and tests to read exactly.
+              <tr key={`${s.provider} ${s.model}`} data-model={`${s.provider} ${s.model}`} data-stats={JSON.stringify(s)}>
                 <td>
                   {s.provider} <span class="muted">{s.model}</span>
                 </td>

@@ -1,6 +1,8 @@
 import type { Database } from 'sql.js';
 import { useEffect, useState } from 'preact/hooks';
+import type { AgentEvent } from '../../server/protocol/events';
 import type { ToWebview } from '../../server/protocol/webview';
+import { loadBase } from '../load';
 import type { Store } from '../store';
 import type { Transport } from '../transport';
 import { Activity } from './Activity';
@@ -8,32 +10,100 @@ import { Analytics } from './Analytics';
 
 type Context = Extract<ToWebview, { type: 'context' }>;
 
+/** The per-minute rollups cover the last day from the moment they were loaded: load again before they run out. */
+const RELOAD_MS = 30 * 60_000;
+/** While the host is still indexing its log, ask again this often. */
+const PARTIAL_RETRY_MS = 2000;
+
 /**
- * The dashboard: ingests events into the store as they arrive and re-runs the visible queries. `version`
- * counts ingested batches; components take it as a prop so a new batch re-renders them.
+ * The dashboard: loads the store from the host's rollups and newest runs, then folds live events into it and
+ * re-runs the visible queries. `version` counts changes; components take it as a prop so a change re-renders
+ * them. Live events are folded as they come and rendered once per frame.
  */
 export function App({ store, transport }: { store: Store; transport: Transport }) {
   const [version, setVersion] = useState(0);
   const [tab, setTab] = useState(0);
+  const [status, setStatus] = useState<'loading' | 'partial' | 'ready' | { error: string }>('loading');
   const [context, setContext] = useState<Context>({ type: 'context', activeFile: null, trusted: true, budgetUsd: null });
   useEffect(() => {
+    let frame = 0;
+    const changed = () => (frame ||= requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1))));
+    let loading: Promise<void> | undefined;
+    let ready = false;
+    /** Live events that arrive while the store is being reloaded: folded after the base they may be newer than. */
+    let held: AgentEvent[] | undefined;
+    const load = () =>
+      (loading ??= loadBase(transport, Date.now())
+        .then((base) => {
+          store.load(base);
+          if (held?.length) store.ingest(held);
+          held = undefined;
+          setStatus(base.partial ? 'partial' : 'ready');
+          changed();
+          if (base.partial) setTimeout(() => void load(), PARTIAL_RETRY_MS);
+          // Ask for the events after what the store holds, then live ones: the log is the source of truth.
+          if (!ready) transport.post({ type: 'ready', afterSeq: store.lastSeq });
+          ready = true;
+        })
+        .catch((err: Error) => {
+          // The store keeps what it had; the live events held meanwhile still belong in it.
+          if (held?.length) store.ingest(held);
+          setStatus({ error: err.message });
+        })
+        .finally(() => {
+          loading = undefined;
+          held = undefined;
+        }));
     transport.onMessage((message) => {
       if (message.type === 'events' && Array.isArray(message.events)) {
-        if (store.ingest(message.events) > 0) setVersion((v) => v + 1);
+        if (loading && ready) return void (held ??= []).push(...message.events);
+        if (store.ingest(message.events) > 0) changed();
+        if (store.stale) {
+          held = [];
+          void load();
+        }
       } else if (message.type === 'context') {
         setContext(message);
       }
     });
-    // Ask for everything after what we hold (nothing, after a reload): the log is the source of truth.
-    transport.post({ type: 'ready', afterSeq: store.lastSeq });
+    void load();
+    const timer = setInterval(() => void load(), RELOAD_MS);
+    return () => clearInterval(timer);
   }, []);
   const db: Database = store.db;
+  const loadRun = async (runId: string) => {
+    // A run that started while the dashboard was open is held already: keep it while it is shown.
+    if (store.holdsRun(runId)) return store.addRunEvents(runId, []);
+    const page = await transport.request('microAgent/events', { runId });
+    store.addRunEvents(runId, page.events);
+    setVersion((v) => v + 1);
+  };
+  const olderRuns = () =>
+    store.nextBefore &&
+    transport.request('microAgent/runs', { limit: 100, before: store.nextBefore }).then((page) => {
+      store.addRuns(page.runs, page.nextBefore);
+      setVersion((v) => v + 1);
+    });
   return (
-    <main data-version={version}>
+    <main data-version={version} data-status={typeof status === 'string' ? status : 'error'}>
+      {status === 'loading' && <p class="muted status-line">Loading…</p>}
+      {status === 'partial' && <p class="muted status-line">The host is still indexing its log: the numbers grow to the full history.</p>}
+      {typeof status === 'object' && <p class="error-text status-line">The dashboard could not load: {status.error}</p>}
       <vscode-tabs selected-index={tab} onvsc-tabs-select={(e: CustomEvent<{ selectedIndex: number }>) => setTab(e.detail.selectedIndex)}>
         <vscode-tab-header slot="header">Activity</vscode-tab-header>
         <vscode-tab-panel>
-          {tab === 0 && <Activity db={db} version={version} transport={transport} activeFile={context.activeFile} trusted={context.trusted} />}
+          {tab === 0 && (
+            <Activity
+              db={db}
+              version={version}
+              transport={transport}
+              activeFile={context.activeFile}
+              trusted={context.trusted}
+              loadRun={loadRun}
+              unpinRun={(runId) => store.unpin(runId)}
+              olderRuns={store.nextBefore ? () => void olderRuns() : undefined}
+            />
+          )}
         </vscode-tab-panel>
         <vscode-tab-header slot="header">Analytics</vscode-tab-header>
         <vscode-tab-panel>{tab === 1 && <Analytics db={db} version={version} budgetUsd={context.budgetUsd} />}</vscode-tab-panel>
