@@ -222,6 +222,8 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
     // The editor's agent host on the same workspace, as VS Code runs it beside an agent that uses the MCP server.
     const host = await startHost(root, {});
     try {
+      // Once the host answers, it is following the log: what the MCP server appends from now on reaches it.
+      await host.connection.sendRequest(RunsRequest.type);
       vendor.script({ kind: 'text', text: fixReply() });
       const result = await client.callTool({ name: 'fix_file', arguments: { file: 'math.js' } });
       const { runId } = result.structuredContent as any;

@@ -131,7 +131,7 @@ export async function relayTo(page: Page, engine: Engine): Promise<void> {
     if (message.type !== 'request' || !isEngineMethod(message.method)) return;
     let reply: ToWebview;
     try {
-      reply = { type: 'response', id: message.id, result: dispatch(engine, message.method, message.params, 'read') as never };
+      reply = { type: 'response', id: message.id, result: (await dispatch(engine, message.method, message.params, 'read')) as never };
     } catch (err) {
       reply = { type: 'response', id: message.id, error: (err as Error).message };
     }
