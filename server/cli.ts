@@ -166,7 +166,7 @@ async function run(args: string[]): Promise<number> {
   });
   const engine = await openEngine(root, log, env);
   const started = resuming
-    ? await engine.resume({
+    ? engine.resume({
         runId: values.resume!,
         maxRuns: optionalNumber('--max-runs', values['max-runs']),
         provider: values.provider,

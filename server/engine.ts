@@ -5,7 +5,7 @@ import { askModel } from './agent/askModel';
 import { gatherContext, nodeContextIO } from './agent/context';
 import { ContextFile, LoopInput, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
 import { extractCode } from './agent/prompt';
-import { readRunHistory } from './agent/runHistory';
+import { runHistory } from './agent/runHistory';
 import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, restoreTo, RunRecord } from './agent/runRecord';
 import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from './agent/testsPrompt';
 import { toModelText } from './agent/textFile';
@@ -293,11 +293,11 @@ export class Engine {
    * back as its last kept attempt left them, its originals, what its attempts taught, its iteration count and
    * what is left of its budgets. `params` may override the model, the provider, the iterations and the budget.
    */
-  async resume(params: ResumeRunParams): Promise<{ runId: string; done: Promise<RunOutcome> }> {
+  resume(params: ResumeRunParams): { runId: string; done: Promise<RunOutcome> } {
     if (typeof params?.runId !== 'string') throw new EngineError('invalid_params', 'runId is required');
     const { runId } = params;
     const { record, runDir } = this.recordOf(runId);
-    const history = await readRunHistory(this.options.log.file, runId);
+    const history = runHistory(runId, (id) => (this.run(id) ? this.runEvents(id) : undefined));
     if (!history) throw new EngineError('not_found', `no run ${runId} in the log`);
     const { started, finished } = history;
     if (!finished) throw new EngineError('run_in_progress', `run ${runId} is still going; cancel it first or wait for it to end`);

@@ -91,7 +91,7 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   },
   [Methods.resumeRun]: {
     writes: true,
-    handle: async (engine, params) => ({ runId: (await engine.resume({ ...objectOf(params), runId: runIdOf(params) })).runId }),
+    handle: (engine, params) => ({ runId: engine.resume({ ...objectOf(params), runId: runIdOf(params) }).runId }),
   },
   [Methods.writeTests]: {
     writes: true,

@@ -1,9 +1,8 @@
 /**
  * A finished run as the log tells it, for resuming it: how it was started, how it ended and what each of its
  * attempts taught the model (the same one-line notes the loop gives the model as it goes), runs it resumed
- * included. Reading is one pass over the log per run in the chain; folding is pure.
+ * included. Pure: the caller reads each run's events (the engine, from the run's place in the log).
  */
-import { readEvents } from '../events/log';
 import type { AgentEvent, RunFinishedEvent, RunStartedEvent } from '../protocol/events';
 import { failureSummary } from '../testResults';
 import { Attempt, summarize } from './prompt';
@@ -18,13 +17,13 @@ export interface RunHistory {
 /** Runs resumed from runs resumed from…: a bound, so a log edited into a cycle cannot loop forever. */
 const MAX_CHAIN = 100;
 
-export async function readRunHistory(logFile: string, runId: string): Promise<RunHistory | undefined> {
+/** The run's history through its `resumedFrom` chain; `eventsOf` gives one run's events (undefined: unknown). */
+export function runHistory(runId: string, eventsOf: (runId: string) => readonly AgentEvent[] | undefined): RunHistory | undefined {
   let latest: RunHistory | undefined;
   const attempts: Attempt[][] = [];
   for (let id: string | undefined = runId, links = 0; id !== undefined && links < MAX_CHAIN; links++) {
-    const events: AgentEvent[] = [];
-    for await (const event of readEvents(logFile)) if (event.runId === id) events.push(event);
-    const history = foldRun(events);
+    const events = eventsOf(id);
+    const history = events && foldRun(events);
     if (!history) break;
     latest ??= history;
     attempts.unshift(history.attempts);
