@@ -570,16 +570,7 @@ export class Engine {
 
   /** Runs `work` holding the run's file, so no run in any process writes it meanwhile. */
   private whileLocked<T>(record: RunRecord, holder: string, work: () => T): T {
-    const target = path.join(this.options.root, record.target);
-    if ([...this.active.values()].some((run) => run.file === target))
-      throw new EngineError('run_in_progress', `a run is going on ${record.target}; cancel it first`);
-    let lock: RunLock;
-    try {
-      lock = acquireRunLock(this.options.root, record.target, holder);
-    } catch (err) {
-      if (err instanceof LockHeldError) throw new EngineError('run_in_progress', `${record.target} ${err.message}; wait for it to finish or cancel it first`);
-      throw err;
-    }
+    const lock = this.lockFile({ abs: path.join(this.options.root, record.target), rel: record.target }, holder);
     try {
       return work();
     } finally {
@@ -588,24 +579,28 @@ export class Engine {
   }
 
   /**
-   * Takes the file for this run: one run per file, refused while another holds it, in this engine or in any
-   * other process on the workspace (through the file's lock under `.micro-agent/locks/`).
+   * The file's run lock for `holder`: refused while a run holds the file, in this engine or in any other process
+   * on the workspace (through the file's lock under `.micro-agent/locks/`).
    */
-  private claim(plan: RunPlan): AbortController {
+  private lockFile(file: { abs: string; rel: string }, holder: string): RunLock {
     for (const run of this.active.values()) {
-      if (run.file === plan.target.abs) throw new EngineError('run_in_progress', `a run is already going on ${plan.target.rel}; cancel it first`);
+      if (run.file === file.abs) throw new EngineError('run_in_progress', `a run is already going on ${file.rel}; cancel it first`);
     }
-    let lock: RunLock;
     try {
-      lock = acquireRunLock(this.options.root, plan.target.rel, plan.runId);
+      return acquireRunLock(this.options.root, file.rel, holder);
     } catch (err) {
       if (err instanceof LockHeldError) {
         const where = toPosix(path.relative(this.options.root, err.lockFile));
-        throw new EngineError('run_in_progress', `${plan.target.rel} ${err.message}; wait for it to finish or cancel it first (its lock: ${where})`);
+        throw new EngineError('run_in_progress', `${file.rel} ${err.message}; wait for it to finish or cancel it first (its lock: ${where})`);
       }
       if (err instanceof PathError) throw new EngineError('configuration', err.message);
       throw err;
     }
+  }
+
+  /** Takes the file for this run: one run per file (see `lockFile`). */
+  private claim(plan: RunPlan): AbortController {
+    const lock = this.lockFile(plan.target, plan.runId);
     const controller = new AbortController();
     this.active.set(plan.runId, { file: plan.target.abs, controller, lock, done: Promise.resolve<RunOutcome>('cancelled') });
     return controller;

@@ -149,7 +149,8 @@ function stateAt(record: RunRecord, iteration: number): Record<string, string | 
   return Object.assign(state, checkpoint.files);
 }
 
-function readOrNull(abs: string): Buffer | null {
+/** A file's bytes, or null when it does not exist. */
+export function readOrNull(abs: string): Buffer | null {
   try {
     return fs.readFileSync(abs);
   } catch (err) {

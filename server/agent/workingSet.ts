@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isInside, MAX_FILE_BYTES, PathError, resolveInWorkspace, STATE_DIR_NAME, toPosix, writeAtomic } from '../workspace';
-import { RunRecord, saveRecord, sha256 } from './runRecord';
+import { readOrNull, RunRecord, saveRecord, sha256 } from './runRecord';
 import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
 
 /** Folders whose files a model may never write, whatever it was shown. */
@@ -265,8 +265,4 @@ function realParent(abs: string): string {
   let dir = path.dirname(abs);
   while (!fs.existsSync(dir)) dir = path.dirname(dir);
   return path.join(fs.realpathSync(dir), 'x');
-}
-
-function readOrNull(abs: string): Buffer | null {
-  return fs.existsSync(abs) ? fs.readFileSync(abs) : null;
 }
