@@ -2,9 +2,9 @@ import * as assert from 'node:assert/strict';
 import initSqlJs from 'sql.js';
 import { insights } from '../webview/insights';
 import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
-import type { AgentEvent } from '../server/protocol';
+import type { AgentEvent, RollupsParams } from '../server/protocol';
 import { StatsAggregator } from '../server/events/stats';
-import { EVENTS_KEPT, rollupRequests, Store } from '../webview/store';
+import { EVENTS_KEPT, hourRequest, rollupRequests, Store } from '../webview/store';
 import { EventFactory } from './support/events';
 
 async function store(): Promise<Store> {
@@ -20,7 +20,7 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.equal(s.ingest(events), events.length - 5, 'only the new ones count');
     assert.equal(s.ingest([...events, ...events]), 0);
     assert.equal(s.lastSeq, events.at(-1)!.seq);
-    const [stats] = modelStats(s.db, 'all');
+    const [stats] = modelStats(s, 'all');
     assert.equal(stats.calls, 2);
   });
 
@@ -39,7 +39,7 @@ describe('dashboard store and queries (sql.js)', () => {
       ...f.run('d', 'anthropic', 'claude-sonnet-4-5', 1, true, 0.05, 800),
       f.call(undefined, 'anthropic', 'claude-sonnet-4-5', { latencyMs: 50, ok: false, costUsd: null }),
     ]);
-    const stats = modelStats(s.db, 'hour', now);
+    const stats = modelStats(s, 'hour', now);
     const openai = stats.find((x) => x.provider === 'openai')!;
     assert.equal(openai.calls, 6);
     assert.equal(openai.errors, 0);
@@ -108,7 +108,7 @@ describe('dashboard store and queries (sql.js)', () => {
       f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3000, cacheWrite: 600 }),
       f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, input: 4000, cached: 3600, cacheWrite: 0 }),
     ]);
-    const [claude] = modelStats(s.db, 'hour', now);
+    const [claude] = modelStats(s, 'hour', now);
     assert.deepEqual([claude.inputTokens, claude.cachedInputTokens, claude.cacheWriteInputTokens], [8500, 6600, 600]);
   });
 
@@ -119,8 +119,8 @@ describe('dashboard store and queries (sql.js)', () => {
     s.ingest([f.call(undefined, 'openai', 'm', { latencyMs: 100 })]);
     f.at(now - 60_000);
     s.ingest([f.call(undefined, 'openai', 'm', { latencyMs: 100 })]);
-    assert.equal(modelStats(s.db, 'hour', now)[0].calls, 1);
-    assert.equal(modelStats(s.db, 'all', now)[0].calls, 2);
+    assert.equal(modelStats(s, 'hour', now)[0].calls, 1);
+    assert.equal(modelStats(s, 'all', now)[0].calls, 2);
   });
 
   it("loaded from the host's rollups mid-way, then fed the rest live, it says what a store fed everything says", async () => {
@@ -138,7 +138,7 @@ describe('dashboard store and queries (sql.js)', () => {
     const loaded = await store();
     loaded.load({
       lastSeq: events[split - 1].seq,
-      rollups: rollupRequests(now).map(({ res, sums, params }) => ({
+      rollups: [...rollupRequests(now), hourRequest(now, 0)].map(({ res, sums, params }) => ({
         res,
         sums,
         result: { sinceTs: 0, bucketMs: null, lastSeq: 0, ...host.rollups(params.sinceTs ?? 0, params.bucketMs ?? null, params.sketches ?? true) },
@@ -151,10 +151,54 @@ describe('dashboard store and queries (sql.js)', () => {
     fed.ingest(events);
     for (const window of ['hour', 'day', 'all'] as const) {
       const round = (xs: object[]) => JSON.parse(JSON.stringify(xs, (_, v) => (typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v)));
-      assert.deepEqual(round(modelStats(loaded.db, window, now)), round(modelStats(fed.db, window, now)), window);
+      assert.deepEqual(round(modelStats(loaded, window, now)), round(modelStats(fed, window, now)), window);
       assert.deepEqual(round(passRateByModel(loaded.db, window, now)), round(passRateByModel(fed.db, window, now)), window);
+      assert.deepEqual(round(latencySeries(loaded.db, window, now)), round(latencySeries(fed.db, window, now)), window);
+      assert.deepEqual(round(costSeries(loaded.db, window, now)), round(costSeries(fed.db, window, now)), window);
     }
     assert.equal(loaded.stale, false);
+  });
+
+  it('draws the All charts from days over a long history and from hours over a short one, as a store fed every event does', async () => {
+    const now = Date.now();
+    for (const days of [45, 10]) {
+      const f = new EventFactory();
+      const events: AgentEvent[] = [];
+      for (let i = 0; i < 120; i++) {
+        f.at(now - days * 86_400_000 + i * ((days * 86_400_000) / 120));
+        events.push(...f.run(`r${i}`, i % 2 ? 'openai' : 'anthropic', i % 2 ? 'gpt-4.1-mini' : 'claude-sonnet-4-5', 1, true, 0.01 * (i % 5), 100 + i));
+      }
+      const host = new StatsAggregator();
+      events.forEach((e) => host.add(e));
+      const answer = (params: RollupsParams) => ({
+        sinceTs: 0,
+        bucketMs: null,
+        lastSeq: 0,
+        ...host.rollups(params.sinceTs ?? 0, params.bucketMs ?? null, params.sketches ?? true),
+      });
+      const firstDay = Math.min(...answer({ bucketMs: 86_400_000, sketches: false }).calls.map((c) => c.bucket));
+      const hours = hourRequest(now, firstDay);
+      assert.equal(
+        hours.params.sinceTs,
+        Math.floor(Math.min(now - 25 * 3_600_000, Math.max(firstDay * 86_400_000, now - 30 * 86_400_000)) / 3_600_000) * 3_600_000,
+      );
+      const loaded = await store();
+      loaded.load({
+        lastSeq: events.at(-1)!.seq,
+        rollups: [...rollupRequests(now), hours].map(({ res, sums, params }) => ({ res, sums, result: answer(params) })),
+        runs: host.runPage(100)!.runs,
+        nextBefore: null,
+      });
+      const fed = await store();
+      fed.ingest(events);
+      const points = costSeries(loaded.db, 'all', now);
+      assert.deepEqual(points, costSeries(fed.db, 'all', now), `${days} days`);
+      assert.ok(points.length >= 15 && points.length <= 31, `${points.length} points over ${days} days`);
+      const step = points[1].t - points[0].t;
+      assert.equal(step % (days > 30 ? 86_400_000 : 3_600_000), 0, `${days} days: points ${step} ms apart`);
+      const total = points.reduce((sum, p) => sum + Object.values(p.values).reduce((a, b) => a + b, 0), 0);
+      assert.ok(Math.abs(total - host.spendSince(0).costUsd) < 1e-9, 'the points hold every priced call');
+    }
   });
 
   it('keeps a bounded window of raw events, and the events of a run that is shown', async () => {
@@ -167,7 +211,7 @@ describe('dashboard store and queries (sql.js)', () => {
     const held = s.db.exec('SELECT COUNT(*) FROM events')[0].values[0][0] as number;
     assert.ok(held <= EVENTS_KEPT * 1.2 + first.length + 300, `${held} raw events held after ${s.lastSeq}`);
     assert.equal(runEvents(s.db, 'shown').length, first.length, 'the shown run keeps all its events');
-    assert.equal(modelStats(s.db, 'all')[0].calls, (s.lastSeq / first.length) * 2, 'the rollups count every call');
+    assert.equal(modelStats(s, 'all')[0].calls, (s.lastSeq / first.length) * 2, 'the rollups count every call');
   });
 
   it('turns stats into plain-language insights', async () => {
@@ -177,7 +221,7 @@ describe('dashboard store and queries (sql.js)', () => {
     for (let i = 0; i < 3; i++) s.ingest(f.run(`a${i}`, 'openai', 'gpt-4.1-mini', 1, true, 0.01));
     for (let i = 0; i < 3; i++) s.ingest(f.run(`b${i}`, 'anthropic', 'claude-opus-4-5', 3, true, 0.02 / 3));
     for (let i = 0; i < 3; i++) s.ingest([f.call(undefined, 'ollama', 'qwen', { latencyMs: 10, ok: i > 0 })]);
-    const found = insights(modelStats(s.db, 'hour', now), 1.5, 1, 'last hour').map((i) => i.text);
+    const found = insights(modelStats(s, 'hour', now), 1.5, 1, 'last hour').map((i) => i.text);
     assert.ok(
       found.includes('openai gpt-4.1-mini passes in 1.0 iterations on average, anthropic claude-opus-4-5 in 3.0 at half the cost per passing run.'),
       found.join('\n'),

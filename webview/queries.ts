@@ -1,12 +1,14 @@
 /**
  * Every number the dashboard shows, as SQL over the store. Windowed stats read the rollups, histograms and
  * run rollups (minutes up to the window's first whole hour, then hours; or the all-time bucket), never raw
- * calls or runs, so they cost the same at a million events as at ten.
+ * calls or runs, so they cost the same at a million events as at ten. All-time percentiles read the store's
+ * in-memory sketches.
  */
 import type { Database, SqlValue } from 'sql.js';
-import { representative } from '../server/events/sketch';
+import { LatencySketch } from '../server/events/sketch';
 import type { AgentEvent, ProviderStats, RunOutcome } from '../server/protocol/events';
 import type { ProviderName } from '../server/protocol/providers';
+import { modelKey, type Store } from './store';
 
 export type Window = 'hour' | 'day' | 'all';
 export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
@@ -60,7 +62,8 @@ export interface ModelStats extends ProviderStats {
 }
 
 /** Per provider and model over the window: the table that answers "which model, at what cost?". */
-export function modelStats(db: Database, window: Window, now = Date.now()): ModelStats[] {
+export function modelStats(store: Pick<Store, 'db' | 'allTime'>, window: Window, now = Date.now()): ModelStats[] {
+  const db = store.db;
   const source = windowRows('rollups', window, now);
   const calls = rows<{
     provider: ProviderName;
@@ -80,8 +83,8 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
      FROM ${source.sql} GROUP BY provider, model ORDER BY calls DESC`,
     source.params,
   );
-  const latency = percentiles(db, window, now, 'latency');
-  const ttft = percentiles(db, window, now, 'ttft');
+  const latency = percentiles(store, window, now, 'latency');
+  const ttft = percentiles(store, window, now, 'ttft');
   const runSource = windowRows('run_rollups', window, now);
   const runs = new Map(
     rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
@@ -90,10 +93,10 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
               SUM(pass_iterations) AS passIterations, SUM(cost_usd) AS runCost
        FROM ${runSource.sql} GROUP BY provider, model`,
       runSource.params,
-    ).map((r) => [`${r.provider}\u0000${r.model}`, r]),
+    ).map((r) => [modelKey(r.provider, r.model), r]),
   );
   return calls.map((c) => {
-    const key = `${c.provider}\u0000${c.model}`;
+    const key = modelKey(c.provider, c.model);
     const r = runs.get(key);
     const passed = r?.passed ?? 0;
     return {
@@ -102,9 +105,9 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
       calls: c.calls,
       errors: c.errors,
       errorRate: c.calls ? c.errors / c.calls : 0,
-      p50LatencyMs: latency.get(key)?.(50) ?? null,
-      p95LatencyMs: latency.get(key)?.(95) ?? null,
-      p50TtftMs: ttft.get(key)?.(50) ?? null,
+      p50LatencyMs: latency.get(key)?.quantile(50) ?? null,
+      p95LatencyMs: latency.get(key)?.quantile(95) ?? null,
+      p50TtftMs: ttft.get(key)?.quantile(50) ?? null,
       inputTokens: c.input,
       cachedInputTokens: c.cached,
       cacheWriteInputTokens: c.cacheWrite,
@@ -120,40 +123,21 @@ export function modelStats(db: Database, window: Window, now = Date.now()): Mode
 }
 
 /**
- * Per provider/model, a function from percentile to value: nearest rank over the summed sketch buckets, the
- * value a bucket stands for as the host's sketch reads it (exact below 1,024 ms, within 2^-10 above). The
- * all-time window holds thousands of buckets per model: its rows are unique already, so they are read in the
- * primary key's order without grouping, and as arrays rather than objects (that alone was most of the cost).
+ * Per provider/model, the window's sketch: nearest rank over its buckets, the value a bucket stands for as
+ * the host's sketch reads it (exact below 1,024 ms, within 2^-10 above). All time is the store's sketches;
+ * a shorter window sums the last day's minute and hour buckets it covers.
  */
-function percentiles(db: Database, window: Window, now: number, metric: 'latency' | 'ttft'): Map<string, (p: number) => number> {
-  const [sql, params] =
-    window === 'all'
-      ? ["SELECT provider, model, bin, n FROM histograms WHERE metric = ? AND res = 'a' AND bucket = 0 ORDER BY provider, model, bin", [metric]]
-      : (({ sql, params }) => [`SELECT provider, model, bin, SUM(n) FROM ${sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`, params])(
-          windowRows('histograms', window, now, metric),
-        );
-  const grouped = new Map<string, { bins: number[]; counts: number[]; total: number }>();
-  for (const [provider, model, bin, n] of (db.exec(sql, params)[0]?.values ?? []) as Array<[string, string, number, number]>) {
-    const key = `${provider}\u0000${model}`;
-    let list = grouped.get(key);
-    if (!list) grouped.set(key, (list = { bins: [], counts: [], total: 0 }));
-    list.bins.push(bin);
-    list.counts.push(n);
-    list.total += n;
+function percentiles(store: Pick<Store, 'db' | 'allTime'>, window: Window, now: number, metric: 'latency' | 'ttft'): Map<string, LatencySketch> {
+  if (window === 'all') return new Map([...store.allTime].map(([key, sketches]) => [key, sketches[metric]]));
+  const { sql, params } = windowRows('histograms', window, now, metric);
+  const flat = new Map<string, number[]>();
+  const rows = store.db.exec(`SELECT provider, model, bin, SUM(n) FROM ${sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`, params);
+  for (const [provider, model, bin, n] of (rows[0]?.values ?? []) as Array<[string, string, number, number]>) {
+    const key = modelKey(provider, model);
+    if (!flat.has(key)) flat.set(key, []);
+    flat.get(key)!.push(bin, n);
   }
-  const out = new Map<string, (p: number) => number>();
-  for (const [key, { bins, counts, total }] of grouped) {
-    out.set(key, (p) => {
-      const rank = Math.max(1, Math.ceil((p / 100) * total));
-      let seen = 0;
-      for (let i = 0; i < bins.length; i++) {
-        seen += counts[i];
-        if (seen >= rank) return representative(bins[i]);
-      }
-      return representative(bins[bins.length - 1]);
-    });
-  }
-  return out;
+  return new Map([...flat].map(([key, buckets]) => [key, LatencySketch.fromJSON(buckets)]));
 }
 
 export interface SeriesPoint {
@@ -162,22 +146,30 @@ export interface SeriesPoint {
   values: Record<string, number>;
 }
 
+/** A chart's resolutions, finest first, and their width in minutes. */
+const CHART_RESOLUTIONS = [
+  ['m', 1],
+  ['h', 60],
+  ['d', 1440],
+] as const;
+
 /**
- * Chart buckets: ~30 points over the window (or over the data, for "all"), read from the hourly rollups when
- * a point spans an hour or more, else from the per-minute ones.
+ * Chart buckets: ~30 points over the window (or over the data, for "all"), each read from the coarsest
+ * rollups that fit in a point: days, hours (the store holds them for histories under 30 days, all such a
+ * chart needs) or minutes.
  */
 function seriesRows(db: Database, window: Window, now: number, name: string, value: string): Array<{ bucket: number; name: string; value: number }> {
   const since = sinceMinute(window, now);
-  const first = (db.exec("SELECT MIN(bucket) * 60 FROM rollups WHERE res = 'h'")[0]?.values[0][0] as number | null) ?? since;
+  const first = (db.exec("SELECT MIN(bucket) * 1440 FROM rollups WHERE res = 'd'")[0]?.values[0][0] as number | null) ?? since;
   const span = Math.max(1, Math.floor(now / 60_000) - Math.max(first, since) + 1);
   const minutes = Math.max(1, Math.ceil(span / 30));
-  const [res, size, from] = minutes >= 60 ? ['h', Math.ceil(minutes / 60), Math.floor(since / 60)] : ['m', minutes, since];
-  const perMinute = res === 'h' ? 60 : 1;
+  const [res, perBucket] = CHART_RESOLUTIONS.filter(([, width]) => width <= minutes).at(-1)!;
+  const size = Math.ceil(minutes / perBucket);
   return rows(
     db,
     `SELECT (bucket / ?) * ? * ? AS bucket, ${name} AS name, ${value} AS value
      FROM rollups WHERE res = ? AND bucket >= ? GROUP BY 1, 2 ORDER BY 1`,
-    [size, size, perMinute, res, from],
+    [size, size, perBucket, res, Math.floor(since / perBucket)],
   );
 }
 

@@ -5,16 +5,19 @@
  * provider/model and time bucket, and run counts, as of one seq) and the newest page of runs; from then on it
  * folds the live events after that seq into the same tables, so a million-event history costs a few thousand
  * rows. Tables:
- *   rollups      per provider/model sums at three resolutions: per minute ('m', the last day), per hour ('h')
- *                and all time ('a', bucket 0), so any window reads a few thousand rows
- *   histograms   the same resolutions, call counts per latency and TTFT bucket of the host's sketch
- *                (`events/sketch.ts`): a percentile read off them is the host's, exact below 1,024 ms
+ *   rollups      per provider/model sums at four resolutions: per minute ('m', the last day), per hour ('h',
+ *                the last day, or the last 30 days while the history is shorter: what the charts need), per
+ *                day ('d') and all time ('a', bucket 0), so any window reads a few hundred rows
+ *   histograms   call counts per latency and TTFT bucket of the host's sketch (`events/sketch.ts`) per minute
+ *                and hour of the last day: a percentile read off them is the host's, exact below 1,024 ms.
+ *                All-time sketches are kept beside the database (`allTime`), as the host keeps them: thousands
+ *                of buckets per model that every live event would otherwise re-read from SQL
  *   run_rollups  runs per provider/model and the bucket they started in (runs, finished, passed, …)
  *   runs         the newest runs (a page, older pages on request) and every run started live
  *   events       a bounded window of raw events: the live ones and the runs opened for their details
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { bucketOf } from '../server/events/sketch';
+import { bucketOf, LatencySketch } from '../server/events/sketch';
 import type { AgentEvent, RunSummary } from '../server/protocol/events';
 import type { CallRollup, RollupsParams, RollupsResult, RunRollup } from '../server/protocol/methods';
 
@@ -41,19 +44,28 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ts);
 `;
 
-/** Rollup resolutions: a minute, an hour, all time. */
-export type Resolution = 'm' | 'h' | 'a';
-const BUCKET_MS: Record<Resolution, number | null> = { m: 60_000, h: 3_600_000, a: null };
+/** Rollup resolutions: a minute, an hour, a day, all time. */
+export type Resolution = 'm' | 'h' | 'd' | 'a';
+export const BUCKET_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** The bucket of a timestamp at each resolution. */
 export function bucketsOf(ts: number): Array<[Resolution, number]> {
-  const minute = Math.floor(ts / 60_000);
   return [
-    ['m', minute],
-    ['h', Math.floor(minute / 60)],
+    ['m', Math.floor(ts / BUCKET_MS.m)],
+    ['h', Math.floor(ts / BUCKET_MS.h)],
+    ['d', Math.floor(ts / BUCKET_MS.d)],
     ['a', 0],
   ];
 }
+
+/** A provider/model's all-time latency and TTFT sketches. */
+export interface Sketches {
+  latency: LatencySketch;
+  ttft: LatencySketch;
+}
+
+/** The key of a provider/model in `allTime` (and in the queries' maps). */
+export const modelKey = (provider: string, model: string) => `${provider}\u0000${model}`;
 
 /** How far back the per-minute rollups go: a day (the longest window read from minutes) and an hour to spare. */
 export const MINUTES_SPAN_MS = 25 * 3_600_000;
@@ -86,6 +98,8 @@ export class Store {
   private sinceTrim = 0;
   /** Runs whose events are shown: kept when the window of raw events is trimmed. */
   private readonly pinned = new Set<string>();
+  /** Per provider/model (`modelKey`), the all-time sketches: kept in memory, see the header. */
+  readonly allTime = new Map<string, Sketches>();
   /** A live event the store could not fold exactly (a run it holds no row for): reload from the host. */
   stale = false;
   /** The cursor of the next older page of runs, null when all are held. */
@@ -126,6 +140,7 @@ export class Store {
   load(base: StoreBase): void {
     this.transaction(() => {
       this.db.exec('DELETE FROM rollups; DELETE FROM histograms; DELETE FROM run_rollups; DELETE FROM runs;');
+      this.allTime.clear();
       for (const { res, sums, result } of base.rollups) {
         for (const r of result.calls) {
           if (sums) this.addCallRollup(res, r);
@@ -233,9 +248,18 @@ export class Store {
       ['latency', r.latency],
       ['ttft', r.ttft],
     ] as const) {
-      if (!flat) continue;
-      for (let i = 0; i < flat.length; i += 2) this.upsertHistogram.run([metric, res, r.bucket, r.provider, r.model, flat[i], flat[i + 1]]);
+      if (!flat?.length) continue;
+      if (res === 'a') this.sketchesOf(r.provider, r.model)[metric].merge(LatencySketch.fromJSON(flat));
+      else if (res !== 'd')
+        for (let i = 0; i < flat.length; i += 2) this.upsertHistogram.run([metric, res, r.bucket, r.provider, r.model, flat[i], flat[i + 1]]);
     }
+  }
+
+  private sketchesOf(provider: string, model: string): Sketches {
+    const key = modelKey(provider, model);
+    let sketches = this.allTime.get(key);
+    if (!sketches) this.allTime.set(key, (sketches = { latency: new LatencySketch(), ttft: new LatencySketch() }));
+    return sketches;
   }
 
   private addRunRollup(res: Resolution, r: RunRollup): void {
@@ -340,13 +364,42 @@ export class Store {
   }
 }
 
-/** Each resolution's `microAgent/rollups` params: minutes for the last day, hours (sketches for the last day), all time. */
-export function rollupRequests(now: number): Array<{ res: Resolution; sums: boolean; params: RollupsParams }> {
+export interface RollupRequest {
+  res: Resolution;
+  /** False: only the answer's sketches are taken (another answer holds the same buckets' sums). */
+  sums: boolean;
+  params: RollupsParams;
+}
+
+/**
+ * The rollups the store is loaded from, whatever the history's extent: all time (sums and sketches), days,
+ * and for the last day minutes (sums and sketches) and hours' sketches. The hours' sums are asked after
+ * (`hourRequest`), from where the days say the history starts.
+ */
+export function rollupRequests(now: number): RollupRequest[] {
   const dayAgo = now - MINUTES_SPAN_MS;
   return [
     { res: 'a', sums: true, params: {} },
-    { res: 'h', sums: true, params: { bucketMs: BUCKET_MS.h!, sketches: false } },
-    { res: 'h', sums: false, params: { sinceTs: dayAgo, bucketMs: BUCKET_MS.h! } },
-    { res: 'm', sums: true, params: { sinceTs: dayAgo, bucketMs: BUCKET_MS.m! } },
+    { res: 'd', sums: true, params: { bucketMs: BUCKET_MS.d, sketches: false } },
+    { res: 'h', sums: false, params: { sinceTs: wholeBucket(dayAgo, 'h'), bucketMs: BUCKET_MS.h } },
+    { res: 'm', sums: true, params: { sinceTs: wholeBucket(dayAgo, 'm'), bucketMs: BUCKET_MS.m } },
   ];
+}
+
+/** The start of the bucket a time falls in: asked from there, the first bucket of an answer is whole too. */
+function wholeBucket(ts: number, res: keyof typeof BUCKET_MS): number {
+  return Math.floor(ts / BUCKET_MS[res]) * BUCKET_MS[res];
+}
+
+/** Longest history the "All" charts draw from hours: 30 points of under a day each (`queries.ts` seriesRows). */
+export const HOURS_SPAN_MS = 30 * BUCKET_MS.d;
+
+/**
+ * The hours' sums: the last day's for the "Last day" window, and while the history (from its first day,
+ * `firstDay`, null when empty) spans less than `HOURS_SPAN_MS`, all of it for the "All" charts. From a whole
+ * hour, so no bucket is partial; a year of history still costs a day of hours.
+ */
+export function hourRequest(now: number, firstDay: number | null): RollupRequest {
+  const since = Math.min(now - MINUTES_SPAN_MS, Math.max((firstDay ?? Infinity) * BUCKET_MS.d, now - HOURS_SPAN_MS));
+  return { res: 'h', sums: true, params: { sinceTs: wholeBucket(since, 'h'), bucketMs: BUCKET_MS.h, sketches: false } };
 }

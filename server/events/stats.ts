@@ -65,6 +65,8 @@ const CALL_FIELDS = [
 ] as const;
 export const CALL_STRIDE = CALL_FIELDS.length;
 const [TS, MODEL, OK, LATENCY, TTFT, INPUT, CACHED, CACHE_WRITE, OUTPUT, COST] = CALL_FIELDS.map((_, i) => i);
+/** A rollup's sums, in the order `rollups` keeps them per bucket and model. */
+const [S_CALLS, S_ERRORS, S_LATENCY, S_INPUT, S_CACHED, S_CACHE_WRITE, S_OUTPUT, S_COST, S_PRICED, SUMS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 /** Rollups of calls and runs, per bucket and provider/model (`microAgent/rollups`). */
 export interface Rollups {
@@ -158,43 +160,64 @@ export class StatsAggregator {
   /**
    * The calls made and the runs started at or after `sinceTs`, summed per time bucket (`bucketMs` wide, or one
    * bucket 0) and provider/model, with sparse latency and TTFT sketches when asked. Calls and runs are in ts
-   * order, so this reads only the window, newest back: a day's window costs a day's calls, not the log.
+   * order, so this reads only the window, newest back: a day's window costs a day's calls, not the log. A
+   * window holding every call in one bucket takes its sketches from the all-time ones `stats` keeps, so the
+   * dashboard's all-time answer does not re-bucket half a million latencies.
    */
   rollups(sinceTs: number, bucketMs: number | null, sketches: boolean): Rollups {
-    const bucket = (ts: number) => (bucketMs === null ? 0 : Math.floor(ts / bucketMs));
-    const split = (key: string) => key.split('\u0000') as [ProviderName, string];
-    const calls = new Map<string, CallRollup & { lat: Map<number, number>; ttf: Map<number, number> }>();
     const rows = this.calls.values();
+    const allTime = bucketMs === null && (rows.length === 0 || rows[TS] >= sinceTs);
+    const tallied = sketches && !allTime;
+    // Keyed by a number (bucket × names + model id), with the sums in a typed array: the loop may read half a
+    // million calls and allocates only per bucket.
+    const width = this.names.length;
+    const sums = new Map<number, { sums: Float64Array; lat?: Map<number, number>; ttf?: Map<number, number> }>();
     for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
-      const b = bucket(rows[i + TS]);
-      const key = `${b} ${rows[i + MODEL]}`;
-      let r = calls.get(key);
-      if (!r) {
-        const [provider, model] = split(this.names[rows[i + MODEL]]);
-        const zero = { calls: 0, errors: 0, latencySumMs: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, outputTokens: 0, costUsd: 0 };
-        r = { bucket: b, provider, model, ...zero, pricedCalls: 0, lat: new Map<number, number>(), ttf: new Map<number, number>() };
-        calls.set(key, r);
-      }
-      r.calls++;
-      if (rows[i + OK] === 0) r.errors++;
-      r.latencySumMs += rows[i + LATENCY];
-      r.inputTokens += rows[i + INPUT];
-      r.cachedInputTokens += rows[i + CACHED];
-      r.cacheWriteInputTokens += rows[i + CACHE_WRITE];
-      r.outputTokens += rows[i + OUTPUT];
+      const key = (bucketMs === null ? 0 : Math.floor(rows[i + TS] / bucketMs)) * width + rows[i + MODEL];
+      let r = sums.get(key);
+      if (!r) sums.set(key, (r = { sums: new Float64Array(SUMS), ...(tallied ? { lat: new Map(), ttf: new Map() } : {}) }));
+      const s = r.sums;
+      s[S_CALLS]++;
+      if (rows[i + OK] === 0) s[S_ERRORS]++;
+      s[S_LATENCY] += rows[i + LATENCY];
+      s[S_INPUT] += rows[i + INPUT];
+      s[S_CACHED] += rows[i + CACHED];
+      s[S_CACHE_WRITE] += rows[i + CACHE_WRITE];
+      s[S_OUTPUT] += rows[i + OUTPUT];
       if (!Number.isNaN(rows[i + COST])) {
-        r.costUsd += rows[i + COST];
-        r.pricedCalls++;
+        s[S_COST] += rows[i + COST];
+        s[S_PRICED]++;
       }
-      if (sketches) {
+      if (r.lat) {
         tally(r.lat, bucketOf(rows[i + LATENCY]));
-        if (!Number.isNaN(rows[i + TTFT])) tally(r.ttf, bucketOf(rows[i + TTFT]));
+        if (!Number.isNaN(rows[i + TTFT])) tally(r.ttf!, bucketOf(rows[i + TTFT]));
       }
     }
+    const calls = [...sums].map(([key, { sums: s, lat, ttf }]): CallRollup => {
+      const id = key % width;
+      const [provider, model] = this.names[id].split('\u0000') as [ProviderName, string];
+      const rollup: CallRollup = {
+        bucket: (key - id) / width,
+        provider,
+        model,
+        calls: s[S_CALLS],
+        errors: s[S_ERRORS],
+        latencySumMs: s[S_LATENCY],
+        inputTokens: s[S_INPUT],
+        cachedInputTokens: s[S_CACHED],
+        cacheWriteInputTokens: s[S_CACHE_WRITE],
+        outputTokens: s[S_OUTPUT],
+        costUsd: s[S_COST],
+        pricedCalls: s[S_PRICED],
+      };
+      if (!sketches) return rollup;
+      const acc = allTime ? this.models.get(this.names[id])! : undefined;
+      return { ...rollup, latency: acc ? acc.latencies.toJSON() : flatSketch(lat!), ttft: acc ? acc.ttfts.toJSON() : flatSketch(ttf!) };
+    });
     const runs = new Map<string, RunRollup>();
     const c = this.columns;
     for (let i = this.runIds.length - 1; i >= 0 && c.startedAt.get(i) >= sinceTs; i--) {
-      const b = bucket(c.startedAt.get(i));
+      const b = bucketMs === null ? 0 : Math.floor(c.startedAt.get(i) / bucketMs);
       const key = `${b} ${c.provider.get(i)} ${c.model.get(i)}`;
       let r = runs.get(key);
       if (!r) {
@@ -211,10 +234,7 @@ export class StatsAggregator {
       }
       r.costUsd += c.costUsd.get(i);
     }
-    return {
-      calls: [...calls.values()].map(({ lat, ttf, ...r }) => (sketches ? { ...r, latency: flatSketch(lat), ttft: flatSketch(ttf) } : r)),
-      runs: [...runs.values()],
-    };
+    return { calls, runs: [...runs.values()] };
   }
 
   /** Where a run's first event is in the log (its `run.started` seq), for reading its events. */

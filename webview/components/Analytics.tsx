@@ -1,8 +1,8 @@
-import type { Database } from 'sql.js';
 import { useState } from 'preact/hooks';
 import { insights } from '../insights';
 import { costSeries, latencySeries, ModelStats, modelStats, passRateByModel, spendSince, tokensByProvider, Window } from '../queries';
 import { count, ms, percent, usd } from '../format';
+import type { Store } from '../store';
 import { BarChart, LineChart } from './Charts';
 
 const WINDOWS: Array<{ id: Window; label: string; phrase: string }> = [
@@ -33,10 +33,11 @@ const COLUMNS: Array<{ col: string; label: string; title?: string; value: (s: Mo
 ];
 
 /** Provider analytics over a chosen window: the stats table, insights and charts. `version` re-runs the queries. */
-export function Analytics({ db, budgetUsd }: { db: Database; version: number; budgetUsd: number | null }) {
+export function Analytics({ store, budgetUsd }: { store: Store; version: number; budgetUsd: number | null }) {
+  const db = store.db;
   const [window, setWindow] = useState<Window>('day');
   const now = Date.now();
-  const stats = modelStats(db, window, now);
+  const stats = modelStats(store, window, now);
   const today = new Date();
   const spendToday = spendSince(db, new Date(today.getFullYear(), today.getMonth(), today.getDate()).getTime());
   const findings = insights(stats, spendToday, budgetUsd, WINDOWS.find((w) => w.id === window)!.phrase);

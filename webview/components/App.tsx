@@ -16,11 +16,12 @@ const RELOAD_MS = 30 * 60_000;
 const PARTIAL_RETRY_MS = 2000;
 
 /**
- * The dashboard: loads the store from the host's rollups and newest runs, then folds live events into it and
- * re-runs the visible queries. `version` counts changes; components take it as a prop so a change re-renders
- * them. Live events are folded as they come and rendered once per frame.
+ * The dashboard: loads the store from the host's rollups and newest runs (the first time from `firstLoad`,
+ * asked for while the store opened), then folds live events into it and re-runs the visible queries.
+ * `version` counts changes; components take it as a prop so a change re-renders them. Live events are folded
+ * as they come and rendered once per frame.
  */
-export function App({ store, transport }: { store: Store; transport: Transport }) {
+export function App({ store, transport, firstLoad }: { store: Store; transport: Transport; firstLoad?: ReturnType<typeof loadBase> }) {
   const [version, setVersion] = useState(0);
   const [tab, setTab] = useState(0);
   const [status, setStatus] = useState<'loading' | 'partial' | 'ready' | { error: string }>('loading');
@@ -32,8 +33,10 @@ export function App({ store, transport }: { store: Store; transport: Transport }
     let ready = false;
     /** Live events that arrive while the store is being reloaded: folded after the base they may be newer than. */
     let held: AgentEvent[] | undefined;
+    /** The first load, asked for before the store opened (main.tsx); later ones are asked for here. */
+    let asked = firstLoad;
     const load = () =>
-      (loading ??= loadBase(transport, Date.now())
+      (loading ??= (asked ?? loadBase(transport, Date.now()))
         .then((base) => {
           store.load(base);
           if (held?.length) store.ingest(held);
@@ -52,6 +55,7 @@ export function App({ store, transport }: { store: Store; transport: Transport }
         })
         .finally(() => {
           loading = undefined;
+          asked = undefined;
           held = undefined;
         }));
     transport.onMessage((message) => {
@@ -106,7 +110,7 @@ export function App({ store, transport }: { store: Store; transport: Transport }
           )}
         </vscode-tab-panel>
         <vscode-tab-header slot="header">Analytics</vscode-tab-header>
-        <vscode-tab-panel>{tab === 1 && <Analytics db={db} version={version} budgetUsd={context.budgetUsd} />}</vscode-tab-panel>
+        <vscode-tab-panel>{tab === 1 && <Analytics store={store} version={version} budgetUsd={context.budgetUsd} />}</vscode-tab-panel>
       </vscode-tabs>
     </main>
   );

@@ -4,6 +4,7 @@
  * units that scale to the sidebar's width.
  */
 import type { SeriesPoint } from '../queries';
+import { chartTime } from '../format';
 
 const PALETTE = ['blue', 'orange', 'green', 'purple', 'yellow', 'red'].map((c) => `var(--vscode-charts-${c})`);
 const W = 300;
@@ -28,10 +29,10 @@ export function LineChart({ title, points, format }: { title: string; points: Se
         0
       </text>
       <text class="tick" x={PAD.left} y={H - 4}>
-        {time(t0)}
+        {chartTime(t0)}
       </text>
       <text class="tick" x={W - PAD.right} y={H - 4} text-anchor="end">
-        {time(t1)}
+        {chartTime(t1)}
       </text>
       {names.map((name, i) => {
         const path = points.filter((p) => name in p.values).map((p) => `${x(p.t).toFixed(1)},${y(p.values[name]).toFixed(1)}`);
@@ -95,8 +96,4 @@ function ChartFrame({ title, legend, empty, children }: { title: string; legend?
       )}
     </figure>
   );
-}
-
-function time(ts: number): string {
-  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
