@@ -41,15 +41,36 @@ async function atSize(events: number, harness: Awaited<ReturnType<typeof startHa
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     await relayTo(page, host.engine);
-    const t0 = performance.now();
+    // The page's own clock: from navigation start to the newest runs listed, and from the Analytics tab's click
+    // to the All window's table, so what is timed is the dashboard, not playwright's round trips to it.
+    await page.addInitScript(() => {
+      new MutationObserver((_, observer) => {
+        if (!document.querySelector('main[data-status="ready"] .run')) return;
+        (window as unknown as { __activityMs: number }).__activityMs = performance.now();
+        observer.disconnect();
+      }).observe(document, { subtree: true, childList: true, attributes: true });
+    });
     await page.goto(harness.url('dark'));
     await page.locator('main[data-status="ready"] .run').first().waitFor({ timeout: 600_000 });
-    const activity = performance.now() - t0;
-    await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
-    await page.locator('.window button', { hasText: 'All' }).click();
-    await page.locator('.window button[aria-checked="true"]', { hasText: 'All' }).waitFor();
-    await page.locator('tr[data-stats]').first().waitFor();
-    const complete = performance.now() - t0;
+    const activity = await page.evaluate(() => (window as unknown as { __activityMs: number }).__activityMs);
+    const analytics = await page.evaluate(async () => {
+      const until = <T>(find: () => T | null | undefined) =>
+        new Promise<T>((resolve) => {
+          const found = find();
+          if (found) return resolve(found);
+          const observer = new MutationObserver(() => {
+            const value = find();
+            if (value) (observer.disconnect(), resolve(value));
+          });
+          observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+        });
+      const t = performance.now();
+      [...document.querySelectorAll<HTMLElement>('vscode-tab-header')].find((h) => h.textContent?.includes('Analytics'))!.click();
+      (await until(() => [...document.querySelectorAll<HTMLElement>('.window button')].find((b) => b.textContent === 'All'))).click();
+      await until(() => document.querySelector('.window button[aria-checked="true"]')?.textContent === 'All' && document.querySelector('tr[data-stats]'));
+      return performance.now() - t;
+    });
+    const complete = activity + analytics;
 
     // One live event at a time, as the extension forwards them: posted to the page, timed to the DOM's change.
     const call = JSON.parse(
@@ -100,7 +121,7 @@ async function atSize(events: number, harness: Awaited<ReturnType<typeof startHa
         value: complete,
         unit: 'ms',
         goal: '< 1,000 ms',
-        note: `page load to the newest runs listed ${activity.toFixed(0)} ms, then the All window's table; host ready, index built`,
+        note: `page's own clock: navigation to the newest runs listed ${activity.toFixed(0)} ms, + Analytics tab click to the All window's table ${analytics.toFixed(0)} ms; host ready, index built`,
       },
       {
         name: `${at}: dashboard renderer memory`,
