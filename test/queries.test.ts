@@ -4,7 +4,7 @@ import { insights } from '../webview/insights';
 import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
 import type { AgentEvent, RollupsParams } from '../server/protocol';
 import { StatsAggregator } from '../server/events/stats';
-import { EVENTS_KEPT, hourRequest, rollupRequests, Store } from '../webview/store';
+import { EVENTS_KEPT, hourRequest, MINUTES_SPAN_MS, rollupRequests, Store } from '../webview/store';
 import { EventFactory } from './support/events';
 
 async function store(): Promise<Store> {
@@ -138,7 +138,7 @@ describe('dashboard store and queries (sql.js)', () => {
     const loaded = await store();
     loaded.load({
       lastSeq: events[split - 1].seq,
-      rollups: [...rollupRequests(now), hourRequest(now, 0)].map(({ res, sums, params }) => ({
+      rollups: [...rollupRequests(now), hourRequest(now, Math.floor(events[0].ts / 86_400_000))].map(({ res, sums, params }) => ({
         res,
         sums,
         result: { sinceTs: 0, bucketMs: null, lastSeq: 0, ...host.rollups(params.sinceTs ?? 0, params.bucketMs ?? null, params.sketches ?? true) },
@@ -178,10 +178,8 @@ describe('dashboard store and queries (sql.js)', () => {
       });
       const firstDay = Math.min(...answer({ bucketMs: 86_400_000, sketches: false }).calls.map((c) => c.bucket));
       const hours = hourRequest(now, firstDay);
-      assert.equal(
-        hours.params.sinceTs,
-        Math.floor(Math.min(now - 25 * 3_600_000, Math.max(firstDay * 86_400_000, now - 30 * 86_400_000)) / 3_600_000) * 3_600_000,
-      );
+      const since = days > 30 ? now - MINUTES_SPAN_MS : firstDay * 86_400_000;
+      assert.equal(hours.params.sinceTs, Math.floor(since / 3_600_000) * 3_600_000, `${days} days: hours from the first day, or only the last day's`);
       const loaded = await store();
       loaded.load({
         lastSeq: events.at(-1)!.seq,

@@ -1,14 +1,13 @@
 /**
- * Every number the dashboard shows, as SQL over the store. Windowed stats read the rollups, histograms and
- * run rollups (minutes up to the window's first whole hour, then hours; or the all-time bucket), never raw
- * calls or runs, so they cost the same at a million events as at ten. All-time percentiles read the store's
- * in-memory sketches.
+ * Every number the dashboard shows, as SQL over the store. Windowed stats read the rollups and run rollups
+ * (minutes up to the window's first whole hour, then hours; or the all-time bucket), never raw calls or runs,
+ * so they cost the same at a million events as at ten; percentiles merge the same buckets' sketches.
  */
 import type { Database, SqlValue } from 'sql.js';
-import { LatencySketch } from '../server/events/sketch';
 import type { AgentEvent, ProviderStats, RunOutcome } from '../server/protocol/events';
 import type { ProviderName } from '../server/protocol/providers';
-import { modelKey, type Store } from './store';
+import { type BucketRange, modelKey } from './sketches';
+import type { Store } from './store';
 
 export type Window = 'hour' | 'day' | 'all';
 export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
@@ -18,25 +17,28 @@ export function sinceMinute(window: Window, now: number): number {
   return window === 'all' ? 0 : Math.floor((now - WINDOW_MS[window]) / 60_000);
 }
 
-/**
- * The rows of `rollups` or `histograms` that exactly cover a window ending now, as a subquery: minutes up to
- * the window's first whole hour, then hours; or the all-time bucket. Each branch is a range on the primary
- * key (an OR across resolutions would scan the table).
- */
-function windowRows(
-  table: 'rollups' | 'histograms' | 'run_rollups',
-  window: Window,
-  now: number,
-  metric?: 'latency' | 'ttft',
-): { sql: string; params: SqlValue[] } {
-  const [m, mp] = metric ? ['metric = ? AND ', [metric]] : ['', []];
-  if (window === 'all') return { sql: `(SELECT * FROM ${table} WHERE ${m}res = 'a')`, params: mp };
+/** The buckets that exactly cover a window ending now: minutes up to its first whole hour, then hours; or all time. */
+function windowRanges(window: Window, now: number): BucketRange[] {
+  if (window === 'all') return [{ res: 'a', from: 0 }];
   const since = sinceMinute(window, now);
   const firstHour = Math.ceil(since / 60);
-  return {
-    sql: `(SELECT * FROM ${table} WHERE ${m}res = 'm' AND bucket >= ? AND bucket < ? UNION ALL SELECT * FROM ${table} WHERE ${m}res = 'h' AND bucket >= ?)`,
-    params: [...mp, since, firstHour * 60, ...mp, firstHour],
-  };
+  return [
+    { res: 'm', from: since, to: firstHour * 60 },
+    { res: 'h', from: firstHour },
+  ];
+}
+
+/**
+ * The rows of `rollups` or `run_rollups` that cover a window, as a subquery. Each branch is a range on the
+ * primary key (an OR across resolutions would scan the table).
+ */
+function windowRows(table: 'rollups' | 'run_rollups', window: Window, now: number): { sql: string; params: SqlValue[] } {
+  const branches = windowRanges(window, now).map(({ res, from, to }) =>
+    to === undefined
+      ? { sql: `SELECT * FROM ${table} WHERE res = ? AND bucket >= ?`, params: [res, from] }
+      : { sql: `SELECT * FROM ${table} WHERE res = ? AND bucket >= ? AND bucket < ?`, params: [res, from, to] },
+  );
+  return { sql: `(${branches.map((b) => b.sql).join(' UNION ALL ')})`, params: branches.flatMap((b) => b.params) };
 }
 
 function rows<T>(db: Database, sql: string, params: SqlValue[] = []): T[] {
@@ -62,7 +64,7 @@ export interface ModelStats extends ProviderStats {
 }
 
 /** Per provider and model over the window: the table that answers "which model, at what cost?". */
-export function modelStats(store: Pick<Store, 'db' | 'allTime'>, window: Window, now = Date.now()): ModelStats[] {
+export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window, now = Date.now()): ModelStats[] {
   const db = store.db;
   const source = windowRows('rollups', window, now);
   const calls = rows<{
@@ -83,8 +85,8 @@ export function modelStats(store: Pick<Store, 'db' | 'allTime'>, window: Window,
      FROM ${source.sql} GROUP BY provider, model ORDER BY calls DESC`,
     source.params,
   );
-  const latency = percentiles(store, window, now, 'latency');
-  const ttft = percentiles(store, window, now, 'ttft');
+  const latency = store.sketches.window(windowRanges(window, now), 'latency');
+  const ttft = store.sketches.window(windowRanges(window, now), 'ttft');
   const runSource = windowRows('run_rollups', window, now);
   const runs = new Map(
     rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
@@ -120,24 +122,6 @@ export function modelStats(store: Pick<Store, 'db' | 'allTime'>, window: Window,
       costPerPassingRun: passed > 0 ? r!.runCost / passed : null,
     };
   });
-}
-
-/**
- * Per provider/model, the window's sketch: nearest rank over its buckets, the value a bucket stands for as
- * the host's sketch reads it (exact below 1,024 ms, within 2^-10 above). All time is the store's sketches;
- * a shorter window sums the last day's minute and hour buckets it covers.
- */
-function percentiles(store: Pick<Store, 'db' | 'allTime'>, window: Window, now: number, metric: 'latency' | 'ttft'): Map<string, LatencySketch> {
-  if (window === 'all') return new Map([...store.allTime].map(([key, sketches]) => [key, sketches[metric]]));
-  const { sql, params } = windowRows('histograms', window, now, metric);
-  const flat = new Map<string, number[]>();
-  const rows = store.db.exec(`SELECT provider, model, bin, SUM(n) FROM ${sql} GROUP BY provider, model, bin ORDER BY provider, model, bin`, params);
-  for (const [provider, model, bin, n] of (rows[0]?.values ?? []) as Array<[string, string, number, number]>) {
-    const key = modelKey(provider, model);
-    if (!flat.has(key)) flat.set(key, []);
-    flat.get(key)!.push(bin, n);
-  }
-  return new Map([...flat].map(([key, buckets]) => [key, LatencySketch.fromJSON(buckets)]));
 }
 
 export interface SeriesPoint {

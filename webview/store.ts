@@ -4,22 +4,20 @@
  * On open it is loaded from the host's rollups (`microAgent/rollups`: sums and latency sketches per
  * provider/model and time bucket, and run counts, as of one seq) and the newest page of runs; from then on it
  * folds the live events after that seq into the same tables, so a million-event history costs a few thousand
- * rows. Tables:
+ * rows. Latency and TTFT sketches (per minute and hour of the last day, and all time) are kept beside the
+ * database as the host's sketch objects (`sketches.ts`). Tables:
  *   rollups      per provider/model sums at four resolutions: per minute ('m', the last day), per hour ('h',
  *                the last day, or the last 30 days while the history is shorter: what the charts need), per
  *                day ('d') and all time ('a', bucket 0), so any window reads a few hundred rows
- *   histograms   call counts per latency and TTFT bucket of the host's sketch (`events/sketch.ts`) per minute
- *                and hour of the last day: a percentile read off them is the host's, exact below 1,024 ms.
- *                All-time sketches are kept beside the database (`allTime`), as the host keeps them: thousands
- *                of buckets per model that every live event would otherwise re-read from SQL
  *   run_rollups  runs per provider/model and the bucket they started in (runs, finished, passed, …)
  *   runs         the newest runs (a page, older pages on request) and every run started live
  *   events       a bounded window of raw events: the live ones and the runs opened for their details
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { bucketOf, LatencySketch } from '../server/events/sketch';
+import { bucketOf } from '../server/events/sketch';
 import type { AgentEvent, RunSummary } from '../server/protocol/events';
 import type { CallRollup, RollupsParams, RollupsResult, RunRollup } from '../server/protocol/methods';
+import { modelKey, Sketches } from './sketches';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL, run_id TEXT, body TEXT NOT NULL);
@@ -29,10 +27,6 @@ CREATE TABLE IF NOT EXISTS rollups (
   calls INTEGER NOT NULL, errors INTEGER NOT NULL, latency_sum REAL NOT NULL, input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
   cache_write_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, priced_calls INTEGER NOT NULL,
   PRIMARY KEY (res, bucket, provider, model)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS histograms (
-  metric TEXT NOT NULL, res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, bin INTEGER NOT NULL,
-  n INTEGER NOT NULL,
-  PRIMARY KEY (metric, res, bucket, provider, model, bin)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_rollups (
   res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
   runs INTEGER NOT NULL, finished INTEGER NOT NULL, passed INTEGER NOT NULL, pass_iterations INTEGER NOT NULL, cost_usd REAL NOT NULL,
@@ -58,17 +52,11 @@ export function bucketsOf(ts: number): Array<[Resolution, number]> {
   ];
 }
 
-/** A provider/model's all-time latency and TTFT sketches. */
-export interface Sketches {
-  latency: LatencySketch;
-  ttft: LatencySketch;
-}
-
-/** The key of a provider/model in `allTime` (and in the queries' maps). */
-export const modelKey = (provider: string, model: string) => `${provider}\u0000${model}`;
-
-/** How far back the per-minute rollups go: a day (the longest window read from minutes) and an hour to spare. */
-export const MINUTES_SPAN_MS = 25 * 3_600_000;
+/**
+ * How far back the per-minute rollups go: a day (the longest window read from minutes), and 30 hours, below
+ * which the "All" charts draw from minutes (30 points of under an hour), with the reload interval to spare.
+ */
+export const MINUTES_SPAN_MS = 31 * 3_600_000;
 /** Raw events kept besides those of the runs open for their details. */
 export const EVENTS_KEPT = 5000;
 
@@ -86,7 +74,6 @@ type RunRow = { provider: string; model: string; started_ts: number; outcome: st
 export class Store {
   private readonly insertEvent: Statement;
   private readonly upsertRollup: Statement;
-  private readonly upsertHistogram: Statement;
   private readonly upsertRunRollup: Statement;
   private readonly insertRun: Statement;
   private readonly selectRun: Statement;
@@ -98,8 +85,8 @@ export class Store {
   private sinceTrim = 0;
   /** Runs whose events are shown: kept when the window of raw events is trimmed. */
   private readonly pinned = new Set<string>();
-  /** Per provider/model (`modelKey`), the all-time sketches: kept in memory, see the header. */
-  readonly allTime = new Map<string, Sketches>();
+  /** Latency and TTFT sketches per resolution, bucket and provider/model: beside the database, see the header. */
+  readonly sketches = new Sketches();
   /** A live event the store could not fold exactly (a run it holds no row for): reload from the host. */
   stale = false;
   /** The cursor of the next older page of runs, null when all are held. */
@@ -113,7 +100,6 @@ export class Store {
         input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
         cache_write_input_tokens = cache_write_input_tokens + excluded.cache_write_input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
-    this.upsertHistogram = db.prepare('INSERT INTO histograms VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n');
     this.upsertRunRollup = db.prepare(`INSERT INTO run_rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, finished = finished + excluded.finished, passed = passed + excluded.passed,
         pass_iterations = pass_iterations + excluded.pass_iterations, cost_usd = cost_usd + excluded.cost_usd`);
@@ -139,8 +125,8 @@ export class Store {
    */
   load(base: StoreBase): void {
     this.transaction(() => {
-      this.db.exec('DELETE FROM rollups; DELETE FROM histograms; DELETE FROM run_rollups; DELETE FROM runs;');
-      this.allTime.clear();
+      this.db.exec('DELETE FROM rollups; DELETE FROM run_rollups; DELETE FROM runs;');
+      this.sketches.clear();
       for (const { res, sums, result } of base.rollups) {
         for (const r of result.calls) {
           if (sums) this.addCallRollup(res, r);
@@ -244,22 +230,10 @@ export class Store {
   }
 
   private addSketches(res: Resolution, r: CallRollup): void {
-    for (const [metric, flat] of [
-      ['latency', r.latency],
-      ['ttft', r.ttft],
-    ] as const) {
-      if (!flat?.length) continue;
-      if (res === 'a') this.sketchesOf(r.provider, r.model)[metric].merge(LatencySketch.fromJSON(flat));
-      else if (res !== 'd')
-        for (let i = 0; i < flat.length; i += 2) this.upsertHistogram.run([metric, res, r.bucket, r.provider, r.model, flat[i], flat[i + 1]]);
-    }
-  }
-
-  private sketchesOf(provider: string, model: string): Sketches {
-    const key = modelKey(provider, model);
-    let sketches = this.allTime.get(key);
-    if (!sketches) this.allTime.set(key, (sketches = { latency: new LatencySketch(), ttft: new LatencySketch() }));
-    return sketches;
+    if (res === 'd') return; // Day rows serve the charts' sums only.
+    const model = modelKey(r.provider, r.model);
+    if (r.latency?.length) this.sketches.merge(res, r.bucket, model, 'latency', r.latency);
+    if (r.ttft?.length) this.sketches.merge(res, r.bucket, model, 'ttft', r.ttft);
   }
 
   private addRunRollup(res: Resolution, r: RunRollup): void {
@@ -397,9 +371,11 @@ export const HOURS_SPAN_MS = 30 * BUCKET_MS.d;
 /**
  * The hours' sums: the last day's for the "Last day" window, and while the history (from its first day,
  * `firstDay`, null when empty) spans less than `HOURS_SPAN_MS`, all of it for the "All" charts. From a whole
- * hour, so no bucket is partial; a year of history still costs a day of hours.
+ * hour, so no bucket is partial; a longer history costs a day of hours.
  */
 export function hourRequest(now: number, firstDay: number | null): RollupRequest {
-  const since = Math.min(now - MINUTES_SPAN_MS, Math.max((firstDay ?? Infinity) * BUCKET_MS.d, now - HOURS_SPAN_MS));
+  const dayAgo = now - MINUTES_SPAN_MS;
+  const start = firstDay === null ? dayAgo : firstDay * BUCKET_MS.d;
+  const since = start < now - HOURS_SPAN_MS ? dayAgo : Math.min(dayAgo, start);
   return { res: 'h', sums: true, params: { sinceTs: wholeBucket(since, 'h'), bucketMs: BUCKET_MS.h, sketches: false } };
 }

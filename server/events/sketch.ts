@@ -65,7 +65,9 @@ export class LatencySketch {
     return sketch;
   }
 
-  private addToBucket(bucket: number, times: number): void {
+  /** Adds `times` values to a bucket (an index as `bucketOf` and `toJSON` give them). */
+  addToBucket(bucket: number, times: number): void {
+    if (!Number.isSafeInteger(bucket) || bucket < 0 || bucket >= MAX_BUCKETS) throw new Error(`a latency sketch has no bucket ${bucket}`);
     if (bucket >= this.counts.length) {
       const bigger = new Float64Array(Math.min(MAX_BUCKETS, Math.max(bucket + 1, this.counts.length * 2)));
       bigger.set(this.counts);

@@ -1,7 +1,7 @@
 /**
  * The scale table (issue #18): host start, `serve` start, stats, run pages and `micro-agent stats` on realistic
  * logs of 10k, 100k and 1M events (16 per run, several providers and models, failures, reviews, 60 days).
- * Logs are generated once into node_modules/.cache/micro-agent-bench/ and reused (the 1M one is over 500 MB);
+ * Logs are generated once a day into node_modules/.cache/micro-agent-bench/ and reused (the 1M one is over 500 MB);
  * `BENCH_SCALE=10000,100000` picks the sizes.
  */
 import * as fs from 'node:fs';
@@ -20,7 +20,7 @@ import { Result, summarize } from './stats';
 
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'micro-agent-bench');
 /** Bumped when the generator changes, so a cached log of the old mix is made again. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 export const SIZES = (process.env.BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);
 
 export async function scale(): Promise<Result[]> {
@@ -31,15 +31,22 @@ export async function scale(): Promise<Result[]> {
   return results;
 }
 
-/** A workspace whose log holds `events` events, generated on first use. */
+/**
+ * A workspace whose log holds `events` events ending when it was generated: generated on the first use of a
+ * (UTC) day, so the last hour and the last day hold calls as a user's log does (the dashboard loads those at
+ * minute resolution); the day before's copy is removed then.
+ */
 export function workspace(events: number): { root: string; log: string; index: string; runs: number } {
-  const root = path.join(CACHE, `v${GENERATOR_VERSION}-${events}`);
+  const day = new Date().toISOString().slice(0, 10);
+  const root = path.join(CACHE, `v${GENERATOR_VERSION}-${events}-${day}`);
   const log = path.join(root, '.micro-agent', 'events.jsonl');
   const marker = path.join(root, 'generated.json');
   if (!fs.existsSync(marker)) {
-    fs.rmSync(root, { recursive: true, force: true });
-    process.stderr.write(`bench: generating a ${events.toLocaleString('en-US')}-event log (once, cached in ${CACHE})…\n`);
-    const { runs } = writeHistoryLog(log, events, { endTs: Date.UTC(2026, 10, 1) });
+    for (const old of fs.existsSync(CACHE) ? fs.readdirSync(CACHE) : []) {
+      if (old.startsWith(`v${GENERATOR_VERSION}-${events}-`) || /^v\d+-\d+$/.test(old)) fs.rmSync(path.join(CACHE, old), { recursive: true, force: true });
+    }
+    process.stderr.write(`bench: generating a ${events.toLocaleString('en-US')}-event log (once a day, cached in ${CACHE})…\n`);
+    const { runs } = writeHistoryLog(log, events);
     fs.writeFileSync(path.join(root, 'a.js'), '');
     fs.writeFileSync(marker, JSON.stringify({ events, runs }));
   }

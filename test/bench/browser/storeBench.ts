@@ -5,8 +5,9 @@
 import initSqlJs from 'sql.js';
 import type { AgentEvent } from '../../../server/protocol';
 import { costSeries, latencySeries, modelStats, passRateByModel, spendSince, tokensByProvider } from '../../../webview/queries';
-import { LatencySketch } from '../../../server/events/sketch';
-import { modelKey, Store } from '../../../webview/store';
+import { bucketOf } from '../../../server/events/sketch';
+import { modelKey } from '../../../webview/sketches';
+import { MINUTES_SPAN_MS, Store } from '../../../webview/store';
 
 const MODELS = [
   ['openai', 'gpt-4.1-mini'],
@@ -93,7 +94,7 @@ function events(count: number, start: number): AgentEvent[] {
 
 /**
  * A million calls spread over 30 days, summed straight into the tables the store keeps (rollups per minute,
- * hour, day and all time; histograms per minute and hour; the all-time sketches) from a scratch table of calls, because pushing a million JSON
+ * hour, day and all time; sketches per minute and hour of the last day and all time) from a scratch table of calls, because pushing a million JSON
  * events through ingest would measure ingest again, not the queries. (The dashboard as a whole, loaded from a
  * real host, is measured by the `dashboard at scale` bench.)
  */
@@ -113,26 +114,30 @@ function loadMillionCalls(store: Store): void {
         SUM(output_tokens), SUM(cost_usd), COUNT(cost_usd)
       FROM llm_calls, (SELECT 'm' AS res UNION ALL SELECT 'h' UNION ALL SELECT 'd' UNION ALL SELECT 'a') AS r
       WHERE seq >= 10000000 GROUP BY r.res, bucket, provider, model;
-    INSERT INTO histograms SELECT m.metric, r.res, CASE r.res WHEN 'm' THEN ts / 60000 ELSE ts / 3600000 END AS bucket, provider, model,
-        CAST(ROUND(LN((CASE m.metric WHEN 'latency' THEN latency_ms ELSE ttft_ms END) + 1) / LN(1.01)) AS INTEGER) AS bin, COUNT(*)
-      FROM llm_calls, (SELECT 'm' AS res UNION ALL SELECT 'h') AS r, (SELECT 'latency' AS metric UNION ALL SELECT 'ttft') AS m
-      WHERE seq >= 10000000 GROUP BY m.metric, r.res, bucket, provider, model, bin;
     DROP TABLE llm_calls;
   `);
-  // The all-time sketches, which the store keeps beside the database: the hours' buckets summed.
-  const [all] = store.db.exec(
-    "SELECT provider, model, metric, bin, SUM(n) FROM histograms WHERE res = 'h' GROUP BY provider, model, metric, bin ORDER BY 1, 2, 3, 4",
-  );
-  const flat = new Map<string, number[]>();
-  for (const [provider, model, metric, bin, n] of all.values as Array<[string, string, 'latency' | 'ttft', number, number]>) {
-    const key = `${modelKey(provider, model)} ${metric}`;
-    if (!flat.has(key)) flat.set(key, []);
-    flat.get(key)!.push(bin, n);
+  // The sketches, which the store keeps beside the database: all time, and minutes and hours of the last day.
+  const tallies = new Map<string, Map<number, number>>();
+  for (let i = 0; i < 1_000_000; i++) {
+    const ts = now - i * 2592;
+    const model = modelKey(MODELS[i % 4][0], MODELS[i % 4][1]);
+    const buckets = [['a', 0]];
+    if (ts >= now - MINUTES_SPAN_MS) buckets.push(['m', Math.floor(ts / 60_000)], ['h', Math.floor(ts / 3_600_000)]);
+    for (const [res, bucket] of buckets) {
+      for (const [metric, ms] of [
+        ['latency', 200 + ((i * 7919) % 4000)],
+        ['ttft', 50 + ((i * 104729) % 900)],
+      ] as const) {
+        const key = `${res} ${bucket} ${metric} ${model}`;
+        if (!tallies.has(key)) tallies.set(key, new Map());
+        const bins = tallies.get(key)!;
+        bins.set(bucketOf(ms), (bins.get(bucketOf(ms)) ?? 0) + 1);
+      }
+    }
   }
-  for (const [key, buckets] of flat) {
-    const [model, metric] = key.split(' ') as [string, 'latency' | 'ttft'];
-    if (!store.allTime.has(model)) store.allTime.set(model, { latency: new LatencySketch(), ttft: new LatencySketch() });
-    store.allTime.get(model)![metric] = LatencySketch.fromJSON(buckets);
+  for (const [key, bins] of tallies) {
+    const [res, bucket, metric, model] = key.split(' ') as ['m' | 'h' | 'a', string, 'latency' | 'ttft', string];
+    store.sketches.merge(res, Number(bucket), model, metric, [...bins].flat());
   }
 }
 
