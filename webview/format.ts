@@ -11,6 +11,7 @@ export function ms(value: number | null): string {
 const counts = new Intl.NumberFormat('en-US');
 const clockTimes = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const chartTimes = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit' });
+const chartDays = new Intl.DateTimeFormat([], { month: 'short', day: 'numeric' });
 
 export function count(value: number | null): string {
   if (value === null) return '–';
@@ -26,7 +27,7 @@ export function clock(ts: number): string {
   return clockTimes.format(ts);
 }
 
-/** A time of day to the minute (chart axes). */
-export function chartTime(ts: number): string {
-  return chartTimes.format(ts);
+/** A chart axis's end: the time of day, or the date on a chart spanning more than a day (`spanMs`). */
+export function chartTime(ts: number, spanMs: number): string {
+  return (spanMs > 86_400_000 ? chartDays : chartTimes).format(ts);
 }

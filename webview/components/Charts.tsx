@@ -29,10 +29,10 @@ export function LineChart({ title, points, format }: { title: string; points: Se
         0
       </text>
       <text class="tick" x={PAD.left} y={H - 4}>
-        {chartTime(t0)}
+        {chartTime(t0, t1 - t0)}
       </text>
       <text class="tick" x={W - PAD.right} y={H - 4} text-anchor="end">
-        {chartTime(t1)}
+        {chartTime(t1, t1 - t0)}
       </text>
       {names.map((name, i) => {
         const path = points.filter((p) => name in p.values).map((p) => `${x(p.t).toFixed(1)},${y(p.values[name]).toFixed(1)}`);
