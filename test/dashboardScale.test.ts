@@ -1,12 +1,15 @@
 /**
- * The dashboard at scale (issue #18): opened in real Chromium on a workspace with a large generated log, it
- * loads from the host's rollups (a real engine's handler table answers its requests, as the extension relays
- * them) and every number of the model table, in every window, equals an independent full scan of the log;
- * percentiles exact below 1,024 ms, else within the sketch's stated error. A live event then moves them on.
+ * The dashboard at scale (issue #18): opened in real Chromium on a workspace with a generated log of a million
+ * events (60 days ending now, so the last hour and day hold calls too), it loads from the host's rollups (a real
+ * engine's handler table answers its requests, as the extension relays them) and every number of the model
+ * table, in every window, equals an independent full scan of the log; percentiles exact below 1,024 ms, else
+ * within the sketch's stated error. A live event then moves them on. How fast is the bench's business
+ * (`BENCH_ONLY='dashboard scale' npm run bench`), not this test's.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
 import type { Browser, Page } from 'playwright-core';
 import { SKETCH_RELATIVE_ERROR } from '../server/events/sketch';
 import { percentile } from '../server/events/stats';
@@ -18,13 +21,13 @@ import { makeWorkspace } from './support/fixtures';
 import { writeHistoryLog } from './support/historyLog';
 import { Harness, relayTo, send, startHarness } from './support/webviewHarness';
 
-const EVENTS = 60_000;
+const EVENTS = 1_000_000;
 const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
 
 type Expected = Omit<ModelStats, 'p50LatencyMs' | 'p95LatencyMs' | 'p50TtftMs'> & { lat: number[]; ttft: number[] };
 
 /** The model table a full scan of the log gives for a window starting at `sinceTs`, computed here from the lines. */
-function fullScan(events: AgentEvent[], sinceTs: number): Map<string, Expected> {
+function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, Expected> {
   const rows = new Map<string, Expected>();
   const row = (provider: string, model: string) => {
     const key = `${provider} ${model}`;
@@ -101,12 +104,48 @@ function fullScan(events: AgentEvent[], sinceTs: number): Map<string, Expected> 
   return rows;
 }
 
-function readLog(file: string): AgentEvent[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AgentEvent);
+/** What the test needs of the log, read line by line (the whole of it would be gigabytes of objects). */
+interface Scanned {
+  /** The events the model table is made of, without the fields it does not read (prompts, previews). */
+  events: AgentEvent[];
+  runIds: string[];
+  callsPerRun: Map<string, number>;
+  lastSeq: number;
+}
+
+async function scanLog(file: string): Promise<Scanned> {
+  const out: Scanned = { events: [], runIds: [], callsPerRun: new Map(), lastSeq: 0 };
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) {
+    if (!line) continue;
+    const e = JSON.parse(line) as AgentEvent;
+    out.lastSeq = e.seq;
+    if (e.type === 'llm.response') {
+      const { seq, ts, type, runId, provider, model, ok, latencyMs, ttftMs, inputTokens, cachedInputTokens, cacheWriteInputTokens, outputTokens, costUsd } = e;
+      out.events.push({
+        seq,
+        ts,
+        type,
+        runId,
+        provider,
+        model,
+        ok,
+        latencyMs,
+        ttftMs,
+        inputTokens,
+        cachedInputTokens,
+        cacheWriteInputTokens,
+        outputTokens,
+        costUsd,
+      } as AgentEvent);
+      if (runId) out.callsPerRun.set(runId, (out.callsPerRun.get(runId) ?? 0) + 1);
+    } else if (e.type === 'run.started') {
+      out.runIds.push(e.runId);
+      out.events.push({ ...e, prompt: null });
+    } else if (e.type === 'run.iteration' || e.type === 'run.finished') {
+      out.events.push(e);
+    }
+  }
+  return out;
 }
 
 /** The model table as the page shows it (each row's exact numbers), and the window's start the page used. */
@@ -145,7 +184,7 @@ function assertSame(shown: ModelStats[], expected: Map<string, Expected>, what: 
 }
 
 describe('dashboard at scale, in headless Chromium', function () {
-  this.timeout(180_000);
+  this.timeout(420_000);
   let browser: Browser;
   let harness: Harness;
   let host: EngineWithLog;
@@ -154,11 +193,10 @@ describe('dashboard at scale, in headless Chromium', function () {
   before(async () => {
     const root = makeWorkspace({ 'a.js': '' });
     logFile = path.join(root, '.micro-agent', 'events.jsonl');
-    // Three days ending now, so the last hour and the last day hold calls and runs too.
-    writeHistoryLog(logFile, EVENTS, { days: 3 });
+    writeHistoryLog(logFile, EVENTS);
     [browser, harness, host] = await Promise.all([launchBrowser(), startHarness(), engineWithLog(root, {})]);
-    // A 30 MB log is indexed in the background: the dashboard would show it growing; here it is compared when whole.
-    for (let deadline = Date.now() + 120_000; host.engine.stats().partial;) {
+    // A 500 MB log is indexed in the background: the dashboard would show it growing; here it is compared when whole.
+    for (let deadline = Date.now() + 300_000; host.engine.stats().partial;) {
       if (Date.now() > deadline) throw new Error('the index was never complete');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -167,6 +205,7 @@ describe('dashboard at scale, in headless Chromium', function () {
     await browser?.close();
     await harness?.close();
     host?.log.close();
+    if (logFile) fs.rmSync(path.dirname(path.dirname(logFile)), { recursive: true, force: true });
   });
 
   it('shows totals equal to a full scan of the log in every window, and follows a live event', async () => {
@@ -176,18 +215,16 @@ describe('dashboard at scale, in headless Chromium', function () {
     await relayTo(page, host.engine);
     await page.goto(harness.url('dark'));
     await page.locator('main[data-status="ready"]').waitFor({ timeout: 60_000 });
-    const events = readLog(logFile);
+    const { events, runIds, callsPerRun, lastSeq } = await scanLog(logFile);
 
     // Activity: the newest runs, newest first, from the host's first page.
-    const newest = events.filter((e) => e.type === 'run.started').at(-1)!;
-    assert.equal(await page.locator('.run').first().getAttribute('data-run'), newest.runId);
+    assert.equal(await page.locator('.run').first().getAttribute('data-run'), runIds.at(-1));
     // An older run opens to its attempts, fetched from the host (`microAgent/events { runId }`): the page held none of them.
-    const older = events.filter((e) => e.type === 'run.started').at(-5)!;
-    const run = page.locator(`[data-run="${older.runId}"]`);
+    const older = runIds.at(-5)!;
+    const run = page.locator(`[data-run="${older}"]`);
     await run.locator('.twisty').click();
-    const own = events.filter((e) => e.runId === older.runId && (e.type === 'llm.response' || e.type === 'test.finished'));
     await run.locator('.iteration').first().waitFor();
-    assert.equal(await run.locator('.step.llm').count(), own.filter((e) => e.type === 'llm.response').length);
+    assert.equal(await run.locator('.step.llm').count(), callsPerRun.get(older));
 
     await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
     for (const [label, window] of [
@@ -204,9 +241,8 @@ describe('dashboard at scale, in headless Chromium', function () {
 
     // A live event, as the extension forwards it: the numbers move by exactly that call.
     await page.locator('.window button', { hasText: 'All' }).click();
-    const last = events.at(-1)!;
     const call = events.find((e) => e.type === 'llm.response' && e.provider === 'openai')!;
-    const live = { ...call, seq: last.seq + 1, ts: Date.now(), runId: undefined } as AgentEvent;
+    const live = { ...call, seq: lastSeq + 1, ts: Date.now(), runId: undefined } as AgentEvent;
     const key = call.type === 'llm.response' ? `${call.provider} ${call.model}` : '';
     const row = page.locator(`tr[data-model="${key}"]`);
     const calls = async () => (JSON.parse((await row.getAttribute('data-stats'))!) as ModelStats).calls;

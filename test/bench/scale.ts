@@ -20,7 +20,7 @@ import { Result, summarize } from './stats';
 
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'micro-agent-bench');
 /** Bumped when the generator changes, so a cached log of the old mix is made again. */
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 export const SIZES = (process.env.BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);
 
 export async function scale(): Promise<Result[]> {
@@ -42,9 +42,9 @@ export function workspace(events: number): { root: string; log: string; index: s
   const log = path.join(root, '.micro-agent', 'events.jsonl');
   const marker = path.join(root, 'generated.json');
   if (!fs.existsSync(marker)) {
-    for (const old of fs.existsSync(CACHE) ? fs.readdirSync(CACHE) : []) {
-      if (old.startsWith(`v${GENERATOR_VERSION}-${events}-`) || /^v\d+-\d+$/.test(old)) fs.rmSync(path.join(CACHE, old), { recursive: true, force: true });
-    }
+    // This size's log of another day, and any log of another generator.
+    const stale = (name: string) => /^v\d+-/.test(name) && (name.startsWith(`v${GENERATOR_VERSION}-${events}-`) || !name.startsWith(`v${GENERATOR_VERSION}-`));
+    for (const old of fs.existsSync(CACHE) ? fs.readdirSync(CACHE).filter(stale) : []) fs.rmSync(path.join(CACHE, old), { recursive: true, force: true });
     process.stderr.write(`bench: generating a ${events.toLocaleString('en-US')}-event log (once a day, cached in ${CACHE})…\n`);
     const { runs } = writeHistoryLog(log, events);
     fs.writeFileSync(path.join(root, 'a.js'), '');

@@ -109,7 +109,8 @@ export function writeHistoryLog(file: string, events: number, options: { days?: 
   const fd = fs.openSync(file, 'w', 0o600);
   const random = prng(events);
   const endTs = options.endTs ?? Date.now();
-  const runsPlanned = Math.max(1, Math.floor(events / 16));
+  // 16 events a run, and a review (2 events) every 40 runs: so the last run ends near `endTs`.
+  const runsPlanned = Math.max(1, Math.floor(events / (16 + 2 / 40)));
   const stepMs = ((options.days ?? 60) * 86_400_000) / runsPlanned;
   let ts = endTs - (options.days ?? 60) * 86_400_000;
   let seq = 0;
