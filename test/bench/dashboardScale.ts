@@ -1,13 +1,13 @@
 /**
  * The dashboard's rows of the scale table (issue #18): on the same generated 10k / 100k / 1M-event workspaces
- * as `scale`, a real engine answers the dashboard's requests (as the extension relays them) and the page runs
- * in headless Chromium. Measured: first open → Activity and Analytics complete, the renderer's memory, and
+ * as `scale`, the host (dist/server.js, its own process, over LSP stdio) answers the dashboard's requests as the
+ * extension relays them, and the page runs in headless Chromium. Measured: first open → Activity and Analytics complete, the renderer's memory, and
  * one live event folded and rendered with Analytics open.
  */
 import * as fs from 'node:fs';
 import type { AgentEvent } from '../../server/protocol';
 import { launchBrowser } from '../support/codeServer';
-import { engineWithLog } from '../support/engine';
+import { startHost } from '../support/lspClient';
 import { relayTo, startHarness } from '../support/webviewHarness';
 import { SIZES, workspace } from './scale';
 import { Result, summarize } from './stats';
@@ -33,14 +33,15 @@ export async function dashboardScale(): Promise<Result[]> {
 async function atSize(events: number, harness: Awaited<ReturnType<typeof startHarness>>): Promise<Result[]> {
   const ws = workspace(events);
   const at = `${events >= 1e6 ? `${events / 1e6}M` : `${events / 1e3}k`} events`;
-  const host = await engineWithLog(ws.root, {});
+  const host = await startHost(ws.root, {});
+  const ask = (method: string, params: unknown) => host.connection.sendRequest(method, params);
   // A missing or stale index is rebuilt in the background first: the dashboard is measured against a ready host.
-  while (host.engine.stats().partial) await new Promise((resolve) => setTimeout(resolve, 100));
-  const lastSeq = host.engine.log.lastSeq;
+  while (((await ask('microAgent/stats', {})) as { partial?: boolean }).partial) await new Promise((resolve) => setTimeout(resolve, 100));
+  const { lastSeq } = (await ask('microAgent/rollups', { sinceTs: Number.MAX_SAFE_INTEGER })) as { lastSeq: number };
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await relayTo(page, host.engine);
+    await relayTo(page, ask);
     // The page's own clock: from navigation start to the newest runs listed, and from the Analytics tab's click
     // to the All window's table, so what is timed is the dashboard, not playwright's round trips to it.
     await page.addInitScript(() => {
@@ -60,7 +61,9 @@ async function atSize(events: number, harness: Awaited<ReturnType<typeof startHa
           if (found) return resolve(found);
           const observer = new MutationObserver(() => {
             const value = find();
-            if (value) (observer.disconnect(), resolve(value));
+            if (!value) return;
+            observer.disconnect();
+            resolve(value);
           });
           observer.observe(document.body, { subtree: true, childList: true, attributes: true });
         });
@@ -121,7 +124,9 @@ async function atSize(events: number, harness: Awaited<ReturnType<typeof startHa
         value: complete,
         unit: 'ms',
         goal: '< 1,000 ms',
-        note: `page's own clock: navigation to the newest runs listed ${activity.toFixed(0)} ms, + Analytics tab click to the All window's table ${analytics.toFixed(0)} ms; host ready, index built`,
+        note:
+          `page's own clock: navigation to the newest runs listed ${activity.toFixed(0)} ms, ` +
+          `+ Analytics tab click to the All window's table ${analytics.toFixed(0)} ms; host ready, index built`,
       },
       {
         name: `${at}: dashboard renderer memory`,
@@ -140,6 +145,6 @@ async function atSize(events: number, harness: Awaited<ReturnType<typeof startHa
     ];
   } finally {
     await browser.close();
-    host.log.close();
+    await host.stop();
   }
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { Engine } from '../../server/engine';
-import { dispatch, isEngineMethod } from '../../server/handlers';
+import { dispatch, EngineMethod, isEngineMethod } from '../../server/handlers';
 import { dashboardHtml } from '../../server/protocol/dashboardPage';
 import type { FromWebview, ToWebview } from '../../server/protocol';
 import { DIST } from './fixtures';
@@ -123,15 +123,16 @@ export async function startHarness(): Promise<Harness> {
 
 /**
  * Answers the page's `request`s as the extension does: through the host's handler table, on a real engine
- * over a real log (`extension/dashboard.ts` sends them to the host over LSP, which dispatches the same way).
- * Call before the page loads.
+ * over a real log (`extension/dashboard.ts` sends them to the host over LSP, which dispatches the same way),
+ * or over LSP to a host process (`answer`), as the extension itself does. Call before the page loads.
  */
-export async function relayTo(page: Page, engine: Engine): Promise<void> {
+export async function relayTo(page: Page, to: Engine | ((method: string, params: unknown) => Promise<unknown>)): Promise<void> {
+  const answer = typeof to === 'function' ? to : (method: EngineMethod, params: unknown) => dispatch(to, method, params, 'read');
   await page.exposeFunction('__relay', async (message: FromWebview) => {
     if (message.type !== 'request' || !isEngineMethod(message.method)) return;
     let reply: ToWebview;
     try {
-      reply = { type: 'response', id: message.id, result: (await dispatch(engine, message.method, message.params, 'read')) as never };
+      reply = { type: 'response', id: message.id, result: (await answer(message.method, message.params)) as never };
     } catch (err) {
       reply = { type: 'response', id: message.id, error: (err as Error).message };
     }
