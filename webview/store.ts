@@ -40,7 +40,7 @@ CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ts);
 
 /** Rollup resolutions: a minute, an hour, a day, all time. */
 export type Resolution = 'm' | 'h' | 'd' | 'a';
-export const BUCKET_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const BUCKET_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** The bucket of a timestamp at each resolution. */
 export function bucketsOf(ts: number): Array<[Resolution, number]> {
