@@ -32,6 +32,7 @@ const LAZY = {
   anthropic: '@anthropic-ai/sdk', // server/providers/anthropic.ts, on the first call to Anthropic
   otlpExport: './server/otlpExport.ts', // server/telemetry.ts, when an OTLP endpoint is set (OpenTelemetry's SDK)
   mcpSdk: './server/mcpSdk.ts', // server/mcp.ts, by `micro-agent mcp` (the MCP SDK and zod)
+  ws: 'ws', // server/api/ws.ts, on the live API's first WebSocket (it loads Node's TLS and HTTPS too)
 };
 const lazyByImport = new Map(Object.entries(LAZY).map(([name, target]) => [target.startsWith('.') ? resolve(target) : target, `./lazy/${name}.js`]));
 /** Resolves an import of a LAZY entry to its chunk, left for Node to require at run time beside the bundle. */

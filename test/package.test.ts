@@ -52,6 +52,7 @@ describe('the packaged extension (npm run package)', function () {
       'dist/lazy/anthropic.js',
       'dist/lazy/otlpExport.js',
       'dist/lazy/mcpSdk.js',
+      'dist/lazy/ws.js',
       'dist/webview/main.js',
       'dist/webview/styles.css',
       'dist/webview/browser-theme.css',
