@@ -203,13 +203,16 @@ export class LogIndex {
   private matchesLog(header: IndexHeader): boolean {
     if (fileSize(this.logFile) < header.offset || this.headHash(header.offset) !== header.head) return false;
     if (header.offset === 0) return true;
-    const start = Math.max(0, header.offset - 256 * 1024);
-    const lines = readRange(this.logFile, start, header.offset).split('\n');
-    for (let i = lines.length - 1; i >= (start === 0 ? 0 : 1); i--) {
-      const event = parseLine(lines[i]);
-      if (event) return event.seq === header.lastSeq;
+    // Read back from the offset a little at first (a line is about half a KB), up to 256 KB.
+    for (let back = 16 * 1024; ; back *= 4) {
+      const start = Math.max(0, header.offset - back);
+      const lines = readRange(this.logFile, start, header.offset).split('\n');
+      for (let i = lines.length - 1; i >= (start === 0 ? 0 : 1); i--) {
+        const event = parseLine(lines[i]);
+        if (event) return event.seq === header.lastSeq;
+      }
+      if (start === 0 || back >= 256 * 1024) return header.lastSeq === 0;
     }
-    return header.lastSeq === 0;
   }
 
   private headHash(offset: number): string {
