@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Column } from '../server/events/columns';
 import { LatencySketch, SKETCH_RELATIVE_ERROR } from '../server/events/sketch';
 import { percentile } from '../server/events/stats';
 import { RollupsRequest, RollupsResult, RunsRequest, RunSummary, Stats, StatsRequest } from '../server/protocol';
@@ -349,6 +350,18 @@ describe('the stats index (scale)', function () {
     const printed = await cli(['stats', '--json'], root, {});
     assert.equal(printed.code, 0, printed.stderr);
     assertSameStats(JSON.parse(printed.stdout) as Stats, expected.stats);
+  });
+});
+
+describe('index columns', () => {
+  it('keep whole numbers as int32 until one does not fit, then widen to float64 with every value exact', () => {
+    const column = new Column(undefined, true);
+    for (let i = 0; i < 3000; i++) column.push(i - 1);
+    assert.ok(column.values() instanceof Int32Array);
+    column.set(5, 2 ** 33);
+    column.push(0.5);
+    assert.ok(column.values() instanceof Float64Array);
+    assert.deepEqual([column.get(0), column.get(5), column.get(2999), column.get(3000), column.length], [-1, 2 ** 33, 2998, 0.5, 3001]);
   });
 });
 

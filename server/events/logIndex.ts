@@ -5,6 +5,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as zlib from 'node:zlib';
 import { writeAtomic } from '../workspace';
 import { parseLine } from './log';
+import type { Numbers } from './columns';
 import { checkCalls, RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
 
 /** Bumped whenever the snapshot's shape changes: an index of another version is rebuilt. */
@@ -310,9 +311,10 @@ export class LogIndex {
 
 /**
  * The index file: `MICROIDX`, the header's length and a CRC-32 of everything after it up to the calls; the header
- * (JSON: the stamp, the counts, the sketches' lengths, the calls' CRC-32, the snapshot's small part); the run
- * columns, the run ids' end offsets and the latency sketches as raw little-endian float64s; the run ids end to
- * end; last, the calls (`CALL_FIELDS`) as raw float64s. Raw numbers are used in place, with no pass over them
+ * (JSON: the stamp, the counts, which run columns are int32, the sketches' lengths, the calls' CRC-32, the
+ * snapshot's small part); the float64 run columns, the run ids' end offsets and the latency sketches, then the
+ * int32 run columns, all raw little-endian; the run ids end to end; last, the calls (`CALL_FIELDS`) as raw
+ * float64s. Raw numbers are used in place, with no pass over them
  * (a start costs the same whatever the history), and the calls, most of the file, are read only when first
  * needed (rollups, spend, the next write).
  */
@@ -326,15 +328,25 @@ interface CallsSection {
   crc: number;
 }
 
-type FileHeader = IndexHeader & { runs: number; sketches: number[]; calls: number; callsCrc: number; ids: number; meta: StatsSnapshot['meta'] };
+type FileHeader = IndexHeader & {
+  runs: number;
+  int32: boolean[];
+  sketches: number[];
+  calls: number;
+  callsCrc: number;
+  ids: number;
+  meta: StatsSnapshot['meta'];
+};
 
 function encodeIndex(header: IndexHeader, snapshot: ReturnType<StatsAggregator['toSnapshot']>): Buffer {
-  const raw = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const raw = (a: Numbers) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const int32 = snapshot.columns.map((c) => c instanceof Int32Array);
   const calls = raw(snapshot.calls);
   const ids = Buffer.from(snapshot.runIds.blob, 'utf8');
   const fileHeader: FileHeader = {
     ...header,
     runs: snapshot.runIds.ends.length,
+    int32,
     sketches: snapshot.sketches.map((s) => s.length),
     calls: calls.length / 8,
     callsCrc: zlib.crc32(calls),
@@ -342,7 +354,9 @@ function encodeIndex(header: IndexHeader, snapshot: ReturnType<StatsAggregator['
     meta: snapshot.meta,
   };
   const head = Buffer.from(JSON.stringify(fileHeader));
-  const body = Buffer.concat([head, ...snapshot.columns.map(raw), raw(snapshot.runIds.ends), ...snapshot.sketches.map(raw), ids]);
+  // Float64 first, int32 after, so that every column is aligned for a view on the bytes as read.
+  const numbers = [...snapshot.columns.filter((_, i) => !int32[i]), snapshot.runIds.ends, ...snapshot.sketches, ...snapshot.columns.filter((_, i) => int32[i])];
+  const body = Buffer.concat([head, ...numbers.map(raw), ids]);
   const prefix = Buffer.alloc(PREFIX);
   MAGIC.copy(prefix);
   prefix.writeUInt32LE(head.length, MAGIC.length);
@@ -371,18 +385,28 @@ function readIndex(fd: number): { header: IndexHeader; snapshot: Omit<StatsSnaps
     ...(Array.isArray(header.sketches) ? header.sketches : [-1]),
   ];
   if (!counts.every((n) => Number.isSafeInteger(n) && n >= 0)) throw new Error('bad index header');
-  const sketchesAt = (RUN_COLUMN_COUNT + 1) * header.runs * 8;
-  const runBytes = sketchesAt + header.sketches.reduce((sum, n) => sum + n, 0) * 8;
+  const { int32 } = header;
+  if (!Array.isArray(int32) || int32.length !== RUN_COLUMN_COUNT || !int32.every((i) => typeof i === 'boolean')) throw new Error('bad index header');
+  const ints = int32.filter(Boolean).length;
+  const runBytes = ((RUN_COLUMN_COUNT - ints + 1) * 8 + ints * 4) * header.runs + header.sketches.reduce((sum, n) => sum + n, 0) * 8;
   const callsAt = PREFIX + headLength + runBytes + header.ids;
   if (callsAt + header.calls * 8 !== size) throw new Error('index length mismatch');
   // Read into a buffer of its own, so the columns are aligned views on it, never copies.
   const rest = readAt(fd, PREFIX + headLength, runBytes + header.ids);
   if (zlib.crc32(rest, zlib.crc32(head)) !== prefix.readUInt32LE(MAGIC.length + 4)) throw new Error('index checksum mismatch');
+  // In the file's order: the float64 run columns, the id offsets, the sketches, then the int32 run columns.
   let at = rest.byteOffset;
   const floats = (count: number) => new Float64Array(rest.buffer, (at += count * 8) - count * 8, count);
-  const columns = Array.from({ length: RUN_COLUMN_COUNT }, () => floats(header.runs));
+  const int32s = (count: number) => new Int32Array(rest.buffer, (at += count * 4) - count * 4, count);
+  const columns = new Array<Numbers>(RUN_COLUMN_COUNT);
+  int32.forEach((int, i) => {
+    if (!int) columns[i] = floats(header.runs);
+  });
   const ends = floats(header.runs);
-  const sketches = header.sketches.map(floats);
+  const sketches = header.sketches.map((count) => floats(count));
+  int32.forEach((int, i) => {
+    if (int) columns[i] = int32s(header.runs);
+  });
   const snapshot = { meta: header.meta, sketches, runIds: { blob: rest.toString('utf8', runBytes), ends }, columns };
   return { header, snapshot, calls: { at: callsAt, count: header.calls, crc: header.callsCrc } };
 }

@@ -2,7 +2,7 @@ import type { AgentEvent, ProviderStats, RunSummary, Stats } from '../protocol/e
 import type { CallRollup, RunRollup } from '../protocol/methods';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
-import { Column, IdColumn } from './columns';
+import { Column, IdColumn, Numbers } from './columns';
 import { bucketOf, LatencySketch } from './sketch';
 
 interface ModelAccumulator {
@@ -45,6 +45,8 @@ const RUN_COLUMNS = [
   'resumedFrom',
 ] as const;
 type RunColumn = (typeof RUN_COLUMNS)[number];
+/** Run columns of whole numbers, kept as int32 while their values fit (`Column`): ids into `names`, counts, pids, seqs. */
+const INT_COLUMNS: ReadonlySet<RunColumn> = new Set(['pid', 'iterations', 'file', 'provider', 'model', 'status', 'reason', 'startSeq', 'resumedFrom']);
 export const RUN_COLUMN_COUNT = RUN_COLUMNS.length;
 
 /**
@@ -83,7 +85,7 @@ export class StatsAggregator {
   private readonly models = new Map<string, ModelAccumulator>();
   /** Runs in log order (the order they started), one column per field, and their ids. */
   private runIds = new IdColumn();
-  private readonly columns = Object.fromEntries(RUN_COLUMNS.map((c) => [c, new Column()])) as Record<RunColumn, Column>;
+  private readonly columns = Object.fromEntries(RUN_COLUMNS.map((c) => [c, new Column(undefined, INT_COLUMNS.has(c))])) as Record<RunColumn, Column>;
   /** Each run's place; built on first need (a start that answers only stats never pays for it). */
   private runIndex: Map<string, number> | undefined;
   /** Strings the columns refer to by id. */
@@ -381,7 +383,8 @@ export class StatsAggregator {
       }
       this.calls = new Column(all);
     }
-    return this.calls.values();
+    // A float64 column from the start (made without `ints`), and a column never narrows.
+    return this.calls.values() as Float64Array;
   }
 
   private index(): Map<string, number> {
@@ -506,8 +509,8 @@ export interface StatsSnapshot {
   sketches: Float64Array[];
   /** The run ids as one string and where each ends in it. */
   runIds: { blob: string; ends: Float64Array };
-  /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`. */
-  columns: Float64Array[];
+  /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`: float64, or int32 where every value fits. */
+  columns: Numbers[];
   /**
    * `CALL_FIELDS` of every call, flat; or how to read them on first need (the index reads them lazily, and checks
    * them with `checkCalls`).
