@@ -314,9 +314,9 @@ export class LogIndex {
  * (JSON: the stamp, the counts, which run columns are int32, the sketches' lengths, the calls' CRC-32, the
  * snapshot's small part); the float64 run columns, the run ids' end offsets and the latency sketches, then the
  * int32 run columns, all raw little-endian; the run ids end to end; last, the calls (`CALL_FIELDS`) as raw
- * float64s. Raw numbers are used in place, with no pass over them
- * (a start costs the same whatever the history), and the calls, most of the file, are read only when first
- * needed (rollups, spend, the next write).
+ * float64s. Raw numbers are used in place, with no pass over them (a start costs the same per byte whatever
+ * the history), and the calls, most of the file, are read only when first needed (rollups, spend, the next
+ * write).
  */
 const MAGIC = Buffer.from('MICROIDX');
 const PREFIX = MAGIC.length + 8;

@@ -339,7 +339,7 @@ export class StatsAggregator {
   /**
    * Throws on a snapshot of the wrong shape, so a damaged index is rebuilt rather than believed. Its columns and
    * sketches are used as they are, with no pass over them: the index file's checksum vouches for their bytes,
-   * and the counts by status come with them, so a start costs the same at 100 runs or 100,000.
+   * and the counts by status come with them, so a start does no work per run beyond reading its bytes.
    */
   static fromSnapshot(snapshot: StatsSnapshot): StatsAggregator {
     const fail = (what: string): never => {
