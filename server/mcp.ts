@@ -6,13 +6,11 @@
  * the same trust rules, budgets and event log), the other tools through the handler table. A refusal is a tool
  * error the calling agent can read (`isError`), never a protocol error or a crash.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
 import { Engine, EngineError, REQUEST_LIMITS } from './engine';
 import { formatEvent, formatStats } from './format';
 import { dispatch } from './handlers';
+import { McpServer, StdioServerTransport, z } from './mcpSdk';
 import type { AgentEvent, RunFinishedEvent, RunSummary } from './protocol/events';
 import { usd } from './protocol/format';
 import { Methods, RUNS_PAGE } from './protocol/methods';

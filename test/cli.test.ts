@@ -138,12 +138,18 @@ describe('micro-agent CLI', () => {
     assert.equal(response.costUsd, (1000 * 3 + 100 * 15) / 1e6);
   });
 
-  it('prints the stats table from the log', async () => {
+  it('prints the stats table from the log, loading none of what only model calls, exports or MCP need', async () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: fixReply(), usage: { input: 500, output: 50 } });
-    await cli(['run', 'math.js', '-t', TEST_COMMAND, '--model', 'gpt-4.1-mini'], root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const result = await cli(['stats'], root, {});
+    // NODE_DEBUG=module names every file Node loads: the bundles kept apart (dist/lazy/, LAZY in esbuild.mjs).
+    const lazyLoaded = (stderr: string) => [...new Set([...stderr.matchAll(/load "[^"]*\/dist\/lazy\/([\w.]+)"/g)].map((m) => m[1]))];
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, NODE_DEBUG: 'module' };
+    const run = await cli(['run', 'math.js', '-t', TEST_COMMAND, '--model', 'gpt-4.1-mini'], root, env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(lazyLoaded(run.stderr), ['openai.js'], 'a run loads the SDK it calls, on its first call');
+    const result = await cli(['stats'], root, { NODE_DEBUG: 'module' });
     assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(lazyLoaded(result.stderr), [], 'stats needs none of them');
     assert.match(result.stdout, /openai\s+gpt-4\.1-mini\s+1\s+0/);
     assert.match(result.stdout, /runs: 1 \(1 passed/);
     assert.match(result.stdout, /pass rate: 100%/);

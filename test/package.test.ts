@@ -47,6 +47,12 @@ describe('the packaged extension (npm run package)', function () {
       'dist/extension.js',
       'dist/server.js',
       'dist/cli.js',
+      // What the host and the CLI load on first use only (LAZY in esbuild.mjs).
+      'dist/lazy/openai.js',
+      'dist/lazy/anthropic.js',
+      'dist/lazy/otlpExport.js',
+      'dist/lazy/mcpSdk.js',
+      'dist/lazy/ws.js',
       'dist/webview/main.js',
       'dist/webview/styles.css',
       'dist/webview/browser-theme.css',

@@ -35,10 +35,10 @@ export class Sketches {
     this.recent.h.clear();
   }
 
-  /** Adds a host sketch (`[bucket, count, …]`, as `LatencySketch.toJSON` writes it) to a bucket's. */
+  /** Adds a host sketch (`[bucket, count, …]`, as `LatencySketch.flat` gives it) to a bucket's. */
   merge(res: SketchResolution, bucket: number, model: string, metric: Metric, flat: number[]): void {
     const key = `${metric}\u0000${model}`;
-    if (res === 'a') return void this.allTimeSketch(key).merge(LatencySketch.fromJSON(flat));
+    if (res === 'a') return void this.allTimeSketch(key).addFlat(flat);
     let buckets = this.recent[res].get(bucket);
     if (!buckets) this.recent[res].set(bucket, (buckets = new Map<string, number[]>()));
     const list = buckets.get(key);
@@ -65,8 +65,7 @@ export class Sketches {
         if (bucket < from || bucket >= to) continue;
         for (const [key, flat] of lists) {
           if (!mine(key)) continue;
-          const sketch = sketchOf(key);
-          for (let i = 0; i < flat.length; i += 2) sketch.addToBucket(flat[i], flat[i + 1]);
+          sketchOf(key).addFlat(flat);
         }
       }
     }

@@ -6,7 +6,7 @@
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { dispatch, isEngineMethod, replyError } from '../handlers';
 import type { Engine } from '../engine';
 import { API_PREFIX, API_WS_PROTOCOL, Scope } from '../protocol/api';
@@ -28,14 +28,28 @@ export interface SocketContext {
 }
 
 export class SocketEndpoint {
-  private readonly server = new WebSocketServer({
-    noServer: true,
-    maxPayload: MAX_BODY_BYTES,
-    handleProtocols: (offered) => (offered.has(API_WS_PROTOCOL) ? API_WS_PROTOCOL : false),
-  });
+  /** Made on the first upgrade (see `sockets`). */
+  private server: WebSocketServer | undefined;
 
-  constructor(private readonly ctx: SocketContext) {
-    this.server.on('error', (err) => ctx.log?.(`api: WebSocket server: ${err.message}`));
+  constructor(private readonly ctx: SocketContext) {}
+
+  /**
+   * The WebSocket server, made when a client first asks for one: `ws` and the TLS and HTTPS modules it loads
+   * are then left out of every start that serves no socket (the product bundles it apart: LAZY in esbuild.mjs).
+   * A synchronous require, as an upgrade is handled at once.
+   */
+  private sockets(): WebSocketServer {
+    if (!this.server) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { WebSocketServer } = require('ws') as typeof import('ws');
+      this.server = new WebSocketServer({
+        noServer: true,
+        maxPayload: MAX_BODY_BYTES,
+        handleProtocols: (offered) => (offered.has(API_WS_PROTOCOL) ? API_WS_PROTOCOL : false),
+      });
+      this.server.on('error', (err) => this.ctx.log?.(`api: WebSocket server: ${err.message}`));
+    }
+    return this.server;
   }
 
   /** An HTTP upgrade: admitted like any request (the token may come as a subprotocol), or answered and closed. */
@@ -59,12 +73,12 @@ export class SocketEndpoint {
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${(err as Error).message}\n`);
       return;
     }
-    this.server.handleUpgrade(req, socket, head, (ws) => this.connected(ws, afterSeq, scope, token));
+    this.sockets().handleUpgrade(req, socket, head, (ws) => this.connected(ws, afterSeq, scope, token));
   }
 
   /** Ends every connection at once (the server is stopping). */
   closeAll(): void {
-    for (const client of this.server.clients) client.terminate();
+    for (const client of this.server?.clients ?? []) client.terminate();
   }
 
   private connected(ws: WebSocket, afterSeq: number, scope: Scope, token: string): void {

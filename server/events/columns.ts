@@ -1,14 +1,19 @@
+/** A column's numbers: float64, or int32 while every value is a whole number that fits (ids, counts, pids). */
+export type Numbers = Float64Array | Int32Array;
+
 /**
- * A growable column of numbers (a Float64Array that doubles when full): the run list and the calls are kept
+ * A growable column of numbers (a typed array that doubles when full): the run list and the calls are kept
  * as columns, so that a million-event history is a few typed arrays, written to and read from the index as
- * raw bytes, instead of hundreds of thousands of objects to parse and collect.
+ * raw bytes, instead of hundreds of thousands of objects to parse and collect. A column of whole numbers is
+ * kept as int32, half the bytes to read at start, until a value does not fit: then it widens to float64, so
+ * every value stays exact.
  */
 export class Column {
-  private data: Float64Array;
+  private data: Numbers;
   private size: number;
 
-  constructor(from?: Float64Array) {
-    this.data = from ?? new Float64Array(1024);
+  constructor(from?: Numbers, ints = false) {
+    this.data = from ?? (ints ? new Int32Array(1024) : new Float64Array(1024));
     this.size = from?.length ?? 0;
   }
 
@@ -18,11 +23,11 @@ export class Column {
 
   push(value: number): void {
     if (this.size === this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
+      const bigger = this.data instanceof Int32Array ? new Int32Array(this.data.length * 2) : new Float64Array(this.data.length * 2);
       bigger.set(this.data);
       this.data = bigger;
     }
-    this.data[this.size++] = value;
+    this.set(this.size++, value);
   }
 
   get(i: number): number {
@@ -30,11 +35,12 @@ export class Column {
   }
 
   set(i: number, value: number): void {
+    if (this.data instanceof Int32Array && (value | 0) !== value) this.data = Float64Array.from(this.data);
     this.data[i] = value;
   }
 
   /** The filled part, without copying. */
-  values(): Float64Array {
+  values(): Numbers {
     return this.data.subarray(0, this.size);
   }
 }

@@ -5,10 +5,11 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as zlib from 'node:zlib';
 import { writeAtomic } from '../workspace';
 import { parseLine } from './log';
-import { RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
+import type { Numbers } from './columns';
+import { checkCalls, RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
 
 /** Bumped whenever the snapshot's shape changes: an index of another version is rebuilt. */
-const INDEX_VERSION = 4;
+const INDEX_VERSION = 5;
 /** A log (or a tail of one) up to this size is folded before the engine answers; a larger one in the background. */
 const FOLD_BEFORE_READY_BYTES = 8 * 1024 * 1024;
 /** Bytes read per step of a background fold, between which requests are answered. */
@@ -49,6 +50,11 @@ export class LogIndex {
   private persistedOffset = 0;
   private persistTimer: NodeJS.Timeout | undefined;
   private warned = false;
+  /**
+   * The index file as loaded, held open until its calls are read (on first need): the same bytes, even when
+   * the file has been replaced since by a newer index.
+   */
+  private callsFd: number | undefined;
 
   private constructor(
     readonly logFile: string,
@@ -124,12 +130,15 @@ export class LogIndex {
     this.persistTimer = undefined;
     if (this.folding || this.offset === this.persistedOffset) return;
     try {
+      // Taken first: it reads the loaded index's calls if they were not yet, and a damaged calls section starts a rebuild.
+      const snapshot = this.agg.toSnapshot();
+      if (this.folding) return;
       const dir = path.dirname(this.indexFile);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       // Never write through a link: the index belongs beside the log, nowhere else.
       if (fs.lstatSync(dir).isSymbolicLink()) throw new Error(`${dir} is a symlink`);
       const header: IndexHeader = { version: INDEX_VERSION, offset: this.offset, lastSeq: this.lastSeq, head: this.headHash(this.offset) };
-      writeAtomic(this.indexFile, encodeIndex(header, this.agg.toSnapshot()));
+      writeAtomic(this.indexFile, encodeIndex(header, snapshot));
       // Private like the log it summarises (later writes keep the mode; the folder is the user's only).
       fs.chmodSync(this.indexFile, 0o600);
       this.persistedOffset = this.offset;
@@ -149,21 +158,45 @@ export class LogIndex {
     }
   }
 
+  /** Reads the index but its calls, which stay in the file (held open) until first needed. */
   private load(): void {
-    let bytes: Buffer;
+    let fd: number;
     try {
-      bytes = fs.readFileSync(this.indexFile);
+      fd = fs.openSync(this.indexFile, 'r');
     } catch {
       return; // Missing: built from the log.
     }
     try {
-      const { header, snapshot } = decodeIndex(bytes);
+      const { header, snapshot, calls } = readIndex(fd);
       if (!this.matchesLog(header)) return;
-      this.agg = StatsAggregator.fromSnapshot(snapshot);
+      this.agg = StatsAggregator.fromSnapshot({ ...snapshot, calls: () => this.readCalls(fd, calls, snapshot.meta.names.length) });
       this.offset = this.persistedOffset = header.offset;
       this.lastSeq = header.lastSeq;
+      this.callsFd = fd;
     } catch {
       this.reset(); // Corrupt or of another version: rebuilt from the log.
+    } finally {
+      if (this.callsFd !== fd) fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * The loaded index's calls, read and checked now. Should they be damaged (the rest of the file was sound), the
+   * index is rebuilt from the log in the background and answers are partial until then; the aggregator that
+   * asked is the one being replaced, so it gets none.
+   */
+  private readCalls(fd: number, section: CallsSection, names: number): Float64Array {
+    if (this.callsFd !== fd) return new Float64Array(0);
+    try {
+      const bytes = readAt(fd, section.at, section.count * 8);
+      this.closeCalls();
+      if (zlib.crc32(bytes) !== section.crc) throw new Error('checksum mismatch');
+      return checkCalls(new Float64Array(bytes.buffer, bytes.byteOffset, section.count), names);
+    } catch (err) {
+      this.say(`the stats index ${this.indexFile} is damaged (${(err as Error).message}); rebuilding it from the log`);
+      this.reset();
+      this.folding = this.foldInBackground();
+      return new Float64Array(0);
     }
   }
 
@@ -171,13 +204,16 @@ export class LogIndex {
   private matchesLog(header: IndexHeader): boolean {
     if (fileSize(this.logFile) < header.offset || this.headHash(header.offset) !== header.head) return false;
     if (header.offset === 0) return true;
-    const start = Math.max(0, header.offset - 256 * 1024);
-    const lines = readRange(this.logFile, start, header.offset).split('\n');
-    for (let i = lines.length - 1; i >= (start === 0 ? 0 : 1); i--) {
-      const event = parseLine(lines[i]);
-      if (event) return event.seq === header.lastSeq;
+    // Read back from the offset a little at first (a line is about half a KB), up to 256 KB.
+    for (let back = 16 * 1024; ; back *= 4) {
+      const start = Math.max(0, header.offset - back);
+      const lines = readRange(this.logFile, start, header.offset).split('\n');
+      for (let i = lines.length - 1; i >= (start === 0 ? 0 : 1); i--) {
+        const event = parseLine(lines[i]);
+        if (event) return event.seq === header.lastSeq;
+      }
+      if (start === 0 || back >= 256 * 1024) return header.lastSeq === 0;
     }
-    return header.lastSeq === 0;
   }
 
   private headHash(offset: number): string {
@@ -186,7 +222,18 @@ export class LogIndex {
       .digest('hex');
   }
 
+  private closeCalls(): void {
+    if (this.callsFd === undefined) return;
+    try {
+      fs.closeSync(this.callsFd);
+    } catch {
+      // Already gone; nothing was read from it.
+    }
+    this.callsFd = undefined;
+  }
+
   private reset(): void {
+    this.closeCalls();
     this.agg = new StatsAggregator();
     this.offset = this.persistedOffset = this.lastSeq = 0;
   }
@@ -263,49 +310,116 @@ export class LogIndex {
 }
 
 /**
- * The index file: `MICROIDX`, the header's length and a CRC-32 of everything after it, the header (JSON: the
- * stamp, the counts, the snapshot's small part), then the run columns, the run ids' end offsets and the
- * calls (`CALL_FIELDS`) as raw little-endian float64s, then the run ids end to end. Raw columns load in a few milliseconds where JSON would take seconds.
+ * The index file: `MICROIDX`, the header's length and a CRC-32 of everything after it up to the calls; the header
+ * (JSON: the stamp, the counts, which run columns are int32, the sketches' lengths, the calls' CRC-32, the
+ * snapshot's small part); the float64 run columns, the run ids' end offsets and the latency sketches, then the
+ * int32 run columns, all raw little-endian; the run ids end to end; last, the calls (`CALL_FIELDS`) as raw
+ * float64s. Raw numbers are used in place, with no pass over them (a start costs the same per byte whatever
+ * the history), and the calls, most of the file, are read only when first needed (rollups, spend, the next
+ * write).
  */
 const MAGIC = Buffer.from('MICROIDX');
+const PREFIX = MAGIC.length + 8;
 
-function encodeIndex(header: IndexHeader, snapshot: StatsSnapshot): Buffer {
-  const ids = Buffer.from(snapshot.runIds.blob, 'utf8');
-  const head = Buffer.from(
-    JSON.stringify({ ...header, runs: snapshot.runIds.ends.length, calls: snapshot.calls.length, ids: ids.length, meta: snapshot.meta }),
-  );
-  const pad = Buffer.alloc((8 - ((MAGIC.length + 8 + head.length) % 8)) % 8);
-  const raw = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  const body = Buffer.concat([head, pad, ...snapshot.columns.map(raw), raw(snapshot.runIds.ends), raw(snapshot.calls), ids]);
-  const lengths = Buffer.alloc(8);
-  lengths.writeUInt32LE(head.length, 0);
-  lengths.writeUInt32LE(zlib.crc32(body), 4);
-  return Buffer.concat([MAGIC, lengths, body]);
+/** Where the calls are in the file, how many numbers, and their CRC-32. */
+interface CallsSection {
+  at: number;
+  count: number;
+  crc: number;
 }
 
-function decodeIndex(bytes: Buffer): { header: IndexHeader; snapshot: StatsSnapshot } {
-  if (bytes.length < MAGIC.length + 8 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not an index');
-  const headLength = bytes.readUInt32LE(MAGIC.length);
-  const body = bytes.subarray(MAGIC.length + 8);
-  if (zlib.crc32(body) !== bytes.readUInt32LE(MAGIC.length + 4)) throw new Error('index checksum mismatch');
-  const header = JSON.parse(body.toString('utf8', 0, headLength)) as IndexHeader & { runs: number; calls: number; ids: number; meta: StatsSnapshot['meta'] };
-  if (header.version !== INDEX_VERSION) throw new Error('index of another version');
-  if (![header.offset, header.lastSeq, header.runs, header.calls, header.ids].every((n) => Number.isSafeInteger(n) && n >= 0))
-    throw new Error('bad index header');
-  let at = MAGIC.length + 8 + headLength;
-  at += (8 - (at % 8)) % 8;
-  const floats = (count: number) => {
-    if (at + count * 8 > bytes.length) throw new Error('index cut short');
-    const start = bytes.byteOffset + at;
-    at += count * 8;
-    // A view on the file's bytes where they are aligned (a file read whole is), else a copy.
-    return start % 8 === 0 ? new Float64Array(bytes.buffer, start, count) : new Float64Array(bytes.buffer.slice(start, start + count * 8));
+type FileHeader = IndexHeader & {
+  runs: number;
+  int32: boolean[];
+  sketches: number[];
+  calls: number;
+  callsCrc: number;
+  ids: number;
+  meta: StatsSnapshot['meta'];
+};
+
+function encodeIndex(header: IndexHeader, snapshot: ReturnType<StatsAggregator['toSnapshot']>): Buffer {
+  const raw = (a: Numbers) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const int32 = snapshot.columns.map((c) => c instanceof Int32Array);
+  const calls = raw(snapshot.calls);
+  const ids = Buffer.from(snapshot.runIds.blob, 'utf8');
+  const fileHeader: FileHeader = {
+    ...header,
+    runs: snapshot.runIds.ends.length,
+    int32,
+    sketches: snapshot.sketches.map((s) => s.length),
+    calls: calls.length / 8,
+    callsCrc: zlib.crc32(calls),
+    ids: ids.length,
+    meta: snapshot.meta,
   };
-  const columns = Array.from({ length: RUN_COLUMN_COUNT }, () => floats(header.runs));
+  const head = Buffer.from(JSON.stringify(fileHeader));
+  // Float64 first, int32 after, so that every column is aligned for a view on the bytes as read.
+  const numbers = [...snapshot.columns.filter((_, i) => !int32[i]), snapshot.runIds.ends, ...snapshot.sketches, ...snapshot.columns.filter((_, i) => int32[i])];
+  const body = Buffer.concat([head, ...numbers.map(raw), ids]);
+  const prefix = Buffer.alloc(PREFIX);
+  MAGIC.copy(prefix);
+  prefix.writeUInt32LE(head.length, MAGIC.length);
+  prefix.writeUInt32LE(zlib.crc32(body), MAGIC.length + 4);
+  return Buffer.concat([prefix, body, calls]);
+}
+
+/** Reads and checks everything but the calls, which it only locates. */
+function readIndex(fd: number): { header: IndexHeader; snapshot: Omit<StatsSnapshot, 'calls'>; calls: CallsSection } {
+  const size = fs.fstatSync(fd).size;
+  if (size < PREFIX) throw new Error('not an index');
+  const prefix = readAt(fd, 0, PREFIX);
+  if (!prefix.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not an index');
+  const headLength = prefix.readUInt32LE(MAGIC.length);
+  if (PREFIX + headLength > size) throw new Error('index cut short');
+  const head = readAt(fd, PREFIX, headLength);
+  const header = JSON.parse(head.toString('utf8')) as FileHeader;
+  if (header.version !== INDEX_VERSION) throw new Error('index of another version');
+  const counts = [
+    header.offset,
+    header.lastSeq,
+    header.runs,
+    header.calls,
+    header.callsCrc,
+    header.ids,
+    ...(Array.isArray(header.sketches) ? header.sketches : [-1]),
+  ];
+  if (!counts.every((n) => Number.isSafeInteger(n) && n >= 0)) throw new Error('bad index header');
+  const { int32 } = header;
+  if (!Array.isArray(int32) || int32.length !== RUN_COLUMN_COUNT || !int32.every((i) => typeof i === 'boolean')) throw new Error('bad index header');
+  const ints = int32.filter(Boolean).length;
+  const runBytes = ((RUN_COLUMN_COUNT - ints + 1) * 8 + ints * 4) * header.runs + header.sketches.reduce((sum, n) => sum + n, 0) * 8;
+  const callsAt = PREFIX + headLength + runBytes + header.ids;
+  if (callsAt + header.calls * 8 !== size) throw new Error('index length mismatch');
+  // Read into a buffer of its own, so the columns are aligned views on it, never copies.
+  const rest = readAt(fd, PREFIX + headLength, runBytes + header.ids);
+  if (zlib.crc32(rest, zlib.crc32(head)) !== prefix.readUInt32LE(MAGIC.length + 4)) throw new Error('index checksum mismatch');
+  // In the file's order: the float64 run columns, the id offsets, the sketches, then the int32 run columns.
+  let at = rest.byteOffset;
+  const floats = (count: number) => new Float64Array(rest.buffer, (at += count * 8) - count * 8, count);
+  const int32s = (count: number) => new Int32Array(rest.buffer, (at += count * 4) - count * 4, count);
+  const columns = new Array<Numbers>(RUN_COLUMN_COUNT);
+  int32.forEach((int, i) => {
+    if (!int) columns[i] = floats(header.runs);
+  });
   const ends = floats(header.runs);
-  const calls = floats(header.calls);
-  if (at + header.ids !== bytes.length) throw new Error('index length mismatch');
-  return { header, snapshot: { meta: header.meta, runIds: { blob: bytes.toString('utf8', at), ends }, columns, calls } };
+  const sketches = header.sketches.map((count) => floats(count));
+  int32.forEach((int, i) => {
+    if (int) columns[i] = int32s(header.runs);
+  });
+  const snapshot = { meta: header.meta, sketches, runIds: { blob: rest.toString('utf8', runBytes), ends }, columns };
+  return { header, snapshot, calls: { at: callsAt, count: header.calls, crc: header.callsCrc } };
+}
+
+/** `length` bytes at `position`, in a buffer of their own (so aligned for float64 views); throws when the file is shorter. */
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buffer = Buffer.allocUnsafeSlow(length);
+  for (let done = 0; done < length;) {
+    const n = fs.readSync(fd, buffer, done, length - done, position + done);
+    if (n <= 0) throw new Error('index cut short');
+    done += n;
+  }
+  return buffer;
 }
 
 function fileSize(file: string): number {

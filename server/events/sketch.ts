@@ -18,7 +18,7 @@ export const SKETCH_RELATIVE_ERROR = 2 ** -SIGNIFICANT_BITS;
 
 export class LatencySketch {
   /** Count per bucket index, dense up to the highest bucket seen. */
-  private counts = new Float64Array(64);
+  private counts: Float64Array = new Float64Array(64);
   private total = 0;
 
   get count(): number {
@@ -45,27 +45,42 @@ export class LatencySketch {
     return null; // Unreachable: the counts add up to the total.
   }
 
-  /** Flat `[bucket, count, bucket, count, …]` of the buckets in use, for the index file. */
-  toJSON(): number[] {
+  /** The counts of buckets 0 up to the highest in use (a view, not a copy): how the index file stores a sketch. */
+  buckets(): Float64Array {
+    let end = this.counts.length;
+    while (end > 0 && this.counts[end - 1] === 0) end--;
+    return this.counts.subarray(0, end);
+  }
+
+  /**
+   * A sketch of `count` values over `buckets` as `buckets()` gave them, used in place (read from the index, whose
+   * checksum vouches for them: no pass over them at start).
+   */
+  static fromBuckets(buckets: Float64Array, count: number): LatencySketch {
+    if (buckets.length > MAX_BUCKETS || !Number.isSafeInteger(count) || count < 0) throw new Error('a latency sketch holds a bad bucket');
+    const sketch = new LatencySketch();
+    sketch.counts = buckets;
+    sketch.total = count;
+    return sketch;
+  }
+
+  /** The buckets in use as `[bucket, count, …]`, ascending: how `microAgent/rollups` sends a sketch. */
+  flat(): number[] {
     const out: number[] = [];
     for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) out.push(i, this.counts[i]);
     return out;
   }
 
-  static fromJSON(flat: unknown): LatencySketch {
-    if (!Array.isArray(flat) || flat.length % 2 !== 0) throw new Error('a latency sketch is a flat list of bucket, count pairs');
-    const sketch = new LatencySketch();
+  /** Adds a sketch given as `flat()` gives one (from another process: checked). */
+  addFlat(flat: readonly number[]): void {
+    if (flat.length % 2 !== 0) throw new Error('a latency sketch is a flat list of bucket, count pairs');
     for (let i = 0; i < flat.length; i += 2) {
-      const bucket: unknown = flat[i];
-      const n: unknown = flat[i + 1];
-      if (!Number.isSafeInteger(bucket) || (bucket as number) < 0 || (bucket as number) >= MAX_BUCKETS || !Number.isSafeInteger(n) || (n as number) <= 0)
-        throw new Error('a latency sketch holds a bad bucket');
-      sketch.addToBucket(bucket as number, n as number);
+      if (!Number.isSafeInteger(flat[i + 1]) || flat[i + 1] <= 0) throw new Error('a latency sketch holds a bad count');
+      this.addToBucket(flat[i], flat[i + 1]);
     }
-    return sketch;
   }
 
-  /** Adds `times` values to a bucket (an index as `bucketOf` and `toJSON` give them). */
+  /** Adds `times` values to a bucket (an index as `bucketOf` and `flat` give them). */
   addToBucket(bucket: number, times: number): void {
     if (!Number.isSafeInteger(bucket) || bucket < 0 || bucket >= MAX_BUCKETS) throw new Error(`a latency sketch has no bucket ${bucket}`);
     if (bucket >= this.counts.length) {

@@ -2,7 +2,7 @@ import type { AgentEvent, ProviderStats, RunSummary, Stats } from '../protocol/e
 import type { CallRollup, RunRollup } from '../protocol/methods';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
-import { Column, IdColumn } from './columns';
+import { Column, IdColumn, Numbers } from './columns';
 import { bucketOf, LatencySketch } from './sketch';
 
 interface ModelAccumulator {
@@ -45,6 +45,8 @@ const RUN_COLUMNS = [
   'resumedFrom',
 ] as const;
 type RunColumn = (typeof RUN_COLUMNS)[number];
+/** Run columns of whole numbers, kept as int32 while their values fit (`Column`): ids into `names`, counts, pids, seqs. */
+const INT_COLUMNS: ReadonlySet<RunColumn> = new Set(['pid', 'iterations', 'file', 'provider', 'model', 'status', 'reason', 'startSeq', 'resumedFrom']);
 export const RUN_COLUMN_COUNT = RUN_COLUMNS.length;
 
 /**
@@ -85,7 +87,7 @@ export class StatsAggregator {
   private readonly models = new Map<string, ModelAccumulator>();
   /** Runs in log order (the order they started), one column per field, and their ids. */
   private runIds = new IdColumn();
-  private readonly columns = Object.fromEntries(RUN_COLUMNS.map((c) => [c, new Column()])) as Record<RunColumn, Column>;
+  private readonly columns = Object.fromEntries(RUN_COLUMNS.map((c) => [c, new Column(undefined, INT_COLUMNS.has(c))])) as Record<RunColumn, Column>;
   /** Each run's place; built on first need (a start that answers only stats never pays for it). */
   private runIndex: Map<string, number> | undefined;
   /** Strings the columns refer to by id. */
@@ -95,6 +97,11 @@ export class StatsAggregator {
   private passedIterations = 0;
   /** Every call's `CALL_FIELDS`, flat and in log order, for spend and rollups over any time window, exact. */
   private calls = new Column();
+  /**
+   * How to read the calls the index holds, until first needed (rollups, spend, a snapshot): they are most of the
+   * index, and a start that answers stats and runs never reads them. `calls` holds those folded since meanwhile.
+   */
+  private indexedCalls: (() => Float64Array) | undefined;
   /** The last `stats()` answer, until the next event. */
   private cached: Stats | undefined;
 
@@ -146,7 +153,7 @@ export class StatsAggregator {
 
   /** Cost of the priced calls at or after `sinceTs`. Calls are in ts order, so scan from the newest back. */
   spendSince(sinceTs: number): { costUsd: number; calls: number } {
-    const rows = this.calls.values();
+    const rows = this.callRows();
     let costUsd = 0;
     let calls = 0;
     for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
@@ -165,7 +172,7 @@ export class StatsAggregator {
    * dashboard's all-time answer does not re-bucket half a million latencies.
    */
   rollups(sinceTs: number, bucketMs: number | null, sketches: boolean): Rollups {
-    const rows = this.calls.values();
+    const rows = this.callRows();
     const allTime = bucketMs === null && (rows.length === 0 || rows[TS] >= sinceTs);
     const tallied = sketches && !allTime;
     // Keyed by a number (bucket × names + model id), with the sums in a typed array: the loop may read half a
@@ -212,7 +219,7 @@ export class StatsAggregator {
       };
       if (!sketches) return rollup;
       const acc = allTime ? this.models.get(this.names[id])! : undefined;
-      return { ...rollup, latency: acc ? acc.latencies.toJSON() : flatSketch(lat!), ttft: acc ? acc.ttfts.toJSON() : flatSketch(ttf!) };
+      return { ...rollup, latency: acc ? acc.latencies.flat() : flatSketch(lat!), ttft: acc ? acc.ttfts.flat() : flatSketch(ttf!) };
     });
     const runs = new Map<string, RunRollup>();
     const c = this.columns;
@@ -337,59 +344,67 @@ export class StatsAggregator {
   }
 
   /** Everything folded so far: a small JSON part and raw columns (the index file's body); `fromSnapshot` reads it back. */
-  toSnapshot(): StatsSnapshot {
-    const models = [...this.models.values()].map((acc) => ({ ...acc, latencies: acc.latencies.toJSON(), ttfts: acc.ttfts.toJSON() }));
+  toSnapshot(): StatsSnapshot & { calls: Float64Array } {
+    const accs = [...this.models.values()];
+    const models = accs.map(({ latencies, ttfts, ...acc }) => ({ ...acc, latencies: latencies.count, ttfts: ttfts.count }));
     return {
-      meta: { models, names: this.names },
+      meta: { models, names: this.names, counts: this.counts, passedIterations: this.passedIterations },
+      sketches: accs.flatMap((acc) => [acc.latencies.buckets(), acc.ttfts.buckets()]),
       runIds: this.runIds.packed(),
       columns: RUN_COLUMNS.map((c) => this.columns[c].values()),
-      calls: this.calls.values(),
+      calls: this.callRows(),
     };
   }
 
-  /** Throws on anything that is not a consistent snapshot, so a damaged index is rebuilt rather than believed. */
+  /**
+   * Throws on a snapshot of the wrong shape, so a damaged index is rebuilt rather than believed. Its columns and
+   * sketches are used as they are, with no pass over them: the index file's checksum vouches for their bytes,
+   * and the counts by status come with them, so a start does no work per run beyond reading its bytes.
+   */
   static fromSnapshot(snapshot: StatsSnapshot): StatsAggregator {
     const fail = (what: string): never => {
       throw new Error(`index: ${what}`);
     };
-    const { meta, runIds, columns, calls } = snapshot;
+    const { meta, sketches, runIds, columns, calls } = snapshot;
     if (!Array.isArray(meta?.models) || !Array.isArray(meta.names) || !meta.names.every((n) => typeof n === 'string')) return fail('not a snapshot');
-    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.ends.length) || calls.length % CALL_STRIDE !== 0)
-      return fail('bad columns');
+    if (columns.length !== RUN_COLUMNS.length || columns.some((c) => c.length !== runIds.ends.length)) return fail('bad columns');
+    if (sketches.length !== meta.models.length * 2) return fail('bad sketches');
     const agg = new StatsAggregator();
     const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : fail('bad number'));
-    for (const m of meta.models as unknown as Array<Record<string, unknown>>) {
+    meta.models.forEach((m, i) => {
       const acc = agg.model(String(m.provider) as ProviderName, String(m.model));
       for (const key of ['calls', 'errors', 'inputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'outputTokens', 'costUsd', 'pricedCalls'] as const)
         acc[key] = num(m[key]);
-      acc.latencies = LatencySketch.fromJSON(m.latencies);
-      acc.ttfts = LatencySketch.fromJSON(m.ttfts);
-    }
+      acc.latencies = LatencySketch.fromBuckets(sketches[2 * i], num(m.latencies));
+      acc.ttfts = LatencySketch.fromBuckets(sketches[2 * i + 1], num(m.ttfts));
+    });
     for (const name of meta.names) agg.name(name);
+    for (const status of STATUSES) agg.counts[status] = num(meta.counts?.[status]);
+    if (STATUSES.reduce((sum, status) => sum + agg.counts[status], 0) !== runIds.ends.length) return fail('bad run counts');
+    agg.passedIterations = num(meta.passedIterations);
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
     agg.runIds = new IdColumn(runIds.blob, runIds.ends);
-    agg.calls = new Column(calls);
-    const models = calls.length / CALL_STRIDE;
-    for (let i = 0; i < models; i++) {
-      const id = calls[i * CALL_STRIDE + MODEL];
-      if (!Number.isInteger(id) || id < 0 || id >= agg.names.length) fail('bad call model');
-    }
-    // Checked and counted on the columns themselves: no object per run.
-    const ids = (c: RunColumn) => agg.columns[c].values();
-    for (const c of ['file', 'provider', 'model', 'status', 'reason'] as const) {
-      const values = ids(c);
-      const min = c === 'reason' ? -1 : 0;
-      for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i]) || values[i] < min || values[i] >= agg.names.length) fail('bad name id');
-    }
-    const status = ids('status');
-    const iterations = ids('iterations');
-    const statusOf = agg.names.map((n) => (STATUSES as readonly string[]).indexOf(n));
-    for (let i = 0; i < status.length; i++) {
-      const which = STATUSES[statusOf[status[i]]] ?? fail('bad run status');
-      agg.counts[which]++;
-      if (which === 'passed') agg.passedIterations += iterations[i];
-    }
+    if (typeof calls === 'function') agg.indexedCalls = calls;
+    else agg.calls = new Column(checkCalls(calls, agg.names.length));
     return agg;
+  }
+
+  /** Every call folded, the index's first (read now if they were not yet), flat. */
+  private callRows(): Float64Array {
+    const read = this.indexedCalls;
+    if (read) {
+      this.indexedCalls = undefined;
+      const indexed = read();
+      const since = this.calls.values();
+      const all = since.length === 0 ? indexed : new Float64Array(indexed.length + since.length);
+      if (all !== indexed) {
+        all.set(indexed);
+        all.set(since, indexed.length);
+      }
+      this.calls = new Column(all);
+    }
+    // A float64 column from the start (made without `ints`), and a column never narrows.
+    return this.calls.values() as Float64Array;
   }
 
   private index(): Map<string, number> {
@@ -503,20 +518,44 @@ export class StatsAggregator {
 
 /** The aggregator as an index body: models (with sketches as flat bucket lists) and names as JSON, runs and calls as columns. */
 export interface StatsSnapshot {
-  meta: { models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number[]; ttfts: number[] }>; names: string[] };
+  /** The models, each with how many values its sketches hold; the names; the runs counted by status. */
+  meta: {
+    models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number; ttfts: number }>;
+    names: string[];
+    counts: Record<Status, number>;
+    passedIterations: number;
+  };
+  /** Each model's latency sketch then its TTFT sketch (`LatencySketch.buckets`), in `meta.models` order. */
+  sketches: Float64Array[];
   /** The run ids as one string and where each ends in it. */
   runIds: { blob: string; ends: Float64Array };
-  /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`. */
-  columns: Float64Array[];
-  /** `CALL_FIELDS` of every call, flat. */
-  calls: Float64Array;
+  /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`: float64, or int32 where every value fits. */
+  columns: Numbers[];
+  /**
+   * `CALL_FIELDS` of every call, flat; or how to read them on first need (the index reads them lazily, and checks
+   * them with `checkCalls`).
+   */
+  calls: Float64Array | (() => Float64Array);
+}
+
+/**
+ * `calls` as read from an index whose snapshot has `names` names; throws unless they are whole rows naming
+ * known models, so a damaged index is rebuilt rather than believed.
+ */
+export function checkCalls(calls: Float64Array, names: number): Float64Array {
+  if (calls.length % CALL_STRIDE !== 0) throw new Error('index: bad calls');
+  for (let i = MODEL; i < calls.length; i += CALL_STRIDE) {
+    const id = calls[i];
+    if (!Number.isInteger(id) || id < 0 || id >= names) throw new Error('index: bad call model');
+  }
+  return calls;
 }
 
 function tally(counts: Map<number, number>, bucket: number): void {
   counts.set(bucket, (counts.get(bucket) ?? 0) + 1);
 }
 
-/** A sparse sketch as `LatencySketch.toJSON` writes one: `[bucket, count, …]`, ascending. */
+/** A sparse sketch, `[bucket, count, …]`, ascending. */
 function flatSketch(counts: Map<number, number>): number[] {
   return [...counts].sort((a, b) => a[0] - b[0]).flat();
 }

@@ -1,7 +1,9 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
 import { ChatRequest, RequestMessage, StreamedReply, VendorAdapter } from './types';
 
+/** Where the SDK sends requests when no base URL is given. */
+const ANTHROPIC_API = 'https://api.anthropic.com';
 /** Anthropic allows four cache breakpoints in a request. */
 const MAX_BREAKPOINTS = 4;
 const EPHEMERAL = { type: 'ephemeral' } as const;
@@ -40,13 +42,16 @@ function plain(m: RequestMessage): string {
  * Anthropic's `input_tokens` leaves out the prompt tokens read from or written to the cache; they are added, so that
  * `inputTokens` counts every prompt token as it does for OpenAI, and reported apart as cached and cache-written.
  */
-export function anthropicAdapter(apiKey: string, baseURL?: string): VendorAdapter {
-  const client = new Anthropic({ apiKey, baseURL, maxRetries: 0, timeout: 10 * 60_000 });
+export function anthropicAdapter(apiKey: string, baseURL = ANTHROPIC_API): VendorAdapter {
+  // The SDK is loaded on the first call, not at start (the product bundles it apart: LAZY in esbuild.mjs).
+  let client: Promise<Anthropic> | undefined;
+  const sdk = () =>
+    (client ??= import('@anthropic-ai/sdk').then(({ default: Anthropic }) => new Anthropic({ apiKey, baseURL, maxRetries: 0, timeout: 10 * 60_000 })));
   return {
     name: 'anthropic',
-    endpoint: client.baseURL,
+    endpoint: baseURL,
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
-      const stream = await client.messages.create({ model: req.model, ...anthropicBody(req), max_tokens: req.maxTokens, stream: true }, { signal });
+      const stream = await (await sdk()).messages.create({ model: req.model, ...anthropicBody(req), max_tokens: req.maxTokens, stream: true }, { signal });
       let text = '';
       let finishReason: StreamedReply['finishReason'] = null;
       let uncachedInput: number | null = null;

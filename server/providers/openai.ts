@@ -1,6 +1,9 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ProviderName } from '../protocol';
 import { ChatRequest, messageText, StreamedReply, VendorAdapter } from './types';
+
+/** Where the SDK sends requests when no base URL is given. */
+const OPENAI_API = 'https://api.openai.com/v1';
 
 export interface OpenAiOptions {
   name: ProviderName;
@@ -17,13 +20,19 @@ export interface OpenAiOptions {
  * `prompt_tokens_details.cached_tokens`, a part of `prompt_tokens`. OpenAI neither reports nor bills cache writes.
  */
 export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
+  const baseURL = options.baseURL ?? OPENAI_API;
+  // The SDK is loaded on the first call, not at start (the product bundles it apart: LAZY in esbuild.mjs).
   // Retries and timeouts are ours (call.ts), so they can be counted and classified.
-  const client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, timeout: 10 * 60_000 });
+  let client: Promise<OpenAI> | undefined;
+  const sdk = () =>
+    (client ??= import('openai').then(({ default: OpenAI }) => new OpenAI({ apiKey: options.apiKey, baseURL, maxRetries: 0, timeout: 10 * 60_000 })));
   return {
     name: options.name,
-    endpoint: client.baseURL,
+    endpoint: baseURL,
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
-      const stream = await client.chat.completions.create(
+      const stream = await (
+        await sdk()
+      ).chat.completions.create(
         {
           model: req.model,
           messages: [{ role: 'system', content: req.system }, ...req.messages.map((m) => ({ role: m.role, content: messageText(m) }))],

@@ -10,7 +10,7 @@ import { Result, summarize } from './stats';
 import { packagedVsix } from '../support/vsix';
 
 export function bundleSizes(): Result[] {
-  return ['extension.js', 'server.js', 'cli.js'].map((file) => {
+  const sizes = ['extension.js', 'server.js', 'cli.js'].map((file): Result => {
     const bytes = fs.readFileSync(path.join(DIST, file));
     return {
       name: `bundle: dist/${file}`,
@@ -19,6 +19,12 @@ export function bundleSizes(): Result[] {
       note: `${(zlib.gzipSync(bytes).length / 1024).toFixed(0)} KB gzipped, minified`,
     };
   });
+  // What the host and the CLI load on first use only (LAZY in esbuild.mjs).
+  const lazy = fs.readdirSync(path.join(DIST, 'lazy')).filter((file) => file.endsWith('.js'));
+  const kb = (file: string) => fs.statSync(path.join(DIST, 'lazy', file)).size / 1024;
+  const total = lazy.reduce((sum, file) => sum + kb(file), 0);
+  const each = lazy.map((file) => `${file} ${kb(file).toFixed(0)}`).join(', ');
+  return [...sizes, { name: 'bundle: dist/lazy/*.js', value: total, unit: 'KB', note: `loaded on first use only: ${each} KB` }];
 }
 
 /** What users download: the .vsix `npm run package` builds (bundled dist, webview assets, media). */
