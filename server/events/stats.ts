@@ -67,6 +67,7 @@ const CALL_FIELDS = [
 ] as const;
 export const CALL_STRIDE = CALL_FIELDS.length;
 const [TS, MODEL, OK, LATENCY, TTFT, INPUT, CACHED, CACHE_WRITE, OUTPUT, COST] = CALL_FIELDS.map((_, i) => i);
+const DAY_MS = 86_400_000;
 /** A rollup's sums, in the order `rollups` keeps them per bucket and model. */
 const [S_CALLS, S_ERRORS, S_LATENCY, S_INPUT, S_CACHED, S_CACHE_WRITE, S_OUTPUT, S_COST, S_PRICED, SUMS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
@@ -102,6 +103,8 @@ export class StatsAggregator {
    * index, and a start that answers stats and runs never reads them. `calls` holds those folded since meanwhile.
    */
   private indexedCalls: (() => Float64Array) | undefined;
+  /** The calls' sums (`SUMS` order) per UTC day and model id, kept as they are folded: see `rollups`. */
+  private readonly days = new Map<number, Map<number, Float64Array>>();
   /** The last `stats()` answer, until the next event. */
   private cached: Stats | undefined;
 
@@ -172,32 +175,37 @@ export class StatsAggregator {
    * dashboard's all-time answer does not re-bucket half a million latencies.
    */
   rollups(sinceTs: number, bucketMs: number | null, sketches: boolean): Rollups {
-    const rows = this.callRows();
-    const allTime = bucketMs === null && (rows.length === 0 || rows[TS] >= sinceTs);
-    const tallied = sketches && !allTime;
-    // Keyed by a number (bucket × names + model id), with the sums in a typed array: the loop may read half a
+    const firstDay = this.days.size > 0 ? Math.min(...this.days.keys()) : Infinity;
+    const allTime = bucketMs === null && sinceTs <= firstDay * DAY_MS;
+    // Keyed by a number (bucket × names + model id), with the sums in a typed array: a scan may read half a
     // million calls and allocates only per bucket.
     const width = this.names.length;
+    const keyOf = (ts: number, model: number) => (bucketMs === null ? 0 : Math.floor(ts / bucketMs)) * width + model;
     const sums = new Map<number, { sums: Float64Array; lat?: Map<number, number>; ttf?: Map<number, number> }>();
-    for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
-      const key = (bucketMs === null ? 0 : Math.floor(rows[i + TS] / bucketMs)) * width + rows[i + MODEL];
-      let r = sums.get(key);
-      if (!r) sums.set(key, (r = { sums: new Float64Array(SUMS), ...(tallied ? { lat: new Map(), ttf: new Map() } : {}) }));
-      const s = r.sums;
-      s[S_CALLS]++;
-      if (rows[i + OK] === 0) s[S_ERRORS]++;
-      s[S_LATENCY] += rows[i + LATENCY];
-      s[S_INPUT] += rows[i + INPUT];
-      s[S_CACHED] += rows[i + CACHED];
-      s[S_CACHE_WRITE] += rows[i + CACHE_WRITE];
-      s[S_OUTPUT] += rows[i + OUTPUT];
-      if (!Number.isNaN(rows[i + COST])) {
-        s[S_COST] += rows[i + COST];
-        s[S_PRICED]++;
+    // Whole days from a midnight are summed already, as are all-time sketches: the dashboard's all-time and day
+    // rows read no call at all (a million-event log's calls are 10 MB of the index, read on first need).
+    if (sinceTs % DAY_MS === 0 && (bucketMs === null || bucketMs % DAY_MS === 0) && (!sketches || allTime)) {
+      for (const [day, models] of this.days) {
+        if (day * DAY_MS < sinceTs) continue;
+        for (const [model, daySums] of models) {
+          const key = keyOf(day * DAY_MS, model);
+          const r = sums.get(key);
+          if (r) for (let f = 0; f < SUMS; f++) r.sums[f] += daySums[f];
+          else sums.set(key, { sums: daySums.slice() });
+        }
       }
-      if (r.lat) {
-        tally(r.lat, bucketOf(rows[i + LATENCY]));
-        if (!Number.isNaN(rows[i + TTFT])) tally(r.ttf!, bucketOf(rows[i + TTFT]));
+    } else {
+      const tallied = sketches && !allTime;
+      const rows = this.callRows();
+      for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
+        const key = keyOf(rows[i + TS], rows[i + MODEL]);
+        let r = sums.get(key);
+        if (!r) sums.set(key, (r = { sums: new Float64Array(SUMS), ...(tallied ? { lat: new Map(), ttf: new Map() } : {}) }));
+        addCall(r.sums, rows, i);
+        if (r.lat) {
+          tally(r.lat, bucketOf(rows[i + LATENCY]));
+          if (!Number.isNaN(rows[i + TTFT])) tally(r.ttf!, bucketOf(rows[i + TTFT]));
+        }
       }
     }
     const calls = [...sums].map(([key, { sums: s, lat, ttf }]): CallRollup => {
@@ -348,7 +356,13 @@ export class StatsAggregator {
     const accs = [...this.models.values()];
     const models = accs.map(({ latencies, ttfts, ...acc }) => ({ ...acc, latencies: latencies.count, ttfts: ttfts.count }));
     return {
-      meta: { models, names: this.names, counts: this.counts, passedIterations: this.passedIterations },
+      meta: {
+        models,
+        names: this.names,
+        counts: this.counts,
+        passedIterations: this.passedIterations,
+        days: [...this.days].flatMap(([day, byModel]) => [...byModel].flatMap(([model, daySums]) => [day, model, ...daySums])),
+      },
       sketches: accs.flatMap((acc) => [acc.latencies.buckets(), acc.ttfts.buckets()]),
       runIds: this.runIds.packed(),
       columns: RUN_COLUMNS.map((c) => this.columns[c].values()),
@@ -382,6 +396,13 @@ export class StatsAggregator {
     for (const status of STATUSES) agg.counts[status] = num(meta.counts?.[status]);
     if (STATUSES.reduce((sum, status) => sum + agg.counts[status], 0) !== runIds.ends.length) return fail('bad run counts');
     agg.passedIterations = num(meta.passedIterations);
+    const days = Array.isArray(meta.days) && meta.days.length % (SUMS + 2) === 0 ? meta.days : fail('bad day sums');
+    for (let i = 0; i < days.length; i += SUMS + 2) {
+      const [day, model] = [num(days[i]), num(days[i + 1])];
+      if (!Number.isInteger(model) || model < 0 || model >= agg.names.length) fail('bad day sums');
+      if (!agg.days.has(day)) agg.days.set(day, new Map());
+      agg.days.get(day)!.set(model, Float64Array.from(days.slice(i + 2, i + 2 + SUMS), num));
+    }
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
     agg.runIds = new IdColumn(runIds.blob, runIds.ends);
     if (typeof calls === 'function') agg.indexedCalls = calls;
@@ -474,6 +495,12 @@ export class StatsAggregator {
     row[OUTPUT] = event.outputTokens ?? 0;
     row[COST] = event.costUsd ?? NaN;
     for (const v of row) this.calls.push(v);
+    const day = Math.floor(event.ts / DAY_MS);
+    let models = this.days.get(day);
+    if (!models) this.days.set(day, (models = new Map<number, Float64Array>()));
+    let daySums = models.get(row[MODEL]);
+    if (!daySums) models.set(row[MODEL], (daySums = new Float64Array(SUMS)));
+    addCall(daySums, row, 0);
   }
 
   /** Applies an event to its run, keeping the counts by status (and the iterations of passed runs) in step. */
@@ -524,6 +551,8 @@ export interface StatsSnapshot {
     names: string[];
     counts: Record<Status, number>;
     passedIterations: number;
+    /** `[day, model id, …sums]` per UTC day and model, sums in `rollups`' order. */
+    days: number[];
   };
   /** Each model's latency sketch then its TTFT sketch (`LatencySketch.buckets`), in `meta.models` order. */
   sketches: Float64Array[];
@@ -549,6 +578,21 @@ export function checkCalls(calls: Float64Array, names: number): Float64Array {
     if (!Number.isInteger(id) || id < 0 || id >= names) throw new Error('index: bad call model');
   }
   return calls;
+}
+
+/** Adds call `i` of `rows` (`CALL_FIELDS`, flat) to sums in `SUMS` order. */
+function addCall(sums: Float64Array, rows: ArrayLike<number>, i: number): void {
+  sums[S_CALLS]++;
+  if (rows[i + OK] === 0) sums[S_ERRORS]++;
+  sums[S_LATENCY] += rows[i + LATENCY];
+  sums[S_INPUT] += rows[i + INPUT];
+  sums[S_CACHED] += rows[i + CACHED];
+  sums[S_CACHE_WRITE] += rows[i + CACHE_WRITE];
+  sums[S_OUTPUT] += rows[i + OUTPUT];
+  if (!Number.isNaN(rows[i + COST])) {
+    sums[S_COST] += rows[i + COST];
+    sums[S_PRICED]++;
+  }
 }
 
 function tally(counts: Map<number, number>, bucket: number): void {
