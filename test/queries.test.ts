@@ -4,7 +4,7 @@ import { insights } from '../webview/insights';
 import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
 import type { AgentEvent, RollupsParams } from '../server/protocol';
 import { StatsAggregator } from '../server/events/stats';
-import { EVENTS_KEPT, hourRequest, MINUTES_SPAN_MS, rollupRequests, Store } from '../webview/store';
+import { EVENTS_KEPT, hourRequest, loadRequests, MINUTES_SPAN_MS, Store } from '../webview/store';
 import { EventFactory } from './support/events';
 
 async function store(): Promise<Store> {
@@ -138,7 +138,7 @@ describe('dashboard store and queries (sql.js)', () => {
     const loaded = await store();
     loaded.load({
       lastSeq: events[split - 1].seq,
-      rollups: [...rollupRequests(now), hourRequest(now, Math.floor(events[0].ts / 86_400_000))].map(({ res, sums, params }) => ({
+      rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, sums, params }) => ({
         res,
         sums,
         result: { sinceTs: 0, bucketMs: null, lastSeq: 0, ...host.rollups(params.sinceTs ?? 0, params.bucketMs ?? null, params.sketches ?? true) },
@@ -183,7 +183,7 @@ describe('dashboard store and queries (sql.js)', () => {
       const loaded = await store();
       loaded.load({
         lastSeq: events.at(-1)!.seq,
-        rollups: [...rollupRequests(now), hours].map(({ res, sums, params }) => ({ res, sums, result: answer(params) })),
+        rollups: loadRequests(now, firstDay).map(({ res, sums, params }) => ({ res, sums, result: answer(params) })),
         runs: host.runPage(100)!.runs,
         nextBefore: null,
       });

@@ -346,9 +346,9 @@ export interface RollupRequest {
 }
 
 /**
- * The rollups the store is loaded from, whatever the history's extent: all time (sums and sketches), days,
- * and for the last day minutes (sums and sketches) and hours' sketches. The hours' sums are asked after
- * (`hourRequest`), from where the days say the history starts.
+ * The rollups the store is loaded from: all time (sums and sketches), days, and for the last day minutes (sums
+ * and sketches) and hours (sketches, and sums: `hourRequest` of a history of unknown extent). A history that
+ * turns out shorter than `HOURS_SPAN_MS` needs more hours (`hourRequest` from its first day).
  */
 export function rollupRequests(now: number): RollupRequest[] {
   const dayAgo = now - MINUTES_SPAN_MS;
@@ -357,7 +357,13 @@ export function rollupRequests(now: number): RollupRequest[] {
     { res: 'd', sums: true, params: { bucketMs: BUCKET_MS.d, sketches: false } },
     { res: 'h', sums: false, params: { sinceTs: wholeBucket(dayAgo, 'h'), bucketMs: BUCKET_MS.h } },
     { res: 'm', sums: true, params: { sinceTs: wholeBucket(dayAgo, 'm'), bucketMs: BUCKET_MS.m } },
+    hourRequest(now, null),
   ];
+}
+
+/** What a history that starts on `firstDay` is loaded from: `rollupRequests`, its hours from `hourRequest`. */
+export function loadRequests(now: number, firstDay: number | null): RollupRequest[] {
+  return [...rollupRequests(now).slice(0, -1), hourRequest(now, firstDay)];
 }
 
 /** The start of the bucket a time falls in: asked from there, the first bucket of an answer is whole too. */
