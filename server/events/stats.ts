@@ -229,27 +229,30 @@ export class StatsAggregator {
       const acc = allTime ? this.models.get(this.names[id])! : undefined;
       return { ...rollup, latency: acc ? acc.latencies.flat() : flatSketch(lat!), ttft: acc ? acc.ttfts.flat() : flatSketch(ttf!) };
     });
-    const runs = new Map<string, RunRollup>();
+    // Per bucket, then per provider × names + model id: numbers, not strings, over what may be 200k runs.
+    const runs = new Map<number, Map<number, RunRollup>>();
     const c = this.columns;
+    const [running, passed] = [this.nameIds.get('running'), this.nameIds.get('passed')];
     for (let i = this.runIds.length - 1; i >= 0 && c.startedAt.get(i) >= sinceTs; i--) {
       const b = bucketMs === null ? 0 : Math.floor(c.startedAt.get(i) / bucketMs);
-      const key = `${b} ${c.provider.get(i)} ${c.model.get(i)}`;
-      let r = runs.get(key);
+      let bucket = runs.get(b);
+      if (!bucket) runs.set(b, (bucket = new Map<number, RunRollup>()));
+      const key = c.provider.get(i) * width + c.model.get(i);
+      let r = bucket.get(key);
       if (!r) {
         const [provider, model] = [this.names[c.provider.get(i)] as ProviderName, this.names[c.model.get(i)]];
-        r = { bucket: b, provider, model, runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0 };
-        runs.set(key, r);
+        bucket.set(key, (r = { bucket: b, provider, model, runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0 }));
       }
-      const status = this.names[c.status.get(i)];
+      const status = c.status.get(i);
       r.runs++;
-      if (status !== 'running') r.finished++;
-      if (status === 'passed') {
+      if (status !== running) r.finished++;
+      if (status === passed) {
         r.passed++;
         r.passIterations += c.iterations.get(i);
       }
       r.costUsd += c.costUsd.get(i);
     }
-    return { calls, runs: [...runs.values()] };
+    return { calls, runs: [...runs.values()].flatMap((bucket) => [...bucket.values()]) };
   }
 
   /** Where a run's first event is in the log (its `run.started` seq), for reading its events. */

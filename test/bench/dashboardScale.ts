@@ -76,10 +76,14 @@ async function atSize(events: number, harness: Awaited<ReturnType<typeof startHa
     const complete = activity + analytics;
 
     // One live event at a time, as the extension forwards them: posted to the page, timed to the DOM's change.
+    // A model call from the log's first lines (a multi-GB log cannot be read whole into one string).
+    const head = Buffer.alloc(200_000);
+    const fd = fs.openSync(ws.log, 'r');
+    fs.readSync(fd, head, 0, head.length, 0);
+    fs.closeSync(fd);
     const call = JSON.parse(
-      fs
-        .readFileSync(ws.log, 'utf8')
-        .slice(0, 200_000)
+      head
+        .toString('utf8')
         .split('\n')
         .find((l) => l.includes('"llm.response"'))!,
     ) as AgentEvent;
