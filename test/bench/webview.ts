@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { launchBrowser } from '../support/codeServer';
-import { DIST } from '../support/fixtures';
-import { startHarness } from '../support/webviewHarness';
+import { engineWithLog } from '../support/engine';
+import { DIST, makeWorkspace } from '../support/fixtures';
+import { relayTo, startHarness } from '../support/webviewHarness';
 import { Result, summarize } from './stats';
 
 export async function webview(): Promise<Result[]> {
@@ -33,7 +34,10 @@ export async function webview(): Promise<Result[]> {
     });
 
     // Emit → render: post one new run to the real dashboard and wait for it in the DOM.
+    // The page loads from a host first: an engine on an empty workspace answers as the extension would.
+    const host = await engineWithLog(makeWorkspace({ 'a.js': '' }), {});
     const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    await relayTo(page, host.engine);
     await page.goto(harness.url('dark'));
     await page.waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'));
     const latencies: number[] = await page.evaluate(async () => {
@@ -41,7 +45,7 @@ export async function webview(): Promise<Result[]> {
       for (let i = 0; i < 200; i++) {
         const runId = `render-${i}`;
         const event = {
-          seq: i + 1,
+          seq: 1_000_000 + i,
           ts: Date.now(),
           runId,
           type: 'run.started',
@@ -66,6 +70,7 @@ export async function webview(): Promise<Result[]> {
       }
       return out;
     });
+    host.log.close();
     const render = summarize(latencies.slice(20));
     results.push({
       name: 'dashboard: emit → render p95',

@@ -101,9 +101,9 @@ function events(count: number, start: number): AgentEvent[] {
 function loadMillionCalls(store: Store): void {
   const now = Date.now();
   store.db.exec(`
-    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
     CREATE TEMP TABLE llm_calls (seq, ts, run_id, provider, model, iteration, latency_ms, ttft_ms, input_tokens, cached_input_tokens,
       cache_write_input_tokens, output_tokens, cost_usd, ok, error_kind);
+    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
     INSERT INTO llm_calls SELECT 10000000 + i, ${now} - (i * 2592) , NULL,
       CASE i % 4 WHEN 0 THEN 'openai' WHEN 1 THEN 'openai' WHEN 2 THEN 'anthropic' ELSE 'ollama' END,
       CASE i % 4 WHEN 0 THEN 'gpt-4.1-mini' WHEN 1 THEN 'gpt-4.1' WHEN 2 THEN 'claude-sonnet-4-5' ELSE 'qwen2.5-coder' END,
