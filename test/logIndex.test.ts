@@ -291,6 +291,32 @@ describe('the stats index (scale)', function () {
     assert.deepEqual(sums(await host.connection.sendRequest(RollupsRequest.type, { sinceTs: 0, bucketMs: 86_400_000 })), sums(sound));
   });
 
+  it('reads only the blocks of calls a window reaches: a damaged old block leaves the last day whole, and a full read finds it', async () => {
+    host = await startHost(root, {});
+    await completeStats(host);
+    const lastDay = { sinceTs: Date.now() - 86_400_000, bucketMs: 3_600_000 };
+    const sound = await host.connection.sendRequest(RollupsRequest.type, lastDay);
+    assert.ok(sound.calls.length > 0, 'the last day holds calls');
+    const soundAll = await host.connection.sendRequest(RollupsRequest.type, { sinceTs: 0, bucketMs: 86_400_000 });
+    await host.stop();
+    host = undefined;
+    const { calls } = JSON.parse(fs.readFileSync(indexFile).toString('utf8', 16, 16 + fs.readFileSync(indexFile).readUInt32LE(8))) as { calls: number };
+    assert.ok(calls / 10 > 2 * 1024, `${calls / 10} calls: more than two blocks`);
+    const bytes = fs.readFileSync(indexFile);
+    bytes[bytes.length - calls * 8 + 8 * 7 + 2] ^= 0x10; // the first call's cost, in the first block
+    fs.writeFileSync(indexFile, bytes);
+
+    host = await startHost(root, {});
+    const sums = ({ calls, runs }: RollupsResult) => ({ calls, runs });
+    const again = await host.connection.sendRequest(RollupsRequest.type, lastDay);
+    assert.equal(again.partial, undefined, 'the last day read only the newest block: the damaged one was never read');
+    assert.deepEqual(sums(again), sums(sound));
+    const all = await host.connection.sendRequest(RollupsRequest.type, { sinceTs: 0, bucketMs: 86_400_000 });
+    assert.equal(all.partial, true, 'a window reaching back to the first block finds the damage and starts a rebuild');
+    await completeStats(host);
+    assert.deepEqual(sums(await host.connection.sendRequest(RollupsRequest.type, { sinceTs: 0, bucketMs: 86_400_000 })), sums(soundAll));
+  });
+
   it('answers all-time and per-day rollups from the day sums it keeps, equal to a scan of the calls, before and after a restart', async () => {
     const DAY = 86_400_000;
     const strip = ({ latency, ttft, ...sums }: CallRollup) => sums;

@@ -6,10 +6,10 @@ import * as zlib from 'node:zlib';
 import { writeAtomic } from '../workspace';
 import { parseLine } from './log';
 import type { Numbers } from './columns';
-import { checkCalls, RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
+import { CALL_STRIDE, checkCalls, RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
 
 /** Bumped whenever the snapshot's shape changes: an index of another version is rebuilt. */
-const INDEX_VERSION = 6;
+const INDEX_VERSION = 7;
 /** A log (or a tail of one) up to this size is folded before the engine answers; a larger one in the background. */
 const FOLD_BEFORE_READY_BYTES = 8 * 1024 * 1024;
 /** Bytes read per step of a background fold, between which requests are answered. */
@@ -132,6 +132,7 @@ export class LogIndex {
     try {
       // Taken first: it reads the loaded index's calls if they were not yet, and a damaged calls section starts a rebuild.
       const snapshot = this.agg.toSnapshot();
+      this.closeCalls();
       if (this.folding) return;
       const dir = path.dirname(this.indexFile);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -169,7 +170,8 @@ export class LogIndex {
     try {
       const { header, snapshot, calls } = readIndex(fd);
       if (!this.matchesLog(header)) return;
-      this.agg = StatsAggregator.fromSnapshot({ ...snapshot, calls: () => this.readCalls(fd, calls, snapshot.meta.names.length) });
+      const names = snapshot.meta.names.length;
+      this.agg = StatsAggregator.fromSnapshot({ ...snapshot, calls: { blocks: calls.crcs.length, block: (b) => this.readCalls(fd, calls, b, names) } });
       this.offset = this.persistedOffset = header.offset;
       this.lastSeq = header.lastSeq;
       this.callsFd = fd;
@@ -181,17 +183,18 @@ export class LogIndex {
   }
 
   /**
-   * The loaded index's calls, read and checked now. Should they be damaged (the rest of the file was sound), the
-   * index is rebuilt from the log in the background and answers are partial until then; the aggregator that
-   * asked is the one being replaced, so it gets none.
+   * A block of the loaded index's calls, read and checked now. Should it be damaged (the rest of the file was
+   * sound), the index is rebuilt from the log in the background and answers are partial until then; the
+   * aggregator that asked is the one being replaced, so it gets none.
    */
-  private readCalls(fd: number, section: CallsSection, names: number): Float64Array {
+  private readCalls(fd: number, section: CallsSection, block: number, names: number): Float64Array {
     if (this.callsFd !== fd) return new Float64Array(0);
     try {
-      const bytes = readAt(fd, section.at, section.count * 8);
-      this.closeCalls();
-      if (zlib.crc32(bytes) !== section.crc) throw new Error('checksum mismatch');
-      return checkCalls(new Float64Array(bytes.buffer, bytes.byteOffset, section.count), names);
+      const first = block * CALL_BLOCK * CALL_STRIDE;
+      const count = Math.min(section.count - first, CALL_BLOCK * CALL_STRIDE);
+      const bytes = readAt(fd, section.at + first * 8, count * 8);
+      if (zlib.crc32(bytes) !== section.crcs[block]) throw new Error('checksum mismatch');
+      return checkCalls(new Float64Array(bytes.buffer, bytes.byteOffset, count), names);
     } catch (err) {
       this.say(`the stats index ${this.indexFile} is damaged (${(err as Error).message}); rebuilding it from the log`);
       this.reset();
@@ -311,7 +314,7 @@ export class LogIndex {
 
 /**
  * The index file: `MICROIDX`, the header's length and a CRC-32 of everything after it up to the calls; the header
- * (JSON: the stamp, the counts, which run columns are int32, the sketches' lengths, the calls' CRC-32, the
+ * (JSON: the stamp, the counts, which run columns are int32, the sketches' lengths, each calls block's CRC-32, the
  * snapshot's small part); the float64 run columns, the run ids' end offsets and the latency sketches, then the
  * int32 run columns, all raw little-endian; the run ids end to end; last, the calls (`CALL_FIELDS`) as raw
  * float64s. Raw numbers are used in place, with no pass over them (a start costs the same per byte whatever
@@ -321,11 +324,14 @@ export class LogIndex {
 const MAGIC = Buffer.from('MICROIDX');
 const PREFIX = MAGIC.length + 8;
 
-/** Where the calls are in the file, how many numbers, and their CRC-32. */
+/** Calls per block of the calls section, each with its own CRC-32: a window reads and checks only its blocks. */
+const CALL_BLOCK = 1024;
+
+/** Where the calls are in the file, how many numbers, and each block's CRC-32. */
 interface CallsSection {
   at: number;
   count: number;
-  crc: number;
+  crcs: number[];
 }
 
 type FileHeader = IndexHeader & {
@@ -333,7 +339,7 @@ type FileHeader = IndexHeader & {
   int32: boolean[];
   sketches: number[];
   calls: number;
-  callsCrc: number;
+  callBlocks: number[];
   ids: number;
   meta: StatsSnapshot['meta'];
 };
@@ -349,7 +355,9 @@ function encodeIndex(header: IndexHeader, snapshot: ReturnType<StatsAggregator['
     int32,
     sketches: snapshot.sketches.map((s) => s.length),
     calls: calls.length / 8,
-    callsCrc: zlib.crc32(calls),
+    callBlocks: Array.from({ length: Math.ceil(calls.length / (8 * CALL_STRIDE * CALL_BLOCK)) }, (_, b) =>
+      zlib.crc32(calls.subarray(b * CALL_BLOCK * CALL_STRIDE * 8, (b + 1) * CALL_BLOCK * CALL_STRIDE * 8)),
+    ),
     ids: ids.length,
     meta: snapshot.meta,
   };
@@ -380,7 +388,7 @@ function readIndex(fd: number): { header: IndexHeader; snapshot: Omit<StatsSnaps
     header.lastSeq,
     header.runs,
     header.calls,
-    header.callsCrc,
+    ...(Array.isArray(header.callBlocks) && header.callBlocks.length === Math.ceil(header.calls / (CALL_STRIDE * CALL_BLOCK)) ? header.callBlocks : [-1]),
     header.ids,
     ...(Array.isArray(header.sketches) ? header.sketches : [-1]),
   ];
@@ -408,7 +416,7 @@ function readIndex(fd: number): { header: IndexHeader; snapshot: Omit<StatsSnaps
     if (int) columns[i] = int32s(header.runs);
   });
   const snapshot = { meta: header.meta, sketches, runIds: { blob: rest.toString('utf8', runBytes), ends }, columns };
-  return { header, snapshot, calls: { at: callsAt, count: header.calls, crc: header.callsCrc } };
+  return { header, snapshot, calls: { at: callsAt, count: header.calls, crcs: header.callBlocks } };
 }
 
 /** `length` bytes at `position`, in a buffer of their own (so aligned for float64 views); throws when the file is shorter. */

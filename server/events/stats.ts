@@ -102,7 +102,9 @@ export class StatsAggregator {
    * How to read the calls the index holds, until first needed (rollups, spend, a snapshot): they are most of the
    * index, and a start that answers stats and runs never reads them. `calls` holds those folded since meanwhile.
    */
-  private indexedCalls: (() => Float64Array) | undefined;
+  private indexedCalls: IndexedCalls | undefined;
+  /** Blocks of `indexedCalls` read so far (a window reads only its own, newest first). */
+  private readonly callBlocks = new Map<number, Float64Array>();
   /** The calls' sums (`SUMS` order) per UTC day and model id, kept as they are folded: see `rollups`. */
   private readonly days = new Map<number, Map<number, Float64Array>>();
   /** The last `stats()` answer, until the next event. */
@@ -156,15 +158,35 @@ export class StatsAggregator {
 
   /** Cost of the priced calls at or after `sinceTs`. Calls are in ts order, so scan from the newest back. */
   spendSince(sinceTs: number): { costUsd: number; calls: number } {
-    const rows = this.callRows();
     let costUsd = 0;
     let calls = 0;
-    for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
-      if (Number.isNaN(rows[i + COST])) continue;
+    this.callsSince(sinceTs, (rows, i) => {
+      if (Number.isNaN(rows[i + COST])) return;
       costUsd += rows[i + COST];
       calls++;
-    }
+    });
     return { costUsd, calls };
+  }
+
+  /**
+   * Calls `visit` with each call at or after `sinceTs`, newest first, up to the first older one (calls are in
+   * ts order). Of the index's calls, only the blocks that reach back to `sinceTs` are read.
+   */
+  private callsSince(sinceTs: number, visit: (rows: Float64Array, i: number) => void): void {
+    const segments = function* (this: StatsAggregator): Generator<Float64Array> {
+      yield this.calls.values() as Float64Array;
+      const indexed = this.indexedCalls;
+      for (let b = (indexed?.blocks ?? 0) - 1; b >= 0 && this.indexedCalls === indexed; b--) {
+        let block = this.callBlocks.get(b);
+        if (!block) this.callBlocks.set(b, (block = indexed!.block(b)));
+        yield block;
+      }
+    };
+    for (const rows of segments.call(this)) {
+      let i = rows.length - CALL_STRIDE;
+      for (; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) visit(rows, i);
+      if (i >= 0) return;
+    }
   }
 
   /**
@@ -196,8 +218,7 @@ export class StatsAggregator {
       }
     } else {
       const tallied = sketches && !allTime;
-      const rows = this.callRows();
-      for (let i = rows.length - CALL_STRIDE; i >= 0 && rows[i + TS] >= sinceTs; i -= CALL_STRIDE) {
+      this.callsSince(sinceTs, (rows, i) => {
         const key = keyOf(rows[i + TS], rows[i + MODEL]);
         let r = sums.get(key);
         if (!r) sums.set(key, (r = { sums: new Float64Array(SUMS), ...(tallied ? { lat: new Map(), ttf: new Map() } : {}) }));
@@ -206,7 +227,7 @@ export class StatsAggregator {
           tally(r.lat, bucketOf(rows[i + LATENCY]));
           if (!Number.isNaN(rows[i + TTFT])) tally(r.ttf!, bucketOf(rows[i + TTFT]));
         }
-      }
+      });
     }
     const calls = [...sums].map(([key, { sums: s, lat, ttf }]): CallRollup => {
       const id = key % width;
@@ -408,8 +429,8 @@ export class StatsAggregator {
     }
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
     agg.runIds = new IdColumn(runIds.blob, runIds.ends);
-    if (typeof calls === 'function') agg.indexedCalls = calls;
-    else agg.calls = new Column(checkCalls(calls, agg.names.length));
+    if (calls instanceof Float64Array) agg.calls = new Column(checkCalls(calls, agg.names.length));
+    else agg.indexedCalls = calls;
     return agg;
   }
 
@@ -417,8 +438,11 @@ export class StatsAggregator {
   private callRows(): Float64Array {
     const read = this.indexedCalls;
     if (read) {
+      const blocks: Float64Array[] = [];
+      for (let b = 0; b < read.blocks && this.indexedCalls === read; b++) blocks.push(this.callBlocks.get(b) ?? read.block(b));
       this.indexedCalls = undefined;
-      const indexed = read();
+      this.callBlocks.clear();
+      const indexed = concat(blocks);
       const since = this.calls.values();
       const all = since.length === 0 ? indexed : new Float64Array(indexed.length + since.length);
       if (all !== indexed) {
@@ -564,10 +588,10 @@ export interface StatsSnapshot {
   /** One per `RUN_COLUMNS` entry, each as long as `runIds.ends`: float64, or int32 where every value fits. */
   columns: Numbers[];
   /**
-   * `CALL_FIELDS` of every call, flat; or how to read them on first need (the index reads them lazily, and checks
-   * them with `checkCalls`).
+   * `CALL_FIELDS` of every call, flat; or how to read them on first need, a block at a time (the index reads
+   * them lazily, and checks them with `checkCalls`).
    */
-  calls: Float64Array | (() => Float64Array);
+  calls: Float64Array | IndexedCalls;
 }
 
 /**
@@ -581,6 +605,27 @@ export function checkCalls(calls: Float64Array, names: number): Float64Array {
     if (!Number.isInteger(id) || id < 0 || id >= names) throw new Error('index: bad call model');
   }
   return calls;
+}
+
+/**
+ * An index's calls, left in the file until needed, in blocks of consecutive calls (oldest first): a window of
+ * the last day reads the last block or two, not the history. A damaged block reads as empty (the index then
+ * rebuilds itself, and this aggregator is replaced).
+ */
+export interface IndexedCalls {
+  blocks: number;
+  block(b: number): Float64Array;
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** Adds call `i` of `rows` (`CALL_FIELDS`, flat) to sums in `SUMS` order. */
