@@ -13,6 +13,7 @@ import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, reso
 import { DailyCap } from './dailyCap';
 import { EventLog } from './events/log';
 import { LogIndex } from './events/logIndex';
+import type { RollupQuery } from './events/stats';
 import { commitFiles, GitError, gitWorkTree } from './git';
 import type { AgentEvent, RunFinishedEvent, RunOutcome, RunSummary, Stats } from './protocol/events';
 import type {
@@ -220,10 +221,11 @@ export class Engine {
   }
 
   /** Calls and runs since `sinceTs` summed per bucket and model (`microAgent/rollups`), with the seq they cover. */
-  rollups(sinceTs: number, bucketMs: number | null, sketches: boolean): RollupsResult {
+  rollups(query: RollupQuery): RollupsResult {
     this.history.catchUp();
-    const rollups = this.history.aggregator.rollups(sinceTs, bucketMs, sketches);
-    const result = { sinceTs, bucketMs, lastSeq: this.history.foldedSeq, ...rollups };
+    const { sinceTs, untilTs, bucketMs } = query;
+    const rollups = this.history.aggregator.rollups(query);
+    const result = { sinceTs, ...(untilTs === Infinity ? {} : { untilTs }), bucketMs, lastSeq: this.history.foldedSeq, ...rollups };
     return this.history.complete ? result : { ...result, partial: true };
   }
 

@@ -105,13 +105,15 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
     writes: false,
     handle: (engine, params) => {
       const sinceTs = field(params, 'sinceTs') ?? 0;
+      const untilTs = field(params, 'untilTs') ?? Infinity;
       const bucketMs = field(params, 'bucketMs') ?? null;
       const sketches = field(params, 'sketches') ?? true;
       if (typeof sinceTs !== 'number' || !Number.isFinite(sinceTs)) throw new EngineError('invalid_params', 'sinceTs must be a time in ms');
+      if (typeof untilTs !== 'number' || Number.isNaN(untilTs)) throw new EngineError('invalid_params', 'untilTs must be a time in ms');
       if (bucketMs !== null && !(typeof bucketMs === 'number' && Number.isSafeInteger(bucketMs) && bucketMs >= 60_000))
         throw new EngineError('invalid_params', 'bucketMs must be a whole number of ms, at least 60000');
       if (typeof sketches !== 'boolean') throw new EngineError('invalid_params', 'sketches must be true or false');
-      return engine.rollups(sinceTs, bucketMs, sketches);
+      return engine.rollups({ sinceTs, untilTs, bucketMs, sketches });
     },
   },
 };

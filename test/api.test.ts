@@ -176,6 +176,7 @@ describe('live API (micro-agent serve)', function () {
     for (const [query, message] of [
       ['bucketMs=5', /bucketMs must be a whole number of ms, at least 60000/],
       ['sinceTs=yesterday', /sinceTs must be a whole number of ms/],
+      ['untilTs=-1', /untilTs must be a whole number of ms/],
       ['sketches=maybe', /sketches must be true or false/],
       ['window=day', /unknown query parameter window/],
     ] as const) {
@@ -186,6 +187,8 @@ describe('live API (micro-agent serve)', function () {
     const rollups = await request(`${url}/v1/rollups?sinceTs=0&bucketMs=3600000&sketches=false`, { token: info.readToken });
     assert.equal(rollups.status, 200);
     assert.deepEqual(Object.keys(rollups.json()).sort(), ['bucketMs', 'calls', 'lastSeq', 'runs', 'sinceTs']);
+    const ended = await request(`${url}/v1/rollups?sinceTs=0&untilTs=86400000&bucketMs=3600000`, { token: info.readToken });
+    assert.equal(ended.json().untilTs, 86_400_000, 'a window with an end says so');
 
     // One run per file, as in the editor; DELETE cancels it and restores the file.
     vendor.script({ kind: 'text', text: fixReply(), firstTokenDelayMs: 30_000 });

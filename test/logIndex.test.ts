@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Column } from '../server/events/columns';
 import { LatencySketch, SKETCH_RELATIVE_ERROR } from '../server/events/sketch';
 import { percentile } from '../server/events/stats';
-import { CallRollup, RollupsRequest, RollupsResult, RunsRequest, RunSummary, Stats, StatsRequest } from '../server/protocol';
+import { CallRollup, RollupsParams, RollupsRequest, RollupsResult, RunsRequest, RunSummary, Stats, StatsRequest } from '../server/protocol';
 import { request } from './support/apiClient';
 import { cli } from './support/cli';
 import { makeWorkspace } from './support/fixtures';
@@ -374,6 +374,44 @@ describe('the stats index (scale)', function () {
       close(allTime.calls, [...summed.values()], 'all time');
       await host.stop();
       host = undefined;
+    }
+  });
+
+  it('splits a window at untilTs: the part before and the part from it add up to the whole, at minutes and at whole days', async () => {
+    host = await startHost(root, {});
+    await completeStats(host);
+    const ask = (params: RollupsParams) => host!.connection.sendRequest(RollupsRequest.type, params);
+    const DAY = 86_400_000;
+    const key = (r: { bucket: number; provider: string; model: string }) => `${r.bucket} ${r.provider} ${r.model}`;
+    const added = (...parts: RollupsResult[]) => {
+      const calls = new Map<string, number[]>();
+      const runs = new Map<string, number[]>();
+      for (const part of parts) {
+        for (const c of part.calls)
+          calls.set(
+            key(c),
+            (calls.get(key(c)) ?? [0, 0, 0]).map((v, i) => v + [c.calls, c.errors, c.costUsd][i]),
+          );
+        for (const r of part.runs)
+          runs.set(
+            key(r),
+            (runs.get(key(r)) ?? [0, 0, 0]).map((v, i) => v + [r.runs, r.passed, r.costUsd][i]),
+          );
+      }
+      const sorted = (m: Map<string, number[]>) => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, ...v.map((x) => Math.round(x * 1e9))]);
+      return { calls: sorted(calls), runs: sorted(runs) };
+    };
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    for (const [sinceTs, split, bucketMs] of [
+      [Date.now() - 30 * 3_600_000, Date.now() - 7 * 3_600_000, 60_000],
+      [0, today - 10 * DAY, DAY],
+    ]) {
+      const whole = await ask({ sinceTs, bucketMs, sketches: false });
+      const before = await ask({ sinceTs, untilTs: split, bucketMs, sketches: false });
+      const after = await ask({ sinceTs: split, bucketMs, sketches: false });
+      assert.equal(before.untilTs, split);
+      assert.ok(before.calls.length > 0 && after.calls.length > 0, 'both parts hold calls');
+      assert.deepEqual(added(before, after), added(whole), `split at ${new Date(split).toISOString()} by ${bucketMs} ms`);
     }
   });
 

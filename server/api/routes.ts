@@ -97,17 +97,17 @@ function runsQuery(query: URLSearchParams): unknown {
   };
 }
 
-/** `?sinceTs=&bucketMs=&sketches=`: whole numbers and true/false; the handler checks the ranges. */
+/** `?sinceTs=&untilTs=&bucketMs=&sketches=`: whole numbers and true/false; the handler checks the ranges. */
 function rollupsQuery(query: URLSearchParams): unknown {
   const params: Record<string, unknown> = {};
   for (const [key, value] of query) {
-    if (key === 'sinceTs' || key === 'bucketMs') {
+    if (key === 'sinceTs' || key === 'untilTs' || key === 'bucketMs') {
       if (!/^\d{1,16}$/.test(value)) throw new ApiError(400, `${key} must be a whole number of ms, not "${value}"`);
       params[key] = Number(value);
     } else if (key === 'sketches') {
       if (value !== 'true' && value !== 'false') throw new ApiError(400, `sketches must be true or false, not "${value}"`);
       params.sketches = value === 'true';
-    } else throw new ApiError(400, `unknown query parameter ${key} (allowed: sinceTs, bucketMs, sketches)`);
+    } else throw new ApiError(400, `unknown query parameter ${key} (allowed: sinceTs, untilTs, bucketMs, sketches)`);
   }
   return params;
 }

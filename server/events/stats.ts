@@ -71,6 +71,14 @@ const DAY_MS = 86_400_000;
 /** A rollup's sums, in the order `rollups` keeps them per bucket and model. */
 const [S_CALLS, S_ERRORS, S_LATENCY, S_INPUT, S_CACHED, S_CACHE_WRITE, S_OUTPUT, S_COST, S_PRICED, SUMS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
+/** What `rollups` sums: `RollupsParams` with every default filled in (`untilTs` Infinity: no end). */
+export interface RollupQuery {
+  sinceTs: number;
+  untilTs: number;
+  bucketMs: number | null;
+  sketches: boolean;
+}
+
 /** Rollups of calls and runs, per bucket and provider/model (`microAgent/rollups`). */
 export interface Rollups {
   calls: CallRollup[];
@@ -190,15 +198,15 @@ export class StatsAggregator {
   }
 
   /**
-   * The calls made and the runs started at or after `sinceTs`, summed per time bucket (`bucketMs` wide, or one
+   * The calls made and the runs started in `[sinceTs, untilTs)`, summed per time bucket (`bucketMs` wide, or one
    * bucket 0) and provider/model, with sparse latency and TTFT sketches when asked. Calls and runs are in ts
    * order, so this reads only the window, newest back: a day's window costs a day's calls, not the log. A
    * window holding every call in one bucket takes its sketches from the all-time ones `stats` keeps, so the
    * dashboard's all-time answer does not re-bucket half a million latencies.
    */
-  rollups(sinceTs: number, bucketMs: number | null, sketches: boolean): Rollups {
+  rollups({ sinceTs, untilTs, bucketMs, sketches }: RollupQuery): Rollups {
     const firstDay = this.days.size > 0 ? Math.min(...this.days.keys()) : Infinity;
-    const allTime = bucketMs === null && sinceTs <= firstDay * DAY_MS;
+    const allTime = bucketMs === null && sinceTs <= firstDay * DAY_MS && untilTs === Infinity;
     // Keyed by a number (bucket × names + model id), with the sums in a typed array: a scan may read half a
     // million calls and allocates only per bucket.
     const width = this.names.length;
@@ -206,9 +214,10 @@ export class StatsAggregator {
     const sums = new Map<number, { sums: Float64Array; lat?: Map<number, number>; ttf?: Map<number, number> }>();
     // Whole days from a midnight are summed already, as are all-time sketches: the dashboard's all-time and day
     // rows read no call at all (a million-event log's calls are 10 MB of the index, read on first need).
-    if (sinceTs % DAY_MS === 0 && (bucketMs === null || bucketMs % DAY_MS === 0) && (!sketches || allTime)) {
+    const wholeDays = (ts: number) => ts % DAY_MS === 0 || ts === Infinity;
+    if (wholeDays(sinceTs) && wholeDays(untilTs) && (bucketMs === null || bucketMs % DAY_MS === 0) && (!sketches || allTime)) {
       for (const [day, models] of this.days) {
-        if (day * DAY_MS < sinceTs) continue;
+        if (day * DAY_MS < sinceTs || day * DAY_MS >= untilTs) continue;
         for (const [model, daySums] of models) {
           const key = keyOf(day * DAY_MS, model);
           const r = sums.get(key);
@@ -219,6 +228,7 @@ export class StatsAggregator {
     } else {
       const tallied = sketches && !allTime;
       this.callsSince(sinceTs, (rows, i) => {
+        if (rows[i + TS] >= untilTs) return;
         const key = keyOf(rows[i + TS], rows[i + MODEL]);
         let r = sums.get(key);
         if (!r) sums.set(key, (r = { sums: new Float64Array(SUMS), ...(tallied ? { lat: new Map(), ttf: new Map() } : {}) }));
@@ -232,7 +242,8 @@ export class StatsAggregator {
     const calls = [...sums].map(([key, { sums: s, lat, ttf }]): CallRollup => {
       const id = key % width;
       const [provider, model] = this.names[id].split('\u0000') as [ProviderName, string];
-      const rollup: CallRollup = {
+      const acc = sketches && allTime ? this.models.get(this.names[id])! : undefined;
+      return {
         bucket: (key - id) / width,
         provider,
         model,
@@ -245,35 +256,50 @@ export class StatsAggregator {
         outputTokens: s[S_OUTPUT],
         costUsd: s[S_COST],
         pricedCalls: s[S_PRICED],
+        ...(sketches && { latency: acc ? acc.latencies.flat() : flatSketch(lat!), ttft: acc ? acc.ttfts.flat() : flatSketch(ttf!) }),
       };
-      if (!sketches) return rollup;
-      const acc = allTime ? this.models.get(this.names[id])! : undefined;
-      return { ...rollup, latency: acc ? acc.latencies.flat() : flatSketch(lat!), ttft: acc ? acc.ttfts.flat() : flatSketch(ttf!) };
     });
-    // Per bucket, then per provider × names + model id: numbers, not strings, over what may be 200k runs.
-    const runs = new Map<number, Map<number, RunRollup>>();
-    const c = this.columns;
+    return { calls, runs: this.runRollups(sinceTs, untilTs, bucketMs) };
+  }
+
+  /**
+   * The runs started at or after `sinceTs`, summed per bucket and provider/model. The all-time and day answers
+   * walk every run (60k at a million events), so the walk reads the columns' typed arrays in place: through
+   * `Column.get`, whose array is int32 in one column and float64 in another, it cost ten times as much.
+   */
+  private runRollups(sinceTs: number, untilTs: number, bucketMs: number | null): RunRollup[] {
+    const width = this.names.length;
+    const [startedAt, provider, model, status, iterations, costUsd] = (['startedAt', 'provider', 'model', 'status', 'iterations', 'costUsd'] as const).map(
+      (c) => this.columns[c].values(),
+    );
     const [running, passed] = [this.nameIds.get('running'), this.nameIds.get('passed')];
-    for (let i = this.runIds.length - 1; i >= 0 && c.startedAt.get(i) >= sinceTs; i--) {
-      const b = bucketMs === null ? 0 : Math.floor(c.startedAt.get(i) / bucketMs);
-      let bucket = runs.get(b);
-      if (!bucket) runs.set(b, (bucket = new Map<number, RunRollup>()));
-      const key = c.provider.get(i) * width + c.model.get(i);
+    // Per bucket, then per provider × names + model id: numbers, not strings.
+    const runs = new Map<number, Map<number, RunRollup>>();
+    // Runs are in start order: the bucket changes rarely from one to the next.
+    let [b, bucket] = [NaN, new Map<number, RunRollup>()];
+    for (let i = startedAt.length - 1; i >= 0 && startedAt[i] >= sinceTs; i--) {
+      if (startedAt[i] >= untilTs) continue;
+      const at = bucketMs === null ? 0 : Math.floor(startedAt[i] / bucketMs);
+      if (at !== b) {
+        b = at;
+        if (!runs.has(b)) runs.set(b, new Map<number, RunRollup>());
+        bucket = runs.get(b)!;
+      }
+      const key = provider[i] * width + model[i];
       let r = bucket.get(key);
       if (!r) {
-        const [provider, model] = [this.names[c.provider.get(i)] as ProviderName, this.names[c.model.get(i)]];
-        bucket.set(key, (r = { bucket: b, provider, model, runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0 }));
+        const names = [this.names[provider[i]] as ProviderName, this.names[model[i]]] as const;
+        bucket.set(key, (r = { bucket: b, provider: names[0], model: names[1], runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0 }));
       }
-      const status = c.status.get(i);
       r.runs++;
-      if (status !== running) r.finished++;
-      if (status === passed) {
+      if (status[i] !== running) r.finished++;
+      if (status[i] === passed) {
         r.passed++;
-        r.passIterations += c.iterations.get(i);
+        r.passIterations += iterations[i];
       }
-      r.costUsd += c.costUsd.get(i);
+      r.costUsd += costUsd[i];
     }
-    return { calls, runs: [...runs.values()].flatMap((bucket) => [...bucket.values()]) };
+    return [...runs.values()].flatMap((bucket) => [...bucket.values()]);
   }
 
   /** Where a run's first event is in the log (its `run.started` seq), for reading its events. */
@@ -649,7 +675,9 @@ function tally(counts: Map<number, number>, bucket: number): void {
 
 /** A sparse sketch, `[bucket, count, …]`, ascending. */
 function flatSketch(counts: Map<number, number>): number[] {
-  return [...counts].sort((a, b) => a[0] - b[0]).flat();
+  const out: number[] = [];
+  for (const bucket of [...counts.keys()].sort((a, b) => a - b)) out.push(bucket, counts.get(bucket)!);
+  return out;
 }
 
 /** Nearest-rank percentile of an ascending array; null when empty. */

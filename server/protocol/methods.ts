@@ -117,6 +117,8 @@ export interface SpendResult {
 export interface RollupsParams {
   /** Only calls made, and runs started, at or after this time in ms (default 0: all of them). */
   sinceTs?: number;
+  /** Only calls made, and runs started, before this time in ms (default: no end). */
+  untilTs?: number;
   /** Bucket width in ms (at least 60,000); bucket `b` covers `[b * bucketMs, (b + 1) * bucketMs)`. Omitted: one bucket, 0. */
   bucketMs?: number;
   /** Include the latency and TTFT sketches of each bucket (default true). */
@@ -159,6 +161,8 @@ export interface RunRollup {
 
 export interface RollupsResult {
   sinceTs: number;
+  /** As asked; absent when the window has no end. */
+  untilTs?: number;
   bucketMs: number | null;
   /** The last seq these sums cover: a client folds the events after it to stay current. */
   lastSeq: number;
