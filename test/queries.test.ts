@@ -2,10 +2,16 @@ import * as assert from 'node:assert/strict';
 import initSqlJs from 'sql.js';
 import { insights } from '../webview/insights';
 import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
-import type { AgentEvent, RollupsParams } from '../server/protocol';
+import type { AgentEvent, RollupsParams, RollupsResult } from '../server/protocol';
 import { StatsAggregator } from '../server/events/stats';
-import { EVENTS_KEPT, hourRequest, loadRequests, MINUTES_SPAN_MS, Store } from '../webview/store';
+import { EVENTS_KEPT, loadRequests, minuteRanges, olderHours, Store } from '../webview/store';
 import { EventFactory } from './support/events';
+
+/** What the host answers `microAgent/rollups` with, from an aggregator in the test. */
+function answer(host: StatsAggregator, params: RollupsParams): RollupsResult {
+  const query = { sinceTs: params.sinceTs ?? 0, untilTs: params.untilTs ?? Infinity, bucketMs: params.bucketMs ?? null, sketches: params.sketches ?? true };
+  return { ...query, lastSeq: 0, ...host.rollups(query) };
+}
 
 async function store(): Promise<Store> {
   return Store.open(await initSqlJs());
@@ -141,7 +147,7 @@ describe('dashboard store and queries (sql.js)', () => {
       rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, sums, params }) => ({
         res,
         sums,
-        result: { sinceTs: 0, bucketMs: null, lastSeq: 0, ...host.rollups(params.sinceTs ?? 0, params.bucketMs ?? null, params.sketches ?? true) },
+        result: answer(host, params),
       })),
       runs: host.runPage(100)!.runs,
       nextBefore: null,
@@ -159,9 +165,11 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.equal(loaded.stale, false);
   });
 
-  it('draws the All charts from days over a long history and from hours over a short one, as a store fed every event does', async () => {
-    const now = Date.now();
-    for (const days of [45, 10]) {
+  it('draws the All charts from days over a long history, hours over a short one and minutes over hours, as a store fed every event does', async () => {
+    // 19:00 UTC, whatever the hour the test runs at: a history of 18 hours then starts on the same day.
+    const now = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 19 * 3_600_000;
+    const resolution = (days: number) => (days > 20 ? 86_400_000 : days > 1 ? 3_600_000 : 60_000);
+    for (const days of [45, 10, 18 / 24]) {
       const f = new EventFactory();
       const events: AgentEvent[] = [];
       for (let i = 0; i < 120; i++) {
@@ -170,20 +178,17 @@ describe('dashboard store and queries (sql.js)', () => {
       }
       const host = new StatsAggregator();
       events.forEach((e) => host.add(e));
-      const answer = (params: RollupsParams) => ({
-        sinceTs: 0,
-        bucketMs: null,
-        lastSeq: 0,
-        ...host.rollups(params.sinceTs ?? 0, params.bucketMs ?? null, params.sketches ?? true),
-      });
-      const firstDay = Math.min(...answer({ bucketMs: 86_400_000, sketches: false }).calls.map((c) => c.bucket));
-      const hours = hourRequest(now, firstDay);
-      const since = days > 30 ? now - MINUTES_SPAN_MS : firstDay * 86_400_000;
-      assert.equal(hours.params.sinceTs, Math.floor(since / 3_600_000) * 3_600_000, `${days} days: hours from the first day, or only the last day's`);
+      const firstDay = Math.min(...answer(host, { bucketMs: 86_400_000, sketches: false }).calls.map((c) => c.bucket));
+      const older = olderHours(now, firstDay);
+      assert.equal(
+        older?.params.sinceTs ?? null,
+        days > 1 && days <= 20 ? firstDay * 86_400_000 : null,
+        `${days} days: the older hours of a short history only`,
+      );
       const loaded = await store();
       loaded.load({
         lastSeq: events.at(-1)!.seq,
-        rollups: loadRequests(now, firstDay).map(({ res, sums, params }) => ({ res, sums, result: answer(params) })),
+        rollups: loadRequests(now, firstDay).map(({ res, sums, params }) => ({ res, sums, result: answer(host, params) })),
         runs: host.runPage(100)!.runs,
         nextBefore: null,
       });
@@ -193,9 +198,46 @@ describe('dashboard store and queries (sql.js)', () => {
       assert.deepEqual(points, costSeries(fed.db, 'all', now), `${days} days`);
       assert.ok(points.length >= 15 && points.length <= 31, `${points.length} points over ${days} days`);
       const step = points[1].t - points[0].t;
-      assert.equal(step % (days > 30 ? 86_400_000 : 3_600_000), 0, `${days} days: points ${step} ms apart`);
+      assert.equal(step % resolution(days), 0, `${days} days: points ${step} ms apart`);
+      assert.ok(step < resolution(days) * 60, `${days} days: points ${step} ms apart, from the finest rollups that give enough points`);
       const total = points.reduce((sum, p) => sum + Object.values(p.values).reduce((a, b) => a + b, 0), 0);
       assert.ok(Math.abs(total - host.spendSince(0).costUsd) < 1e-9, 'the points hold every priced call');
+    }
+  });
+
+  it("loads the minutes of a midnight that is no whole hour (Asia/Kolkata): today's spend equals a fed store's and the calls' own", async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata';
+    try {
+      const now = Date.now();
+      const midnight = new Date(now).setHours(0, 0, 0, 0);
+      assert.notEqual(midnight % 3_600_000, 0, 'a half-hour zone');
+      const events: AgentEvent[] = [];
+      const f = new EventFactory();
+      for (let ts = now - 30 * 3_600_000; ts < now; ts += 7 * 60_000)
+        events.push(f.at(ts).call(undefined, 'openai', 'gpt-4.1', { latencyMs: 300, costUsd: 0.001 }));
+      const host = new StatsAggregator();
+      events.forEach((e) => host.add(e));
+      const firstDay = Math.floor(events[0].ts / 86_400_000);
+      assert.ok(
+        minuteRanges(now, firstDay).some(([from, to]) => from <= midnight && midnight + 1_800_000 <= to),
+        'the minutes of the half hour after midnight are loaded',
+      );
+      const loaded = await store();
+      loaded.load({
+        lastSeq: events.at(-1)!.seq,
+        rollups: loadRequests(now, firstDay).map(({ res, sums, params }) => ({ res, sums, result: answer(host, params) })),
+        runs: [],
+        nextBefore: null,
+      });
+      const fed = await store();
+      fed.ingest(events);
+      const today = events.filter((e) => e.ts >= midnight).length * 0.001;
+      assert.ok(Math.abs(spendSince(loaded.db, midnight) - today) < 1e-9, `${spendSince(loaded.db, midnight)} loaded, ${today} spent`);
+      assert.ok(Math.abs(spendSince(fed.db, midnight) - today) < 1e-9);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
     }
   });
 

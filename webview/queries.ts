@@ -7,7 +7,7 @@ import type { Database, SqlValue } from 'sql.js';
 import type { AgentEvent, ProviderStats, RunOutcome } from '../server/protocol/events';
 import type { ProviderName } from '../server/protocol/providers';
 import { type BucketRange, modelKey } from './sketches';
-import type { Store } from './store';
+import { MIN_CHART_POINTS, type Store } from './store';
 
 export type Window = 'hour' | 'day' | 'all';
 export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
@@ -19,21 +19,24 @@ export function sinceMinute(window: Window, now: number): number {
 
 /** The buckets that exactly cover a window ending now: minutes up to its first whole hour, then hours; or all time. */
 function windowRanges(window: Window, now: number): BucketRange[] {
-  if (window === 'all') return [{ res: 'a', from: 0 }];
-  const since = sinceMinute(window, now);
-  const firstHour = Math.ceil(since / 60);
+  return window === 'all' ? [{ res: 'a', from: 0 }] : rangesSince(sinceMinute(window, now));
+}
+
+/** The buckets that exactly cover the time since a minute within the last day: minutes up to its first whole hour, then hours. */
+function rangesSince(minute: number): BucketRange[] {
+  const firstHour = Math.ceil(minute / 60);
   return [
-    { res: 'm', from: since, to: firstHour * 60 },
+    { res: 'm', from: minute, to: firstHour * 60 },
     { res: 'h', from: firstHour },
   ];
 }
 
 /**
- * The rows of `rollups` or `run_rollups` that cover a window, as a subquery. Each branch is a range on the
+ * The rows of `rollups` or `run_rollups` in some bucket ranges (a window's), as a subquery. Each branch is a range on the
  * primary key (an OR across resolutions would scan the table).
  */
-function windowRows(table: 'rollups' | 'run_rollups', window: Window, now: number): { sql: string; params: SqlValue[] } {
-  const branches = windowRanges(window, now).map(({ res, from, to }) =>
+function windowRows(table: 'rollups' | 'run_rollups', ranges: readonly BucketRange[]): { sql: string; params: SqlValue[] } {
+  const branches = ranges.map(({ res, from, to }) =>
     to === undefined
       ? { sql: `SELECT * FROM ${table} WHERE res = ? AND bucket >= ?`, params: [res, from] }
       : { sql: `SELECT * FROM ${table} WHERE res = ? AND bucket >= ? AND bucket < ?`, params: [res, from, to] },
@@ -66,7 +69,7 @@ export interface ModelStats extends ProviderStats {
 /** Per provider and model over the window: the table that answers "which model, at what cost?". */
 export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window, now = Date.now()): ModelStats[] {
   const db = store.db;
-  const source = windowRows('rollups', window, now);
+  const source = windowRows('rollups', windowRanges(window, now));
   const calls = rows<{
     provider: ProviderName;
     model: string;
@@ -87,7 +90,7 @@ export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window
   );
   const latency = store.sketches.window(windowRanges(window, now), 'latency');
   const ttft = store.sketches.window(windowRanges(window, now), 'ttft');
-  const runSource = windowRows('run_rollups', window, now);
+  const runSource = windowRows('run_rollups', windowRanges(window, now));
   const runs = new Map(
     rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
       db,
@@ -137,18 +140,20 @@ const CHART_RESOLUTIONS = [
   ['d', 1440],
 ] as const;
 
+/** About how many points a chart has (each a whole number of buckets). */
+const CHART_POINTS = 30;
+
 /**
- * Chart buckets: ~30 points over the window (or over the data, for "all"), each read from the coarsest
- * rollups that fit in a point: days, hours (the store holds them for histories under 30 days, all such a
- * chart needs) or minutes.
+ * Chart buckets: ~30 points over the window (or over the data, for "all"), read from the coarsest rollups of
+ * which the span holds `MIN_CHART_POINTS`: days, hours (the last day's, and a history's under 20 days) or
+ * minutes (the last hour's, and a history's under 20 hours): what the store loads (`loadRequests`).
  */
 function seriesRows(db: Database, window: Window, now: number, name: string, value: string): Array<{ bucket: number; name: string; value: number }> {
   const since = sinceMinute(window, now);
   const first = (db.exec("SELECT MIN(bucket) * 1440 FROM rollups WHERE res = 'd'")[0]?.values[0][0] as number | null) ?? since;
   const span = Math.max(1, Math.floor(now / 60_000) - Math.max(first, since) + 1);
-  const minutes = Math.max(1, Math.ceil(span / 30));
-  const [res, perBucket] = CHART_RESOLUTIONS.filter(([, width]) => width <= minutes).at(-1)!;
-  const size = Math.ceil(minutes / perBucket);
+  const [res, perBucket] = CHART_RESOLUTIONS.filter(([, width]) => width * MIN_CHART_POINTS <= span).at(-1) ?? CHART_RESOLUTIONS[0];
+  const size = Math.max(1, Math.ceil(span / CHART_POINTS / perBucket));
   return rows(
     db,
     `SELECT (bucket / ?) * ? * ? AS bucket, ${name} AS name, ${value} AS value
@@ -178,7 +183,7 @@ function series(list: Array<{ bucket: number; name: string; value: number }>): S
 }
 
 export function tokensByProvider(db: Database, window: Window, now = Date.now()): Array<{ provider: string; input: number; output: number }> {
-  const source = windowRows('rollups', window, now);
+  const source = windowRows('rollups', windowRanges(window, now));
   return rows(
     db,
     `SELECT provider, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM ${source.sql} GROUP BY provider ORDER BY input + output DESC`,
@@ -187,7 +192,7 @@ export function tokensByProvider(db: Database, window: Window, now = Date.now())
 }
 
 export function passRateByModel(db: Database, window: Window, now = Date.now()): Array<{ model: string; passed: number; finished: number; rate: number }> {
-  const source = windowRows('run_rollups', window, now);
+  const source = windowRows('run_rollups', windowRanges(window, now));
   return rows<{ model: string; passed: number; finished: number }>(
     db,
     `SELECT provider || ' ' || model AS model, SUM(passed) AS passed, SUM(finished) AS finished
@@ -198,11 +203,11 @@ export function passRateByModel(db: Database, window: Window, now = Date.now()):
 
 /**
  * What the priced calls cost since a whole minute within the last day (the user's midnight for "today"),
- * from the per-minute rollups.
+ * from the minutes up to its first whole hour and the hours after.
  */
 export function spendSince(db: Database, sinceTs: number): number {
-  const exact = rows<{ cost: number | null }>(db, "SELECT SUM(cost_usd) AS cost FROM rollups WHERE res = 'm' AND bucket >= ?", [Math.floor(sinceTs / 60_000)]);
-  return exact[0]?.cost ?? 0;
+  const source = windowRows('rollups', rangesSince(Math.floor(sinceTs / 60_000)));
+  return rows<{ cost: number | null }>(db, `SELECT SUM(cost_usd) AS cost FROM ${source.sql}`, source.params)[0]?.cost ?? 0;
 }
 
 export interface RunRow {

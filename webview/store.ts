@@ -4,11 +4,12 @@
  * On open it is loaded from the host's rollups (`microAgent/rollups`: sums and latency sketches per
  * provider/model and time bucket, and run counts, as of one seq) and the newest page of runs; from then on it
  * folds the live events after that seq into the same tables, so a million-event history costs a few thousand
- * rows. Latency and TTFT sketches (per minute and hour of the last day, and all time) are kept beside the
- * database as the host's sketch objects (`sketches.ts`). Tables:
- *   rollups      per provider/model sums at four resolutions: per minute ('m', the last day), per hour ('h',
- *                the last day, or the last 30 days while the history is shorter: what the charts need), per
- *                day ('d') and all time ('a', bucket 0), so any window reads a few hundred rows
+ * rows. Latency and TTFT sketches (per minute and hour where windows read them, and all time) are kept beside
+ * the database as the host's sketch objects (`sketches.ts`). Tables:
+ *   rollups      per provider/model sums at four resolutions: per minute ('m', the last hour and the minutes a
+ *                window's edge reads: `minuteRanges`), per hour ('h', the last day, or the last 20 days while
+ *                the history is shorter: what the charts need), per day ('d') and all time ('a', bucket 0), so
+ *                any window reads a few hundred rows
  *   run_rollups  runs per provider/model and the bucket they started in (runs, finished, passed, …)
  *   runs         the newest runs (a page, older pages on request) and every run started live
  *   events       a bounded window of raw events: the live ones and the runs opened for their details
@@ -53,10 +54,20 @@ export function bucketsOf(ts: number): Array<[Resolution, number]> {
 }
 
 /**
- * How far back the per-minute rollups go: a day (the longest window read from minutes), and 30 hours, below
- * which the "All" charts draw from minutes (30 points of under an hour), with the reload interval to spare.
+ * How far back the last day's hours are loaded: the "Last day" window and chart, as the window slides until
+ * the dashboard loads again (every 30 minutes), with hours to spare.
  */
-export const MINUTES_SPAN_MS = 31 * 3_600_000;
+export const LAST_DAY_SPAN_MS = 31 * 3_600_000;
+/**
+ * How long the minutes loaded at a window's edge serve it as it slides (`minuteRanges`): the dashboard loads
+ * again every 30 minutes, so hours to spare for a late timer.
+ */
+export const EDGE_SPAN_MS = 3 * 3_600_000;
+/**
+ * A chart has at least this many points: it is drawn from the coarsest rollups of which its span holds this
+ * many (`queries.ts` seriesRows), so what the store loads follows from it.
+ */
+export const MIN_CHART_POINTS = 20;
 /** Raw events kept besides those of the runs open for their details. */
 export const EVENTS_KEPT = 5000;
 
@@ -346,24 +357,49 @@ export interface RollupRequest {
 }
 
 /**
- * The rollups the store is loaded from: all time (sums and sketches), days, and for the last day minutes (sums
- * and sketches) and hours (sketches, and sums: `hourRequest` of a history of unknown extent). A history that
- * turns out shorter than `HOURS_SPAN_MS` needs more hours (`hourRequest` from its first day).
+ * What a history that starts on `firstDay` (null: unknown or empty, taken as long) is loaded from: all time
+ * (sums and sketches), days, the last day's hours (sums and sketches) and, for a short history, its older
+ * hours (`olderHours`), and minutes (sums and sketches) only where a window reads them (`minuteRanges`).
  */
-export function rollupRequests(now: number): RollupRequest[] {
-  const dayAgo = now - MINUTES_SPAN_MS;
+export function loadRequests(now: number, firstDay: number | null): RollupRequest[] {
+  const older = olderHours(now, firstDay);
   return [
     { res: 'a', sums: true, params: {} },
     { res: 'd', sums: true, params: { bucketMs: BUCKET_MS.d, sketches: false } },
-    { res: 'h', sums: false, params: { sinceTs: wholeBucket(dayAgo, 'h'), bucketMs: BUCKET_MS.h } },
-    { res: 'm', sums: true, params: { sinceTs: wholeBucket(dayAgo, 'm'), bucketMs: BUCKET_MS.m } },
-    hourRequest(now, null),
+    { res: 'h', sums: true, params: { sinceTs: lastDayStart(now), bucketMs: BUCKET_MS.h } },
+    ...(older ? [older] : []),
+    ...minuteRanges(now, firstDay).map(([from, to]): RollupRequest => ({
+      res: 'm',
+      sums: true,
+      params: { sinceTs: from, ...(to === Infinity ? {} : { untilTs: to }), bucketMs: BUCKET_MS.m },
+    })),
   ];
 }
 
-/** What a history that starts on `firstDay` is loaded from: `rollupRequests`, its hours from `hourRequest`. */
-export function loadRequests(now: number, firstDay: number | null): RollupRequest[] {
-  return [...rollupRequests(now).slice(0, -1), hourRequest(now, firstDay)];
+/**
+ * The minutes a window or chart reads, as disjoint `[from, to)` ranges: the last hour (its window and chart, and
+ * a midnight within it); the first partial hour of the last day's window, for `EDGE_SPAN_MS` as it slides; a
+ * midnight that is no whole hour ("today" in zones of half and quarter hours); and a history shorter than
+ * `MIN_CHART_POINTS` hours whole (its "All" charts are drawn from minutes). The hours between come from hour
+ * rows, so a busy day's 1,400 minutes per model are not loaded.
+ */
+export function minuteRanges(now: number, firstDay: number | null): Array<[number, number]> {
+  const hour = BUCKET_MS.h;
+  const dayEdge = wholeBucket(now - BUCKET_MS.d, 'h');
+  const midnight = new Date(now).setHours(0, 0, 0, 0);
+  const ranges: Array<[number, number]> = [
+    [wholeBucket(now - hour, 'h'), Infinity],
+    [dayEdge, dayEdge + EDGE_SPAN_MS],
+    [midnight, Math.ceil(midnight / hour) * hour],
+  ];
+  if (firstDay !== null && firstDay * BUCKET_MS.d > now - MIN_CHART_POINTS * hour) ranges.push([firstDay * BUCKET_MS.d, Infinity]);
+  const merged: Array<[number, number]> = [];
+  for (const [from, to] of ranges.filter(([from, to]) => from < to).sort((a, b) => a[0] - b[0])) {
+    const last = merged.at(-1);
+    if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+    else merged.push([from, to]);
+  }
+  return merged;
 }
 
 /** The start of the bucket a time falls in: asked from there, the first bucket of an answer is whole too. */
@@ -371,17 +407,20 @@ function wholeBucket(ts: number, res: keyof typeof BUCKET_MS): number {
   return Math.floor(ts / BUCKET_MS[res]) * BUCKET_MS[res];
 }
 
-/** Longest history the "All" charts draw from hours: 30 points of under a day each (`queries.ts` seriesRows). */
-export const HOURS_SPAN_MS = 30 * BUCKET_MS.d;
+/** Longest history the "All" charts draw from hours: `MIN_CHART_POINTS` days (`queries.ts` seriesRows). */
+export const HOURS_SPAN_MS = MIN_CHART_POINTS * BUCKET_MS.d;
+
+/** Where the last day's hours start: from a whole hour, so no bucket is partial. */
+function lastDayStart(now: number): number {
+  return wholeBucket(now - LAST_DAY_SPAN_MS, 'h');
+}
 
 /**
- * The hours' sums: the last day's for the "Last day" window, and while the history (from its first day,
- * `firstDay`, null when empty) spans less than `HOURS_SPAN_MS`, all of it for the "All" charts. From a whole
- * hour, so no bucket is partial; a longer history costs a day of hours.
+ * A history (from its first day, `firstDay`, null when empty) that spans less than `HOURS_SPAN_MS` draws its
+ * "All" charts from hours: the sums of those before the last day's. Null for a longer (or empty) history.
  */
-export function hourRequest(now: number, firstDay: number | null): RollupRequest {
-  const dayAgo = now - MINUTES_SPAN_MS;
-  const start = firstDay === null ? dayAgo : firstDay * BUCKET_MS.d;
-  const since = start < now - HOURS_SPAN_MS ? dayAgo : Math.min(dayAgo, start);
-  return { res: 'h', sums: true, params: { sinceTs: wholeBucket(since, 'h'), bucketMs: BUCKET_MS.h, sketches: false } };
+export function olderHours(now: number, firstDay: number | null): RollupRequest | null {
+  const [from, to] = [firstDay === null ? Infinity : firstDay * BUCKET_MS.d, lastDayStart(now)];
+  if (from >= to || from < now - HOURS_SPAN_MS) return null;
+  return { res: 'h', sums: true, params: { sinceTs: from, untilTs: to, bucketMs: BUCKET_MS.h, sketches: false } };
 }

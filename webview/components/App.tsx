@@ -10,7 +10,7 @@ import { Analytics } from './Analytics';
 
 type Context = Extract<ToWebview, { type: 'context' }>;
 
-/** The per-minute rollups cover the last day from the moment they were loaded: load again before they run out. */
+/** The minutes loaded at the windows' edges serve them for hours as they slide (`EDGE_SPAN_MS`): load again well before. */
 const RELOAD_MS = 30 * 60_000;
 /** While the host is still indexing its log, ask again this often. */
 const PARTIAL_RETRY_MS = 2000;

@@ -7,7 +7,7 @@ import type { AgentEvent } from '../../../server/protocol';
 import { costSeries, latencySeries, modelStats, passRateByModel, spendSince, tokensByProvider } from '../../../webview/queries';
 import { bucketOf } from '../../../server/events/sketch';
 import { modelKey } from '../../../webview/sketches';
-import { MINUTES_SPAN_MS, Store } from '../../../webview/store';
+import { LAST_DAY_SPAN_MS, Store } from '../../../webview/store';
 
 const MODELS = [
   ['openai', 'gpt-4.1-mini'],
@@ -122,7 +122,7 @@ function loadMillionCalls(store: Store): void {
     const ts = now - i * 2592;
     const model = modelKey(MODELS[i % 4][0], MODELS[i % 4][1]);
     const buckets = [['a', 0]];
-    if (ts >= now - MINUTES_SPAN_MS) buckets.push(['m', Math.floor(ts / 60_000)], ['h', Math.floor(ts / 3_600_000)]);
+    if (ts >= now - LAST_DAY_SPAN_MS) buckets.push(['m', Math.floor(ts / 60_000)], ['h', Math.floor(ts / 3_600_000)]);
     for (const [res, bucket] of buckets) {
       for (const [metric, ms] of [
         ['latency', 200 + ((i * 7919) % 4000)],
