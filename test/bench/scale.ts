@@ -140,7 +140,8 @@ async function atSize(events: number, empty: string): Promise<Result[]> {
   await host.connection.sendRequest(StatsRequest.type);
   const stats = await samples(200, () => host!.connection.sendRequest(StatsRequest.type));
   const firstPage = await samples(200, () => host!.connection.sendRequest(RunsRequest.paged, { limit: 100 }));
-  const monthBack = Date.UTC(2026, 10, 1) - 30 * 86_400_000;
+  // The logs end when they were generated (today): a month back is the middle of their 60 days.
+  const monthBack = Date.now() - 30 * 86_400_000;
   const middle = (await host.connection.sendRequest(RunsRequest.paged, { limit: 1, before: monthBack })).runs[0];
   const deepPage = await samples(200, () => host!.connection.sendRequest(RunsRequest.paged, { limit: 100, before: middle.runId }));
   const memory = memoryMb(host.child.pid!);
