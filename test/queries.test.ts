@@ -144,11 +144,7 @@ describe('dashboard store and queries (sql.js)', () => {
     const loaded = await store();
     loaded.load({
       lastSeq: events[split - 1].seq,
-      rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, sums, params }) => ({
-        res,
-        sums,
-        result: answer(host, params),
-      })),
+      rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, params }) => ({ res, result: answer(host, params) })),
       runs: host.runPage(100)!.runs,
       nextBefore: null,
     });
@@ -188,7 +184,7 @@ describe('dashboard store and queries (sql.js)', () => {
       const loaded = await store();
       loaded.load({
         lastSeq: events.at(-1)!.seq,
-        rollups: loadRequests(now, firstDay).map(({ res, sums, params }) => ({ res, sums, result: answer(host, params) })),
+        rollups: loadRequests(now, firstDay).map(({ res, params }) => ({ res, result: answer(host, params) })),
         runs: host.runPage(100)!.runs,
         nextBefore: null,
       });
@@ -226,7 +222,7 @@ describe('dashboard store and queries (sql.js)', () => {
       const loaded = await store();
       loaded.load({
         lastSeq: events.at(-1)!.seq,
-        rollups: loadRequests(now, firstDay).map(({ res, sums, params }) => ({ res, sums, result: answer(host, params) })),
+        rollups: loadRequests(now, firstDay).map(({ res, params }) => ({ res, result: answer(host, params) })),
         runs: [],
         nextBefore: null,
       });

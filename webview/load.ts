@@ -38,7 +38,7 @@ export async function loadBase(transport: Transport, now: number): Promise<Store
     if (!settled && attempt < MAX_TRIES) continue;
     return {
       lastSeq: Math.min(...results.map((r) => r.lastSeq), last.lastSeq),
-      rollups: asked.map((r, i) => ({ res: r.res, sums: r.sums, result: results[i] })),
+      rollups: asked.map((r, i) => ({ res: r.res, result: results[i] })),
       runs: page.runs,
       nextBefore: page.nextBefore,
       partial: Boolean(last.partial || page.partial || results.some((r) => r.partial)),

@@ -74,8 +74,8 @@ export const EVENTS_KEPT = 5000;
 /** What the store is loaded from: the host's answers, all as of one seq. */
 export interface StoreBase {
   lastSeq: number;
-  /** `sums: false`: only the sketches count (another answer holds the same buckets' sums). */
-  rollups: Array<{ res: Resolution; sums: boolean; result: RollupsResult }>;
+  /** Disjoint ranges of buckets per resolution (`loadRequests`), so no bucket is counted twice. */
+  rollups: Array<{ res: Resolution; result: RollupsResult }>;
   runs: RunSummary[];
   nextBefore: string | null;
 }
@@ -138,12 +138,9 @@ export class Store {
     this.transaction(() => {
       this.db.exec('DELETE FROM rollups; DELETE FROM run_rollups; DELETE FROM runs;');
       this.sketches.clear();
-      for (const { res, sums, result } of base.rollups) {
-        for (const r of result.calls) {
-          if (sums) this.addCallRollup(res, r);
-          else this.addSketches(res, r);
-        }
-        if (sums) for (const r of result.runs) this.addRunRollup(res, r);
+      for (const { res, result } of base.rollups) {
+        for (const r of result.calls) this.addCallRollup(res, r);
+        for (const r of result.runs) this.addRunRollup(res, r);
       }
       for (const run of base.runs) this.putRun(run);
     });
@@ -351,8 +348,6 @@ export class Store {
 
 export interface RollupRequest {
   res: Resolution;
-  /** False: only the answer's sketches are taken (another answer holds the same buckets' sums). */
-  sums: boolean;
   params: RollupsParams;
 }
 
@@ -364,13 +359,12 @@ export interface RollupRequest {
 export function loadRequests(now: number, firstDay: number | null): RollupRequest[] {
   const older = olderHours(now, firstDay);
   return [
-    { res: 'a', sums: true, params: {} },
-    { res: 'd', sums: true, params: { bucketMs: BUCKET_MS.d, sketches: false } },
-    { res: 'h', sums: true, params: { sinceTs: lastDayStart(now), bucketMs: BUCKET_MS.h } },
+    { res: 'a', params: {} },
+    { res: 'd', params: { bucketMs: BUCKET_MS.d, sketches: false } },
+    { res: 'h', params: { sinceTs: lastDayStart(now), bucketMs: BUCKET_MS.h } },
     ...(older ? [older] : []),
     ...minuteRanges(now, firstDay).map(([from, to]): RollupRequest => ({
       res: 'm',
-      sums: true,
       params: { sinceTs: from, ...(to === Infinity ? {} : { untilTs: to }), bucketMs: BUCKET_MS.m },
     })),
   ];
@@ -422,5 +416,5 @@ function lastDayStart(now: number): number {
 export function olderHours(now: number, firstDay: number | null): RollupRequest | null {
   const [from, to] = [firstDay === null ? Infinity : firstDay * BUCKET_MS.d, lastDayStart(now)];
   if (from >= to || from < now - HOURS_SPAN_MS) return null;
-  return { res: 'h', sums: true, params: { sinceTs: from, untilTs: to, bucketMs: BUCKET_MS.h, sketches: false } };
+  return { res: 'h', params: { sinceTs: from, untilTs: to, bucketMs: BUCKET_MS.h, sketches: false } };
 }
