@@ -19,7 +19,7 @@ import { launchBrowser } from './support/codeServer';
 import { engineWithLog, EngineWithLog } from './support/engine';
 import { makeWorkspace } from './support/fixtures';
 import { writeHistoryLog } from './support/historyLog';
-import { Harness, relayTo, send, startHarness } from './support/webviewHarness';
+import { Harness, send, startHarness } from './support/webviewHarness';
 
 const EVENTS = 1_000_000;
 const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
@@ -212,7 +212,7 @@ describe('dashboard at scale, in headless Chromium', function () {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await relayTo(page, host.engine);
+    await harness.relay(page, host.engine);
     await page.goto(harness.url('dark'));
     await page.locator('main[data-status="ready"]').waitFor({ timeout: 60_000 });
     const { events, runIds, callsPerRun, lastSeq } = await scanLog(logFile);

@@ -5,7 +5,7 @@ import { launchBrowser, screenshot } from './support/codeServer';
 import { engineWithLog } from './support/engine';
 import { EventFactory } from './support/events';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
-import { Harness, posted, relayTo, send, startHarness } from './support/webviewHarness';
+import { Harness, posted, send, startHarness } from './support/webviewHarness';
 import { startVendorServer } from './support/vendorServer';
 
 /** Events from real runs: the engine against a local vendor and a real node --test suite. */
@@ -39,7 +39,7 @@ describe('dashboard webview in headless Chromium', function () {
   async function open(theme: 'dark' | 'light' = 'dark', width = 420): Promise<Page> {
     const page = await browser.newPage({ viewport: { width, height: 900 } });
     const { engine } = await engineWithLog(makeWorkspace({ 'a.js': '' }), {});
-    await relayTo(page, engine);
+    await harness.relay(page, engine);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));

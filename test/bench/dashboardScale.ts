@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { AgentEvent } from '../../server/protocol';
 import { launchBrowser } from '../support/codeServer';
 import { startHost } from '../support/lspClient';
-import { relayTo, startHarness } from '../support/webviewHarness';
+import { startHarness } from '../support/webviewHarness';
 import { SIZES, workspace } from './scale';
 import { Result, summarize } from './stats';
 
@@ -101,7 +101,7 @@ async function firstOpen<T>(
     // A missing or stale index is rebuilt in the background first: the dashboard is measured against a ready host.
     while (((await ask('microAgent/stats', {})) as { partial?: boolean }).partial) await new Promise((resolve) => setTimeout(resolve, 100));
     const page = await context.newPage();
-    await relayTo(page, ask);
+    await harness.relay(page, ask);
     // The page's own clock: from navigation start to the newest runs listed, and from the Analytics tab's click
     // to the All window's table, so what is timed is the dashboard, not playwright's round trips to it.
     await page.addInitScript(() => {

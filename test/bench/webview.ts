@@ -5,7 +5,7 @@ import * as zlib from 'node:zlib';
 import { launchBrowser } from '../support/codeServer';
 import { engineWithLog } from '../support/engine';
 import { DIST, makeWorkspace } from '../support/fixtures';
-import { relayTo, startHarness } from '../support/webviewHarness';
+import { startHarness } from '../support/webviewHarness';
 import { Result, summarize } from './stats';
 
 export async function webview(): Promise<Result[]> {
@@ -37,7 +37,7 @@ export async function webview(): Promise<Result[]> {
     // The page loads from a host first: an engine on an empty workspace answers as the extension would.
     const host = await engineWithLog(makeWorkspace({ 'a.js': '' }), {});
     const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
-    await relayTo(page, host.engine);
+    await harness.relay(page, host.engine);
     await page.goto(harness.url('dark'));
     await page.waitForFunction(() => (window as any).__posted?.some((m: any) => m.type === 'ready'));
     const latencies: number[] = await page.evaluate(async () => {

@@ -42,8 +42,20 @@ const THEMES = {
 };
 export type Theme = keyof typeof THEMES;
 
+/** Answers a host method the page asks for: through an engine's handler table, or over LSP to a host process. */
+export type Answer = Engine | ((method: string, params: unknown) => Promise<unknown>);
+
 export interface Harness {
   url: (theme: Theme) => string;
+  /**
+   * Answers the page's `request`s as the extension does: through the host's handler table, on a real engine
+   * over a real log (`extension/dashboard.ts` sends them to the host over LSP, which dispatches the same way),
+   * or over LSP to a host process, as the extension itself does. The page posts each request to this server
+   * and gets the reply as a `message` event: an IPC hop like VS Code's postMessage relay (playwright's own
+   * bindings serialize every call through the browser's debugging protocol, and cost the page's first open
+   * ~150 ms more than the editor does). Call before the page loads.
+   */
+  relay(page: Page, to: Answer): Promise<void>;
   /** A bare page running a browser benchmark script from dist-test/bench/browser/. */
   benchUrl: (script: string) => string;
   close(): Promise<void>;
@@ -51,9 +63,27 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const webviewDir = path.join(DIST, 'webview');
+  /** Per page (by the id its relay was given), how its requests are answered. */
+  const relays = new Map<string, (method: EngineMethod, params: unknown) => Promise<unknown>>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const origin = `http://${req.headers.host}`;
+    if (url.pathname.startsWith('/relay/') && req.method === 'POST') {
+      const answer = relays.get(url.pathname.slice('/relay/'.length));
+      const chunks: Buffer[] = [];
+      req.on('error', () => res.destroy());
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const message = parseMessage(Buffer.concat(chunks).toString('utf8'));
+        if (!answer || message?.type !== 'request' || !isEngineMethod(message.method)) return void res.writeHead(404).end();
+        const reply = (body: ToWebview) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        answer(message.method, message.params).then(
+          (result) => reply({ type: 'response', id: message.id, result: result as never }),
+          (err: Error) => reply({ type: 'response', id: message.id, error: err.message }),
+        );
+      });
+      return;
+    }
     if (url.pathname === '/') {
       const nonce = 'harness-nonce';
       const theme = (url.searchParams.get('theme') ?? 'dark') as Theme;
@@ -100,7 +130,9 @@ export async function startHarness(): Promise<Harness> {
         .writeHead(200, { 'content-type': 'text/javascript' })
         .end(
           'window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => {' +
-            ' window.__posted.push(m); if (window.__relay) void window.__relay(m); } });',
+            " window.__posted.push(m); if (!window.__relayId || m.type !== 'request') return;" +
+            " fetch('/relay/' + window.__relayId, { method: 'POST', body: JSON.stringify(m) })" +
+            ".then((r) => r.ok && r.json()).then((reply) => reply && window.postMessage(reply, '*')); } });",
         );
       return;
     }
@@ -117,28 +149,21 @@ export async function startHarness(): Promise<Harness> {
   return {
     url: (theme) => `http://127.0.0.1:${port}/?theme=${theme}`,
     benchUrl: (script) => `http://127.0.0.1:${port}/bench.html?script=${encodeURIComponent(script)}`,
+    relay: async (page, to) => {
+      const id = String(relays.size + 1);
+      relays.set(id, typeof to === 'function' ? to : (method, params) => dispatch(to, method, params, 'read'));
+      await page.addInitScript((relayId) => ((window as unknown as { __relayId: string }).__relayId = relayId), id);
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
-/**
- * Answers the page's `request`s as the extension does: through the host's handler table, on a real engine
- * over a real log (`extension/dashboard.ts` sends them to the host over LSP, which dispatches the same way),
- * or over LSP to a host process (`answer`), as the extension itself does. Call before the page loads.
- */
-export async function relayTo(page: Page, to: Engine | ((method: string, params: unknown) => Promise<unknown>)): Promise<void> {
-  const answer = typeof to === 'function' ? to : (method: EngineMethod, params: unknown) => dispatch(to, method, params, 'read');
-  await page.exposeFunction('__relay', async (message: FromWebview) => {
-    if (message.type !== 'request' || !isEngineMethod(message.method)) return;
-    let reply: ToWebview;
-    try {
-      reply = { type: 'response', id: message.id, result: (await answer(message.method, message.params)) as never };
-    } catch (err) {
-      reply = { type: 'response', id: message.id, error: (err as Error).message };
-    }
-    // As one JSON string, parsed in the page: VS Code's postMessage copies it as cheaply, playwright's per-value argument serialization would not.
-    await page.evaluate((json) => window.postMessage(JSON.parse(json), '*'), JSON.stringify(reply));
-  });
+function parseMessage(text: string): FromWebview | undefined {
+  try {
+    return JSON.parse(text) as FromWebview;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Delivers a message the way VS Code does: a `message` event on the webview's window. */
