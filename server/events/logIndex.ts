@@ -9,7 +9,7 @@ import type { Numbers } from './columns';
 import { CALL_STRIDE, checkCalls, RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
 
 /** Bumped whenever the snapshot's shape changes: an index of another version is rebuilt. */
-const INDEX_VERSION = 7;
+const INDEX_VERSION = 8;
 /** A log (or a tail of one) up to this size is folded before the engine answers; a larger one in the background. */
 const FOLD_BEFORE_READY_BYTES = 8 * 1024 * 1024;
 /** Bytes read per step of a background fold, between which requests are answered. */

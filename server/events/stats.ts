@@ -79,6 +79,14 @@ export interface RollupQuery {
   sketches: boolean;
 }
 
+/** A run rollup's sums, in the order `runDays` keeps them. */
+const [R_RUNS, R_FINISHED, R_PASSED, R_PASS_ITERATIONS, R_COST, RUN_SUMS] = [0, 1, 2, 3, 4, 5];
+/** Name ids stay under this, so provider × it + model is one exact number. */
+const NAMES_LIMIT = 2 ** 26;
+
+/** Whether a time is a UTC midnight, or no time at all (an open end). */
+const wholeDay = (ts: number) => ts % DAY_MS === 0 || ts === Infinity;
+
 /** Rollups of calls and runs, per bucket and provider/model (`microAgent/rollups`). */
 export interface Rollups {
   calls: CallRollup[];
@@ -115,6 +123,11 @@ export class StatsAggregator {
   private readonly callBlocks = new Map<number, Float64Array>();
   /** The calls' sums (`SUMS` order) per UTC day and model id, kept as they are folded: see `rollups`. */
   private readonly days = new Map<number, Map<number, Float64Array>>();
+  /**
+   * The runs' sums (`RUN_SUMS` order) per UTC day they started on and provider × `NAMES_LIMIT` + model id, kept
+   * as runs change (`count`), so the all-time and day answers walk no run.
+   */
+  private readonly runDays = new Map<number, Map<number, Float64Array>>();
   /** The last `stats()` answer, until the next event. */
   private cached: Stats | undefined;
 
@@ -214,8 +227,7 @@ export class StatsAggregator {
     const sums = new Map<number, { sums: Float64Array; lat?: Map<number, number>; ttf?: Map<number, number> }>();
     // Whole days from a midnight are summed already, as are all-time sketches: the dashboard's all-time and day
     // rows read no call at all (a million-event log's calls are 10 MB of the index, read on first need).
-    const wholeDays = (ts: number) => ts % DAY_MS === 0 || ts === Infinity;
-    if (wholeDays(sinceTs) && wholeDays(untilTs) && (bucketMs === null || bucketMs % DAY_MS === 0) && (!sketches || allTime)) {
+    if (wholeDay(sinceTs) && wholeDay(untilTs) && (bucketMs === null || bucketMs % DAY_MS === 0) && (!sketches || allTime)) {
       for (const [day, models] of this.days) {
         if (day * DAY_MS < sinceTs || day * DAY_MS >= untilTs) continue;
         for (const [model, daySums] of models) {
@@ -263,11 +275,37 @@ export class StatsAggregator {
   }
 
   /**
-   * The runs started at or after `sinceTs`, summed per bucket and provider/model. The all-time and day answers
-   * walk every run (60k at a million events), so the walk reads the columns' typed arrays in place: through
-   * `Column.get`, whose array is int32 in one column and float64 in another, it cost ten times as much.
+   * The runs started in `[sinceTs, untilTs)`, summed per bucket and provider/model: from the day sums when the
+   * window and buckets are whole days (the all-time and day answers, which would walk every run: 620k at ten
+   * million events), else by walking the window's runs.
    */
   private runRollups(sinceTs: number, untilTs: number, bucketMs: number | null): RunRollup[] {
+    if (!(wholeDay(sinceTs) && wholeDay(untilTs) && (bucketMs === null || bucketMs % DAY_MS === 0))) return this.walkRuns(sinceTs, untilTs, bucketMs);
+    const runs = new Map<string, RunRollup>();
+    for (const [day, byModel] of this.runDays) {
+      if (day * DAY_MS < sinceTs || day * DAY_MS >= untilTs) continue;
+      const b = bucketMs === null ? 0 : Math.floor((day * DAY_MS) / bucketMs);
+      for (const [key, sums] of byModel) {
+        const [provider, model] = [this.names[Math.floor(key / NAMES_LIMIT)] as ProviderName, this.names[key % NAMES_LIMIT]];
+        const id = `${b} ${key}`;
+        let r = runs.get(id);
+        if (!r) runs.set(id, (r = { bucket: b, provider, model, runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0 }));
+        r.runs += sums[R_RUNS];
+        r.finished += sums[R_FINISHED];
+        r.passed += sums[R_PASSED];
+        r.passIterations += sums[R_PASS_ITERATIONS];
+        r.costUsd += sums[R_COST];
+      }
+    }
+    return [...runs.values()].filter((r) => r.runs > 0);
+  }
+
+  /**
+   * `runRollups` by walking the runs of the window, newest back (they are in start order). The walk reads the
+   * columns' typed arrays in place: through `Column.get`, whose array is int32 in one column and float64 in
+   * another, it cost ten times as much.
+   */
+  private walkRuns(sinceTs: number, untilTs: number, bucketMs: number | null): RunRollup[] {
     const width = this.names.length;
     const [startedAt, provider, model, status, iterations, costUsd] = (['startedAt', 'provider', 'model', 'status', 'iterations', 'costUsd'] as const).map(
       (c) => this.columns[c].values(),
@@ -412,6 +450,7 @@ export class StatsAggregator {
         counts: this.counts,
         passedIterations: this.passedIterations,
         days: [...this.days].flatMap(([day, byModel]) => [...byModel].flatMap(([model, daySums]) => [day, model, ...daySums])),
+        runDays: [...this.runDays].flatMap(([day, byModel]) => [...byModel].flatMap(([key, sums]) => [day, key, ...sums])),
       },
       sketches: accs.flatMap((acc) => [acc.latencies.buckets(), acc.ttfts.buckets()]),
       runIds: this.runIds.packed(),
@@ -452,6 +491,14 @@ export class StatsAggregator {
       if (!Number.isInteger(model) || model < 0 || model >= agg.names.length) fail('bad day sums');
       if (!agg.days.has(day)) agg.days.set(day, new Map());
       agg.days.get(day)!.set(model, Float64Array.from(days.slice(i + 2, i + 2 + SUMS), num));
+    }
+    const runDays = Array.isArray(meta.runDays) && meta.runDays.length % (RUN_SUMS + 2) === 0 ? meta.runDays : fail('bad run day sums');
+    for (let i = 0; i < runDays.length; i += RUN_SUMS + 2) {
+      const [day, key] = [num(runDays[i]), num(runDays[i + 1])];
+      const named = (id: number) => Number.isInteger(id) && id >= 0 && id < agg.names.length;
+      if (!named(Math.floor(key / NAMES_LIMIT)) || !named(key % NAMES_LIMIT)) fail('bad run day sums');
+      if (!agg.runDays.has(day)) agg.runDays.set(day, new Map());
+      agg.runDays.get(day)!.set(key, Float64Array.from(runDays.slice(i + 2, i + 2 + RUN_SUMS), num));
     }
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
     agg.runIds = new IdColumn(runIds.blob, runIds.ends);
@@ -567,9 +614,23 @@ export class StatsAggregator {
     this.count(run, +1);
   }
 
+  /** Adds a run to (or, `sign` -1, takes it from) the counts by status and its start day's run sums. */
   private count(run: RunSummary, sign: 1 | -1): void {
     this.counts[run.status] += sign;
     if (run.status === 'passed') this.passedIterations += sign * run.iterations;
+    const day = Math.floor(run.startedAt / DAY_MS);
+    let byModel = this.runDays.get(day);
+    if (!byModel) this.runDays.set(day, (byModel = new Map<number, Float64Array>()));
+    const key = this.name(run.provider) * NAMES_LIMIT + this.name(run.model);
+    let sums = byModel.get(key);
+    if (!sums) byModel.set(key, (sums = new Float64Array(RUN_SUMS)));
+    sums[R_RUNS] += sign;
+    if (run.status !== 'running') sums[R_FINISHED] += sign;
+    if (run.status === 'passed') {
+      sums[R_PASSED] += sign;
+      sums[R_PASS_ITERATIONS] += sign * run.iterations;
+    }
+    sums[R_COST] += sign * run.costUsd;
   }
 
   private model(provider: ProviderName, model: string): ModelAccumulator {
@@ -606,6 +667,8 @@ export interface StatsSnapshot {
     passedIterations: number;
     /** `[day, model id, …sums]` per UTC day and model, sums in `rollups`' order. */
     days: number[];
+    /** `[day, provider × NAMES_LIMIT + model id, …sums]` per UTC day runs started on, sums in `RUN_SUMS` order. */
+    runDays: number[];
   };
   /** Each model's latency sketch then its TTFT sketch (`LatencySketch.buckets`), in `meta.models` order. */
   sketches: Float64Array[];
