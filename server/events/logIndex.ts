@@ -194,8 +194,8 @@ export class LogIndex {
   private readCalls(fd: number, section: CallsSection, block: number, names: number): Float64Array {
     if (this.callsFd !== fd) return new Float64Array(0);
     try {
-      const first = block * CALL_BLOCK * CALL_STRIDE;
-      const count = Math.min(section.count - first, CALL_BLOCK * CALL_STRIDE);
+      const first = block * BLOCK_NUMBERS;
+      const count = Math.min(section.count - first, BLOCK_NUMBERS);
       const bytes = readAt(fd, section.at + first * 8, count * 8);
       if (zlib.crc32(bytes) !== section.crcs[block]) throw new Error('checksum mismatch');
       return checkCalls(new Float64Array(bytes.buffer, bytes.byteOffset, count), names);
@@ -330,6 +330,8 @@ const PREFIX = MAGIC.length + 8;
 
 /** Calls per block of the calls section, each with its own CRC-32: a window reads and checks only its blocks. */
 const CALL_BLOCK = 1024;
+/** Numbers (float64s) in a whole block. */
+const BLOCK_NUMBERS = CALL_BLOCK * CALL_STRIDE;
 
 /** Where the calls are in the file, how many numbers, and each block's CRC-32. */
 interface CallsSection {
@@ -359,8 +361,8 @@ function encodeIndex(header: IndexHeader, snapshot: ReturnType<StatsAggregator['
     int32,
     sketches: snapshot.sketches.map((s) => s.length),
     calls: calls.length / 8,
-    callBlocks: Array.from({ length: Math.ceil(calls.length / (8 * CALL_STRIDE * CALL_BLOCK)) }, (_, b) =>
-      zlib.crc32(calls.subarray(b * CALL_BLOCK * CALL_STRIDE * 8, (b + 1) * CALL_BLOCK * CALL_STRIDE * 8)),
+    callBlocks: Array.from({ length: Math.ceil(calls.length / 8 / BLOCK_NUMBERS) }, (_, b) =>
+      zlib.crc32(calls.subarray(b * BLOCK_NUMBERS * 8, (b + 1) * BLOCK_NUMBERS * 8)),
     ),
     ids: ids.length,
     meta: snapshot.meta,
@@ -392,7 +394,7 @@ function readIndex(fd: number): { header: IndexHeader; snapshot: Omit<StatsSnaps
     header.lastSeq,
     header.runs,
     header.calls,
-    ...(Array.isArray(header.callBlocks) && header.callBlocks.length === Math.ceil(header.calls / (CALL_STRIDE * CALL_BLOCK)) ? header.callBlocks : [-1]),
+    ...(Array.isArray(header.callBlocks) && header.callBlocks.length === Math.ceil(header.calls / BLOCK_NUMBERS) ? header.callBlocks : [-1]),
     header.ids,
     ...(Array.isArray(header.sketches) ? header.sketches : [-1]),
   ];

@@ -227,7 +227,8 @@ export class StatsAggregator {
     const sums = new Map<number, { sums: Float64Array; lat?: Map<number, number>; ttf?: Map<number, number> }>();
     // Whole days from a midnight are summed already, as are all-time sketches: the dashboard's all-time and day
     // rows read no call at all (a million-event log's calls are 10 MB of the index, read on first need).
-    if (wholeDay(sinceTs) && wholeDay(untilTs) && (bucketMs === null || bucketMs % DAY_MS === 0) && (!sketches || allTime)) {
+    const byDays = wholeDay(sinceTs) && wholeDay(untilTs) && (bucketMs === null || bucketMs % DAY_MS === 0);
+    if (byDays && (!sketches || allTime)) {
       for (const [day, models] of this.days) {
         if (day * DAY_MS < sinceTs || day * DAY_MS >= untilTs) continue;
         for (const [model, daySums] of models) {
@@ -271,16 +272,15 @@ export class StatsAggregator {
         ...(sketches && { latency: acc ? acc.latencies.flat() : flatSketch(lat!), ttft: acc ? acc.ttfts.flat() : flatSketch(ttf!) }),
       };
     });
-    return { calls, runs: this.runRollups(sinceTs, untilTs, bucketMs) };
+    return { calls, runs: byDays ? this.runsByDay(sinceTs, untilTs, bucketMs) : this.walkRuns(sinceTs, untilTs, bucketMs) };
   }
 
   /**
-   * The runs started in `[sinceTs, untilTs)`, summed per bucket and provider/model: from the day sums when the
-   * window and buckets are whole days (the all-time and day answers, which would walk every run: 620k at ten
-   * million events), else by walking the window's runs.
+   * The runs started in `[sinceTs, untilTs)` (whole days), summed per bucket (whole days, or one) and
+   * provider/model from the run day sums: the all-time and day answers, which would otherwise walk every run
+   * (620k at ten million events).
    */
-  private runRollups(sinceTs: number, untilTs: number, bucketMs: number | null): RunRollup[] {
-    if (!(wholeDay(sinceTs) && wholeDay(untilTs) && (bucketMs === null || bucketMs % DAY_MS === 0))) return this.walkRuns(sinceTs, untilTs, bucketMs);
+  private runsByDay(sinceTs: number, untilTs: number, bucketMs: number | null): RunRollup[] {
     const runs = new Map<string, RunRollup>();
     for (const [day, byModel] of this.runDays) {
       if (day * DAY_MS < sinceTs || day * DAY_MS >= untilTs) continue;
@@ -301,7 +301,8 @@ export class StatsAggregator {
   }
 
   /**
-   * `runRollups` by walking the runs of the window, newest back (they are in start order). The walk reads the
+   * The runs started in `[sinceTs, untilTs)`, summed per bucket and provider/model by walking them, newest back
+   * (they are in start order). The walk reads the
    * columns' typed arrays in place: through `Column.get`, whose array is int32 in one column and float64 in
    * another, it cost ten times as much.
    */
