@@ -23,6 +23,8 @@ export class RunEndNotifier implements vscode.Disposable {
     this.disposables = [
       host.onEvent((event) => {
         if (event.type === 'run.started') this.files.set(event.runId, event.file);
+        // What the run cannot promise (a test runner whose output it cannot read) is said once, as it starts.
+        if (event.type === 'log' && event.level === 'warn' && event.runId) void vscode.window.showWarningMessage(`micro-agent: ${event.message}`);
         if (event.type === 'run.finished') void this.finished(event).catch((err) => showError(err, log));
       }),
       host.onInterruptedRuns((params) => void this.interrupted(params).catch((err) => showError(err, log))),

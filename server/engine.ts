@@ -34,6 +34,7 @@ import { createProvider, Provider, secretsIn } from './providers';
 import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
 import { acquireRunLock, isAlive, LockHeldError, RunLock } from './runLock';
 import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
+import { withReportFlags } from './testResults';
 
 /** What a caller (LSP request, CLI flags, later the HTTP API) asks for; the engine validates all of it. */
 export interface RunRequest {
@@ -823,11 +824,14 @@ function checkShape(request: RunRequest): void {
   if (request.provider !== undefined && !isProviderName(request.provider)) fail(unknownProviderMessage(request.provider));
 }
 
-/** The test command gets the user's environment without the API keys (tests have no business with them) and without colour. */
+/**
+ * The test command gets the user's environment without the API keys (tests have no business with them), without
+ * colour, and asking the runners that read it from the environment for a report naming every test.
+ */
 function testEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy: NodeJS.ProcessEnv = { ...env, ...NO_COLOR_ENV };
   for (const name of KEY_VARIABLES) delete copy[name];
-  return copy;
+  return withReportFlags(copy);
 }
 
 /**

@@ -29,28 +29,31 @@ describe('test integrity and stuck runs, through the CLI', function () {
   const vendor = useVendorServer();
   const env = () => ({ OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
 
-  it('rejects a reply that exits the process before the tests run (tests_missing), and the next reply fixes the module', async () => {
+  it('refuses a reply that exits the process from the module before the tests run (gaming), and the next reply fixes it', async () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: fixReply(EXIT_EARLY) }, { kind: 'text', text: fixReply() });
     const result = await cli(['run', 'math.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal(vendor.requests.length, 2);
-    const rejected = readLog(root).find((e) => e.type === 'edit.rejected');
-    assert.equal(rejected?.reason, 'tests_missing');
-    assert.match(rejected.message, /did not run: add, mul/);
-    // The model is told, in the next prompt, which tests vanished.
-    assert.match(vendor.requests[1].body.messages.at(-1).content, /did not run: add, mul/);
+    const log = readLog(root);
+    const rejected = log.find((e) => e.type === 'edit.rejected');
+    assert.equal(rejected?.reason, 'gaming');
+    assert.match(rejected.message, /math\.js: the edit adds `process\.exit\(0\);`, which exits the process/);
+    // Refused before anything ran: the cheat was never written, and the tests ran twice (baseline, the fix).
+    assert.equal(log.filter((e) => e.type === 'test.started').length, 2);
+    // The model is told, in the next prompt, which line was refused.
+    assert.match(vendor.requests[1].body.messages.at(-1).content, /process\.exit\(0\)/);
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
   });
 
-  it('rejects a reply that makes the suite skip its tests', async () => {
+  it('refuses a reply that patches the runner\'s globals to skip the tests (gaming)', async () => {
     const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MOCHA_TEST });
     vendor.script({ kind: 'text', text: fixReply(SKIP_TESTS) }, { kind: 'text', text: fixReply() });
     const result = await cli(['run', 'math.js', '-t', MOCHA_COMMAND, '--provider', 'openai'], root, env());
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const rejected = readLog(root).find((e) => e.type === 'edit.rejected');
-    assert.equal(rejected?.reason, 'tests_missing');
-    assert.match(rejected.message, /newly skipped: math › adds, math › multiplies/);
+    assert.equal(rejected?.reason, 'gaming');
+    assert.match(rejected.message, /global\.it = \(title\) => original\(title\);`, which patches the test machinery/);
     assert.equal(vendor.requests.length, 2);
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
   });

@@ -507,6 +507,8 @@ describe('test results: unknown output, escapes, bounds', function () {
       tests: [],
       failures: [],
       testFiles: [],
+      filesRun: [],
+      namesAll: false,
     });
     assert.equal(failureSummary(parseTestOutput('', { root: REPO, cwd: REPO, exitCode: 1 })), 'no test counts');
   });

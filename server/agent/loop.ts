@@ -2,10 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderErrorKind, RejectReason, RunFinishedEvent, RunOutcome, StopReason } from '../protocol/events';
 import type { TestReport } from '../protocol/testReport';
-import { boundReport, failureSummary, parseTestOutput } from '../testResults';
+import { boundReport, failureSummary, parseTestOutput, runnerOfCommand } from '../testResults';
 import { Provider, ProviderError } from '../providers/types';
 import { askModel, Emit } from './askModel';
 import { describeChange } from './diff';
+import { findGaming, type Gaming } from './gaming';
 import { checkIntegrity } from './integrity';
 import { applyEditBlocks, FinishReason, parseEditBlocks } from './editBlocks';
 import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT, WHOLE_FILE_MAX_BYTES } from './prompt';
@@ -103,6 +104,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     file: rel,
     files: files.editableFiles(),
     testCommand: input.testCommand,
+    runner: runnerOfCommand(input.testCommand, input.cwd),
     provider: input.provider.name,
     model: input.model,
     maxRuns: input.maxRuns,
@@ -173,8 +175,14 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     // The baseline: what the suite said before any change; a later pass must cover what it ran.
     const baseline = input.firstTest ?? (await test());
     if (baseline.passed) return finish('passed', 'tests_passed');
-    reportedTestFiles = new Set([...reportedTestFiles, ...baseline.report.testFiles]);
+    // A module whose docstrings pytest runs is no test file: it stays fixable, and its examples stay as they are.
+    const doctests = doctestModules(baseline.report, (file) => files.read(file));
+    reportedTestFiles = new Set([...reportedTestFiles, ...baseline.report.testFiles].filter((file) => !doctests.has(file)));
     if (reportedTestFiles.has(rel)) return finish('error', 'test_file', `${rel} is a test file: micro-agent fixes the code under test and never edits tests`);
+    if (baseline.report.runner === 'unknown') {
+      // Said once, where the user looks: the CLI prints it, the editor shows it; the verdict is only the exit code.
+      emit({ type: 'log', runId, level: 'warn', message: `micro-agent cannot read this test runner's output (${input.testCommand}): a pass here is the exit code alone` });
+    }
     let last = baseline;
     const stuck = new StuckDetector();
     stuck.baseline(failureSignature(baseline.report, baseline.output));
@@ -215,7 +223,8 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       else costUsd += reply.metrics.costUsd;
 
       const edits = editsOf(reply.text, reply.finishReason, rel, files);
-      const written = edits.ok ? files.write(edits.files, iteration) : edits;
+      const gaming = edits.ok ? findGaming(edits.files.map((file) => ({ ...file, before: files.read(file.path) })), doctests) : undefined;
+      const written = gaming ? gamingRejection(gaming) : edits.ok ? files.write(edits.files, iteration) : edits;
       if (!written.ok) {
         reject(written.reason, written.message);
         if (stuck.record(reply.text)) return stuckStop();
@@ -253,6 +262,23 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
 }
 
 type Edits = { ok: true; files: { path: string; after: string }[] } | { ok: false; reason: RejectReason; message: string };
+
+function gamingRejection({ path: file, line, why }: Gaming): Edits & { ok: false } {
+  return {
+    ok: false,
+    reason: 'gaming',
+    message: `${file}: the edit adds \`${line}\`, which ${why}. Nothing was written. Fix the code under test so that the tests pass as they are; never exit the process, detect the tests or change what they check.`,
+  };
+}
+
+/** Python modules the runner ran as tests (pytest's `--doctest-modules`) whose tests are the examples in their docstrings. */
+function doctestModules(report: TestReport, read: (file: string) => string | null): Set<string> {
+  const modules = new Set<string>();
+  for (const file of new Set([...report.testFiles, ...report.filesRun])) {
+    if (file.endsWith('.py') && !looksLikeTestFile(file) && read(file)?.includes('>>>')) modules.add(file);
+  }
+  return modules;
+}
 
 /**
  * What a reply asks to change: search/replace blocks (and named whole files) for any file the model may

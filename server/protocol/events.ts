@@ -3,7 +3,7 @@
  * from them, the same shape for LSP, the CLI and the live API. Types only.
  */
 import type { ProviderName } from './providers';
-import type { TestReport } from './testReport';
+import type { TestReport, TestRunner } from './testReport';
 
 /** Why a model call failed. `retryable` kinds are retried with backoff before they surface. */
 export type ProviderErrorKind = 'auth' | 'rate_limit' | 'timeout' | 'server' | 'network' | 'bad_response' | 'invalid_request' | 'cancelled';
@@ -35,7 +35,18 @@ export type StopReason =
  * `malformed`, a block is broken (no path, an unsafe path, a missing marker).
  */
 export type RejectReason =
-  'no_code_block' | 'empty' | 'truncated' | 'unchanged' | 'too_large' | 'tests_missing' | 'edit_mismatch' | 'edit_conflict' | 'malformed' | 'forbidden_path';
+  | 'no_code_block'
+  | 'empty'
+  | 'truncated'
+  | 'unchanged'
+  | 'too_large'
+  | 'tests_missing'
+  | 'edit_mismatch'
+  | 'edit_conflict'
+  | 'malformed'
+  | 'forbidden_path'
+  /** The edit adds a line that exits the process, reads the test environment or patches the test machinery. */
+  | 'gaming';
 
 interface EventBase {
   /** Strictly increasing across the whole log, also across host restarts. */
@@ -51,6 +62,11 @@ export interface RunStartedEvent extends EventBase {
   /** Workspace-relative path, `/`-separated. */
   file: string;
   testCommand: string;
+  /**
+   * The runner the test command runs, as far as the command (or the package.json script it runs) names one;
+   * `unknown`: micro-agent cannot read this runner's output, so a pass there is the exit code alone.
+   */
+  runner?: TestRunner | 'unknown';
   provider: ProviderName;
   model: string;
   maxRuns: number;

@@ -23,6 +23,20 @@ export interface TestCase {
   status: TestStatus;
   /** The test file, workspace-relative, when the runner says which. */
   file?: string;
+  /**
+   * Set on a file-level entry, which is not a test: a test file that failed to load or ended before it named any
+   * test (node's file-as-a-test, jest's "Test suite failed to run", pytest's collection errors, go's
+   * `[no test files]` / `[setup failed]` / `[build failed]`). Never counted in `totals`.
+   */
+  entry?: true;
+}
+
+/** What the runner said ran in one test file (a package for go), where it prints counts per file. */
+export interface FileCount {
+  file: string;
+  /** Tests it counted in the file, skipped ones included. */
+  tests: number;
+  skipped: number;
 }
 
 export interface TestFailure {
@@ -54,8 +68,18 @@ export interface TestReport {
   totals: TestTotals | null;
   tests: TestCase[];
   failures: TestFailure[];
-  /** Workspace-relative test files the runner reported. */
+  /** Workspace-relative test files the runner reported, and those its failures' frames point into. */
   testFiles: string[];
+  /** The test files (go: packages) the runner itself said ran: its file lines and the files of the tests it named. */
+  filesRun: string[];
+  /**
+   * Whether `tests` names every test that ran: true for reporters that list each test (TAP, node's spec, mocha's
+   * spec, ava, jest's and vitest's verbose, pytest with `-rA`, go with `-v`), false for those that name only the
+   * tests of failing files or only failures (jest's and vitest's default, pytest `-q`, go without `-v`).
+   */
+  namesAll: boolean;
+  /** Per-file counts where the runner prints them (vitest's `✓ test/x.test.ts (21 tests)`); absent elsewhere. */
+  fileCounts?: FileCount[];
   /** Set when the report was shortened to fit (`boundReport`): lists cut, messages clipped. */
   truncated?: boolean;
 }

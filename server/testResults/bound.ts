@@ -19,6 +19,9 @@ export function boundReport(report: TestReport, maxChars = 16_000): TestReport {
     tests: [],
     failures: report.failures.slice(0, MAX_FAILURES).map((f) => shrinkFailure(f, 1000)),
     testFiles: report.testFiles.slice(0, MAX_TEST_FILES),
+    filesRun: report.filesRun.slice(0, MAX_TEST_FILES),
+    // The copy's list of tests is cut, so it no longer names them all.
+    namesAll: false,
     truncated: true,
   };
   // Failures tighter and fewer until they fit with no tests at all.
@@ -27,7 +30,10 @@ export function boundReport(report: TestReport, maxChars = 16_000): TestReport {
     out.failures = out.failures.map((f) => shrinkFailure(f, limit));
   }
   while (out.failures.length > 1 && size(out) > maxChars) out.failures = out.failures.slice(0, Math.floor(out.failures.length / 2));
-  if (size(out) > maxChars) out.testFiles = out.testFiles.slice(0, 5);
+  if (size(out) > maxChars) {
+    out.testFiles = out.testFiles.slice(0, 5);
+    out.filesRun = out.filesRun.slice(0, 5);
+  }
   // As many tests as still fit, failed ones first.
   const ordered = [...report.tests.filter((t) => t.status === 'failed'), ...report.tests.filter((t) => t.status !== 'failed')];
   let lo = 0;

@@ -33,6 +33,8 @@ export interface DraftCase {
   status: TestStatus;
   file?: RawFrame['file'];
   base?: string;
+  /** A file-level entry, not a test (see `TestCase.entry`). */
+  entry?: true;
 }
 
 export interface Draft {
@@ -42,6 +44,10 @@ export interface Draft {
   failures: DraftFailure[];
   /** Test files as printed. */
   testFiles: { file: string; base?: string }[];
+  /** Whether every test that ran is named; when unset, `finish` decides it by comparing the names with the totals. */
+  namesAll?: boolean;
+  /** Per-file counts as printed (vitest's file lines; go's `[no tests to run]`). */
+  fileCounts?: { file: string; base?: string; tests: number; skipped: number }[];
 }
 
 /** Lines longer than this are cut before any pattern sees them, which keeps every match linear in the input. */
@@ -151,17 +157,26 @@ export function totalsOfCounts(text: string, pattern: RegExp): TestTotals {
  * The totals of node --test's summary (`ℹ tests 9` / `# tests 9`, then `pass`, `fail`, `cancelled`, `skipped`,
  * `todo`) when it printed one; else counted from the tests, when there are any; else null.
  */
-export function nodeSummaryTotals(summary: Map<string, number>, tests: { status: TestStatus }[]): TestTotals | null {
+export function nodeSummaryTotals(summary: Map<string, number>, tests: DraftCase[]): TestTotals | null {
   if (summary.has('tests')) {
     const totals = zeroTotals();
     totals.passed = summary.get('pass') ?? 0;
     totals.failed = (summary.get('fail') ?? 0) + (summary.get('cancelled') ?? 0);
     totals.skipped = summary.get('skipped') ?? 0;
     totals.todo = summary.get('todo') ?? 0;
+    // node counts a file that named no test as one test; it is an entry, not a test.
+    for (const t of tests) if (t.entry && totals[t.status] > 0) totals[t.status]--;
     return totals;
   }
-  return tests.length ? countTotals(tests) : null;
+  const real = tests.filter((t) => !t.entry);
+  return real.length ? countTotals(real) : null;
 }
+
+/**
+ * A top-level result named by a test file's absolute path: node's runner reports a file as one test when it
+ * named none (it failed to load, or exited before its tests ran).
+ */
+export const NODE_FILE_ENTRY = /^(?:\/|[A-Za-z]:[\\/]).*\.[cm]?[jt]sx?$/;
 
 /**
  * The failures of a runner that prints each as a block: a header opens one (`open`), the lines under it go to its

@@ -24,6 +24,7 @@ export function finish(draft: Draft, resolver: Resolver): TestReport {
     }
   };
   for (const t of draft.testFiles) addTestFile(resolver.resolve(t));
+  const filesRun = new Set(testFiles);
   const failureFiles = draft.failures.map((f) => (f.file ? resolver.resolve({ file: f.file, base: f.declared?.base }) : undefined));
   for (const file of failureFiles) addTestFile(file);
 
@@ -46,10 +47,28 @@ export function finish(draft: Draft, resolver: Resolver): TestReport {
   const tests: TestCase[] = draft.tests.map((t) => {
     // The case is its own frame (`file`, `base`): no object made per test to ask.
     const file = t.file ? resolver.resolve(t as { file: string; base?: string }) : failedFile.get(t.name);
-    return file ? { name: t.name, status: t.status, file } : { name: t.name, status: t.status };
+    const test: TestCase = file ? { name: t.name, status: t.status, file } : { name: t.name, status: t.status };
+    if (t.entry) test.entry = true;
+    if (file) filesRun.add(file);
+    return test;
   });
 
-  return { runner: draft.runner, totals: draft.totals, tests, failures, testFiles };
+  const report: TestReport = { runner: draft.runner, totals: draft.totals, tests, failures, testFiles, filesRun: [], namesAll: draft.namesAll ?? namesEvery(draft) };
+  if (draft.fileCounts) {
+    report.fileCounts = draft.fileCounts.map(({ file, base, tests: n, skipped }) => ({ file: resolver.resolve({ file, base }) ?? file, tests: n, skipped }));
+    for (const count of report.fileCounts) filesRun.add(count.file);
+  }
+  report.filesRun = [...filesRun];
+  return report;
+}
+
+/** Whether the named tests are every test the totals count: a reporter that lists only failing files names fewer. */
+function namesEvery(draft: Draft): boolean {
+  if (!draft.totals) return false;
+  const { passed, failed, skipped, todo } = draft.totals;
+  let named = 0;
+  for (const t of draft.tests) if (!t.entry) named++;
+  return named === passed + failed + skipped + todo;
 }
 
 function finishFailure(f: DraftFailure, file: string | undefined, resolver: Resolver, isTestFile: (file: string) => boolean): TestFailure {

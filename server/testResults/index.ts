@@ -23,6 +23,8 @@ import { parseVitest } from './runners/vitest';
 export { stripAnsi } from './ansi';
 export { boundReport, failureSummary } from './bound';
 export { nodeFileSystem, type TestFileSystem } from './paths';
+export { withReportFlags } from './reportFlags';
+export { runnerOfCommand } from './commandRunner';
 
 export interface ParseContext {
   /** The workspace root: paths inside it come back relative to it. */
@@ -47,7 +49,7 @@ const PARSERS: Record<OutputKind, (lines: LineReader) => Draft> = {
 };
 
 export function emptyReport(): TestReport {
-  return { runner: 'unknown', totals: null, tests: [], failures: [], testFiles: [] };
+  return { runner: 'unknown', totals: null, tests: [], failures: [], testFiles: [], filesRun: [], namesAll: false };
 }
 
 export function parseTestOutput(output: string, context: ParseContext): TestReport {

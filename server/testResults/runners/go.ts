@@ -11,6 +11,8 @@ const RUN = /^=== (RUN|CONT|NAME|PAUSE)\s+(\S+)/;
 const RESULT = /^(\s*)--- (PASS|FAIL|SKIP): (\S+) \([\d.]+s\)$/;
 const LOG = /^(\s+)([^\s:]+\.go):(\d+): ?(.*)$/;
 const TRAILER = /^(ok|FAIL|\?)\s+(\S+)\s+(?:[\d.]+s|\(cached\)|\[(?:no test files|build failed|setup failed)\])/;
+/** go's note after a package's time: `ok  \tpkg\t0.01s [no tests to run]`, `?   \tpkg\t[no test files]`. */
+const NOTE = /\[(no test files|no tests to run|build failed|setup failed)\]\s*$/;
 const PANIC = /^panic: (.*?)(?: \[recovered\])?$/;
 const TRACE = /^\t(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?$/;
 const BUILD_HEADER = /^# (\S+)/;
@@ -42,6 +44,15 @@ export function parseGo(lines: LineReader): Draft {
       tests.set(name, t);
     }
     return t;
+  };
+
+  /** The package's trailer: `[no test files]` is an entry; with -v, or `[no tests to run]`, its count is known. */
+  const countPackage = (pkg: string, note: string | undefined) => {
+    const ran = [...tests.values()].filter((t) => t.status && !t.name.includes('/'));
+    if (note === 'no test files') draft.tests.push({ name: pkg, status: 'passed', entry: true });
+    if (verbose || note === 'no tests to run' || note === 'no test files') {
+      (draft.fileCounts ??= []).push({ file: pkg, tests: ran.length, skipped: ran.filter((t) => t.status === 'skipped').length });
+    }
   };
 
   const flushPackage = (pkg: string | undefined) => {
@@ -91,6 +102,7 @@ export function parseGo(lines: LineReader): Draft {
     }
     const trailer = TRAILER.exec(line);
     if (trailer) {
+      countPackage(trailer[2], NOTE.exec(line)?.[1]);
       flushPackage(trailer[2]);
       continue;
     }
@@ -147,10 +159,11 @@ export function parseGo(lines: LineReader): Draft {
   if (build?.failure.message.length) builds.push(build.failure);
   flushPackage(undefined);
   draft.failures.push(...builds);
-  for (const f of builds) draft.tests.push({ name: f.name, status: 'failed' });
+  for (const f of builds) draft.tests.push({ name: f.name, status: 'failed', entry: true });
 
   // Plain go test names only the failures; -v names every test.
-  if (verbose) draft.totals = countTotals(draft.tests);
+  draft.namesAll = verbose;
+  if (verbose) draft.totals = countTotals(draft.tests.filter((t) => !t.entry));
   return draft;
 }
 

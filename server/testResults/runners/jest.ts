@@ -24,6 +24,7 @@ const FILE = /^\s*(PASS|FAIL)\s+(\S.*?)(?:\s+\([\d.]+ m?s(?:, [^)]*)?\))?\s*$/;
 const VERBOSE = /^(\s+)(✓|✕|○|✎|√|×) (.*?)(?: \(\d+(?:\.\d+)? m?s\))?$/;
 const HEADER = /^\s*● (.+)$/;
 const TOTALS = /^Tests:\s+(.*\d+ total)\s*$/;
+const SUITE_FAILED = 'Test suite failed to run';
 const END_OF_BLOCKS = /^(?:Test Suites:|Snapshot Summary|\s*› \d+ snapshots? (?:failed|written|obsolete))/;
 
 export function parseJest(lines: LineReader): Draft {
@@ -82,9 +83,11 @@ export function parseJest(lines: LineReader): Draft {
   }
   blocks.close();
 
-  // Without --verbose jest names only the failures: list those.
-  if (draft.tests.length === 0) {
-    for (const f of draft.failures) if (f.name !== 'Test suite failed to run') draft.tests.push({ name: f.name, status: 'failed', file: f.file });
+  // Without --verbose jest names only the failures: list those. A suite that failed to run is an entry, not a test.
+  const listed = draft.tests.length > 0;
+  for (const f of draft.failures) {
+    if (f.name === SUITE_FAILED) draft.tests.push({ name: f.file ?? f.name, status: 'failed', file: f.file, entry: true });
+    else if (!listed) draft.tests.push({ name: f.name, status: 'failed', file: f.file });
   }
   return draft;
 }

@@ -40,6 +40,9 @@ export function parseMocha(lines: LineReader): Draft {
     lines.next();
     if (!line.trim()) continue;
     const indent = indentOf(line);
+    // The spec reporter indents everything it lists; a line at the margin is someone else's (npm's `> mocha`
+    // banner, yarn's `$ mocha`, a console.log at load), never a suite.
+    if (indent === 0) continue;
     while (suites.length && suites[suites.length - 1].indent >= indent) suites.pop();
     const name = (title: string) => [...suites.map((s) => s.name), title].join(SEP);
     let m: RegExpExecArray | null;

@@ -4,7 +4,7 @@
  * closing it, the `ℹ tests 9` summary, then a `✖ failing tests:` section that repeats the failures (read only
  * for its `test at file:line:col` locations).
  */
-import { SEP, indentOf, nodeSummaryTotals, parseLocation, parseStackLine, tidyErrorLine, type Draft, type LineReader, type DraftFailure } from '../draft';
+import { SEP, NODE_FILE_ENTRY, indentOf, nodeSummaryTotals, parseLocation, parseStackLine, tidyErrorLine, type Draft, type LineReader, type DraftFailure } from '../draft';
 
 const MARK = /^(\s*)(▶|✔|✖|﹣|-|✓|✗|×) (.*)$/;
 const DURATION = /\s\([\d.]+m?s\)$/;
@@ -90,7 +90,7 @@ export function parseNodeSpec(lines: LineReader): Draft {
       const full = [...suites.filter((x) => x.indent < indent).map((x) => x.name), name].join(SEP);
       if (closesSuite && m[2] !== '✖') continue;
       const status = directive === 'TODO' ? 'todo' : directive === 'SKIP' ? 'skipped' : m[2] === '✖' || m[2] === '✗' || m[2] === '×' ? 'failed' : 'passed';
-      draft.tests.push({ name: full, status });
+      draft.tests.push(suites.length === 0 && NODE_FILE_ENTRY.test(full) ? { name: full, status, file: full, entry: true } : { name: full, status });
       if (status === 'failed') current = { failure: { name: full, message: [], frames: [] }, indent, body: [], suite: closesSuite };
       continue;
     }

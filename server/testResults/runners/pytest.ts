@@ -10,6 +10,8 @@ const ROOTDIR = /^rootdir: (.+?)(?:, (?:configfile|inifile|testpaths): .*)?$/;
 const PROGRESS = /^(\S+\.py) [.FEsxXP]+\s*(?:\[\s*\d+%\])?$/;
 const VERBOSE = /^(\S+\.py::.+?) (PASSED|FAILED|SKIPPED|ERROR|XFAIL|XPASS)\b/;
 const SHORT = /^(PASSED|FAILED|ERROR|XFAIL|XPASS) (\S+\.py::.*)$/;
+/** A module that could not be collected: an entry, not a test (`ERROR tests/test_x.py - ImportError…`). */
+const COLLECT_ERROR = /^ERROR (\S+\.py)(?: - .*)?$/;
 const SECTION = /^=+ (.*?) =+$/;
 const BLOCK = /^_{3,} (.+?) _{3,}$/;
 const FRAME = /^(\S+\.py):(\d+):(?: (.*))?$/;
@@ -88,6 +90,15 @@ export function parsePytest(lines: LineReader): Draft {
       if (dash >= 0 && (sh[1] === 'FAILED' || sh[1] === 'ERROR')) summaryMessage.set(nodeid, sh[2].slice(dash + 3));
       continue;
     }
+    const c = COLLECT_ERROR.exec(line);
+    if (c) {
+      if (!byNodeId.has(c[1])) {
+        const entry: DraftCase = { name: c[1], status: 'failed', file: c[1], base: rootdir, entry: true };
+        byNodeId.set(c[1], entry);
+        draft.tests.push(entry);
+      }
+      continue;
+    }
     const t = TOTALS.exec(line);
     if (t && /\d+ \w+.* in [\d.]+s/.test(line)) draft.totals = parseTotals(t[1]);
   }
@@ -125,7 +136,14 @@ export function parsePytest(lines: LineReader): Draft {
     const { file, name } = splitNodeId(id);
     draft.failures.push({ name, file, message: [summaryMessage.get(id) ?? 'failed'], frames: [] });
   }
-  if (draft.tests.length === 0) for (const f of draft.failures) draft.tests.push({ name: f.name, status: 'failed', file: f.file, base: rootdir });
+  if (draft.tests.length === 0) {
+    for (const f of draft.failures) {
+      const collecting = f.name.startsWith('ERROR collecting ');
+      draft.tests.push(collecting ? { name: f.name, status: 'failed', file: f.file, base: rootdir, entry: true } : { name: f.name, status: 'failed', file: f.file, base: rootdir });
+    }
+  }
+  // pytest counts a module it could not collect among its errors; an entry is no test.
+  if (draft.totals) for (const t of draft.tests) if (t.entry && draft.totals.failed > 0) draft.totals.failed--;
   return draft;
 }
 

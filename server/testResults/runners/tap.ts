@@ -11,6 +11,8 @@ import {
   parseStackLineIn,
   isSpace,
   nodeSummaryTotals,
+  NODE_FILE_ENTRY,
+  type DraftCase,
   tidyErrorLine,
   type Draft,
   type DraftFailure,
@@ -42,7 +44,6 @@ interface Node {
 const RESULT = /^(\s*)(not )?ok\b(?: \d+)?(?: -)?(?: (.*))?$/;
 const DIRECTIVE = /\s#\s*(SKIP|TODO)\b.*$/i;
 const SUMMARY = /^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/;
-const FILE_NAME = /^(?:\/|[A-Za-z]:[\\/]).*\.[cm]?[jt]sx?$/;
 
 /**
  * Reads the output as spans of its text and cuts out only what it keeps: the result lines and the YAML values a
@@ -125,7 +126,7 @@ export function parseTap(lines: LineReader): Draft {
   // `prefix`: the names above, joined; undefined at the top and right under a file.
   const walk = (node: Node, prefix: string | undefined, file: string | undefined) => {
     // Node 20 wraps each file in a subtest named by its path when several files run.
-    const isFile = prefix === undefined && node.children.length > 0 && FILE_NAME.test(node.name);
+    const isFile = prefix === undefined && node.children.length > 0 && NODE_FILE_ENTRY.test(node.name);
     if (isFile) {
       file = node.name;
       addTestFile(file);
@@ -149,7 +150,9 @@ export function parseTap(lines: LineReader): Draft {
     }
     const status = node.directive === 'todo' ? 'todo' : node.directive === 'skip' ? 'skipped' : node.ok ? 'passed' : 'failed';
     const fullName = name ?? '';
-    draft.tests.push(declared ? { name: fullName, status, file: declared.file } : file ? { name: fullName, status, file } : { name: fullName, status });
+    const test: DraftCase = declared ? { name: fullName, status, file: declared.file } : file ? { name: fullName, status, file } : { name: fullName, status };
+    if (prefix === undefined && NODE_FILE_ENTRY.test(fullName)) test.entry = true;
+    draft.tests.push(test);
     if (status === 'failed') draft.failures.push(failureOf(node, fullName, declared?.file ?? file, declared));
   };
   for (const node of pending) walk(node, undefined, undefined);

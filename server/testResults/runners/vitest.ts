@@ -19,6 +19,8 @@ import {
 
 const ROOT = /^\s*RUN\s+v\d[^\s]*\s+(\S.*)$/;
 const FILE = /^\s*(?:✓|❯|×|↓|✗|·)\s+(\S+)\s+\(\d+ tests?\b[^)]*\)/;
+const COUNTS = /\((\d+) tests?\b([^)]*)\)/;
+const SKIPPED = /(\d+) (?:skipped|todo)\b/;
 const TEST = /^(\s+)(✓|×|↓|✗) (.+?)(?: \d+m?s)?$/;
 const TEST_FILE = /\.[cm]?[jt]sx?$/;
 const HEADER = /^\s*FAIL\s+(\S.*)$/;
@@ -71,6 +73,8 @@ export function parseVitest(lines: LineReader): Draft {
     if (f) {
       file = f[1];
       draft.testFiles.push({ file, base });
+      const counts = COUNTS.exec(line);
+      if (counts) (draft.fileCounts ??= []).push({ file, base, tests: Number(counts[1]), skipped: Number(SKIPPED.exec(counts[2])?.[1] ?? 0) });
       continue;
     }
     const m = TEST.exec(line);
@@ -90,10 +94,16 @@ export function parseVitest(lines: LineReader): Draft {
     }
   }
   closeGroup();
-  // A passing file lists no tests; failures not already listed (a file that failed to load) still count.
+  // vitest 4 lists a failing file's tests by their own names; its failure headers give the suites too.
+  for (const f of draft.failures) {
+    const leaf = draft.tests.find((t) => t.status === 'failed' && t.file === f.file && t.name !== f.name && f.name.endsWith(SEP + t.name));
+    if (leaf) leaf.name = f.name;
+  }
+  // A passing file lists no tests; failures not already listed still count. A file that failed to load (its
+  // header names no test) is an entry, not a test.
   const listed = new Set(draft.tests.map((t) => t.name));
   for (const f of draft.failures) {
-    if (!listed.has(f.name)) draft.tests.push({ name: f.name, status: 'failed', file: f.file });
+    if (!listed.has(f.name)) draft.tests.push(f.name === f.file ? { name: f.name, status: 'failed', file: f.file, entry: true } : { name: f.name, status: 'failed', file: f.file });
   }
   return draft;
 }
