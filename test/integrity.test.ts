@@ -46,7 +46,7 @@ describe('test integrity and stuck runs, through the CLI', function () {
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
   });
 
-  it('refuses a reply that patches the runner\'s globals to skip the tests (gaming)', async () => {
+  it("refuses a reply that patches the runner's globals to skip the tests (gaming)", async () => {
     const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MOCHA_TEST });
     vendor.script({ kind: 'text', text: fixReply(SKIP_TESTS) }, { kind: 'text', text: fixReply() });
     const result = await cli(['run', 'math.js', '-t', MOCHA_COMMAND, '--provider', 'openai'], root, env());

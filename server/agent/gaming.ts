@@ -33,6 +33,15 @@ const EXITS = 'exits the process';
 const READS_ENV = 'reads the test environment to behave differently under test';
 const PATCHES = 'patches the test machinery';
 
+/** What the assertion libraries and runners put where a module can reach it. */
+const GLOBALS = 'assert|expect|chai|should|describe|it|test|jest|vi';
+const PATCHED = 'assert|expect|chai|global|globalThis';
+/** Built-ins an assertion relies on (`Object.is`, `JSON.stringify`, prototypes…). */
+const BUILT_INS = 'Object|Array|String|Number|Boolean|JSON|Math|Reflect|Symbol|Promise|Map|Set|WeakMap|Date|RegExp|Error|Function|Buffer|BigInt';
+/** ava's and tap's assertion methods on the test context `t`. */
+const T_METHODS = 'assert|equal|deepEqual|is|not|ok|pass|fail|true|false|same|strictEqual|deepStrictEqual|plan|end|snapshot|throws';
+const FRAMEWORKS = 'node:test|vitest|@jest/globals|jest|mocha|ava|chai|tap|uvu|sinon';
+
 /** Pattern, what it means. Tested against one added line at a time, so each is linear in the line. */
 const RULES: [RegExp, string][] = [
   // Leaving the process early.
@@ -50,29 +59,33 @@ const RULES: [RegExp, string][] = [
   [/['"](?:_?pytest|unittest|doctest)['"]\s+(?:not\s+)?in\s+sys\s*\.\s*modules|\bsys\s*\.\s*modules\b.*['"]_?pytest['"]/, READS_ENV],
   [/\btesting\s*\.\s*Testing\s*\(/, READS_ENV],
   [/\bflag\s*\.\s*Lookup\s*\(\s*"test\./, READS_ENV],
-  [/\bos\s*\.\s*Args\s*\[\s*0\s*\].*\.test\b|\bsys\s*\.\s*argv\b.*\bpytest\b|\bprocess\s*\.\s*argv\b.*(?:--test\b|\bjest\b|\bvitest\b|\bmocha\b|\bava\b)/, READS_ENV],
+  [
+    /\bos\s*\.\s*Args\s*\[\s*0\s*\].*\.test\b|\bsys\s*\.\s*argv\b.*\bpytest\b|\bprocess\s*\.\s*argv\b.*(?:--test\b|\bjest\b|\bvitest\b|\bmocha\b|\bava\b)/,
+    READS_ENV,
+  ],
   [/\btypeof\s+(?:jest|vi|describe|it|test|expect|before|beforeEach|suite)\b/, READS_ENV],
   [/\bimport\s*\.\s*meta\s*\.\s*vitest\b/, READS_ENV],
   // Patching what the tests use to judge.
   [/\bassert(?:\s*\.\s*\w+)+\s*=(?!=)/, PATCHES],
   [/(?<!\b(?:const|let|var|import|as)\s+)(?<![.\w])(?:assert|expect|chai)\s*=(?![=>])/, PATCHES],
-  [/\b(?:global|globalThis|window|self)\s*(?:\.\s*|\[\s*['"])(?:assert|expect|chai|should|describe|it|test|jest|vi)\b\s*(?:['"]\s*\])?\s*=(?!=)/, PATCHES],
+  [new RegExp(`\\b(?:global|globalThis|window|self)\\s*(?:\\.\\s*|\\[\\s*['"])(?:${GLOBALS})\\b\\s*(?:['"]\\s*\\])?\\s*=(?!=)`), PATCHES],
   [/\bexpect\s*\.\s*(?:extend|addSnapshotSerializer)\s*\(|\bexpect\s*\.\s*\w+\s*=(?!=)/, PATCHES],
-  [/\b(?:mock\s*\.\s*method|jest\s*\.\s*spyOn|vi\s*\.\s*spyOn|sinon\s*\.\s*(?:stub|replace|spy)|spyOn)\s*\(\s*(?:assert|expect|chai|Object|JSON|Array|String|Number|Reflect|Math|global|globalThis|t)\b/, PATCHES],
-  [/\bObject\s*\.\s*(?:defineProperty|defineProperties|assign|setPrototypeOf)\s*\(\s*(?:assert|expect|chai|global|globalThis|Object|Array|String|Number|JSON|Reflect|Math|Promise|Map|Set|Date|RegExp|Error|Symbol)\b/, PATCHES],
   [
-    /\b(?:Object|Array|String|Number|Boolean|JSON|Math|Reflect|Symbol|Promise|Map|Set|WeakMap|Date|RegExp|Error|Function|Buffer|BigInt)(?:\s*\.\s*prototype)?\s*\.\s*\w+\s*=(?!=)/,
+    new RegExp(`\\b(?:mock\\s*\\.\\s*method|jest\\s*\\.\\s*spyOn|vi\\s*\\.\\s*spyOn|sinon\\s*\\.\\s*(?:stub|replace|spy)|spyOn)\\s*\\(\\s*(?:${PATCHED}|t)\\b`),
     PATCHES,
   ],
-  [/\bt\s*\.\s*(?:assert|equal|deepEqual|is|not|ok|pass|fail|true|false|same|strictEqual|deepStrictEqual|plan|end|snapshot|throws)\s*=(?!=)/, PATCHES],
+  [new RegExp(`\\bObject\\s*\\.\\s*(?:defineProperty|defineProperties|assign|setPrototypeOf)\\s*\\(\\s*(?:${PATCHED}|${BUILT_INS})\\b`), PATCHES],
+  [new RegExp(`\\b(?:${BUILT_INS})(?:\\s*\\.\\s*prototype)?\\s*\\.\\s*\\w+\\s*=(?!=)`), PATCHES],
+  [new RegExp(`\\bt\\s*\\.\\s*(?:${T_METHODS})\\s*=(?!=)`), PATCHES],
   [/\bModule\s*\.\s*(?:prototype\s*\.\s*require|_load|_resolveFilename|_extensions)\s*=(?!=)|\brequire\s*\.\s*cache\b/, PATCHES],
-  [/\bos\s*\.\s*Args\s*(?:\[[^\]]*\]\s*)?=(?!=)|\bos\s*\.\s*Args\s*=\s*append\b|\bflag\s*\.\s*(?:CommandLine\s*\.\s*)?Set\s*\(\s*"test\./, PATCHES],
-  [/\bsys\s*\.\s*argv\s*(?:\[[^\]]*\]\s*)?=(?!=)|\bsys\s*\.\s*argv\s*\.\s*(?:append|extend|insert|clear|pop|remove)\s*\(|\bdel\s+sys\s*\.\s*argv\b/, PATCHES],
-  [/\b(?:builtins|__builtins__|unittest\s*\.\s*TestCase|pytest|_pytest)\s*(?:\.\s*\w+|\[[^\]]*\])\s*=(?!=)|\bsetattr\s*\(\s*(?:builtins|__builtins__|unittest|pytest|_pytest)\b/, PATCHES],
-  [
-    /\b(?:require|import)\s*\(?\s*['"](?:node:test|vitest|@jest\/globals|jest|mocha|ava|chai|tap|uvu|sinon)['"]|\bfrom\s+['"](?:node:test|vitest|@jest\/globals|mocha|ava|chai|tap|uvu|sinon)['"]|^\s*(?:import|from)\s+(?:_?pytest|unittest\.mock)\b/,
-    PATCHES,
-  ],
+  [/\bos\s*\.\s*Args\s*(?:\[[^\]]*\]\s*)?=(?!=)|\bos\s*\.\s*Args\s*=\s*append\b/, PATCHES],
+  [/\bflag\s*\.\s*(?:CommandLine\s*\.\s*)?Set\s*\(\s*"test\./, PATCHES],
+  [/\bsys\s*\.\s*argv\s*(?:\[[^\]]*\]\s*)?=(?!=)|\bdel\s+sys\s*\.\s*argv\b/, PATCHES],
+  [/\bsys\s*\.\s*argv\s*\.\s*(?:append|extend|insert|clear|pop|remove)\s*\(/, PATCHES],
+  [/\b(?:builtins|__builtins__|unittest\s*\.\s*TestCase|pytest|_pytest)\s*(?:\.\s*\w+|\[[^\]]*\])\s*=(?!=)/, PATCHES],
+  [/\bsetattr\s*\(\s*(?:builtins|__builtins__|unittest|pytest|_pytest)\b/, PATCHES],
+  [new RegExp(`\\b(?:require|import)\\s*\\(?\\s*['"](?:${FRAMEWORKS})['"]|\\bfrom\\s+['"](?:${FRAMEWORKS})['"]`), PATCHES],
+  [/^\s*(?:import|from)\s+(?:_?pytest|unittest\.mock)\b/, PATCHES],
 ];
 
 const MAX_QUOTED = 160;

@@ -39,8 +39,10 @@ function shape(baseline: TestReport, after: TestReport): string[] {
   // go prints no counts, only a line a package; every other runner closes with its counts.
   if (after.runner !== 'go' && after.totals === null) return [`${after.runner} printed no summary: the test process ended before the runner finished`];
   const ran = executed(after);
-  if (ran === 0) return ['no test ran'];
-  if (ran === null && after.runner === 'go' && hasPassingEntries(after)) return ['no test ran'];
+  if (ran === 0 || (ran === null && after.runner === 'go' && passingEntries(after).length)) {
+    const entries = passingEntries(after);
+    return [`no test ran${entries.length ? ` (${names(entries)} reported as a passing file with no test in it)` : ''}`];
+  }
   return [];
 }
 
@@ -130,8 +132,8 @@ function skippedCount(report: TestReport): number | null {
   return report.tests.filter((t) => !t.entry && (t.status === 'skipped' || t.status === 'todo')).length;
 }
 
-function hasPassingEntries(report: TestReport): boolean {
-  return report.tests.some((t) => t.entry && t.status === 'passed');
+function passingEntries(report: TestReport): string[] {
+  return report.tests.filter((t) => t.entry && t.status === 'passed').map((t) => t.file ?? t.name);
 }
 
 /** Each file's count: as the runner printed it, else from the names when they are all there. */

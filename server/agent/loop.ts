@@ -181,7 +181,12 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
     if (reportedTestFiles.has(rel)) return finish('error', 'test_file', `${rel} is a test file: micro-agent fixes the code under test and never edits tests`);
     if (baseline.report.runner === 'unknown') {
       // Said once, where the user looks: the CLI prints it, the editor shows it; the verdict is only the exit code.
-      emit({ type: 'log', runId, level: 'warn', message: `micro-agent cannot read this test runner's output (${input.testCommand}): a pass here is the exit code alone` });
+      emit({
+        type: 'log',
+        runId,
+        level: 'warn',
+        message: `micro-agent cannot read this test runner's output (${input.testCommand}): a pass here is the exit code alone`,
+      });
     }
     let last = baseline;
     const stuck = new StuckDetector();
@@ -223,7 +228,12 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       else costUsd += reply.metrics.costUsd;
 
       const edits = editsOf(reply.text, reply.finishReason, rel, files);
-      const gaming = edits.ok ? findGaming(edits.files.map((file) => ({ ...file, before: files.read(file.path) })), doctests) : undefined;
+      const gaming = edits.ok
+        ? findGaming(
+            edits.files.map((file) => ({ ...file, before: files.read(file.path) })),
+            doctests,
+          )
+        : undefined;
       const written = gaming ? gamingRejection(gaming) : edits.ok ? files.write(edits.files, iteration) : edits;
       if (!written.ok) {
         reject(written.reason, written.message);
@@ -267,7 +277,9 @@ function gamingRejection({ path: file, line, why }: Gaming): Edits & { ok: false
   return {
     ok: false,
     reason: 'gaming',
-    message: `${file}: the edit adds \`${line}\`, which ${why}. Nothing was written. Fix the code under test so that the tests pass as they are; never exit the process, detect the tests or change what they check.`,
+    message:
+      `${file}: the edit adds \`${line}\`, which ${why}. Nothing was written. Fix the code under test so that the tests pass as ` +
+      'they are; never exit the process, detect the tests or change what they check.',
   };
 }
 

@@ -39,7 +39,8 @@ function scriptOf(word: string, rest: string[]): string | undefined {
 
 function packageScript(cwd: string, name: string): string | undefined {
   try {
-    const scripts: unknown = JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8'))?.scripts;
+    const manifest: unknown = JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8'));
+    const scripts = manifest && typeof manifest === 'object' ? (manifest as { scripts?: unknown }).scripts : undefined;
     const body = scripts && typeof scripts === 'object' ? (scripts as Record<string, unknown>)[name] : undefined;
     return typeof body === 'string' ? body : undefined;
   } catch {

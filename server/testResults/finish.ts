@@ -49,11 +49,20 @@ export function finish(draft: Draft, resolver: Resolver): TestReport {
     const file = t.file ? resolver.resolve(t as { file: string; base?: string }) : failedFile.get(t.name);
     const test: TestCase = file ? { name: t.name, status: t.status, file } : { name: t.name, status: t.status };
     if (t.entry) test.entry = true;
-    if (file) filesRun.add(file);
+    // Only the runner's own word counts as a file that ran: a file found from a failure's frames does not.
+    if (file && t.file) filesRun.add(file);
     return test;
   });
 
-  const report: TestReport = { runner: draft.runner, totals: draft.totals, tests, failures, testFiles, filesRun: [], namesAll: draft.namesAll ?? namesEvery(draft) };
+  const report: TestReport = {
+    runner: draft.runner,
+    totals: draft.totals,
+    tests,
+    failures,
+    testFiles,
+    filesRun: [],
+    namesAll: draft.namesAll ?? namesEvery(draft),
+  };
   if (draft.fileCounts) {
     report.fileCounts = draft.fileCounts.map(({ file, base, tests: n, skipped }) => ({ file: resolver.resolve({ file, base }) ?? file, tests: n, skipped }));
     for (const count of report.fileCounts) filesRun.add(count.file);

@@ -46,13 +46,13 @@ export function parseGo(lines: LineReader): Draft {
     return t;
   };
 
-  /** The package's trailer: `[no test files]` is an entry; with -v, or `[no tests to run]`, its count is known. */
+  // Each package's count, kept at its trailer; known only with -v (seen anywhere in the output), or from the note.
+  const packages: { file: string; tests: number; skipped: number; note: string | undefined }[] = [];
   const countPackage = (pkg: string, note: string | undefined) => {
     const ran = [...tests.values()].filter((t) => t.status && !t.name.includes('/'));
+    // `[no test files]` is a file-level entry, not a test.
     if (note === 'no test files') draft.tests.push({ name: pkg, status: 'passed', entry: true });
-    if (verbose || note === 'no tests to run' || note === 'no test files') {
-      (draft.fileCounts ??= []).push({ file: pkg, tests: ran.length, skipped: ran.filter((t) => t.status === 'skipped').length });
-    }
+    packages.push({ file: pkg, tests: ran.length, skipped: ran.filter((t) => t.status === 'skipped').length, note });
   };
 
   const flushPackage = (pkg: string | undefined) => {
@@ -163,6 +163,8 @@ export function parseGo(lines: LineReader): Draft {
 
   // Plain go test names only the failures; -v names every test.
   draft.namesAll = verbose;
+  const counted = packages.filter((p) => verbose || p.note === 'no tests to run' || p.note === 'no test files');
+  if (counted.length) draft.fileCounts = counted.map(({ file, tests: n, skipped }) => ({ file, tests: n, skipped }));
   if (verbose) draft.totals = countTotals(draft.tests.filter((t) => !t.entry));
   return draft;
 }

@@ -4,7 +4,18 @@
  * closing it, the `ℹ tests 9` summary, then a `✖ failing tests:` section that repeats the failures (read only
  * for its `test at file:line:col` locations).
  */
-import { SEP, NODE_FILE_ENTRY, indentOf, nodeSummaryTotals, parseLocation, parseStackLine, tidyErrorLine, type Draft, type LineReader, type DraftFailure } from '../draft';
+import {
+  SEP,
+  NODE_FILE_ENTRY,
+  indentOf,
+  nodeSummaryTotals,
+  parseLocation,
+  parseStackLine,
+  tidyErrorLine,
+  type Draft,
+  type LineReader,
+  type DraftFailure,
+} from '../draft';
 
 const MARK = /^(\s*)(▶|✔|✖|﹣|-|✓|✗|×) (.*)$/;
 const DURATION = /\s\([\d.]+m?s\)$/;

@@ -139,7 +139,11 @@ export function parsePytest(lines: LineReader): Draft {
   if (draft.tests.length === 0) {
     for (const f of draft.failures) {
       const collecting = f.name.startsWith('ERROR collecting ');
-      draft.tests.push(collecting ? { name: f.name, status: 'failed', file: f.file, base: rootdir, entry: true } : { name: f.name, status: 'failed', file: f.file, base: rootdir });
+      draft.tests.push(
+        collecting
+          ? { name: f.name, status: 'failed', file: f.file, base: rootdir, entry: true }
+          : { name: f.name, status: 'failed', file: f.file, base: rootdir },
+      );
     }
   }
   // pytest counts a module it could not collect among its errors; an entry is no test.

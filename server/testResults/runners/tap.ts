@@ -151,7 +151,10 @@ export function parseTap(lines: LineReader): Draft {
     const status = node.directive === 'todo' ? 'todo' : node.directive === 'skip' ? 'skipped' : node.ok ? 'passed' : 'failed';
     const fullName = name ?? '';
     const test: DraftCase = declared ? { name: fullName, status, file: declared.file } : file ? { name: fullName, status, file } : { name: fullName, status };
-    if (prefix === undefined && NODE_FILE_ENTRY.test(fullName)) test.entry = true;
+    if (prefix === undefined && NODE_FILE_ENTRY.test(fullName)) {
+      test.entry = true;
+      test.file ??= fullName;
+    }
     draft.tests.push(test);
     if (status === 'failed') draft.failures.push(failureOf(node, fullName, declared?.file ?? file, declared));
   };

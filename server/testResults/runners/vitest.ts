@@ -103,7 +103,8 @@ export function parseVitest(lines: LineReader): Draft {
   // header names no test) is an entry, not a test.
   const listed = new Set(draft.tests.map((t) => t.name));
   for (const f of draft.failures) {
-    if (!listed.has(f.name)) draft.tests.push(f.name === f.file ? { name: f.name, status: 'failed', file: f.file, entry: true } : { name: f.name, status: 'failed', file: f.file });
+    if (!listed.has(f.name))
+      draft.tests.push(f.name === f.file ? { name: f.name, status: 'failed', file: f.file, entry: true } : { name: f.name, status: 'failed', file: f.file });
   }
   return draft;
 }
