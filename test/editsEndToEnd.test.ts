@@ -196,6 +196,10 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
       [2],
     );
     assert.match(vendor.requests[1].body.messages.at(-1).content, /your reply was not used: block 1 \(lib\/sum\.js\) would write/);
+    // The well-formed edit rate: one reply of two applied, placed exactly.
+    const stats = await cli(['stats'], root, {});
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.match(stats.stdout, /well-formed\s+placed by\n.*gpt-4\.1-mini.*\s50% of 2\s+exact 1\n/);
   });
 
   it('refuses a SEARCH of 32,000 blank lines against a file ending in 64,000 at once, and the run goes on', async () => {

@@ -342,6 +342,12 @@ export interface ProviderStats {
   /** Sum over priced calls; null when none of the calls had a known price. */
   costUsd: number | null;
   unpricedCalls: number;
+  /** Replies of this model whose edits were judged (applied or refused), see editQuality.ts. */
+  editReplies: number;
+  /** The share of those whose edits applied (Aider's well-formed rate); null before any. */
+  wellFormedRate: number | null;
+  /** Files written, by the matching-ladder step that placed their edits. */
+  matchSteps: Record<MatchStep, number>;
 }
 
 export interface RunTotals {
