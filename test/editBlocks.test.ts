@@ -319,6 +319,13 @@ describe('edit blocks: applying, the matching ladder', () => {
     assert.equal(named['geo.js'][0], file.replace('3.14 * r', '2'));
   });
 
+  it('never takes a fence named only in prose as a whole file (a shell command is not `test.sh`)', () => {
+    const reply = `Then run \`test.sh\`:\n\n${F}bash\n./test.sh --all\n${F}\n`;
+    assert.deepEqual(parseEditBlocks(reply, 'stop'), { kind: 'none' });
+    const result = apply(reply, { 'main.py': 'print(1)\n', 'test.sh': 'echo test\n' });
+    assert.ok(!result.ok || result.files.every((file) => file.path !== 'test.sh'), JSON.stringify(result));
+  });
+
   it('never writes a whole file that still holds an edit marker', () => {
     const file = 'const a = 1;\n';
     const broken = applyError(apply(`${F}js\nconst a = 2;\n=======\nconst a = 3;\n${F}\n`, { 'a.js': file }));

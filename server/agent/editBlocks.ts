@@ -60,8 +60,10 @@ interface Fence {
   prefix: string;
   closing: RegExp;
   start: number;
-  /** The path the fence is named by: its info string, else the line before it. */
+  /** The path the fence is named by: its info string, else a path line before it (what a whole file needs). */
   name: string | null;
+  /** The same, or a file named in a prose line before it (`In \`src/a.js\`:`): enough for blocks, whose SEARCH must match. */
+  looseName: string | null;
   diff: boolean;
   hadBlocks: boolean;
 }
@@ -159,15 +161,16 @@ function openFence(lines: readonly string[], at: number, opening: RegExpExecArra
     .toLowerCase();
   let j = at - 1;
   while (j >= 0 && lines[j].trim() === '') j--;
-  const before = j >= 0 ? namedBy(lines[j]) : null;
-  return { prefix, closing, start: at, name: pathInInfo(info) ?? before, diff: DIFF_LANGUAGES.has(language), hadBlocks: false };
+  const name = pathInInfo(info) ?? (j >= 0 ? pathLine(lines[j]) : null);
+  const looseName = name ?? (j >= 0 ? pathInProse(lines[j]) : null);
+  return { prefix, closing, start: at, name, looseName, diff: DIFF_LANGUAGES.has(language), hadBlocks: false };
 }
 
 /** A closed fence without blocks: a diff's hunks, or a whole file when a path names it. */
 function closeFence(fence: Fence, raw: readonly string[], blocks: EditBlock[], wholeFiles: WholeFile[]): ParsedReply | null {
   if (fence.hadBlocks) return null;
   const body = raw.map((line) => stripPrefix(line, fence.prefix));
-  if (fence.diff || looksLikeDiff(body)) return addDiff(body, true, fence.name, blocks);
+  if (fence.diff || looksLikeDiff(body)) return addDiff(body, true, fence.looseName, blocks);
   if (fence.name !== null) wholeFiles.push({ path: fence.name, code: joinLines(body) });
   return null;
 }
@@ -245,7 +248,7 @@ function pathBefore(lines: readonly string[], at: number, fence: Fence | null): 
   let j = at - 1;
   while (j >= 0 && lines[j].trim() === '') j--;
   if (j < 0) return null;
-  if (fence && j === fence.start) return fence.name;
+  if (fence && j === fence.start) return fence.looseName;
   if (OPENING.test(lines[j])) {
     const info = pathInInfo(OPENING.exec(lines[j])![3]);
     if (info !== null) return info;
@@ -255,11 +258,15 @@ function pathBefore(lines: readonly string[], at: number, fence: Fence | null): 
   return j < 0 ? null : namedBy(lines[j]);
 }
 
-/** The path a line before a block or fence names, or null: prose like `Then:` names none, `Makefile` alone does. */
+/** The path a line before a block names: a path line, or a file named in a short prose line. */
 function namedBy(line: string): string | null {
+  return pathLine(line) ?? pathInProse(line);
+}
+
+/** The path a path line names, or null: prose like `Then:` names none, `Makefile` alone does. */
+function pathLine(line: string): string | null {
   const path = stripPath(line);
-  if (path !== null && (looksLikeFileName(path) || /^[A-Za-z0-9_-]*file$/i.test(path))) return path;
-  return pathInProse(line);
+  return path !== null && (looksLikeFileName(path) || /^[A-Za-z0-9_-]*file$/i.test(path)) ? path : null;
 }
 
 /**
