@@ -1,4 +1,4 @@
-import type { AgentEvent, Stats } from './protocol';
+import { MATCH_STEPS, type AgentEvent, type MatchStep, type Stats } from './protocol';
 import { usd } from './protocol/format';
 import { failureSummary } from './testResults';
 
@@ -58,7 +58,21 @@ export function formatEvent(event: AgentEvent): string | undefined {
 
 /** The per provider/model table and the run totals, aligned for a terminal. */
 export function formatStats(stats: Stats): string {
-  const header = ['provider', 'model', 'calls', 'errors', 'p50 ms', 'p95 ms', 'p50 ttft', 'tokens in', 'cached', 'tokens out', 'cost'];
+  const header = [
+    'provider',
+    'model',
+    'calls',
+    'errors',
+    'p50 ms',
+    'p95 ms',
+    'p50 ttft',
+    'tokens in',
+    'cached',
+    'tokens out',
+    'cost',
+    'well-formed',
+    'placed by',
+  ];
   const rows = stats.providers.map((p) => [
     p.provider,
     p.model,
@@ -71,6 +85,8 @@ export function formatStats(stats: Stats): string {
     String(p.cachedInputTokens),
     String(p.outputTokens),
     usd(p.costUsd) + (p.unpricedCalls ? ` (+${p.unpricedCalls} unpriced)` : ''),
+    p.wellFormedRate === null ? '–' : `${Math.round(p.wellFormedRate * 100)}% of ${p.editReplies}`,
+    placedBy(p.matchSteps),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -82,6 +98,12 @@ export function formatStats(stats: Stats): string {
   ];
   const table = rows.length === 0 ? ['no model calls yet'] : [line(header), ...rows.map(line)];
   return [...table, '', ...runs].join('\n');
+}
+
+/** `exact 8, indent 2`: how many files each matching-ladder step placed, the steps that placed none left out. */
+function placedBy(steps: Record<MatchStep, number>): string {
+  const used = MATCH_STEPS.filter((step) => steps[step] > 0).map((step) => `${step} ${steps[step]}`);
+  return used.length ? used.join(', ') : '–';
 }
 
 function seconds(ms: number): string {

@@ -25,6 +25,7 @@ import {
   providerAttributes,
 } from './genAiConventions';
 import { GenAiMetrics } from './genAiMetrics';
+import { EditQualityFold, emptyEditQuality, MATCH_STEPS, wellFormedRate, type EditQuality } from './protocol';
 import type { AgentEvent, LlmRequestEvent, LlmResponseEvent, RunFinishedEvent, RunStartedEvent, TestFinishedEvent, TestStartedEvent } from './protocol';
 
 const AGENT_NAME = 'micro-agent';
@@ -86,6 +87,9 @@ class SpanMapper {
   private readonly calls = new Map<string, { span: Span; runId: string | undefined }>();
   /** The test run in progress per run (a run runs its tests one at a time). */
   private readonly tests = new Map<string, Span>();
+  /** Each open run's edit replies, for its span's well-formed rate and ladder steps. */
+  private readonly edits = new Map<string, EditQuality>();
+  private readonly editFold = new EditQualityFold();
 
   constructor(
     private readonly tracer: Tracer,
@@ -93,6 +97,8 @@ class SpanMapper {
   ) {}
 
   add(event: AgentEvent): void {
+    const edits = event.runId === undefined ? undefined : this.edits.get(event.runId);
+    if (edits) this.editFold.add(event, edits);
     switch (event.type) {
       case 'run.started':
         return this.runStarted(event);
@@ -115,6 +121,7 @@ class SpanMapper {
             'micro_agent.edit.lines_added': event.linesAdded,
             'micro_agent.edit.lines_removed': event.linesRemoved,
             'micro_agent.edit.bytes': event.bytes,
+            ...(event.match ? { 'micro_agent.edit.match': event.match } : {}),
           },
           event.ts,
         );
@@ -160,6 +167,7 @@ class SpanMapper {
       ROOT_CONTEXT,
     );
     this.runs.set(event.runId, span);
+    this.edits.set(event.runId, emptyEditQuality());
   }
 
   private runFinished(event: RunFinishedEvent): void {
@@ -174,7 +182,9 @@ class SpanMapper {
       'micro_agent.run.cost_usd': event.costUsd,
       'micro_agent.run.unpriced_calls': event.unpricedCalls,
       'micro_agent.run.restored': event.restored,
+      ...editAttributes(this.edits.get(event.runId) ?? emptyEditQuality()),
     });
+    this.edits.delete(event.runId);
     // `failed` (tests still red) is the agent doing its job and losing; only `error` is a failed operation.
     if (event.outcome === 'error') {
       span.setAttribute(ATTR_ERROR_TYPE, event.errorKind ?? event.reason);
@@ -276,4 +286,15 @@ class SpanMapper {
     this.tests.get(runId)?.end(ts);
     this.tests.delete(runId);
   }
+}
+
+/** A run's edit quality as span attributes: replies judged, those whose edits applied, the rate, files by ladder step. */
+function editAttributes(edits: EditQuality): Attributes {
+  const rate = wellFormedRate(edits);
+  return {
+    'micro_agent.edits.replies': edits.replies,
+    'micro_agent.edits.well_formed': edits.wellFormed,
+    ...(rate === null ? {} : { 'micro_agent.edits.well_formed_rate': rate }),
+    ...Object.fromEntries(MATCH_STEPS.map((step) => [`micro_agent.edits.match.${step}`, edits.matchSteps[step]])),
+  };
 }

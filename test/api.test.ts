@@ -145,6 +145,9 @@ describe('live API (micro-agent serve)', function () {
     assert.equal(rows.length - 1, logged.filter((e) => e.type === 'llm.response').length);
     const runs = await request(`${url}/v1/export?format=csv&type=runs`, { token: info.readToken });
     assert.match(runs.text.split('\r\n')[1], new RegExp(`^${run.json().runId},math.js,openai,gpt-4.1-mini,`));
+    // The run's edit quality, last: one reply, applied (a whole file: no ladder step).
+    assert.match(runs.text.split('\r\n')[0], /,durationMs,editReplies,wellFormedReplies,matchSteps$/);
+    assert.match(runs.text.split('\r\n')[1], /,1,1,"\{""exact"":0,""whitespace"":0,""indent"":0,""tabs"":0,""blank_lines"":0,""elision"":0\}"$/);
     const onlyTests = await request(`${url}/v1/export?type=test.finished&from=${logged[0].ts}`, { token: info.readToken });
     assert.deepEqual(
       onlyTests.text

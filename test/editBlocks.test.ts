@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { applyEditBlocks, describeEditFormat, parseEditBlocks, type ApplyResult, type EditBlock, type ParsedReply } from '../server/agent/editBlocks';
+import { describeEditFormat, parseEditBlocks, type EditBlock, type ParsedReply } from '../server/agent/editBlocks';
+import { readEdits, type Edits } from '../server/agent/replyEdits';
 
 const F = '```';
 
@@ -13,14 +14,33 @@ function parseError(parsed: ParsedReply): { reason: string; message: string } {
   return parsed.kind === 'error' ? parsed : { reason: '', message: '' };
 }
 
-function applyError(result: ApplyResult): { reason: string; message: string } {
+function applyError(result: Edits): { reason: string; message: string } {
   assert.equal(result.ok, false, JSON.stringify(result));
   return result.ok ? { reason: '', message: '' } : result;
 }
 
-/** A `read` over an in-memory workspace. */
-function files(contents: Record<string, string>): (path: string) => string | null {
-  return (path) => contents[path] ?? null;
+/** A reply read against an in-memory workspace whose files may all be edited (the first is the target). */
+function apply(reply: string, contents: Record<string, string>, options: { only?: boolean; known?: string[] } = {}): Edits {
+  const paths = Object.keys(contents);
+  return readEdits(reply, 'stop', {
+    target: paths[0] ?? 'main.js',
+    known: [...paths, ...(options.known ?? [])],
+    only: options.only ? paths[0] : null,
+    exists: (path) => Object.hasOwn(contents, path),
+    read: (path) => (Object.hasOwn(contents, path) ? contents[path] : null),
+    forbidden: (path) => (/\.test\./.test(path) ? `${path} is a test file: fix the code under test, never the tests` : undefined),
+  });
+}
+
+/** The new text of each file a reply changes, and the ladder step that placed it. */
+function applied(
+  reply: string,
+  contents: Record<string, string>,
+  options?: { only?: boolean; known?: string[] },
+): Record<string, [string, string | undefined]> {
+  const result = apply(reply, contents, options);
+  assert.ok(result.ok, JSON.stringify(result));
+  return Object.fromEntries(result.files.map((file) => [file.path, [file.after, file.match]]));
 }
 
 function edit(search: string, replace: string): string {
@@ -41,9 +61,9 @@ describe('edit blocks: parsing', () => {
       edit('const x = 1;\n', 'const x = 2;\n') + edit('const y = 1;\n', 'const y = 2;\n') + F,
     ].join('\n');
     assert.deepEqual(blocksOf(parseEditBlocks(reply, 'stop')), [
-      { path: 'src/math.js', search: '  return a - b;\n', replace: '  return a + b;\n', index: 1 },
-      { path: 'lib/util.js', search: 'const x = 1;\n', replace: 'const x = 2;\n', index: 2 },
-      { path: 'lib/util.js', search: 'const y = 1;\n', replace: 'const y = 2;\n', index: 3 },
+      { path: 'src/math.js', search: '  return a - b;\n', replace: '  return a + b;\n', index: 1, kind: 'block' },
+      { path: 'lib/util.js', search: 'const x = 1;\n', replace: 'const x = 2;\n', index: 2, kind: 'block' },
+      { path: 'lib/util.js', search: 'const y = 1;\n', replace: 'const y = 2;\n', index: 3, kind: 'block' },
     ]);
   });
 
@@ -51,8 +71,8 @@ describe('edit blocks: parsing', () => {
     const reply =
       '**./src/a.py**\r\n<<<<<<< SEARCH\r\nx = 1\r\n=======\r\nx = 2\r\n>>>>>>> REPLACE\r\n\r\n' + '`b.py`:\n<<<<<<< SEARCH\ny = 1\n=======\n>>>>>>> REPLACE';
     assert.deepEqual(blocksOf(parseEditBlocks(reply, 'stop')), [
-      { path: 'src/a.py', search: 'x = 1\n', replace: 'x = 2\n', index: 1 },
-      { path: 'b.py', search: 'y = 1\n', replace: '', index: 2 },
+      { path: 'src/a.py', search: 'x = 1\n', replace: 'x = 2\n', index: 1, kind: 'block' },
+      { path: 'b.py', search: 'y = 1\n', replace: '', index: 2, kind: 'block' },
     ]);
   });
 
@@ -66,7 +86,7 @@ describe('edit blocks: parsing', () => {
     const reply = `src/new.js\n${F}js\nexport const z = 1;\n${F}\n\nsrc/a.js\n${F}\n${edit('a\n', 'b\n')}${F}\n\n${F}bash\nnpm test\n${F}\n`;
     assert.deepEqual(parseEditBlocks(reply, 'stop'), {
       kind: 'blocks',
-      blocks: [{ path: 'src/a.js', search: 'a\n', replace: 'b\n', index: 1 }],
+      blocks: [{ path: 'src/a.js', search: 'a\n', replace: 'b\n', index: 1, kind: 'block' }],
       wholeFiles: [{ path: 'src/new.js', code: 'export const z = 1;\n' }],
     });
   });
@@ -85,7 +105,7 @@ describe('edit blocks: parsing', () => {
   });
 
   it('rejects broken markers and blocks with no path', () => {
-    assert.match(parseError(parseEditBlocks(`<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE`, 'stop')).message, /block 1 has no file path/);
+    assert.equal(blocksOf(parseEditBlocks(`<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE`, 'stop'))[0].path, null);
     assert.match(parseError(parseEditBlocks(`a.js\n<<<<<<< SEARCH\na\n>>>>>>> REPLACE`, 'stop')).message, /has no ======= line/);
     assert.match(parseError(parseEditBlocks(`a.js\n<<<<<<< SEARCH\na\n=======\nb\n<<<<<<< SEARCH\n`, 'stop')).message, /has no >>>>>>> REPLACE/);
     assert.match(parseError(parseEditBlocks(`a.js\nx\n=======\nb\n>>>>>>> REPLACE`, 'stop')).message, /no <<<<<<< SEARCH before it/);
@@ -120,71 +140,199 @@ describe('edit blocks: parsing', () => {
   });
 });
 
-describe('edit blocks: applying', () => {
-  const parse = (reply: string) => blocksOf(parseEditBlocks(reply, 'stop'));
-
-  it('applies blocks for several files in order, keeping every other byte', () => {
-    const blocks = parse(
-      `src/a.js\n${edit('function f() {\n  return 1;\n}\n', 'function f() {\n  return 2;\n}\n')}` +
-        `lib/b.js\n${edit('b = 1\n', 'b = 2\n')}\nsrc/a.js\n${edit('const tail = 0;\n', '')}`,
-    );
+describe('edit blocks: applying, the matching ladder', () => {
+  it('applies blocks for several files in order, keeping every other byte (a missing final newline too)', () => {
     const a = '// head  \n\nfunction f() {\n  return 1;\n}\nconst tail = 0;\nexport { f };';
-    const result = applyEditBlocks(blocks, files({ 'src/a.js': a, 'lib/b.js': 'b = 1\n' }));
-    assert.deepEqual(result, {
-      ok: true,
-      files: [
-        { path: 'src/a.js', before: a, after: '// head  \n\nfunction f() {\n  return 2;\n}\nexport { f };' },
-        { path: 'lib/b.js', before: 'b = 1\n', after: 'b = 2\n' },
-      ],
+    const reply =
+      `src/a.js\n${edit('function f() {\n  return 1;\n}\n', 'function f() {\n  return 2;\n}\n')}` +
+      `lib/b.js\n${edit('b = 1\n', 'b = 2\n')}\nsrc/a.js\n${edit('const tail = 0;\n', '')}`;
+    assert.deepEqual(applied(reply, { 'src/a.js': a, 'lib/b.js': 'b = 1\n' }), {
+      'src/a.js': ['// head  \n\nfunction f() {\n  return 2;\n}\nexport { f };', 'exact'],
+      'lib/b.js': ['b = 2\n', 'exact'],
     });
   });
 
-  it('creates a missing file from an empty SEARCH section, and refuses an empty SEARCH on a non-empty file', () => {
-    const blocks = parse(`src/new.ts\n${F}ts\n<<<<<<< SEARCH\n=======\nexport const n = 1;\n>>>>>>> REPLACE\n${F}\n`);
-    assert.deepEqual(blocks, [{ path: 'src/new.ts', search: '', replace: 'export const n = 1;\n', index: 1 }]);
-    assert.deepEqual(applyEditBlocks(blocks, files({})), { ok: true, files: [{ path: 'src/new.ts', before: null, after: 'export const n = 1;\n' }] });
-    assert.deepEqual(applyEditBlocks(blocks, files({ 'src/new.ts': '' })), {
-      ok: true,
-      files: [{ path: 'src/new.ts', before: '', after: 'export const n = 1;\n' }],
-    });
-    const refused = applyError(applyEditBlocks(blocks, files({ 'src/new.ts': 'old\n' })));
+  it('creates a missing file only from an empty SEARCH; a non-empty SEARCH on a missing path gets "did you mean"', () => {
+    const create = `src/new.ts\n${F}ts\n<<<<<<< SEARCH\n=======\nexport const n = 1;\n>>>>>>> REPLACE\n${F}\n`;
+    assert.deepEqual(applied(create, { 'main.ts': 'x\n' }), { 'src/new.ts': ['export const n = 1;\n', 'exact'] });
+    assert.deepEqual(applied(create, { 'src/new.ts': '' }), { 'src/new.ts': ['export const n = 1;\n', 'exact'] });
+    const refused = applyError(apply(create, { 'src/new.ts': 'old\n' }));
     assert.equal(refused.reason, 'edit_mismatch');
     assert.match(refused.message, /block 1 \(src\/new\.ts\) has an empty SEARCH section, but src\/new\.ts exists/);
-    const missing = applyError(applyEditBlocks(parse(`gone.js\n${edit('a\n', 'b\n')}`), files({})));
-    assert.match(missing.message, /gone\.js does not exist; to create it, leave the SEARCH section empty/);
-    const twice = applyError(applyEditBlocks(parse(`n.js\n${edit('', 'a\n')}${edit('', 'b\n')}`), files({})));
-    assert.equal(twice.reason, 'edit_conflict');
+    const missing = applyError(apply(`src/prices.js\n${edit('a\n', 'b\n')}`, { 'src/price.js': 'a\n', 'lib/other.js': 'x\n' }));
+    assert.equal(missing.reason, 'edit_mismatch');
+    assert.match(missing.message, /block 1 \(src\/prices\.js\): no such file; did you mean `src\/price\.js`\?/);
+    assert.doesNotMatch(missing.message, /to create it/);
+    assert.equal(applyError(apply(`n.js\n${edit('', 'a\n')}${edit('', 'b\n')}`, { 'main.js': 'x\n' })).reason, 'edit_conflict');
   });
 
-  it('tolerates trailing whitespace and CR line ends, never indentation', () => {
+  it('step 2: trailing whitespace and CR line ends, both ways; an exact match is preferred', () => {
     const file = 'def f():\r\n    x = 1   \r\n    return x\r\n';
-    const blocks = parse(`m.py\n${edit('def f():\n    x = 1\n', 'def f():\n    x = 2\n')}`);
-    assert.deepEqual(applyEditBlocks(blocks, files({ 'm.py': file })), {
-      ok: true,
-      files: [{ path: 'm.py', before: file, after: 'def f():\n    x = 2\n    return x\r\n' }],
+    assert.deepEqual(applied(`m.py\n${edit('def f():\n    x = 1\n', 'def f():\n    x = 2\n')}`, { 'm.py': file }), {
+      'm.py': ['def f():\n    x = 2\n    return x\r\n', 'whitespace'],
     });
-    // The SEARCH side may carry the trailing spaces the file lacks.
-    const spaced = parse(`m.py\n${edit('x = 1  \n', 'x = 2\n')}`);
-    assert.equal((applyEditBlocks(spaced, files({ 'm.py': 'x = 1\n' })) as { files: { after: string }[] }).files[0].after, 'x = 2\n');
-    const indented = applyError(applyEditBlocks(parse(`m.py\n${edit('x = 1\nreturn x\n', 'x = 2\nreturn x\n')}`), files({ 'm.py': file })));
-    assert.equal(indented.reason, 'edit_mismatch');
-    assert.match(indented.message, /only the indentation differs/);
+    assert.deepEqual(applied(`m.py\n${edit('x = 1  \n', 'x = 2\n')}`, { 'm.py': 'x = 1\n' }), { 'm.py': ['x = 2\n', 'whitespace'] });
+    assert.deepEqual(applied(`a.txt\n${edit('x\n', 'y\n')}`, { 'a.txt': 'x  \nx\n' }), { 'a.txt': ['x  \ny\n', 'exact'] });
   });
 
-  it('prefers an exact match over ones equal only up to trailing whitespace', () => {
-    const blocks = parse(`a.txt\n${edit('x\n', 'y\n')}`);
-    assert.deepEqual(applyEditBlocks(blocks, files({ 'a.txt': 'x  \nx\n' })), {
-      ok: true,
-      files: [{ path: 'a.txt', before: 'x  \nx\n', after: 'x  \ny\n' }],
+  it('step 3: a SEARCH indented a level less or more is placed, and REPLACE is re-indented by the same offset', () => {
+    const file = 'class Cart {\n  total() {\n    let sum = 0;\n    for (const i of this.items) sum += i.price;\n    return sum;\n  }\n}\n';
+    const less = edit('total() {\n  let sum = 0;\n', 'total() {\n  let sum = 0; // start\n  if (!this.items) return 0;\n');
+    assert.deepEqual(applied(`cart.js\n${less}`, { 'cart.js': file }), {
+      'cart.js': [file.replace('    let sum = 0;\n', '    let sum = 0; // start\n    if (!this.items) return 0;\n'), 'indent'],
+    });
+    const more = edit('      return sum;\n    }\n', '      return Math.round(sum);\n    }\n');
+    assert.deepEqual(applied(`cart.js\n${more}`, { 'cart.js': file }), { 'cart.js': [file.replace('return sum;', 'return Math.round(sum);'), 'indent'] });
+  });
+
+  it("step 4: tabs against spaces, REPLACE written in the file's style", () => {
+    const tabbed = 'function f(x) {\n\tif (x) {\n\t\treturn 1;\n\t}\n\treturn 0;\n}\n';
+    const spaced = edit('    if (x) {\n        return 1;\n    }\n', '    if (x) {\n        return 2;\n    }\n');
+    assert.deepEqual(applied(`f.js\n${spaced}`, { 'f.js': tabbed }), { 'f.js': [tabbed.replace('return 1', 'return 2'), 'tabs'] });
+    const spacedFile = 'def f(x):\n    if x:\n        return 1\n    return 0\n';
+    assert.deepEqual(applied(`f.py\n${edit('\tif x:\n\t\treturn 1\n', '\tif x:\n\t\treturn 2\n')}`, { 'f.py': spacedFile }), {
+      'f.py': [spacedFile.replace('return 1', 'return 2'), 'tabs'],
     });
   });
 
-  it('rejects a SEARCH section that matches twice, naming the block and both lines', () => {
+  it('step 5: a missing or an extra blank line in SEARCH', () => {
+    const file = 'import a from "a";\n\nexport function f() {\n  return a;\n}\n\nexport const g = 1;\n';
+    const missing = edit('import a from "a";\nexport function f() {\n  return a;\n', 'import a from "a";\nexport function f() {\n  return a + 1;\n');
+    assert.deepEqual(applied(`m.js\n${missing}`, { 'm.js': file }), {
+      'm.js': ['import a from "a";\nexport function f() {\n  return a + 1;\n}\n\nexport const g = 1;\n', 'blank_lines'],
+    });
+    const extra = edit('\n  return a;\n}\n\n\n', '\n  return a * 2;\n}\n\n\n');
+    assert.deepEqual(applied(`m.js\n${extra}`, { 'm.js': file }), { 'm.js': [file.replace('return a;', 'return a * 2;'), 'blank_lines'] });
+  });
+
+  it('step 6: elisions paired in SEARCH and REPLACE keep the elided code; each piece must match once, in order', () => {
+    const file =
+      'function total(items) {\n  let sum = 0;\n  for (const item of items) {\n    sum += item.price;\n  }\n  return sum;\n}\n\nmodule.exports = { total };\n';
+    const search = 'function total(items) {\n  // ... existing code ...\n  return sum;\n}\n';
+    const reply = `total.js\n${edit(search, search.replace('return sum;', 'return Math.round(sum * 100) / 100;'))}`;
+    assert.deepEqual(applied(reply, { 'total.js': file }), { 'total.js': [file.replace('return sum;', 'return Math.round(sum * 100) / 100;'), 'elision'] });
+    const dots = `total.js\n${edit('function total(items) {\n...\n  return sum;\n', 'function total(items = []) {\n...\n  return sum;\n')}`;
+    assert.deepEqual(applied(dots, { 'total.js': file }), { 'total.js': [file.replace('total(items)', 'total(items = [])'), 'elision'] });
+    // A piece that matches twice is refused, naming the piece.
+    const twice = `${file}function other() {\n  return sum;\n}\n`;
+    const ambiguous = applyError(
+      apply(`total.js\n${edit('  let sum = 0;\n  // ...\n  return sum;\n', '  let sum = 1;\n  // ...\n  return sum;\n')}`, {
+        'total.js': twice.replace('let sum = 0;\n  for', 'let sum = 0;\n  for').replace('}\n\nmodule', '}\n\nmodule'),
+      }),
+    );
+    assert.equal(ambiguous.reason, 'edit_mismatch', ambiguous.message);
+  });
+
+  it('refuses a REPLACE that adds an elision SEARCH lacked as elided, quoting the line; nothing written', () => {
+    const file = 'function total(items) {\n  let sum = 0;\n  for (const item of items) sum += item.price;\n  return sum;\n}\n';
+    const reply = `total.js\n${edit(file, 'function total(items) {\n  // ... existing code ...\n  return Math.round(sum);\n}\n')}`;
+    const refused = applyError(apply(reply, { 'total.js': file }));
+    assert.equal(refused.reason, 'elided');
+    assert.match(refused.message, /block 1 \(total\.js\) would write "\/\/ \.\.\. existing code \.\.\." into total\.js/);
+    // A whole file that elides code the file has.
+    const whole = applyError(apply(`Here:\n${F}js\nfunction total(items) {\n  // ...\n  return 0;\n}\n${F}\n`, { 'total.js': file }));
+    assert.equal(whole.reason, 'elided');
+    // Python's own `...` stays writable when the file has it.
+    assert.ok(apply(`${F}python\nclass A:\n    def f(self): ...\n    x = 2\n${F}\n`, { 'a.py': 'class A:\n    def f(self): ...\n    x = 1\n' }).ok);
+  });
+
+  it('refuses a SEARCH that matches twice at the step that finds it, naming the lines', () => {
     const file = 'let a = 0;\nfunction one() {\n  a++;\n}\nfunction two() {\n  a++;\n}\n';
-    const blocks = parse(`src/ok.js\n${edit('x\n', 'y\n')}src/x.js\n${edit('  a++;\n', '  a += 2;\n')}`);
-    const error = applyError(applyEditBlocks(blocks, files({ 'src/ok.js': 'x\n', 'src/x.js': file })));
+    const error = applyError(apply(`src/ok.js\n${edit('x\n', 'y\n')}src/x.js\n${edit('  a++;\n', '  a += 2;\n')}`, { 'src/ok.js': 'x\n', 'src/x.js': file }));
     assert.equal(error.reason, 'edit_mismatch');
     assert.match(error.message, /^block 2 \(src\/x\.js\): the SEARCH section matches 2 times \(lines 3, 6\)/);
+    const loose = applyError(apply(`src/x.js\n${edit('a++;\n', 'a += 2;\n')}`, { 'src/x.js': file }));
+    assert.match(loose.message, /matches 2 times \(lines 3, 6, ignoring an indentation offset\)/);
+  });
+
+  it('applies blocks in order, each to the file as the one before left it; names the block that broke a later SEARCH', () => {
+    const file = 'a\nb\nc\nd\ne\n';
+    assert.deepEqual(applied(`f.txt\n${edit('b\n', 'B\n')}${edit('B\nc\n', 'x\n')}`, { 'f.txt': file }), { 'f.txt': ['a\nx\nd\ne\n', 'exact'] });
+    const broken = applyError(apply(`f.txt\n${edit('b\nc\n', 'B\nC\n')}${edit('c\nd\n', 'C\nD\n')}`, { 'f.txt': file }));
+    assert.equal(broken.reason, 'edit_conflict');
+    assert.match(broken.message, /block 2 \(f\.txt\): its SEARCH section matched f\.txt before block 1 \(f\.txt\) changed those lines/);
+    assert.deepEqual(applied(`f.txt\n${edit('y\nx = 1\n', 'y\nx = 2\n')}${edit('x = 1\n', 'x = 3\n')}`, { 'f.txt': 'y\nx = 1\nx = 1\n' }), {
+      'f.txt': ['y\nx = 2\nx = 3\n', 'exact'],
+    });
+  });
+
+  it('reads paths as models write them', () => {
+    const files = { 'app/src/price.js': 'const rate = 1;\n', 'app/src/util.js': 'u\n' };
+    const change = edit('const rate = 1;\n', 'const rate = 2;\n');
+    const want = { 'app/src/price.js': ['const rate = 2;\n', 'exact'] };
+    for (const reply of [
+      `./app/src/price.js\n${change}`,
+      `\`app/src/price.js\`\n${F}js\n${change}${F}`,
+      `**File:** \`app/src/price.js\`\n${F}js\n${change}${F}`,
+      `File: app/src/price.js\n${F}js\n${change}${F}`,
+      `### app/src/price.js\n${change}`,
+      `${F}js:app/src/price.js\n${change}${F}`,
+      `${F}js app/src/price.js\n${change}${F}`,
+      `${F}javascript title="app/src/price.js"\n${change}${F}`,
+      `src/price.js\n${F}js\n${change}${F}`,
+      `In \`price.js\`, change the rate:\n${F}js\n${change}${F}`,
+    ])
+      assert.deepEqual(applied(reply, files), want, reply);
+    // No path: the one editable file; with several, refused.
+    assert.deepEqual(applied(`${F}js\n${change}${F}`, { 'price.js': 'const rate = 1;\n' }, { only: true }), { 'price.js': ['const rate = 2;\n', 'exact'] });
+    assert.equal(applyError(apply(`${F}js\n${change}${F}`, files)).reason, 'malformed');
+    // A suffix of two files is refused, naming both.
+    const two = applyError(apply(`price.js\n${change}`, { 'a/price.js': 'const rate = 1;\n', 'b/price.js': 'x\n' }));
+    assert.match(two.message, /could be `a\/price\.js` or `b\/price\.js`/);
+    // A test file reached by a suffix is still a test file.
+    assert.equal(applyError(apply(`price.test.js\n${change}`, { 'app/price.js': 'x\n', 'test/price.test.js': 'const rate = 1;\n' })).reason, 'forbidden_path');
+  });
+
+  it('reads blocks inside a markdown list item or a quote, markers indented, and never writes the markers', () => {
+    const file = 'export function price(n) {\n  return n * 1.2;\n}\n';
+    const listed = [
+      'Two changes:',
+      '',
+      '1. In `src/price.js`, fix the rate:',
+      '',
+      `   ${F}js`,
+      '   <<<<<<< SEARCH',
+      '     return n * 1.2;',
+      '   =======',
+      '     return n * 1.25;',
+      '   >>>>>>> REPLACE',
+      `   ${F}`,
+    ].join('\n');
+    assert.deepEqual(applied(listed, { 'src/price.js': file }), { 'src/price.js': [file.replace('1.2', '1.25'), 'exact'] });
+    const quoted = `src/price.js\n> <<<<<<< SEARCH\n>   return n * 1.2;\n> =======\n>   return n * 1.25;\n> >>>>>>> REPLACE\n`;
+    assert.deepEqual(applied(quoted, { 'src/price.js': file }), { 'src/price.js': [file.replace('1.2', '1.25'), 'exact'] });
+  });
+
+  it('applies unified diffs by their lines, not their line numbers; refuses one that does not fit, saying how to send blocks', () => {
+    const file = 'function area(r) {\n  return 3.14 * r;\n}\n\nmodule.exports = { area };\n';
+    const diff = `${F}diff\n--- a/geo.js\n+++ b/geo.js\n@@ -40,3 +40,3 @@\n function area(r) {\n-  return 3.14 * r;\n+  return Math.PI * r * r;\n }\n${F}\n`;
+    assert.deepEqual(applied(diff, { 'geo.js': file }), { 'geo.js': [file.replace('3.14 * r', 'Math.PI * r * r'), 'exact'] });
+    const bare = `Fix:\n--- geo.js\n+++ geo.js\n@@ ... @@\n   function area(r) {\n-    return 3.14 * r;\n+    return Math.PI * r * r;\n\nThat should do it.\n`;
+    assert.deepEqual(applied(bare, { 'geo.js': file }), { 'geo.js': [file.replace('3.14 * r', 'Math.PI * r * r'), 'indent'] });
+    const unnamed = `${F}diff\n@@ -1,3 +1,3 @@\n function area(r) {\n-  return 3.14 * r;\n+  return Math.PI * r * r;\n${F}\n`;
+    assert.deepEqual(applied(unnamed, { 'geo.js': file }, { only: true }), { 'geo.js': [file.replace('3.14 * r', 'Math.PI * r * r'), 'exact'] });
+    const wrong = applyError(apply(diff.replace(' function area(r) {', ' function circle(r) {'), { 'geo.js': file }));
+    assert.equal(wrong.reason, 'edit_mismatch');
+    assert.match(wrong.message, /^hunk 1 \(geo\.js\): the SEARCH section matches nowhere[\s\S]*send SEARCH\/REPLACE blocks instead/);
+    // A diff named by the path line before its fence is never written as the file.
+    const named = applied(`geo.js\n${F}\n@@ -1,3 +1,3 @@\n function area(r) {\n-  return 3.14 * r;\n+  return 2;\n${F}\n`, { 'geo.js': file });
+    assert.equal(named['geo.js'][0], file.replace('3.14 * r', '2'));
+  });
+
+  it('never takes a fence named only in prose as a whole file (a shell command is not `test.sh`)', () => {
+    const reply = `Then run \`test.sh\`:\n\n${F}bash\n./test.sh --all\n${F}\n`;
+    assert.deepEqual(parseEditBlocks(reply, 'stop'), { kind: 'none' });
+    const result = apply(reply, { 'main.py': 'print(1)\n', 'test.sh': 'echo test\n' });
+    assert.ok(!result.ok || result.files.every((file) => file.path !== 'test.sh'), JSON.stringify(result));
+  });
+
+  it('never writes a whole file that still holds an edit marker', () => {
+    const file = 'const a = 1;\n';
+    const broken = applyError(apply(`${F}js\nconst a = 2;\n=======\nconst a = 3;\n${F}\n`, { 'a.js': file }));
+    assert.equal(broken.reason, 'malformed');
+    assert.match(broken.message, /holds an edit marker \("======="/);
+    // A file that has such a line (a markdown heading) may keep it.
+    assert.ok(apply(`${F}md\nTitle\n=======\n\nnew text\n${F}\n`, { 'README.md': 'Title\n=======\n\ntext\n' }).ok);
   });
 
   it('rejects a SEARCH section that matches nowhere, showing the closest lines with their numbers', () => {
@@ -199,7 +347,7 @@ describe('edit blocks: applying', () => {
       '',
     ].join('\n');
     const search = 'export function total(items) {\n  let sum = 0;\n  for (const item of items) sum += item.cost;\n  return sum;\n';
-    const error = applyError(applyEditBlocks(parse(`src/total.js\n${edit(search, 'x\n')}`), files({ 'src/total.js': file })));
+    const error = applyError(apply(`src/total.js\n${edit(search, 'x\n')}`, { 'src/total.js': file }));
     assert.equal(error.reason, 'edit_mismatch');
     assert.match(error.message, /^block 1 \(src\/total\.js\): the SEARCH section matches nowhere in src\/total\.js/);
     assert.match(error.message, /3 of 4 lines equal/);
@@ -208,65 +356,49 @@ describe('edit blocks: applying', () => {
       /3\| export function total\(items\) \{\n4\| {3}let sum = 0;\n5\| {3}for \(const item of items\) sum \+= item\.price;\n6\| {3}return sum;\n/,
     );
     assert.doesNotMatch(error.message, /1\| import/);
-    const unknown = applyError(applyEditBlocks(parse(`src/total.js\n${edit('nothing like it\n', 'x\n')}`), files({ 'src/total.js': file })));
+    const unknown = applyError(apply(`src/total.js\n${edit('nothing like it\n', 'x\n')}`, { 'src/total.js': file }));
     assert.match(unknown.message, /none of its lines is in the file/);
   });
 
   it('caps the closest-lines excerpt', () => {
     const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`);
     const search = `${lines.slice(10, 50).join('\n')}\nnot in the file\n`;
-    const error = applyError(applyEditBlocks(parse(`a.txt\n${edit(search, 'x\n')}`), files({ 'a.txt': `${lines.join('\n')}\n` })));
+    const error = applyError(apply(`a.txt\n${edit(search, 'x\n')}`, { 'a.txt': `${lines.join('\n')}\n` }));
     const excerpt = error.message.split('\n').filter((line) => /^\s*\d+\| /.test(line));
     assert.equal(excerpt.length, 20);
     assert.match(excerpt[0], /^11\| line 10$/);
   });
 
-  it('rejects blocks whose SEARCH ranges overlap in one file, and applies adjacent ones', () => {
-    const file = 'a\nb\nc\nd\ne\n';
-    const overlapping = parse(`f.txt\n${edit('b\nc\n', 'B\nC\n')}${edit('c\nd\n', 'C\nD\n')}`);
-    const error = applyError(applyEditBlocks(overlapping, files({ 'f.txt': file })));
-    assert.equal(error.reason, 'edit_conflict');
-    assert.match(error.message, /block 2 \(f\.txt\) overlaps block 1/);
-    // The second SEARCH quotes what the first one wrote: an overlap too.
-    const chained = parse(`f.txt\n${edit('b\n', 'B\n')}${edit('B\nc\n', 'x\n')}`);
-    assert.match(applyError(applyEditBlocks(chained, files({ 'f.txt': file }))).message, /block 2 \(f\.txt\) overlaps block 1/);
-    // Lines deleted by block 1 sit inside block 2's range.
-    const around = parse(`f.txt\n${edit('c\n', '')}${edit('b\nd\n', 'x\n')}`);
-    assert.match(applyError(applyEditBlocks(around, files({ 'f.txt': file }))).message, /overlaps block 1/);
-    const adjacent = parse(`f.txt\n${edit('b\nc\n', 'B\nC\n')}${edit('d\n', 'D\n')}${edit('a\n', 'A\n')}`);
-    assert.deepEqual(applyEditBlocks(adjacent, files({ 'f.txt': file })), { ok: true, files: [{ path: 'f.txt', before: file, after: 'A\nB\nC\nD\ne\n' }] });
+  it('stays bounded: 32,000 blank lines against a file ending in 64,000, and a repetitive SEARCH, are refused at once', () => {
+    const file = `const a = 1;\n${'\n'.repeat(64_000)}`;
+    let started = performance.now();
+    const blank = applyError(apply(`a.js\n${edit('\n'.repeat(32_000), 'x\n')}`, { 'a.js': file }));
+    console.log(`      32,000 blank lines: ${(performance.now() - started).toFixed(1)} ms`);
+    assert.match(blank.message, /only blank lines/);
+    const repeated = `${'x = 1\n'.repeat(64_000)}`;
+    started = performance.now();
+    const costly = applyError(
+      apply(`a.py\n${edit(`${'x = 1\n'.repeat(32_000)}x = 1 \nx = 2\n`.replace('x = 2\n', 'x = 1  \n'), 'y\n')}`, { 'a.py': repeated }),
+    );
+    console.log(`      32,000 repeated lines: ${(performance.now() - started).toFixed(1)} ms`);
+    assert.match(costly.message, /too repetitive|matches \d+\+? times/);
   });
 
-  it('applies blocks progressively: a repeated SEARCH takes the next occurrence once the first is replaced', () => {
-    const blocks = parse(`f.txt\n${edit('x = 1\n', 'x = 2\n')}${edit('x = 1\n', 'x = 3\n')}`);
-    // Two equal lines and nothing to tell them apart: block 1 is ambiguous, whatever block 2 says.
-    assert.equal(applyError(applyEditBlocks(blocks, files({ 'f.txt': 'x = 1\nx = 1\n' }))).reason, 'edit_mismatch');
-    const distinct = parse(`f.txt\n${edit('y\nx = 1\n', 'y\nx = 2\n')}${edit('x = 1\n', 'x = 3\n')}`);
-    assert.deepEqual(applyEditBlocks(distinct, files({ 'f.txt': 'y\nx = 1\nx = 1\n' })), {
-      ok: true,
-      files: [{ path: 'f.txt', before: 'y\nx = 1\nx = 1\n', after: 'y\nx = 2\nx = 3\n' }],
-    });
-  });
-
-  it('applies a one-line fix to a 1 MB file quickly', () => {
+  it('applies a one-line fix, and an elided block (step 6), to a 1 MB file quickly', () => {
     const lines = Array.from({ length: 25_000 }, (_, i) => `  const value${i} = compute(${i}, "padding padding");`);
     const file = `${lines.join('\n')}\n`;
     assert.ok(file.length > 1_000_000, `${file.length} chars`);
-    const reply = `src/big.js\n${F}js\n${edit(`${lines[20_000]}\n`, '  const value20000 = compute(20001, "padding padding");\n')}${F}\n`;
-    const start = performance.now();
-    const result = applyEditBlocks(blocksOf(parseEditBlocks(reply, 'stop')), files({ 'src/big.js': file }));
-    const ms = performance.now() - start;
-    console.log(`      1 MB file, one-line fix: ${ms.toFixed(1)} ms`);
-    assert.ok(result.ok);
-    assert.equal(result.files[0].after, file.replace('compute(20000,', 'compute(20001,'));
-    assert.ok(ms < 500, `${ms} ms`);
-    // A miss in the same file is also quick, closest lines included.
-    const missStart = performance.now();
-    const miss = applyEditBlocks(parse(`src/big.js\n${edit('  const value20000 = compute(7);\n', 'x\n')}`), files({ 'src/big.js': file }));
-    const missMs = performance.now() - missStart;
-    console.log(`      1 MB file, a miss with closest lines: ${missMs.toFixed(1)} ms`);
-    assert.equal(applyError(miss).reason, 'edit_mismatch');
-    assert.ok(missMs < 500, `${missMs} ms`);
+    let start = performance.now();
+    const one = applied(`src/big.js\n${F}js\n${edit(`${lines[20_000]}\n`, '  const value20000 = compute(20001, "padding padding");\n')}${F}\n`, {
+      'src/big.js': file,
+    });
+    console.log(`      1 MB file, one-line fix: ${(performance.now() - start).toFixed(1)} ms`);
+    assert.deepEqual(one['src/big.js'], [file.replace('compute(20000,', 'compute(20001,'), 'exact']);
+    start = performance.now();
+    const search = `${lines[100].trim()}\n  // ...\n${lines[20_000].trim()}\n`;
+    const elided = applied(`src/big.js\n${edit(search, search.replace('compute(20000,', 'compute(7,'))}`, { 'src/big.js': file });
+    console.log(`      1 MB file, step 6: ${(performance.now() - start).toFixed(1)} ms`);
+    assert.deepEqual(elided['src/big.js'], [file.replace('compute(20000,', 'compute(7,'), 'elision']);
   });
 });
 
@@ -275,7 +407,13 @@ describe('edit blocks: the prompt', () => {
     const text = describeEditFormat(4000);
     assert.match(text, /4000 bytes/);
     assert.deepEqual(blocksOf(parseEditBlocks(text.slice(text.indexOf('Example:')), 'stop')), [
-      { path: 'src/math.js', search: 'function add(a, b) {\n  return a - b;\n}\n', replace: 'function add(a, b) {\n  return a + b;\n}\n', index: 1 },
+      {
+        path: 'src/math.js',
+        search: 'function add(a, b) {\n  return a - b;\n}\n',
+        replace: 'function add(a, b) {\n  return a + b;\n}\n',
+        index: 1,
+        kind: 'block',
+      },
     ]);
   });
 });

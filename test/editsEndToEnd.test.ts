@@ -1,7 +1,8 @@
 /**
  * Edits that fit real code, end to end through the CLI and the host against the local vendor: search/replace
  * blocks on a large file, a fix in an imported module, a block that does not match, a failed multi-file run
- * put back byte for byte, and paths the model may never write.
+ * put back byte for byte, paths the model may never write, and what real models send (a block in a markdown list,
+ * a unified diff, an elided REPLACE, a pathological SEARCH).
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -32,6 +33,34 @@ test('f7', () => assert.strictEqual(m.f7(1), 8));
 
 const IMPORTING = `const { sum } = require('./lib/sum');\nexports.total = (xs) => sum(xs);\n`;
 const BROKEN_SUM = `exports.sum = (xs) => xs.reduce((a, b) => a - b, 0);\n`;
+/** What real models send (the edit corpus's shapes): a block inside a markdown list item, and a unified diff. */
+const F = '```';
+const LISTED_REPLY = [
+  'The reduce subtracted:',
+  '',
+  '1. In `lib/sum.js`, add instead of subtracting:',
+  '',
+  `   ${F}js`,
+  '   <<<<<<< SEARCH',
+  '   exports.sum = (xs) => xs.reduce((a, b) => a - b, 0);',
+  '   =======',
+  '   exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);',
+  '   >>>>>>> REPLACE',
+  `   ${F}`,
+  '',
+].join('\n');
+const DIFF_REPLY = [
+  `${F}diff`,
+  '--- a/lib/sum.js',
+  '+++ b/lib/sum.js',
+  '@@ -1 +1 @@',
+  '-exports.sum = (xs) => xs.reduce((a, b) => a - b, 0);',
+  '+exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);',
+  F,
+  '',
+].join('\n');
+const ELIDED_REPLY = blockReply('lib/sum.js', BROKEN_SUM, '// ... existing code ...\nexports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
+
 const TOTAL_TEST = `const test = require('node:test');
 const assert = require('node:assert');
 const { total } = require('./total.js');
@@ -133,6 +162,68 @@ describe('search/replace edits, multi-file runs, large files: through the CLI', 
     assert.ok(!fs.existsSync(path.join(path.dirname(root), 'outside.js')));
   });
 
+  it('applies what real models send: a block inside a markdown list item, and a unified diff, each passing at the first reply', async () => {
+    for (const [reply, match] of [
+      [LISTED_REPLY, 'exact'],
+      [DIFF_REPLY, 'exact'],
+    ]) {
+      const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+      vendor.script({ kind: 'text', text: reply });
+      const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.equal(fs.readFileSync(path.join(root, 'lib/sum.js'), 'utf8'), 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
+      const log = readLog(root);
+      assert.deepEqual(
+        log.filter((e) => e.type === 'edit.applied').map((e) => [e.file, e.iteration, e.match]),
+        [['lib/sum.js', 1, match]],
+      );
+      assert.equal(log.filter((e) => e.type === 'edit.rejected').length, 0);
+    }
+  });
+
+  it('refuses an elided REPLACE as elided, writes nothing, tells the model, and the next reply passes', async () => {
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    vendor.script({ kind: 'text', text: ELIDED_REPLY }, { kind: 'text', text: LISTED_REPLY });
+    const result = await cli(['run', 'total.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const log = readLog(root);
+    const rejected = log.find((e) => e.type === 'edit.rejected');
+    assert.equal(rejected.reason, 'elided');
+    assert.equal(rejected.iteration, 1);
+    assert.match(rejected.message, /would write "\/\/ \.\.\. existing code \.\.\." into lib\/sum\.js/);
+    assert.deepEqual(
+      log.filter((e) => e.type === 'edit.applied').map((e) => e.iteration),
+      [2],
+    );
+    assert.match(vendor.requests[1].body.messages.at(-1).content, /your reply was not used: block 1 \(lib\/sum\.js\) would write/);
+    // The well-formed edit rate: one reply of two applied, placed exactly.
+    const stats = await cli(['stats'], root, {});
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.match(stats.stdout, /well-formed\s+placed by\n.*gpt-4\.1-mini.*\s50% of 2\s+exact 1\n/);
+  });
+
+  it('refuses a SEARCH of 32,000 blank lines against a file ending in 64,000 at once, and the run goes on', async () => {
+    const padded = `${BROKEN_SUM}${'\n'.repeat(64_000)}`;
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': padded, 'total.test.js': TOTAL_TEST });
+    vendor.script(
+      { kind: 'text', text: blockReply('lib/sum.js', '\n'.repeat(32_000), 'exports.extra = 1;\n') },
+      { kind: 'text', text: blockReply('lib/sum.js', `${'\n'.repeat(32_000)}x\n`, 'exports.extra = 1;\n') },
+      { kind: 'text', text: blockReply('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n') },
+    );
+    const started = performance.now();
+    const result = await cli(['run', 'lib/sum.js', '-t', TEST_COMMAND, '--provider', 'openai'], root, env());
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const rejected = readLog(root).filter((e) => e.type === 'edit.rejected');
+    assert.deepEqual(
+      rejected.map((e) => e.reason),
+      ['edit_mismatch', 'edit_mismatch'],
+    );
+    assert.match(rejected[0].message, /only blank lines/);
+    assert.match(rejected[1].message, /matches nowhere/);
+    console.log(`      three replies, two pathological, in ${seconds.toFixed(1)} s`);
+  });
+
   it('lays out requests for the prompt cache: Anthropic gets cache_control on the stable part, cached tokens come from its usage', async () => {
     const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
     const fix = blockReply('lib/sum.js', BROKEN_SUM, 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
@@ -167,6 +258,32 @@ describe('search/replace edits through the host', function () {
   const vendor = useVendorServer(async () => {
     await host?.stop();
     host = undefined;
+  });
+
+  it('applies a block inside a markdown list item and a unified diff over LSP, each passing at the first reply', async () => {
+    for (const reply of [LISTED_REPLY, DIFF_REPLY]) {
+      const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+      host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { provider: 'openai', testCommand: TEST_COMMAND });
+      vendor.script({ kind: 'text', text: reply });
+      await host.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'total.js')).toString() });
+      const finished = await host.waitFor((e) => e.type === 'run.finished');
+      assert.ok(finished.type === 'run.finished' && finished.outcome === 'passed' && finished.iterations === 1, JSON.stringify(finished));
+      assert.equal(fs.readFileSync(path.join(root, 'lib/sum.js'), 'utf8'), 'exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
+      await host.stop();
+      host = undefined;
+    }
+  });
+
+  it('refuses an elided REPLACE over LSP, and the next reply passes', async () => {
+    const root = makeWorkspace({ 'total.js': IMPORTING, 'lib/sum.js': BROKEN_SUM, 'total.test.js': TOTAL_TEST });
+    host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { provider: 'openai', testCommand: TEST_COMMAND });
+    vendor.script({ kind: 'text', text: ELIDED_REPLY }, { kind: 'text', text: DIFF_REPLY });
+    await host.connection.sendRequest(StartRunRequest.type, { uri: pathToFileURL(path.join(root, 'total.js')).toString() });
+    const rejected = await host.waitFor((e) => e.type === 'edit.rejected');
+    assert.ok(rejected.type === 'edit.rejected' && rejected.reason === 'elided' && rejected.iteration === 1, JSON.stringify(rejected));
+    assert.equal(fs.readFileSync(path.join(root, 'lib/sum.js'), 'utf8'), BROKEN_SUM);
+    const finished = await host.waitFor((e) => e.type === 'run.finished');
+    assert.ok(finished.type === 'run.finished' && finished.outcome === 'passed' && finished.iterations === 2, JSON.stringify(finished));
   });
 
   it('fixes the imported module over LSP and lists it in run.finished', async () => {

@@ -86,6 +86,10 @@ describe('micro-agent host over LSP stdio', () => {
         outputTokens: 80,
         costUsd: (1200 * 0.4 + 80 * 1.6) / 1e6,
         unpricedCalls: 0,
+        // One reply, applied: a whole file, so no ladder step placed it.
+        editReplies: 1,
+        wellFormedRate: 1,
+        matchSteps: { exact: 0, whitespace: 0, indent: 0, tabs: 0, blank_lines: 0, elision: 0 },
       },
     );
     assert.equal(stats.runs.total, 1);

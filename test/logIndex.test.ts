@@ -9,7 +9,19 @@ import * as path from 'node:path';
 import { Column } from '../server/events/columns';
 import { LatencySketch, SKETCH_RELATIVE_ERROR } from '../server/events/sketch';
 import { percentile } from '../server/events/stats';
-import { CallRollup, RollupsParams, RollupsRequest, RollupsResult, RunRollup, RunsRequest, RunSummary, Stats, StatsRequest } from '../server/protocol';
+import {
+  CallRollup,
+  MATCH_STEPS,
+  type MatchStep,
+  RollupsParams,
+  RollupsRequest,
+  RollupsResult,
+  RunRollup,
+  RunsRequest,
+  RunSummary,
+  Stats,
+  StatsRequest,
+} from '../server/protocol';
 import { request } from './support/apiClient';
 import { cli } from './support/cli';
 import { makeWorkspace } from './support/fixtures';
@@ -32,6 +44,9 @@ function fullScan(logFile: string): { stats: Stats; runs: RunSummary[] } {
     tokens: number[];
     cost: number;
     priced: number;
+    /** Each edit reply (run:iteration) and whether its edits applied. */
+    replies: Map<string, boolean>;
+    steps: Record<MatchStep, number>;
   };
   const models = new Map<string, Model>();
   const runs = new Map<string, RunSummary>();
@@ -54,6 +69,8 @@ function fullScan(logFile: string): { stats: Stats; runs: RunSummary[] } {
         tokens: [0, 0, 0, 0],
         cost: 0,
         priced: 0,
+        replies: new Map(),
+        steps: Object.fromEntries(MATCH_STEPS.map((step) => [step, 0])) as Record<MatchStep, number>,
       };
       models.set(key, m);
       m.calls++;
@@ -84,6 +101,13 @@ function fullScan(logFile: string): { stats: Stats; runs: RunSummary[] } {
         finishedAt: null,
         pid: e.pid,
       });
+    } else if ((e.type === 'edit.applied' || (e.type === 'edit.rejected' && e.reason !== 'tests_missing')) && runs.has(e.runId)) {
+      // A reply is one (run, iteration); it applied when any of its events is an edit.applied.
+      const run = runs.get(e.runId)!;
+      const m = models.get(`${run.provider}/${run.model}`)!;
+      const reply = `${e.runId}:${e.iteration}`;
+      m.replies.set(reply, (m.replies.get(reply) ?? false) || e.type === 'edit.applied');
+      if (e.type === 'edit.applied' && e.match) m.steps[e.match as MatchStep]++;
     } else if (e.type === 'run.iteration' && runs.has(e.runId)) runs.get(e.runId)!.iterations = e.iteration;
     else if (e.type === 'run.finished' && runs.has(e.runId))
       Object.assign(runs.get(e.runId)!, { status: e.outcome, reason: e.reason, iterations: e.iterations, costUsd: e.costUsd, finishedAt: e.ts });
@@ -108,6 +132,9 @@ function fullScan(logFile: string): { stats: Stats; runs: RunSummary[] } {
         cacheWriteInputTokens: m.tokens[2],
         outputTokens: m.tokens[3],
         costUsd: m.priced ? m.cost : null,
+        editReplies: m.replies.size,
+        wellFormedRate: m.replies.size ? [...m.replies.values()].filter(Boolean).length / m.replies.size : null,
+        matchSteps: m.steps,
         unpricedCalls: m.calls - m.priced,
       })),
       runs: {

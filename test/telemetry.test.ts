@@ -106,6 +106,16 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       'micro_agent.run.cost_usd': finished.costUsd,
       'micro_agent.run.unpriced_calls': 0,
       'micro_agent.run.restored': false,
+      // The well-formed edit rate: one reply, applied (a whole file, so no ladder step placed it).
+      'micro_agent.edits.replies': 1,
+      'micro_agent.edits.well_formed': 1,
+      'micro_agent.edits.well_formed_rate': 1,
+      'micro_agent.edits.match.exact': 0,
+      'micro_agent.edits.match.whitespace': 0,
+      'micro_agent.edits.match.indent': 0,
+      'micro_agent.edits.match.tabs': 0,
+      'micro_agent.edits.match.blank_lines': 0,
+      'micro_agent.edits.match.elision': 0,
     });
     assert.deepEqual(
       root_.events.map((e) => e.name),

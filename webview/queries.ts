@@ -56,8 +56,11 @@ function rows<T>(db: Database, sql: string, params: SqlValue[] = []): T[] {
   }
 }
 
-/** The host's per-model stats (same fields, same meaning), plus what the store knows of runs per model. */
-export interface ModelStats extends ProviderStats {
+/**
+ * The host's per-model stats (same fields, same meaning), plus what the store knows of runs per model. The edit
+ * quality (well-formed rate, ladder steps) is not in the dashboard's store yet: `micro-agent stats` has it.
+ */
+export interface ModelStats extends Omit<ProviderStats, 'editReplies' | 'wellFormedRate' | 'matchSteps'> {
   errorRate: number;
   runs: number;
   passRate: number | null;

@@ -8,8 +8,9 @@ import { askModel, Emit } from './askModel';
 import { describeChange } from './diff';
 import { findGaming, type Gaming } from './gaming';
 import { checkIntegrity } from './integrity';
-import { applyEditBlocks, FinishReason, parseEditBlocks } from './editBlocks';
-import { Attempt, buildPrompt, judgeReply, summarize, SYSTEM_PROMPT, WHOLE_FILE_MAX_BYTES } from './prompt';
+import type { FinishReason } from './editBlocks';
+import { Attempt, buildPrompt, summarize, SYSTEM_PROMPT, WHOLE_FILE_MAX_BYTES } from './prompt';
+import { type Edits, readEdits } from './replyEdits';
 import { failureSignature, STUCK_AFTER, StuckDetector } from './stuck';
 import { runTests, tailOf, TestRunResult } from './testRunner';
 import { looksLikeTestFile, ResumeFrom, WorkingSet } from './workingSet';
@@ -227,7 +228,7 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       if (reply.metrics.costUsd === null) unpricedCalls++;
       else costUsd += reply.metrics.costUsd;
 
-      const edits = editsOf(reply.text, reply.finishReason, rel, files);
+      const edits = editsOf(reply.text, reply.finishReason, rel, files, input);
       const gaming = edits.ok
         ? findGaming(
             edits.files.map((file) => ({ ...file, before: files.read(file.path) })),
@@ -242,7 +243,8 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
       }
       for (const file of written.files) {
         const { before, after, ...rest } = file;
-        emit({ type: 'edit.applied', runId, iteration, ...rest, ...describeChange(before, after) });
+        const match = edits.ok ? edits.files.find((edit) => edit.path === file.file)?.match : undefined;
+        emit({ type: 'edit.applied', runId, iteration, ...rest, ...describeChange(before, after), ...(match ? { match } : {}) });
       }
 
       const tested = await test();
@@ -271,8 +273,6 @@ export async function runLoop(input: LoopInput): Promise<RunFinishedEvent['outco
   }
 }
 
-type Edits = { ok: true; files: { path: string; after: string }[] } | { ok: false; reason: RejectReason; message: string };
-
 function gamingRejection({ path: file, line, why }: Gaming): Edits & { ok: false } {
   return {
     ok: false,
@@ -293,31 +293,19 @@ function doctestModules(report: TestReport, read: (file: string) => string | nul
 }
 
 /**
- * What a reply asks to change: search/replace blocks (and named whole files) for any file the model may
- * change, else the whole target file in one block, as small files and older prompts have it. Nothing is
- * applied unless every block applies.
+ * What a reply asks to change (replyEdits.ts): edits for any file the model may change, or the whole target file.
+ * Paths resolve against the files the model was shown; with only the target editable, an edit may name none.
  */
-function editsOf(reply: string, finishReason: FinishReason, target: string, files: WorkingSet): Edits {
-  const parsed = parseEditBlocks(reply, finishReason);
-  if (parsed.kind === 'error') return { ok: false, reason: parsed.reason, message: parsed.message };
-  if (parsed.kind === 'none') {
-    const verdict = judgeReply(reply, finishReason, files.read(target) ?? '', target);
-    return verdict.ok ? { ok: true, files: [{ path: target, after: verdict.code }] } : verdict;
-  }
-  for (const file of [...parsed.blocks, ...parsed.wholeFiles]) {
-    const why = files.forbidden(file.path);
-    if (why) return { ok: false, reason: 'forbidden_path', message: why };
-  }
-  const applied = applyEditBlocks(parsed.blocks, (file) => files.read(file));
-  if (!applied.ok) return applied;
-  const changes = [
-    ...applied.files.map((file) => ({ path: file.path, after: file.after })),
-    ...parsed.wholeFiles.map((file) => ({ path: file.path, after: file.code })),
-  ];
-  if (changes.every((change) => change.after === files.read(change.path))) {
-    return { ok: false, reason: 'unchanged', message: 'the edits change nothing: the files are as they were, and the tests failed with them' };
-  }
-  return { ok: true, files: changes };
+function editsOf(reply: string, finishReason: FinishReason, target: string, files: WorkingSet, input: LoopInput): Edits {
+  const editable = files.editableFiles();
+  return readEdits(reply, finishReason, {
+    target,
+    known: [...editable, ...input.testFiles.map((file) => file.path), ...input.workspaceFiles],
+    only: editable.length === 1 ? target : null,
+    exists: (rel) => fs.existsSync(path.resolve(input.root, rel)),
+    read: (rel) => files.read(rel),
+    forbidden: (rel) => files.forbidden(rel),
+  });
 }
 
 /** A test run with what the runner said, read from its output. */

@@ -5,6 +5,7 @@
  */
 import type { EventLog } from '../events/log';
 import type { ExportDataset, ExportFormat } from '../protocol/api';
+import { EditQualityFold, emptyEditQuality, type EditQuality } from '../protocol/editQuality';
 import type { AgentEvent, RunStartedEvent } from '../protocol/events';
 import { ApiError } from './http';
 
@@ -52,6 +53,11 @@ const RUN_COLUMNS = [
   'iterations',
   'costUsd',
   'durationMs',
+  // Last, so that the columns before them keep their places: the run's edit replies, those that applied, and the
+  // files each matching-ladder step placed (a JSON object).
+  'editReplies',
+  'wellFormedReplies',
+  'matchSteps',
 ] as const;
 const EVENT_COLUMNS = ['seq', 'ts', 'type', 'runId', 'event'] as const;
 
@@ -61,12 +67,15 @@ export function columns(dataset: ExportDataset): readonly string[] {
 
 /** Turns events, in log order, into export rows; keeps only the runs still open (for their start fields). */
 export class RowShaper {
-  private readonly openRuns = new Map<string, RunStartedEvent>();
+  private readonly openRuns = new Map<string, { started: RunStartedEvent; edits: EditQuality }>();
+  private readonly editFold = new EditQualityFold();
   constructor(private readonly query: ExportQuery) {}
 
   rows(event: AgentEvent): Array<Record<string, unknown>> {
     const { dataset, from, to, eventType } = this.query;
-    if (event.type === 'run.started') this.openRuns.set(event.runId, event);
+    if (event.type === 'run.started') this.openRuns.set(event.runId, { started: event, edits: emptyEditQuality() });
+    const open = event.runId === undefined ? undefined : this.openRuns.get(event.runId);
+    if (open) this.editFold.add(event, open.edits);
     if (from !== undefined && event.ts < from) return [];
     if (to !== undefined && event.ts > to) return [];
     if (dataset === 'events') return eventType && event.type !== eventType ? [] : [{ ...event }];
@@ -97,7 +106,7 @@ export class RowShaper {
       ];
     }
     if (event.type !== 'run.finished') return [];
-    const started = this.openRuns.get(event.runId);
+    const started = open?.started;
     this.openRuns.delete(event.runId);
     return [
       {
@@ -113,6 +122,9 @@ export class RowShaper {
         iterations: event.iterations,
         costUsd: event.costUsd,
         durationMs: event.durationMs,
+        editReplies: open?.edits.replies ?? null,
+        wellFormedReplies: open?.edits.wellFormed ?? null,
+        matchSteps: open ? JSON.stringify(open.edits.matchSteps) : null,
       },
     ];
   }

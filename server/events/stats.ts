@@ -1,4 +1,5 @@
-import type { AgentEvent, ProviderStats, RunSummary, Stats } from '../protocol/events';
+import { EditQualityFold, emptyEditQuality, wellFormedRate, type EditQuality } from '../protocol/editQuality';
+import { MATCH_STEPS, type AgentEvent, type ProviderStats, type RunSummary, type Stats } from '../protocol/events';
 import type { CallRollup, RunRollup } from '../protocol/methods';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
@@ -18,6 +19,8 @@ interface ModelAccumulator {
   outputTokens: number;
   costUsd: number;
   pricedCalls: number;
+  /** The model's edit replies: how many, how many applied, files by ladder step. */
+  edits: EditQuality;
 }
 
 type Status = RunSummary['status'];
@@ -130,6 +133,8 @@ export class StatsAggregator {
   private readonly runDays = new Map<number, Map<number, Float64Array>>();
   /** The last `stats()` answer, until the next event. */
   private cached: Stats | undefined;
+  /** Which reply of a running run was counted last (not in the snapshot: a reply's events are appended together). */
+  private readonly editFold = new EditQualityFold();
 
   add(event: AgentEvent): void {
     this.cached = undefined;
@@ -173,7 +178,16 @@ export class StatsAggregator {
       case 'run.iteration':
       case 'run.finished':
         this.applyToRun(event);
+        this.editFold.add(event, emptyEditQuality());
         break;
+      case 'edit.applied':
+      case 'edit.rejected': {
+        const at = this.index().get(event.runId);
+        if (at === undefined) break;
+        const run = this.summary(at);
+        this.editFold.add(event, this.model(run.provider, run.model).edits);
+        break;
+      }
     }
   }
 
@@ -417,6 +431,9 @@ export class StatsAggregator {
       outputTokens: acc.outputTokens,
       costUsd: acc.pricedCalls > 0 ? acc.costUsd : null,
       unpricedCalls: acc.calls - acc.pricedCalls,
+      editReplies: acc.edits.replies,
+      wellFormedRate: wellFormedRate(acc.edits),
+      matchSteps: { ...acc.edits.matchSteps },
     }));
     const { running, passed, failed, cancelled, error } = this.counts;
     const finished = this.runIds.length - running;
@@ -443,7 +460,14 @@ export class StatsAggregator {
   /** Everything folded so far: a small JSON part and raw columns (the index file's body); `fromSnapshot` reads it back. */
   toSnapshot(): StatsSnapshot & { calls: Float64Array } {
     const accs = [...this.models.values()];
-    const models = accs.map(({ latencies, ttfts, ...acc }) => ({ ...acc, latencies: latencies.count, ttfts: ttfts.count }));
+    const models = accs.map(({ latencies, ttfts, edits, ...acc }) => ({
+      ...acc,
+      latencies: latencies.count,
+      ttfts: ttfts.count,
+      editReplies: edits.replies,
+      wellFormed: edits.wellFormed,
+      matchSteps: MATCH_STEPS.map((step) => edits.matchSteps[step]),
+    }));
     return {
       meta: {
         models,
@@ -479,6 +503,10 @@ export class StatsAggregator {
       const acc = agg.model(String(m.provider) as ProviderName, String(m.model));
       for (const key of ['calls', 'errors', 'inputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'outputTokens', 'costUsd', 'pricedCalls'] as const)
         acc[key] = num(m[key]);
+      acc.edits.replies = num(m.editReplies);
+      acc.edits.wellFormed = num(m.wellFormed);
+      const steps = Array.isArray(m.matchSteps) && m.matchSteps.length === MATCH_STEPS.length ? m.matchSteps : fail('bad match steps');
+      MATCH_STEPS.forEach((step, k) => (acc.edits.matchSteps[step] = num(steps[k])));
       acc.latencies = LatencySketch.fromBuckets(sketches[2 * i], num(m.latencies));
       acc.ttfts = LatencySketch.fromBuckets(sketches[2 * i + 1], num(m.ttfts));
     });
@@ -651,6 +679,7 @@ export class StatsAggregator {
         outputTokens: 0,
         costUsd: 0,
         pricedCalls: 0,
+        edits: emptyEditQuality(),
       };
       this.models.set(key, acc);
     }
@@ -662,7 +691,16 @@ export class StatsAggregator {
 export interface StatsSnapshot {
   /** The models, each with how many values its sketches hold; the names; the runs counted by status. */
   meta: {
-    models: Array<Omit<ModelAccumulator, 'latencies' | 'ttfts'> & { latencies: number; ttfts: number }>;
+    /** `matchSteps`: files by ladder step, in `MATCH_STEPS` order. */
+    models: Array<
+      Omit<ModelAccumulator, 'latencies' | 'ttfts' | 'edits'> & {
+        latencies: number;
+        ttfts: number;
+        editReplies: number;
+        wellFormed: number;
+        matchSteps: number[];
+      }
+    >;
     names: string[];
     counts: Record<Status, number>;
     passedIterations: number;

@@ -32,7 +32,8 @@ export type StopReason =
  * again or pass, were newly skipped, or the total dropped (a faked pass); the file went back to before it.
  * For search/replace edit blocks: `edit_mismatch`, a block's SEARCH section matched nowhere or more than once;
  * `edit_conflict`, two edits in one reply touch the same lines or the same file both ways (whole file and blocks);
- * `malformed`, a block is broken (no path, an unsafe path, a missing marker).
+ * `malformed`, a block is broken (no path, an unsafe path, a missing marker) or a whole file still holds edit markers;
+ * `elided`, a REPLACE section (or a whole file) puts `...` or `// ... existing code ...` where code was.
  */
 export type RejectReason =
   | 'no_code_block'
@@ -45,8 +46,17 @@ export type RejectReason =
   | 'edit_conflict'
   | 'malformed'
   | 'forbidden_path'
+  | 'elided'
   /** The edit adds a line that exits the process, reads the test environment or patches the test machinery. */
   | 'gaming';
+
+/**
+ * The step of the matching ladder that placed an edit's SEARCH lines (the loosest a file's edits needed): the exact
+ * lines; trailing whitespace and line endings; a uniform indentation offset; tabs against spaces; SEARCH's blank
+ * lines ignored; `...` elisions. In order: the first step that finds exactly one place wins.
+ */
+export const MATCH_STEPS = ['exact', 'whitespace', 'indent', 'tabs', 'blank_lines', 'elision'] as const;
+export type MatchStep = (typeof MATCH_STEPS)[number];
 
 interface EventBase {
   /** Strictly increasing across the whole log, also across host restarts. */
@@ -185,6 +195,8 @@ export interface EditAppliedEvent extends EventBase {
   diff: string;
   /** The attempt as written, kept under the run's folder (workspace-relative). */
   attemptPath: string;
+  /** How the file's edits were placed: the loosest ladder step its blocks or hunks needed; absent for a file sent whole. */
+  match?: MatchStep;
 }
 
 export interface EditRejectedEvent extends EventBase {
@@ -337,6 +349,12 @@ export interface ProviderStats {
   /** Sum over priced calls; null when none of the calls had a known price. */
   costUsd: number | null;
   unpricedCalls: number;
+  /** Replies of this model whose edits were judged (applied or refused), see editQuality.ts. */
+  editReplies: number;
+  /** The share of those whose edits applied (Aider's well-formed rate); null before any. */
+  wellFormedRate: number | null;
+  /** Files written, by the matching-ladder step that placed their edits. */
+  matchSteps: Record<MatchStep, number>;
 }
 
 export interface RunTotals {

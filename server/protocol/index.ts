@@ -4,6 +4,7 @@
  * it needs directly rather than this barrel.
  */
 export * from './api';
+export * from './editQuality';
 export * from './events';
 export * from './format';
 export * from './lsp';
