@@ -6,7 +6,7 @@ import { gatherContext, nodeContextIO } from './agent/context';
 import { ContextFile, LoopInput, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
 import { extractCode } from './agent/prompt';
 import { runHistory } from './agent/runHistory';
-import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, restoreTo, RunRecord } from './agent/runRecord';
+import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, RecordError, restoreTo, RunRecord } from './agent/runRecord';
 import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from './agent/testsPrompt';
 import { toModelText } from './agent/textFile';
 import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from './config';
@@ -28,7 +28,7 @@ import type {
   WriteTestsResult,
 } from './protocol/methods';
 import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
-import type { SpendResult } from './protocol/methods';
+import { isRunId, type SpendResult } from './protocol/methods';
 import type { DevAiSettings } from './protocol/settings';
 import { createProvider, Provider, secretsIn } from './providers';
 import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
@@ -63,7 +63,7 @@ export interface RunRequest {
 
 /** Why a request was refused; `handlers.ts` maps each to one JSON-RPC code and one HTTP status. */
 export type EngineErrorCode =
-  'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'changed_since' | 'not_found' | 'budget_daily';
+  'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'changed_since' | 'not_found' | 'budget_daily' | 'invalid_record';
 
 /** A refused request, with a message for the user; nothing was started. */
 export class EngineError extends Error {
@@ -268,7 +268,7 @@ export class Engine {
     return {
       runId: id,
       file: record.target,
-      files: fileChanges(this.options.root, runDir, record),
+      files: this.untrustedState(() => fileChanges(this.options.root, runDir, record)),
       checkpoints: checkpointsOf(record),
       restoredTo: record.restoredTo,
     };
@@ -537,25 +537,37 @@ export class Engine {
     return latest.runId;
   }
 
-  /** A run's record of its files, or a refusal saying why there is none. */
+  /** A run's record of its files, validated (`readRecord`), or a refusal saying why there is none or why it is not trusted. */
   private recordOf(runId: unknown): { record: RunRecord; runDir: string } {
-    if (typeof runId !== 'string' || !/^[\w-]{1,64}$/.test(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
-    const runDir = statePaths(this.options.root).runDir(runId);
-    const record = readRecord(runDir);
-    if (!record)
+    if (!isRunId(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
+    const found = this.untrustedState(() => readRecord(this.options.root, runId));
+    if (!found)
       throw new EngineError(
         'not_found',
-        `no record of run ${runId}'s files under ${toPosix(path.relative(this.options.root, runDir))}/ ` +
+        `no record of run ${runId}'s files under ${toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(runId)))}/ ` +
           '(an unknown run, or one from before micro-agent kept records)',
       );
-    return { record, runDir };
+    return found;
+  }
+
+  /**
+   * Acts on state read back from `.micro-agent/` (a record, the files it names), turning a refusal of it into the
+   * engine's `invalid_record`: nothing of such a record was applied.
+   */
+  private untrustedState<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof RecordError || err instanceof PathError) throw new EngineError('invalid_record', `refused: ${err.message}; nothing was changed`);
+      throw err;
+    }
   }
 
   /** Restores a record, turning its refusals into the engine's; logs `run.restored` when a file was written. */
   private restoreRecord(record: RunRecord, runDir: string, iteration: number, force: boolean): string[] {
     let files: string[];
     try {
-      files = restoreTo(this.options.root, runDir, record, iteration, force);
+      files = this.untrustedState(() => restoreTo(this.options.root, runDir, record, iteration, force));
     } catch (err) {
       if (err instanceof ChangedSinceError)
         throw new EngineError(
@@ -737,8 +749,15 @@ export class Engine {
       // Another process sharing this log (the CLI beside the editor) may still be running it.
       if (run.pid !== process.pid && isAlive(run.pid)) continue;
       const kept = toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)));
-      const record = readRecord(statePaths(this.options.root).runDir(run.runId));
-      const files = record ? Object.keys(record.originals) : [run.file];
+      let files = [run.file];
+      let refused = '';
+      try {
+        files = Object.keys(readRecord(this.options.root, run.runId)?.record.originals ?? { [run.file]: null });
+      } catch (err) {
+        // A record that fails validation is named, never acted on: undo refuses it the same way.
+        if (!(err instanceof RecordError || err instanceof PathError)) throw err;
+        refused = ` Its record is refused (${err.message}), so undo cannot put files back.`;
+      }
       this.interruptedRuns.push({ runId: run.runId, file: run.file, files });
       this.options.log.append({
         type: 'run.finished',
@@ -753,7 +772,7 @@ export class Engine {
         files,
         error:
           `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/. ` +
-          `Its files are as it left them mid-run; to put the originals back: micro-agent undo ${run.runId}`,
+          (refused || `Its files are as it left them mid-run; to put the originals back: micro-agent undo ${run.runId}`),
       });
     }
   }

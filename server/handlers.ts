@@ -141,6 +141,8 @@ const REFUSALS: Record<EngineErrorCode, { code: number; status: number }> = {
   not_found: { code: ErrorCodes.NotFound, status: 404 },
   // 429 as the vendors answer a spent quota: the request may succeed later (after midnight), not as it is.
   budget_daily: { code: ErrorCodes.DailyBudget, status: 429 },
+  // 422: the request is fine; what micro-agent read back from .micro-agent/ for it is not (see readRecord).
+  invalid_record: { code: ErrorCodes.InvalidRecord, status: 422 },
 };
 
 const INTERNAL_ERROR = -32603;
