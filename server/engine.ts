@@ -27,10 +27,11 @@ import type {
   WriteTestsParams,
   WriteTestsResult,
 } from './protocol/methods';
-import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import { isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
 import { isRunId, type SpendResult } from './protocol/methods';
 import type { DevAiSettings } from './protocol/settings';
-import { createProvider, Provider, secretsIn } from './providers';
+import { createProvider, Provider } from './providers';
+import { secretsIn } from './secrets';
 import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
 import { acquireRunLock, isAlive, LockHeldError, RunLock } from './runLock';
 import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
@@ -130,6 +131,8 @@ interface RunPlan {
   testTimeoutMs: number;
   keep: boolean;
   commit: boolean;
+  /** `--commit`: how long git (its hooks included) may take before it is stopped and the commit given up. */
+  gitTimeoutMs: number;
   generatedTests?: LoopInput['generatedTests'];
 }
 
@@ -494,6 +497,7 @@ export class Engine {
       testTimeoutMs: settings.testTimeoutMs,
       keep: request.keep === true,
       commit,
+      gitTimeoutMs: settings.gitTimeoutMs,
       generatedTests: generated && { abs: generated.abs, contents: generated.contents, ...this.draftsOf(generated) },
     };
   }
@@ -663,8 +667,8 @@ export class Engine {
         this.options.log.append(event);
       },
     })
-      .then((outcome) => {
-        if (outcome === 'passed' && plan.commit) this.commit(runId, plan, finished?.files ?? [], finished?.iterations ?? 0);
+      .then(async (outcome) => {
+        if (outcome === 'passed' && plan.commit) await this.commit(runId, plan, controller.signal, finished?.files ?? [], finished?.iterations ?? 0);
         return outcome;
       })
       .catch((err: Error): RunOutcome => {
@@ -678,13 +682,13 @@ export class Engine {
   }
 
   /** `--commit`: the passing run's files (and a generated test file) in one commit; a failure is logged, the pass stands. */
-  private commit(runId: string, plan: RunPlan, touched: string[], iterations: number): void {
+  private async commit(runId: string, plan: RunPlan, signal: AbortSignal, touched: string[], iterations: number): Promise<void> {
     const files = [...touched, ...(plan.generatedTests ? [toPosix(path.relative(this.options.root, plan.generatedTests.abs))] : [])];
     if (files.length === 0) return;
     const count = `${iterations} iteration${iterations === 1 ? '' : 's'}`;
     const message = `micro-agent: fix ${plan.target.rel}\n\nRun ${runId} passed after ${count}.\nFiles: ${files.join(', ')}\n`;
     try {
-      const commit = commitFiles(this.options.root, files, message);
+      const commit = await commitFiles(this.options.root, files, message, { timeoutMs: plan.gitTimeoutMs, signal, env: this.untrustedEnvironment() });
       this.options.log.append({ type: 'run.committed', runId, commit, files, message });
     } catch (err) {
       if (!(err instanceof GitError)) throw err;
@@ -692,14 +696,23 @@ export class Engine {
     }
   }
 
-  /** How this engine runs a plan's tests: in the workspace, with its timeout, never with the API keys. */
+  /** How this engine runs a plan's tests: in the workspace, with its timeout, never with a secret the engine knows. */
   private testOptions(plan: RunPlan) {
-    return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: testEnvironment(process.env) };
+    return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: this.untrustedEnvironment() };
+  }
+
+  /**
+   * The environment of code micro-agent runs but does not trust (the tests, git and its hooks): the user's,
+   * without any secret the engine knows (`Secrets.strip`: the keys, admin keys, the webhook URL, the API
+   * tokens), and without colour.
+   */
+  private untrustedEnvironment(): NodeJS.ProcessEnv {
+    return { ...this.options.log.secrets.strip(process.env), ...NO_COLOR_ENV };
   }
 
   private providerFor(settings: { provider: ProviderName; ollamaUrl: string | undefined }): Provider {
     try {
-      return createProvider(settings.provider, this.env, { ollamaUrl: settings.ollamaUrl });
+      return createProvider(settings.provider, this.env, { ollamaUrl: settings.ollamaUrl, secrets: this.options.log.secrets });
     } catch (err) {
       throw new EngineError('configuration', (err as Error).message);
     }
@@ -840,13 +853,6 @@ function checkShape(request: RunRequest): void {
     fail(`contextBudget must be a whole number of characters from 0 to ${REQUEST_LIMITS.contextBudget}`);
   }
   if (request.provider !== undefined && !isProviderName(request.provider)) fail(unknownProviderMessage(request.provider));
-}
-
-/** The test command gets the user's environment without the API keys (tests have no business with them) and without colour. */
-function testEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy: NodeJS.ProcessEnv = { ...env, ...NO_COLOR_ENV };
-  for (const name of KEY_VARIABLES) delete copy[name];
-  return copy;
 }
 
 /**
