@@ -79,7 +79,9 @@ export class DailyCap {
     this.log.append({
       type: 'log',
       level: 'warn',
-      message: `daily budget: ${ignored - this.warnedIgnored} value(s) in ${this.log.file} are not a number ≥ 0 (written by something other than micro-agent?); they were ignored, not added`,
+      message:
+        `daily budget: ${ignored - this.warnedIgnored} value(s) in ${this.log.file} are not a number ≥ 0 ` +
+        '(written by something other than micro-agent?); they were ignored, not added',
     });
     this.warnedIgnored = ignored;
   }

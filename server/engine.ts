@@ -769,7 +769,7 @@ export class Engine {
       } catch (err) {
         // A record that fails validation is named, never acted on: undo refuses it the same way.
         if (!(err instanceof RecordError || err instanceof PathError)) throw err;
-        refused = ` Its record is refused (${err.message}), so undo cannot put files back.`;
+        refused = `Its record is refused (${err.message}), so undo cannot put files back.`;
       }
       this.interruptedRuns.push({ runId: run.runId, file: run.file, files });
       this.options.log.append({

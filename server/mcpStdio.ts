@@ -122,6 +122,6 @@ export class BoundedStdioTransport implements Transport {
     const limit = `${this.maxBytes / 1024 / 1024} MB`;
     const message = `message of ${size.toLocaleString('en-US')} bytes refused: micro-agent reads MCP messages of up to ${limit}`;
     this.say(`micro-agent: MCP: ${message}${id === undefined ? '' : ` (request ${id})`}; still serving`);
-    void this.send({ jsonrpc: '2.0', ...(id === undefined ? {} : { id }), error: { code: INVALID_REQUEST, message } } as JSONRPCMessage);
+    void this.send({ jsonrpc: '2.0', ...(id === undefined ? {} : { id }), error: { code: INVALID_REQUEST, message } });
   }
 }

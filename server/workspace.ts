@@ -35,6 +35,22 @@ export interface ContainmentOptions {
  */
 export function resolveInWorkspace(root: string, input: string, options: ContainmentOptions = {}): { abs: string; rel: string } {
   if (typeof input !== 'string' || !input || input.includes('\0')) throw new PathError('invalid file path');
+  if (input.length > MAX_PATH_CHARS)
+    throw new PathError(`a path of ${input.length.toLocaleString('en-US')} characters; at most ${MAX_PATH_CHARS} are accepted`);
+  try {
+    return contain(root, input, options);
+  } catch (err) {
+    // What the file system says about a path no one should have named (a name too long, a loop of links) is a refusal too.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof PathError || typeof code !== 'string') throw err;
+    throw new PathError(`${input.slice(0, 200)} cannot be used (${code})`);
+  }
+}
+
+/** The longest path accepted anywhere (a request's, a record's, a reply's), as the engine's request limits say. */
+const MAX_PATH_CHARS = 4096;
+
+function contain(root: string, input: string, options: ContainmentOptions): { abs: string; rel: string } {
   const realRoot = fs.realpathSync(root);
   const reserved = options.write ? WRITE_RESERVED : READ_RESERVED;
   // Lexical check first (`..`, absolute paths), against the root as given and as resolved (e.g. /tmp links).

@@ -122,13 +122,13 @@ function checkRecord(root: string, runDir: string, runId: string, value: unknown
   if (record.runId !== runId) fail(`it names run ${JSON.stringify(record.runId)}, not ${runId}`);
   const realRunDir = fs.realpathSync(runDir);
   const file = (key: string) => {
-    if (!isRelativePath(key)) fail(`${JSON.stringify(key.slice(0, 200))} is not a workspace-relative path`);
     try {
       resolveInWorkspace(root, key, { mayBeMissing: true, write: true });
     } catch (err) {
       if (err instanceof PathError) fail(err.message);
       throw err;
     }
+    if (!isRelativePath(key)) fail(`${JSON.stringify(key.slice(0, 200))} is not a plain workspace-relative path`);
     return key;
   };
   const copy = (rel: unknown, what: string): string => {
