@@ -16,6 +16,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { request } from './support/apiClient';
 import { cli, spawnCli } from './support/cli';
 import { blockReply, BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
+import { gitRepo } from './support/seeded';
 import { serve, Served, stop } from './support/serve';
 import { until } from './support/until';
 import { useVendorServer } from './support/vendorServer';
@@ -247,13 +248,7 @@ describe('git under --commit (findings 7-8)', function () {
 
   function repo(files: Record<string, string> = {}): { root: string; git: (...args: string[]) => string } {
     const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST, ...files });
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
-    git('init', '-q');
-    git('config', 'user.email', 'dev@example.com');
-    git('config', 'user.name', 'Dev');
-    git('add', '.');
-    git('commit', '-qm', 'initial');
-    return { root, git };
+    return { root, git: gitRepo(root) };
   }
 
   it('7: a file the model named ":(glob)*.js" is that file to git: the user staged, unstaged and untracked .js files stay out', async () => {

@@ -12,19 +12,10 @@ import * as path from 'node:path';
 import { EngineError } from '../server/engine';
 import { engineWithLog } from './support/engine';
 import { BROKEN_MATH, fakeKey, makeWorkspace } from './support/fixtures';
+import { random } from './support/seeded';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 25);
 const CASES = 160;
-
-/** mulberry32: small, fast and the same on every machine. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every file under `dir` (links not followed) with a hash of its bytes, except under `skip`. */
 function snapshot(dir: string, skip: string): Map<string, string> {
