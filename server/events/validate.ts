@@ -18,6 +18,8 @@ export interface Tally {
 type Fields = Record<string, unknown>;
 
 const OUTCOMES = new Set(['passed', 'failed', 'cancelled', 'error']);
+/** A call's numbers that may be unknown (null). */
+const CALL_NUMBERS = ['ttftMs', 'inputTokens', 'outputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'costUsd'] as const;
 
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const isWhole = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -29,30 +31,12 @@ export function checkEvent(value: unknown, tally?: Tally): AgentEvent | undefine
   const event = value as Fields;
   if (!isWhole(event.seq) || !isCount(event.ts) || typeof event.type !== 'string') return undefined;
   if (event.runId !== undefined && !isRunId(event.runId)) return undefined;
-  const ignore = () => {
-    if (tally) tally.ignored++;
-  };
-  /** A number that may be unknown: kept when it is a count, else null (and counted when it was something else). */
-  const nullable = (key: string) => {
-    if (event[key] === undefined) event[key] = null;
-    else if (event[key] !== null && !isCount(event[key])) {
-      event[key] = null;
-      ignore();
-    }
-  };
-  /** A number that has to be there: kept when it is a count, else 0 (counted). */
-  const zeroed = (key: string, check: (value: unknown) => boolean = isCount) => {
-    if (!check(event[key])) {
-      event[key] = 0;
-      ignore();
-    }
-  };
   switch (event.type) {
     case 'llm.response':
       if (typeof event.provider !== 'string' || typeof event.model !== 'string' || typeof event.ok !== 'boolean') return undefined;
-      for (const key of ['ttftMs', 'inputTokens', 'outputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'costUsd']) nullable(key);
-      zeroed('latencyMs');
-      zeroed('retries', isWhole);
+      for (const key of CALL_NUMBERS) nullable(event, key, tally);
+      zeroed(event, 'latencyMs', tally);
+      zeroed(event, 'retries', tally, isWhole);
       break;
     case 'run.started':
       if (event.runId === undefined || typeof event.file !== 'string' || typeof event.testCommand !== 'string') return undefined;
@@ -60,8 +44,8 @@ export function checkEvent(value: unknown, tally?: Tally): AgentEvent | undefine
       if (!(event.prompt === null || event.prompt === undefined || typeof event.prompt === 'string')) return undefined;
       if ((event.testFiles !== undefined && !isStrings(event.testFiles)) || (event.files !== undefined && !isStrings(event.files))) return undefined;
       if (event.resumedFrom !== undefined && !isRunId(event.resumedFrom)) return undefined;
-      nullable('budgetUsd');
-      nullable('budgetMs');
+      nullable(event, 'budgetUsd', tally);
+      nullable(event, 'budgetMs', tally);
       break;
     case 'run.iteration':
       if (event.runId === undefined || !isWhole(event.iteration)) return undefined;
@@ -69,16 +53,16 @@ export function checkEvent(value: unknown, tally?: Tally): AgentEvent | undefine
     case 'run.finished':
       if (event.runId === undefined || !OUTCOMES.has(event.outcome as string) || typeof event.reason !== 'string') return undefined;
       if (event.files !== undefined && !isStrings(event.files)) return undefined;
-      zeroed('iterations', isWhole);
-      zeroed('costUsd');
-      zeroed('durationMs');
-      zeroed('unpricedCalls', isWhole);
+      zeroed(event, 'iterations', tally, isWhole);
+      zeroed(event, 'costUsd', tally);
+      zeroed(event, 'durationMs', tally);
+      zeroed(event, 'unpricedCalls', tally, isWhole);
       break;
     case 'test.finished':
       if (event.runId === undefined || !isWhole(event.iteration) || typeof event.passed !== 'boolean') return undefined;
       if (event.report !== undefined && !isReport(event.report)) {
         delete event.report;
-        ignore();
+        ignore(tally);
       }
       break;
     case 'edit.rejected':
@@ -87,11 +71,34 @@ export function checkEvent(value: unknown, tally?: Tally): AgentEvent | undefine
     case 'alert':
       if (event.daily !== undefined && !isDaily(event.daily)) {
         delete event.daily;
-        ignore();
+        ignore(tally);
       }
       break;
   }
   return event as unknown as AgentEvent;
+}
+
+// Module functions rather than closures: this runs for every line a fold reads (millions at a first start).
+function ignore(tally: Tally | undefined): void {
+  if (tally) tally.ignored++;
+}
+
+/** A number that may be unknown: kept when it is a count, else null (and counted when it was something else). */
+function nullable(event: Fields, key: string, tally: Tally | undefined): void {
+  const value = event[key];
+  if (value === undefined) event[key] = null;
+  else if (value !== null && !isCount(value)) {
+    event[key] = null;
+    ignore(tally);
+  }
+}
+
+/** A number that has to be there: kept when it passes `check` (a count by default), else 0 (counted). */
+function zeroed(event: Fields, key: string, tally: Tally | undefined, check: (value: unknown) => boolean = isCount): void {
+  if (!check(event[key])) {
+    event[key] = 0;
+    ignore(tally);
+  }
 }
 
 /** The parts of a test report that resume's history reads (`failureSummary`). */
