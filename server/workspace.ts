@@ -92,7 +92,7 @@ function contain(root: string, input: string, options: ContainmentOptions): { ab
  * or, for an existing path, through a symlink that points there. Paths outside the workspace pass: the caller
  * decides about those.
  */
-export function refuseReserved(root: string, input: string, reserved: ReadonlySet<string> = READ_RESERVED, verb = 'is inside'): void {
+function refuseReserved(root: string, input: string, reserved: ReadonlySet<string> = READ_RESERVED, verb = 'is inside'): void {
   const realRoot = fs.realpathSync(root);
   const lexical = path.resolve(root, input);
   const real = realpathOrUndefined(lexical);
