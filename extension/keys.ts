@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { KeyedProvider, PROVIDER_INFO, PROVIDERS } from '../server/protocol/providers';
+import { ALERT_WEBHOOK_VARIABLE } from '../server/protocol/settings';
 
 /** The providers that take a key, with the variable the host reads it from. */
 export const KEYED_PROVIDERS = PROVIDERS.flatMap((provider) => {
@@ -53,7 +54,7 @@ export class ApiKeys {
       if (key) env[variable] = key;
     }
     const webhook = await this.secrets.get(WEBHOOK_ID);
-    if (webhook) env.MICRO_AGENT_ALERT_WEBHOOK = webhook;
+    if (webhook) env[ALERT_WEBHOOK_VARIABLE] = webhook;
     return env;
   }
 }

@@ -156,11 +156,33 @@ async function post(url: URL, body: unknown, timeoutMs: number): Promise<void> {
     if ((err as Error).name === 'TimeoutError') throw new DeliveryError(`no answer within ${timeoutMs / 1000} s`, true);
     throw err;
   }
-  // Read and drop the body so the connection is reused or closed, never left hanging.
-  await response.arrayBuffer().catch(() => undefined);
+  await drainBody(response);
   if (response.ok) return;
   // A receiver's 4xx (a revoked Slack hook answers 403/404) will not change by retrying; 429 and 5xx may.
   throw new DeliveryError(`HTTP ${response.status}`, response.status === 429 || response.status >= 500);
+}
+
+/**
+ * The most of a receiver's reply body read. The body says nothing we use (a chat answers `ok`); reading it lets
+ * the connection be reused. A receiver that streams without end gets this much read and its body cancelled,
+ * never the process's memory.
+ */
+export const MAX_REPLY_BODY_BYTES = 64 * 1024;
+
+/** Reads and drops at most `MAX_REPLY_BODY_BYTES` of the reply, then cancels the rest (closing the connection). */
+async function drainBody(response: Response): Promise<void> {
+  const reader = response.body?.getReader();
+  if (!reader) return;
+  try {
+    for (let read = 0; read <= MAX_REPLY_BODY_BYTES;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+  } catch {
+    // a reset or the timeout mid-body: the status already said what we need
+  }
+  await reader.cancel().catch(() => undefined);
 }
 
 /** `fetch failed` says nothing; its cause's code (ECONNREFUSED, ENOTFOUND) does, without the address. */

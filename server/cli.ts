@@ -30,7 +30,7 @@ import { startApi } from './api/start';
 import { rotateTokens, writePrivate } from './api/tokens';
 import { installCrashGuard } from './crashGuard';
 import { startTelemetryOrWarn } from './telemetry';
-import { ensureStateDir, PathError, refuseReserved, statePaths } from './workspace';
+import { ensureStateDir, lstatOrUndefined, PathError, readSource, resolveInWorkspace, statePaths } from './workspace';
 
 const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 
@@ -414,21 +414,29 @@ function openLog(root: string, logFlag: string | undefined): EventLog {
 function readPrompt(root: string, file: string, prompt: string | undefined): string | undefined {
   if (prompt !== undefined) {
     const asPath = path.resolve(root, prompt);
-    if (!(prompt.length < 4096 && fs.existsSync(asPath) && fs.statSync(asPath).isFile())) return prompt;
-    // A prompt file goes to the model: never one of the engine's own files (the API tokens) or git's.
-    try {
-      refuseReserved(root, asPath);
-    } catch (err) {
-      if (err instanceof PathError) throw new UsageError(`-p ${prompt}: ${err.message}`);
-      throw err;
-    }
-    return fs.readFileSync(asPath, 'utf8');
+    const found = prompt.length < 4096 ? lstatOrUndefined(asPath) : undefined;
+    return found && !found.isDirectory() ? readPromptFile(root, asPath, `-p ${prompt}`) : prompt;
   }
   const abs = path.resolve(root, file);
   for (const candidate of [`${abs}.prompt.md`, abs.replace(/\.[^./\\]+$/, '.prompt.md')]) {
-    if (fs.existsSync(candidate)) return fs.readFileSync(candidate, 'utf8');
+    if (lstatOrUndefined(candidate)) return readPromptFile(root, candidate, path.relative(root, candidate));
   }
   return undefined;
+}
+
+/**
+ * A prompt file goes to the model (and its preview into the log): it passes the check every file shown to a
+ * model passes, links included, so it is never one of micro-agent's own files (the API tokens), git's, or a
+ * file outside the workspace a link points at.
+ */
+function readPromptFile(root: string, file: string, what: string): string {
+  try {
+    const { abs, rel } = resolveInWorkspace(root, file);
+    return readSource(abs, rel);
+  } catch (err) {
+    if (err instanceof PathError) throw new UsageError(`${what}: ${err.message}; not read`);
+    throw err;
+  }
 }
 
 /** `--daily-budget` reaches the engine as the variable it reads, MICRO_AGENT_DAILY_BUDGET_USD (the flag wins). */
@@ -440,6 +448,8 @@ function dailyBudgetEnv(value: string | undefined): { MICRO_AGENT_DAILY_BUDGET_U
 
 function optionalNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
+  // Number('') is 0, which for a cap means none: an empty value is a mistake, not "no limit".
+  if (value.trim() === '') throw new UsageError(`${flag} needs a number (got an empty value)`);
   const n = Number(value);
   if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number (got "${value}")`);
   return n;

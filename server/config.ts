@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { DevAiSettings } from './protocol/settings';
+import { ALERT_WEBHOOK_VARIABLE, type DevAiSettings } from './protocol/settings';
 import { defaultProvider, isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
 import { DEFAULT_CONTEXT_BUDGET_CHARS } from './agent/context';
 import { statePaths } from './workspace';
@@ -21,6 +21,8 @@ export interface ResolvedSettings {
   maxRuns: number;
   testCommand: string | undefined;
   testTimeoutMs: number;
+  /** `devAi.git.timeoutSec`: what `--commit`'s git (its hooks included) may take. */
+  gitTimeoutMs: number;
   budgetUsd: number | null;
   /** The cap on today's spend across every process writing the log; null = none. */
   dailyBudgetUsd: number | null;
@@ -30,12 +32,12 @@ export interface ResolvedSettings {
   contextBudgetChars: number;
 }
 
-export const DEFAULTS = { maxRuns: 10, testTimeoutSec: 120 } as const;
+export const DEFAULTS = { maxRuns: 10, testTimeoutSec: 120, gitTimeoutSec: 60 } as const;
 
 /**
  * Settings win over the environment, which wins over defaults. The environment fallbacks let the CLI and CI
  * configure the engine without an editor: MICRO_AGENT_PROVIDER, MICRO_AGENT_MODEL, MICRO_AGENT_MAX_RUNS,
- * MICRO_AGENT_TEST_COMMAND, MICRO_AGENT_TEST_TIMEOUT_SEC, MICRO_AGENT_BUDGET_USD, MICRO_AGENT_DAILY_BUDGET_USD, MICRO_AGENT_LOG,
+ * MICRO_AGENT_TEST_COMMAND, MICRO_AGENT_TEST_TIMEOUT_SEC, MICRO_AGENT_GIT_TIMEOUT_SEC, MICRO_AGENT_BUDGET_USD, MICRO_AGENT_DAILY_BUDGET_USD, MICRO_AGENT_LOG,
  * OLLAMA_HOST.
  */
 export function resolveSettings(root: string, settings: DevAiSettings, env: Env): ResolvedSettings {
@@ -48,6 +50,7 @@ export function resolveSettings(root: string, settings: DevAiSettings, env: Env)
     maxRuns: positiveInt('maxRuns', settings.maxRuns ?? env.MICRO_AGENT_MAX_RUNS ?? DEFAULTS.maxRuns),
     testCommand: settings.testCommand || env.MICRO_AGENT_TEST_COMMAND || undefined,
     testTimeoutMs: positiveNumber('testTimeoutSec', settings.testTimeoutSec ?? env.MICRO_AGENT_TEST_TIMEOUT_SEC ?? DEFAULTS.testTimeoutSec) * 1000,
+    gitTimeoutMs: positiveNumber('git.timeoutSec', settings.git?.timeoutSec ?? env.MICRO_AGENT_GIT_TIMEOUT_SEC ?? DEFAULTS.gitTimeoutSec) * 1000,
     budgetUsd: optionalBudget('budgetUsd', settings.budgetUsd ?? env.MICRO_AGENT_BUDGET_USD),
     dailyBudgetUsd: resolveDailyBudget(settings, env),
     logPath: path.resolve(root, logPath),
@@ -81,7 +84,7 @@ export function resolveDailyBudget(settings: DevAiSettings, env: Env): number | 
 
 /** `devAi.alerts.webhookUrl`, else MICRO_AGENT_ALERT_WEBHOOK; undefined when neither is set. A secret. */
 export function alertWebhookUrl(settings: DevAiSettings, env: Env): string | undefined {
-  return settings.alerts?.webhookUrl?.trim() || env.MICRO_AGENT_ALERT_WEBHOOK?.trim() || undefined;
+  return settings.alerts?.webhookUrl?.trim() || env[ALERT_WEBHOOK_VARIABLE]?.trim() || undefined;
 }
 
 /** A budget of 0 or unset means "no budget", as the settings UI shows it. */

@@ -13,6 +13,8 @@ export const DAILY_ALERT_THRESHOLDS = [0.8, 1] as const;
 
 export class DailyCap {
   private readonly spend: DailySpend;
+  /** Ignored values already said in the log (see `warnIgnored`). */
+  private warnedIgnored = 0;
 
   /** `cap` is read at every check, so a changed setting applies at the next call; null means no cap. */
   constructor(
@@ -46,6 +48,7 @@ export class DailyCap {
     const capUsd = this.cap();
     if (capUsd === null) return undefined;
     const today = this.spend.today();
+    this.warnIgnored();
     // The highest share crossed, once: a day that jumps past both thresholds gets one alert, not two.
     const threshold = [...DAILY_ALERT_THRESHOLDS].reverse().find((share) => today.costUsd >= capUsd * share);
     if (threshold !== undefined && ![...today.alerted].some((raised) => raised >= threshold)) {
@@ -64,5 +67,22 @@ export class DailyCap {
       `model calls today cost ${usd(today.costUsd)}, which reaches the daily budget of ${usd(capUsd)} ` +
       '(devAi.dailyBudgetUsd, MICRO_AGENT_DAILY_BUDGET_USD or --daily-budget); no more model calls until midnight'
     );
+  }
+
+  /**
+   * Says once, for each new lot, how many log values the cap could not count: a cost that is no number ≥ 0 was
+   * written by something other than micro-agent (code under test can append to the log) and is never added.
+   */
+  private warnIgnored(): void {
+    const { ignored } = this.spend.tally;
+    if (ignored <= this.warnedIgnored) return;
+    this.log.append({
+      type: 'log',
+      level: 'warn',
+      message:
+        `daily budget: ${ignored - this.warnedIgnored} value(s) in ${this.log.file} are not a number ≥ 0 ` +
+        '(written by something other than micro-agent?); they were ignored, not added',
+    });
+    this.warnedIgnored = ignored;
   }
 }

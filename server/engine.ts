@@ -6,7 +6,7 @@ import { gatherContext, nodeContextIO } from './agent/context';
 import { ContextFile, LoopInput, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
 import { extractCode } from './agent/prompt';
 import { runHistory } from './agent/runHistory';
-import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, restoreTo, RunRecord } from './agent/runRecord';
+import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, RecordError, restoreTo, RunRecord } from './agent/runRecord';
 import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from './agent/testsPrompt';
 import { toModelText } from './agent/textFile';
 import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from './config';
@@ -27,10 +27,11 @@ import type {
   WriteTestsParams,
   WriteTestsResult,
 } from './protocol/methods';
-import { isProviderName, KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
-import type { SpendResult } from './protocol/methods';
+import { isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import { isRunId, type SpendResult } from './protocol/methods';
 import type { DevAiSettings } from './protocol/settings';
-import { createProvider, Provider, secretsIn } from './providers';
+import { createProvider, Provider } from './providers';
+import { secretsIn } from './secrets';
 import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
 import { acquireRunLock, isAlive, LockHeldError, RunLock } from './runLock';
 import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
@@ -64,7 +65,7 @@ export interface RunRequest {
 
 /** Why a request was refused; `handlers.ts` maps each to one JSON-RPC code and one HTTP status. */
 export type EngineErrorCode =
-  'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'changed_since' | 'not_found' | 'budget_daily';
+  'invalid_params' | 'run_in_progress' | 'configuration' | 'untrusted' | 'forbidden' | 'changed_since' | 'not_found' | 'budget_daily' | 'invalid_record';
 
 /** A refused request, with a message for the user; nothing was started. */
 export class EngineError extends Error {
@@ -131,6 +132,8 @@ interface RunPlan {
   testTimeoutMs: number;
   keep: boolean;
   commit: boolean;
+  /** `--commit`: how long git (its hooks included) may take before it is stopped and the commit given up. */
+  gitTimeoutMs: number;
   generatedTests?: LoopInput['generatedTests'];
 }
 
@@ -269,7 +272,7 @@ export class Engine {
     return {
       runId: id,
       file: record.target,
-      files: fileChanges(this.options.root, runDir, record),
+      files: this.untrustedState(() => fileChanges(this.options.root, runDir, record)),
       checkpoints: checkpointsOf(record),
       restoredTo: record.restoredTo,
     };
@@ -495,6 +498,7 @@ export class Engine {
       testTimeoutMs: settings.testTimeoutMs,
       keep: request.keep === true,
       commit,
+      gitTimeoutMs: settings.gitTimeoutMs,
       generatedTests: generated && { abs: generated.abs, contents: generated.contents, ...this.draftsOf(generated) },
     };
   }
@@ -538,25 +542,37 @@ export class Engine {
     return latest.runId;
   }
 
-  /** A run's record of its files, or a refusal saying why there is none. */
+  /** A run's record of its files, validated (`readRecord`), or a refusal saying why there is none or why it is not trusted. */
   private recordOf(runId: unknown): { record: RunRecord; runDir: string } {
-    if (typeof runId !== 'string' || !/^[\w-]{1,64}$/.test(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
-    const runDir = statePaths(this.options.root).runDir(runId);
-    const record = readRecord(runDir);
-    if (!record)
+    if (!isRunId(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
+    const found = this.untrustedState(() => readRecord(this.options.root, runId));
+    if (!found)
       throw new EngineError(
         'not_found',
-        `no record of run ${runId}'s files under ${toPosix(path.relative(this.options.root, runDir))}/ ` +
+        `no record of run ${runId}'s files under ${toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(runId)))}/ ` +
           '(an unknown run, or one from before micro-agent kept records)',
       );
-    return { record, runDir };
+    return found;
+  }
+
+  /**
+   * Acts on state read back from `.micro-agent/` (a record, the files it names), turning a refusal of it into the
+   * engine's `invalid_record`: nothing of such a record was applied.
+   */
+  private untrustedState<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (err instanceof RecordError || err instanceof PathError) throw new EngineError('invalid_record', `refused: ${err.message}; nothing was changed`);
+      throw err;
+    }
   }
 
   /** Restores a record, turning its refusals into the engine's; logs `run.restored` when a file was written. */
   private restoreRecord(record: RunRecord, runDir: string, iteration: number, force: boolean): string[] {
     let files: string[];
     try {
-      files = restoreTo(this.options.root, runDir, record, iteration, force);
+      files = this.untrustedState(() => restoreTo(this.options.root, runDir, record, iteration, force));
     } catch (err) {
       if (err instanceof ChangedSinceError)
         throw new EngineError(
@@ -652,8 +668,8 @@ export class Engine {
         this.options.log.append(event);
       },
     })
-      .then((outcome) => {
-        if (outcome === 'passed' && plan.commit) this.commit(runId, plan, finished?.files ?? [], finished?.iterations ?? 0);
+      .then(async (outcome) => {
+        if (outcome === 'passed' && plan.commit) await this.commit(runId, plan, controller.signal, finished?.files ?? [], finished?.iterations ?? 0);
         return outcome;
       })
       .catch((err: Error): RunOutcome => {
@@ -667,13 +683,13 @@ export class Engine {
   }
 
   /** `--commit`: the passing run's files (and a generated test file) in one commit; a failure is logged, the pass stands. */
-  private commit(runId: string, plan: RunPlan, touched: string[], iterations: number): void {
+  private async commit(runId: string, plan: RunPlan, signal: AbortSignal, touched: string[], iterations: number): Promise<void> {
     const files = [...touched, ...(plan.generatedTests ? [toPosix(path.relative(this.options.root, plan.generatedTests.abs))] : [])];
     if (files.length === 0) return;
     const count = `${iterations} iteration${iterations === 1 ? '' : 's'}`;
     const message = `micro-agent: fix ${plan.target.rel}\n\nRun ${runId} passed after ${count}.\nFiles: ${files.join(', ')}\n`;
     try {
-      const commit = commitFiles(this.options.root, files, message);
+      const commit = await commitFiles(this.options.root, files, message, { timeoutMs: plan.gitTimeoutMs, signal, env: this.untrustedEnvironment() });
       this.options.log.append({ type: 'run.committed', runId, commit, files, message });
     } catch (err) {
       if (!(err instanceof GitError)) throw err;
@@ -681,14 +697,26 @@ export class Engine {
     }
   }
 
-  /** How this engine runs a plan's tests: in the workspace, with its timeout, never with the API keys. */
+  /**
+   * How this engine runs a plan's tests: in the workspace, with its timeout, never with a secret the engine knows,
+   * and asking the runners that read it from the environment for a report naming every test.
+   */
   private testOptions(plan: RunPlan) {
-    return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: testEnvironment(process.env) };
+    return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: withReportFlags(this.untrustedEnvironment()) };
+  }
+
+  /**
+   * The environment of code micro-agent runs but does not trust (the tests, git and its hooks): the user's,
+   * without any secret the engine knows (`Secrets.strip`: the keys, admin keys, the webhook URL, the API
+   * tokens), and without colour.
+   */
+  private untrustedEnvironment(): NodeJS.ProcessEnv {
+    return { ...this.options.log.secrets.strip(process.env), ...NO_COLOR_ENV };
   }
 
   private providerFor(settings: { provider: ProviderName; ollamaUrl: string | undefined }): Provider {
     try {
-      return createProvider(settings.provider, this.env, { ollamaUrl: settings.ollamaUrl });
+      return createProvider(settings.provider, this.env, { ollamaUrl: settings.ollamaUrl, secrets: this.options.log.secrets });
     } catch (err) {
       throw new EngineError('configuration', (err as Error).message);
     }
@@ -738,8 +766,15 @@ export class Engine {
       // Another process sharing this log (the CLI beside the editor) may still be running it.
       if (run.pid !== process.pid && isAlive(run.pid)) continue;
       const kept = toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)));
-      const record = readRecord(statePaths(this.options.root).runDir(run.runId));
-      const files = record ? Object.keys(record.originals) : [run.file];
+      let files = [run.file];
+      let refused = '';
+      try {
+        files = Object.keys(readRecord(this.options.root, run.runId)?.record.originals ?? { [run.file]: null });
+      } catch (err) {
+        // A record that fails validation is named, never acted on: undo refuses it the same way.
+        if (!(err instanceof RecordError || err instanceof PathError)) throw err;
+        refused = `Its record is refused (${err.message}), so undo cannot put files back.`;
+      }
       this.interruptedRuns.push({ runId: run.runId, file: run.file, files });
       this.options.log.append({
         type: 'run.finished',
@@ -754,7 +789,7 @@ export class Engine {
         files,
         error:
           `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/. ` +
-          `Its files are as it left them mid-run; to put the originals back: micro-agent undo ${run.runId}`,
+          (refused || `Its files are as it left them mid-run; to put the originals back: micro-agent undo ${run.runId}`),
       });
     }
   }
@@ -822,16 +857,6 @@ function checkShape(request: RunRequest): void {
     fail(`contextBudget must be a whole number of characters from 0 to ${REQUEST_LIMITS.contextBudget}`);
   }
   if (request.provider !== undefined && !isProviderName(request.provider)) fail(unknownProviderMessage(request.provider));
-}
-
-/**
- * The test command gets the user's environment without the API keys (tests have no business with them), without
- * colour, and asking the runners that read it from the environment for a report naming every test.
- */
-function testEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy: NodeJS.ProcessEnv = { ...env, ...NO_COLOR_ENV };
-  for (const name of KEY_VARIABLES) delete copy[name];
-  return withReportFlags(copy);
 }
 
 /**

@@ -6,7 +6,19 @@
 import { fileURLToPath } from 'node:url';
 import { Engine, EngineError, EngineErrorCode, RunRequest } from './engine';
 import type { Scope } from './protocol/api';
-import { ErrorCodes, Methods, MethodTypes, RUNS_PAGE, StartRunParams, WriteTestsParams } from './protocol/methods';
+import {
+  ErrorCodes,
+  isRunId,
+  Methods,
+  MethodTypes,
+  RestoreAttemptParams,
+  ResumeRunParams,
+  RUNS_PAGE,
+  RunChangesParams,
+  StartRunParams,
+  UndoRunParams,
+  WriteTestsParams,
+} from './protocol/methods';
 import { PathError } from './workspace';
 
 interface Handler<M extends keyof MethodTypes> {
@@ -61,7 +73,7 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
     handle: (engine, params) => {
       const runId = field(params, 'runId');
       if (runId !== undefined) {
-        if (typeof runId !== 'string' || !/^[\w-]{1,64}$/.test(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
+        if (!isRunId(runId)) throw new EngineError('invalid_params', 'runId must be a run id');
         return { events: engine.runEvents(runId), lastSeq: engine.log.lastSeq };
       }
       const afterSeq = wholeOr(field(params, 'afterSeq'), 0, 0, Number.MAX_SAFE_INTEGER);
@@ -78,12 +90,19 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   },
   [Methods.runChanges]: {
     writes: false,
-    handle: (engine, params) => engine.runChanges(field(params, 'runId') === undefined ? undefined : runIdOf(params)),
+    handle: (engine, params) => {
+      if (params !== undefined && params !== null) onlyFields(params, RUN_CHANGES_FIELDS);
+      return engine.runChanges(field(params, 'runId') === undefined ? undefined : runIdOf(params));
+    },
   },
-  [Methods.undoRun]: { writes: true, handle: (engine, params) => engine.undo(runIdOf(params), field(params, 'force') === true) },
+  [Methods.undoRun]: {
+    writes: true,
+    handle: (engine, params) => engine.undo(runIdOf(onlyFields(params, UNDO_FIELDS)), field(params, 'force') === true),
+  },
   [Methods.restoreAttempt]: {
     writes: true,
     handle: (engine, params) => {
+      onlyFields(params, RESTORE_FIELDS);
       const iteration = field(params, 'iteration');
       if (typeof iteration !== 'number') throw new EngineError('invalid_params', 'iteration is required: the checkpoint to put back (0: the originals)');
       return engine.restore(runIdOf(params), iteration, field(params, 'force') === true);
@@ -91,12 +110,12 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   },
   [Methods.resumeRun]: {
     writes: true,
-    handle: (engine, params) => ({ runId: engine.resume({ ...objectOf(params), runId: runIdOf(params) }).runId }),
+    handle: (engine, params) => ({ runId: engine.resume({ ...onlyFields(params, RESUME_FIELDS), runId: runIdOf(params) }).runId }),
   },
   [Methods.writeTests]: {
     writes: true,
     handle: (engine, params, signal) => {
-      const { uri, file, ...rest } = objectOf(params) as unknown as WriteTestsParams;
+      const { uri, file, ...rest } = onlyFields(params, WRITE_TESTS_FIELDS) as unknown as WriteTestsParams;
       if ((uri === undefined) === (file === undefined)) throw new EngineError('invalid_params', 'give the file the tests are for as uri or as file');
       return engine.writeTests({ ...rest, file: uri === undefined ? String(file) : filePath(uri) }, signal);
     },
@@ -141,6 +160,8 @@ const REFUSALS: Record<EngineErrorCode, { code: number; status: number }> = {
   not_found: { code: ErrorCodes.NotFound, status: 404 },
   // 429 as the vendors answer a spent quota: the request may succeed later (after midnight), not as it is.
   budget_daily: { code: ErrorCodes.DailyBudget, status: 429 },
+  // 422: the request is fine; what micro-agent read back from .micro-agent/ for it is not (see readRecord).
+  invalid_record: { code: ErrorCodes.InvalidRecord, status: 422 },
 };
 
 const INTERNAL_ERROR = -32603;
@@ -156,6 +177,10 @@ export function replyError(err: unknown): { code: number; status: number; messag
   return { code: INTERNAL_ERROR, status: 500, message };
 }
 
+/**
+ * The fields each method takes: anything else is refused rather than ignored, on every transport, so a typo
+ * (`forse: true`) never silently runs with defaults.
+ */
 const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'file'>([
   'uri',
   'file',
@@ -172,20 +197,37 @@ const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'fi
   'generatedTests',
 ]);
 
+const RUN_CHANGES_FIELDS: ReadonlySet<string> = new Set<keyof RunChangesParams>(['runId']);
+const UNDO_FIELDS: ReadonlySet<string> = new Set<keyof UndoRunParams>(['runId', 'force']);
+const RESTORE_FIELDS: ReadonlySet<string> = new Set<keyof RestoreAttemptParams>(['runId', 'iteration', 'force']);
+const RESUME_FIELDS: ReadonlySet<string> = new Set<keyof ResumeRunParams>(['runId', 'maxRuns', 'provider', 'model', 'budgetUsd', 'force']);
+const WRITE_TESTS_FIELDS: ReadonlySet<string> = new Set<keyof WriteTestsParams>([
+  'uri',
+  'file',
+  'testFile',
+  'prompt',
+  'testCommand',
+  'draft',
+  'feedback',
+  'provider',
+  'model',
+]);
+
+/** `params` as an object holding only `allowed` fields; refused (invalid_params, naming them) otherwise. */
+function onlyFields(params: unknown, allowed: ReadonlySet<string>): Record<string, unknown> {
+  const object = objectOf(params);
+  const unknown = Object.keys(object).filter((key) => !allowed.has(key));
+  if (unknown.length)
+    throw new EngineError('invalid_params', `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (allowed: ${[...allowed].join(', ')})`);
+  return object;
+}
+
 /**
- * `startRun` params: the target as a `file:` URI (editors) or a workspace path (`file`, scripts). Unknown
- * fields are refused rather than ignored, so a typo never silently runs with defaults; types and bounds are
- * the engine's to check.
+ * `startRun` params: the target as a `file:` URI (editors) or a workspace path (`file`, scripts). Types and
+ * bounds are the engine's to check.
  */
 function runRequest(params: unknown): RunRequest {
-  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new EngineError('invalid_params', 'the params must be a JSON object');
-  const unknown = Object.keys(params).filter((key) => !START_RUN_FIELDS.has(key));
-  if (unknown.length)
-    throw new EngineError(
-      'invalid_params',
-      `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (allowed: ${[...START_RUN_FIELDS].join(', ')})`,
-    );
-  const { uri, ...rest } = params as Record<string, unknown>;
+  const { uri, ...rest } = onlyFields(params, START_RUN_FIELDS);
   if (uri === undefined) return rest as unknown as RunRequest;
   if (rest.file !== undefined) throw new EngineError('invalid_params', 'give the target as uri or as file, not both');
   return { ...rest, file: filePath(uri) };

@@ -10,7 +10,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Engine, EngineError, REQUEST_LIMITS } from './engine';
 import { formatEvent, formatStats } from './format';
 import { dispatch } from './handlers';
-import { McpServer, StdioServerTransport, z } from './mcpSdk';
+import { McpServer, z } from './mcpSdk';
+import { BoundedStdioTransport } from './mcpStdio';
 import type { AgentEvent, RunFinishedEvent, RunSummary } from './protocol/events';
 import { usd } from './protocol/format';
 import { Methods, RUNS_PAGE } from './protocol/methods';
@@ -161,7 +162,7 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
  */
 export async function serveMcpOverStdio(engine: Engine, version: string): Promise<void> {
   const server = createMcpServer(engine, version);
-  const transport = new StdioServerTransport();
+  const transport = new BoundedStdioTransport();
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = resolve;
     process.stdin.once('end', resolve);

@@ -4,5 +4,5 @@
  * `mcp.ts` writes are made by the same zod the SDK reads them with.
  */
 export { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-export { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+export { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 export { z } from 'zod';

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isRunId } from './protocol/methods';
 
 /** A path the engine may not touch; the message says why, for the user. */
 export class PathError extends Error {
@@ -17,37 +18,69 @@ export class PathError extends Error {
  */
 export const MAX_FILE_BYTES = 1024 * 1024;
 
+/** What a path is resolved for: a read (shown to a model) or a write (a run's edit, a restore), which also keeps out of `node_modules/`. */
+export interface ContainmentOptions {
+  /** The path may name a file to be created: its real parent folder (links followed) decides where it lands. */
+  mayBeMissing?: boolean;
+  /** A write: `node_modules/` is reserved too (a package's files are not the workspace's to change). */
+  write?: boolean;
+}
+
 /**
- * Resolves a user- or client-supplied path to a real file inside the workspace.
- * Refuses NUL bytes, `..` and absolute paths that leave the workspace, symlinks whose target does, and files
- * in `.micro-agent/` or `.git/` (as written or as resolved).
+ * The one containment check: every path micro-agent reads for a model or writes, whoever named it (a client, a
+ * flag, a model reply, a record read back from `.micro-agent/`), resolves here to a real file inside the workspace.
+ * Refuses NUL bytes, `..` and absolute paths that leave the workspace, links whose target does (or that point
+ * nowhere), and paths in `.micro-agent/` or `.git/` (and, for a write, `node_modules/`) as written or as resolved.
+ * A file to be created is judged by where it would land: its nearest existing folder, resolved through links.
  */
-export function resolveInWorkspace(root: string, input: string, options: { mayBeMissing?: boolean } = {}): { abs: string; rel: string } {
-  if (!input || input.includes('\0')) throw new PathError('invalid file path');
+export function resolveInWorkspace(root: string, input: string, options: ContainmentOptions = {}): { abs: string; rel: string } {
+  if (typeof input !== 'string' || !input || input.includes('\0')) throw new PathError('invalid file path');
+  if (input.length > MAX_PATH_CHARS)
+    throw new PathError(`a path of ${input.length.toLocaleString('en-US')} characters; at most ${MAX_PATH_CHARS} are accepted`);
+  try {
+    return contain(root, input, options);
+  } catch (err) {
+    // What the file system says about a path no one should have named (a name too long, a loop of links) is a refusal too.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof PathError || typeof code !== 'string') throw err;
+    throw new PathError(`${input.slice(0, 200)} cannot be used (${code})`);
+  }
+}
+
+/** The longest path accepted anywhere (a request's, a record's, a reply's), as the engine's request limits say. */
+const MAX_PATH_CHARS = 4096;
+
+function contain(root: string, input: string, options: ContainmentOptions): { abs: string; rel: string } {
   const realRoot = fs.realpathSync(root);
+  const reserved = options.write ? WRITE_RESERVED : READ_RESERVED;
   // Lexical check first (`..`, absolute paths), against the root as given and as resolved (e.g. /tmp links).
   const lexical = path.resolve(root, input);
   if (!isInside(path.resolve(root), lexical) && !isInside(realRoot, lexical)) throw new PathError(`${input} is outside the workspace ${root}`);
+  refuseReserved(root, input, reserved);
   let real: string;
   try {
     real = fs.realpathSync(lexical);
   } catch {
-    refuseReserved(root, input);
+    if (lstatOrUndefined(lexical)?.isSymbolicLink())
+      throw new PathError(`${input} is a link to a file that does not exist; micro-agent does not write through it`);
     if (!options.mayBeMissing) throw new PathError(`${input} does not exist`);
     // A file to be created: where it would really land is under its nearest existing folder, resolved.
     const missing = [path.basename(lexical)];
     let dir = path.dirname(lexical);
-    while (!fs.existsSync(dir)) {
+    while (!lstatOrUndefined(dir)) {
       missing.unshift(path.basename(dir));
       dir = path.dirname(dir);
     }
-    const abs = path.join(fs.realpathSync(dir), ...missing);
+    const parent = realpathOrUndefined(dir);
+    if (parent === undefined) throw new PathError(`${input} would be created through a link that points nowhere (${toPosix(path.relative(root, dir))})`);
+    if (!fs.statSync(parent).isDirectory()) throw new PathError(`${input} would be created inside ${toPosix(path.relative(root, dir))}, which is not a folder`);
+    const abs = path.join(parent, ...missing);
     if (!isInside(realRoot, abs)) throw new PathError(`${input} would be created outside the workspace (a linked folder)`);
-    refuseReserved(root, abs);
+    refuseReserved(root, abs, reserved, 'would land in');
     return { abs, rel: toPosix(path.relative(realRoot, abs)) };
   }
   if (!isInside(realRoot, real)) throw new PathError(`${input} resolves outside the workspace (symlink)`);
-  refuseReserved(root, input);
+  refuseReserved(root, real, reserved, 'resolves into');
   const stat = fs.statSync(real);
   if (!stat.isFile()) throw new PathError(`${input} is not a regular file`);
   return { abs: real, rel: toPosix(path.relative(realRoot, real)) };
@@ -55,42 +88,54 @@ export function resolveInWorkspace(root: string, input: string, options: { mayBe
 
 /**
  * The engine's own state (the log, the API tokens, originals) and git's are never a run's file or context:
- * refuses (PathError) a path in the workspace's `.micro-agent/` or `.git/`, as written or through a symlink
- * that points there. Paths outside the workspace pass: the caller decides about those.
+ * refuses (PathError) a path in the workspace's `.micro-agent/` or `.git/` (or another of `reserved`) as written,
+ * or, for an existing path, through a symlink that points there. Paths outside the workspace pass: the caller
+ * decides about those.
  */
-export function refuseReserved(root: string, input: string): void {
+function refuseReserved(root: string, input: string, reserved: ReadonlySet<string> = READ_RESERVED, verb = 'is inside'): void {
   const realRoot = fs.realpathSync(root);
   const lexical = path.resolve(root, input);
-  let real: string | undefined;
-  try {
-    real = fs.realpathSync(lexical);
-  } catch {
-    // missing: only its lexical form can say where it is
-  }
+  const real = realpathOrUndefined(lexical);
   const candidates: [string, string | undefined, string][] = [
-    [path.resolve(root), lexical, 'is inside'],
-    [realRoot, lexical, 'is inside'],
+    [path.resolve(root), lexical, verb],
+    [realRoot, lexical, verb],
     [realRoot, real, 'resolves into'],
   ];
-  for (const [base, candidate, verb] of candidates) {
-    const reserved = candidate && isInside(base, candidate) ? reservedFolder(path.relative(base, candidate)) : undefined;
-    if (reserved) throw new PathError(`${input} ${verb} ${reserved}/, ${RESERVED_FOLDERS[reserved]}; micro-agent never sends it to a model or rewrites it`);
+  for (const [base, candidate, how] of candidates) {
+    const folder = candidate && isInside(base, candidate) ? reservedFolder(path.relative(base, candidate), reserved) : undefined;
+    if (folder) throw new PathError(`${input} ${how} ${folder}/, ${RESERVED_FOLDERS[folder]}; micro-agent never sends it to a model or writes it`);
   }
 }
 
-/** Folders of a workspace whose files no run may read or write, and whose they are. */
+/** Folders of a workspace whose files no run may read or write (`node_modules`: write), and whose they are. */
 const RESERVED_FOLDERS: Record<string, string> = {
   '.micro-agent': "micro-agent's own state",
   '.git': "git's own data",
+  node_modules: "the installed packages' files",
 };
+const READ_RESERVED: ReadonlySet<string> = new Set(['.micro-agent', '.git']);
+const WRITE_RESERVED: ReadonlySet<string> = new Set([...READ_RESERVED, 'node_modules']);
 
 /**
  * The reserved folder a workspace-relative path lies in, if any: at any depth (a nested repository's `.git`
  * holds hooks that git runs), compared case-insensitively (macOS and Windows file systems are).
  */
-function reservedFolder(rel: string): string | undefined {
-  const segments = new Set(rel.split(/[\\/]/).map((segment) => segment.toLowerCase()));
-  return Object.keys(RESERVED_FOLDERS).find((name) => segments.has(name));
+function reservedFolder(rel: string, reserved: ReadonlySet<string>): string | undefined {
+  return rel
+    .split(/[\\/]/)
+    .map((segment) => segment.toLowerCase())
+    .find((segment) => reserved.has(segment));
+}
+
+/** A normalized, '/'-separated relative path: no `.`, `..` or empty segment, no backslash, no NUL, within the path bound. */
+export function isRelativePath(value: string): boolean {
+  return (
+    value.length > 0 &&
+    value.length <= 4096 &&
+    !/[\\\0]/.test(value) &&
+    !path.posix.isAbsolute(value) &&
+    value.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..')
+  );
 }
 
 export function isInside(root: string, candidate: string): boolean {
@@ -156,8 +201,14 @@ export function statePaths(root: string) {
     reviewIgnored: path.join(dir, 'review-ignored.json'),
     /** Every run's folder. */
     runs,
-    /** A run's original and its attempts. */
-    runDir: (runId: string) => path.join(runs, runId),
+    /**
+     * A run's original and its attempts. Run ids also come from the log and from clients: one that is not in a
+     * run id's shape (`../x`) never becomes a path.
+     */
+    runDir: (runId: string) => {
+      if (!isRunId(runId)) throw new PathError(`${JSON.stringify(String(runId).slice(0, 80))} is not a run id`);
+      return path.join(runs, runId);
+    },
     /** The stats index derived from the event log (`events/logIndex.ts`); rebuilt when missing. */
     index: path.join(dir, 'index'),
     /** The run locks, one per file being fixed, shared by every process on this workspace. */
@@ -190,11 +241,21 @@ export function ensureStateDir(root: string): string {
   return dir;
 }
 
-function lstatOrUndefined(p: string): fs.Stats | undefined {
+export function realpathOrUndefined(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export function lstatOrUndefined(p: string): fs.Stats | undefined {
   try {
     return fs.lstatSync(p);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // ENOTDIR: a file stands where a folder of the path would be, so nothing is there either.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
 }

@@ -15,6 +15,7 @@ import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog } fro
 import { HostClient, rejection, startHost } from './support/lspClient';
 import { lyingFrameHeader, maskedTextFrame, rawUpgrade } from './support/rawWebSocket';
 import { serve, Served, stop } from './support/serve';
+import { random } from './support/seeded';
 import { until } from './support/until';
 import { useVendorServer } from './support/vendorServer';
 
@@ -35,16 +36,6 @@ async function sendBadFrames(url: string, token: string): Promise<void> {
   const lying = await rawUpgrade(url, token);
   lying.send(lyingFrameHeader(100 * 1024 * 1024));
   assert.equal(await lying.closed, 1009, 'a frame announcing 100 MB is refused from its header');
-}
-
-/** A seeded generator, so a failing fuzz case can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomValue(next: () => number, depth = 0): unknown {

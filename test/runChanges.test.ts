@@ -4,11 +4,11 @@
  * resume a cancelled run, and recover from a run killed mid-way.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cli, spawnCli } from './support/cli';
 import { blockReply, BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';
+import { gitRepo } from './support/seeded';
 import { until } from './support/until';
 import { useVendorServer } from './support/vendorServer';
 
@@ -99,12 +99,7 @@ describe('trusting a run: diff, undo, commit, tests first, resume (CLI)', () => 
       'math.test.js': MATH_TEST,
       'notes.txt': 'a\n',
     });
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
-    git('init', '-q');
-    git('config', 'user.email', 'dev@example.com');
-    git('config', 'user.name', 'Dev');
-    git('add', '.');
-    git('commit', '-qm', 'initial');
+    const git = gitRepo(root);
     fs.writeFileSync(path.join(root, 'notes.txt'), 'a\nb\n');
     git('add', 'notes.txt');
 

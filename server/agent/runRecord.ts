@@ -9,7 +9,18 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Checkpoint, FileChange } from '../protocol/methods';
-import { toPosix, writeAtomic } from '../workspace';
+import {
+  isInside,
+  isRelativePath,
+  lstatOrUndefined,
+  PathError,
+  realpathOrUndefined,
+  resolveInWorkspace,
+  STATE_DIR_NAME,
+  statePaths,
+  toPosix,
+  writeAtomic,
+} from '../workspace';
 import { unifiedDiff } from './diff';
 import { toModelText } from './textFile';
 
@@ -48,15 +59,124 @@ export function sha256(bytes: Buffer | null): string | null {
   return bytes === null ? null : createHash('sha256').update(bytes).digest('hex');
 }
 
-export function readRecord(runDir: string): RunRecord | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(runDir, MANIFEST), 'utf8');
-  } catch {
-    return undefined;
+/**
+ * A run record that cannot be trusted: not JSON, the wrong shape, a path that leaves the workspace or the run's
+ * folder, a link. The message says which and why; nothing of the record is acted on.
+ */
+export class RecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordError';
   }
-  const record = JSON.parse(text) as RunRecord;
-  return record.version === 1 ? record : undefined;
+}
+
+/** A record past this is no record micro-agent wrote (10,000 files with three checkpoints each are ~5 MB). */
+const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
+/** Files and checkpoints a record may name: past these it is refused, never walked. */
+const MAX_RECORD_FILES = 100_000;
+const MAX_CHECKPOINTS = 10_000;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/**
+ * Reads a run's record and validates all of it before anything acts on it: the folder (`runs/<runId>`, a real
+ * folder, no link on the way), the shape and numbers, every file key through the one containment check
+ * (`resolveInWorkspace`: inside the workspace, outside `.git/`, `.micro-agent/` and `node_modules/`, through
+ * links), and every copy inside the run's own folder, a regular file that is there. A cloned repository can ship
+ * a `.micro-agent/` folder, and code under test can write one: this is the gate between them and undo, restore,
+ * diff and resume. Undefined when the run has no record; RecordError when it has one that fails.
+ */
+export function readRecord(root: string, runId: string): { record: RunRecord; runDir: string } | undefined {
+  const runDir = statePaths(root).runDir(runId);
+  const where = toPosix(path.relative(root, runDir));
+  const folder = lstatOrUndefined(runDir);
+  if (!folder) return undefined;
+  const expected = path.join(fs.realpathSync(root), STATE_DIR_NAME, 'runs', runId);
+  if (!folder.isDirectory() || realpathOrUndefined(runDir) !== expected)
+    throw new RecordError(`${where} is not a real folder of micro-agent's (a link, or a file)`);
+  const manifest = path.join(runDir, MANIFEST);
+  const stat = lstatOrUndefined(manifest);
+  if (!stat) return undefined;
+  if (!stat.isFile()) throw new RecordError(`${where}/${MANIFEST} is not a regular file (a link?)`);
+  if (stat.size > MAX_MANIFEST_BYTES) throw new RecordError(`${where}/${MANIFEST} is ${Math.round(stat.size / 1024 / 1024)} MB, more than a record can be`);
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+  } catch (err) {
+    throw new RecordError(`${where}/${MANIFEST} is not JSON: ${(err as Error).message}`);
+  }
+  try {
+    return { record: checkRecord(root, runDir, runId, value), runDir };
+  } catch (err) {
+    if (err instanceof RecordError) throw new RecordError(`${where}/${MANIFEST}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The validator of a record's content (see `readRecord`): returns it typed, or throws RecordError naming the first fault. */
+function checkRecord(root: string, runDir: string, runId: string, value: unknown): RunRecord {
+  const fail = (message: string): never => {
+    throw new RecordError(message);
+  };
+  const record = objectOf(value, 'the record');
+  if (record.version !== 1) fail(`version ${JSON.stringify(record.version)} is not one micro-agent writes`);
+  if (record.runId !== runId) fail(`it names run ${JSON.stringify(record.runId)}, not ${runId}`);
+  const realRunDir = fs.realpathSync(runDir);
+  const file = (key: string) => {
+    try {
+      resolveInWorkspace(root, key, { mayBeMissing: true, write: true });
+    } catch (err) {
+      if (err instanceof PathError) fail(err.message);
+      throw err;
+    }
+    if (!isRelativePath(key)) fail(`${JSON.stringify(key.slice(0, 200))} is not a plain workspace-relative path`);
+    return key;
+  };
+  const copy = (rel: unknown, what: string): string => {
+    if (typeof rel !== 'string' || !isRelativePath(rel)) return fail(`${what}: ${JSON.stringify(rel)} is not a path inside the run's folder`);
+    const abs = path.join(runDir, rel);
+    if (!lstatOrUndefined(abs)?.isFile() || !isInside(realRunDir, realpathOrUndefined(abs) ?? ''))
+      fail(`${what}: ${rel} is not a kept copy in the run's folder`);
+    return rel;
+  };
+  const entries = <T>(map: unknown, what: string, check: (key: string, value: unknown) => T): Record<string, T> => {
+    const keys = Object.keys(objectOf(map, what));
+    if (keys.length > MAX_RECORD_FILES) fail(`${what} names ${keys.length} files, more than a run writes`);
+    return Object.fromEntries(keys.map((key) => [file(key), check(key, (map as Record<string, unknown>)[key])]));
+  };
+  const originals = entries(record.originals, 'originals', (key, original) => (original === null ? null : copy(original, `the original of ${key}`)));
+  const known = (key: string, what: string) => {
+    if (!Object.hasOwn(originals, key)) fail(`${what} names ${key}, which has no original`);
+  };
+  if (typeof record.target !== 'string') return fail('target is not a path');
+  known(record.target, 'target');
+  if (!Array.isArray(record.checkpoints) || record.checkpoints.length > MAX_CHECKPOINTS) return fail('checkpoints is not a list of checkpoints');
+  const checkpoints = record.checkpoints.map((item: unknown, i): RunRecord['checkpoints'][number] => {
+    const checkpoint = objectOf(item, `checkpoint ${i}`);
+    if (!isWhole(checkpoint.iteration)) fail(`checkpoint ${i}: iteration ${JSON.stringify(checkpoint.iteration)} is not a whole number ≥ 0`);
+    if (typeof checkpoint.kept !== 'boolean') fail(`checkpoint ${i}: kept is not true or false`);
+    const files = entries(checkpoint.files, `checkpoint ${i}`, (key, kept) => {
+      known(key, `checkpoint ${i}`);
+      return copy(kept, `attempt ${String(checkpoint.iteration)} of ${key}`);
+    });
+    return { iteration: checkpoint.iteration as number, files, kept: checkpoint.kept as boolean };
+  });
+  const current = entries(record.current, 'current', (key, state): FileState => {
+    known(key, 'current');
+    const { copy: kept, sha256: hash } = objectOf(state, `current ${key}`);
+    if (hash !== null && !(typeof hash === 'string' && SHA256.test(hash))) fail(`current ${key}: ${JSON.stringify(hash)} is not a sha256`);
+    return { copy: kept === null ? null : copy(kept, `what the run left in ${key}`), sha256: hash as string | null };
+  });
+  if (record.restoredTo !== null && !isWhole(record.restoredTo)) fail(`restoredTo ${JSON.stringify(record.restoredTo)} is not a whole number ≥ 0`);
+  return { version: 1, runId, target: record.target, originals, checkpoints, current, restoredTo: record.restoredTo as number | null };
+}
+
+function isWhole(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function objectOf(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RecordError(`${what} is not an object`);
+  return value as Record<string, unknown>;
 }
 
 export function saveRecord(runDir: string, record: RunRecord): void {
@@ -114,11 +234,13 @@ export function restoreTo(root: string, runDir: string, record: RunRecord, itera
     const changed = changedSince(root, record);
     if (changed.length) throw new ChangedSinceError(changed);
   }
-  const written: string[] = [];
-  for (const [rel, copy] of Object.entries(wanted)) {
-    const abs = path.join(root, rel);
+  // Every file is checked and every copy read before the first write: a restore is all or nothing.
+  const plan = Object.entries(wanted).map(([rel, copy]) => {
     const bytes = copy === null ? null : fs.readFileSync(path.join(runDir, copy));
-    const hash = sha256(bytes);
+    return { rel, copy, abs: restorable(root, rel), bytes, hash: sha256(bytes) };
+  });
+  const written: string[] = [];
+  for (const { rel, copy, abs, bytes, hash } of plan) {
     if (hash !== sha256(readOrNull(abs))) {
       if (bytes === null) fs.rmSync(abs, { force: true });
       else {
@@ -132,6 +254,16 @@ export function restoreTo(root: string, runDir: string, record: RunRecord, itera
   record.restoredTo = iteration;
   saveRecord(runDir, record);
   return written;
+}
+
+/**
+ * Where a restore writes (or removes) `rel`: through the one containment check, and never a link. A restore
+ * puts back what the run wrote; a link there now is someone else's (a link stays a link), so it is refused.
+ */
+function restorable(root: string, rel: string): string {
+  if (lstatOrUndefined(path.join(root, rel))?.isSymbolicLink())
+    throw new PathError(`${rel} is a link now; micro-agent restores only the files the run wrote (remove the link, or leave the run as it is)`);
+  return resolveInWorkspace(root, rel, { mayBeMissing: true, write: true }).abs;
 }
 
 /** Each file's kept copy as of `iteration`; throws when the run has no such checkpoint. */

@@ -7,12 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isInside, MAX_FILE_BYTES, PathError, resolveInWorkspace, STATE_DIR_NAME, toPosix, writeAtomic } from '../workspace';
+import { isRelativePath, lstatOrUndefined, MAX_FILE_BYTES, PathError, resolveInWorkspace, toPosix, writeAtomic } from '../workspace';
 import { readOrNull, RunRecord, saveRecord, sha256 } from './runRecord';
 import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
-
-/** Folders whose files a model may never write, whatever it was shown. */
-const FORBIDDEN_SEGMENTS = new Set(['.git', 'node_modules', STATE_DIR_NAME]);
 
 /** Test files by the common conventions; the runner's own report adds the ones it names. */
 const TEST_FILE = /(^|\/)(__tests__|tests?|spec)\/|\.(test|spec)\.[^/]+$|_test\.(go|py)$|(^|\/)test_[^/]+\.py$|(^|\/)conftest\.py$/;
@@ -52,6 +49,8 @@ export class WorkingSet {
   private readonly files = new Map<string, Tracked>();
   /** What each file held before the latest write, to take back a faked pass. */
   private lastWrite = new Map<string, { text: string | null; state: RunRecord['current'][string] }>();
+  /** Folders the run's new files needed and that did not exist before: removed again, when empty, by `restoreAll`. */
+  private readonly createdFolders = new Set<string>();
   private readonly record: RunRecord;
   readonly target: string;
   readonly originalPath: string;
@@ -96,32 +95,41 @@ export class WorkingSet {
   read(rel: string): string | null {
     const tracked = this.files.get(rel);
     if (tracked) return tracked.current;
-    const why = this.forbidden(rel);
-    if (why) return null;
-    const abs = path.resolve(this.root, rel);
-    if (!fs.existsSync(abs)) return null;
-    return this.track(rel, abs, fs.readFileSync(abs)).current;
+    const landing = this.landing(rel);
+    if (!landing.ok || !fs.existsSync(landing.abs)) return null;
+    return this.track(rel, landing.abs, fs.readFileSync(landing.abs)).current;
   }
 
   /** Why the model may not write `rel`, or undefined when it may. */
   forbidden(rel: string): string | undefined {
-    if (rel === this.target) return undefined;
-    const abs = path.resolve(this.root, rel);
-    if (path.isAbsolute(rel) || !isInside(this.root, abs)) return `${rel} is outside the workspace`;
-    if (rel.split('/').some((segment) => FORBIDDEN_SEGMENTS.has(segment)))
-      return `${rel} is in a folder micro-agent never writes (.git, node_modules, .micro-agent)`;
-    if (this.testFiles().has(rel) || looksLikeTestFile(rel)) return `${rel} is a test file: fix the code under test, never the tests`;
-    if (fs.existsSync(abs)) {
-      try {
-        if (resolveInWorkspace(this.root, rel).rel !== rel) return `${rel} is a link to another file`;
-      } catch (err) {
-        return err instanceof PathError ? err.message : String(err);
-      }
-      if (!this.editable.has(rel) && !this.files.has(rel)) return `${rel} was not shown to you, so it may not be changed: change the files shown`;
-    } else if (!isInside(fs.realpathSync(this.root), realParent(abs))) {
-      return `${rel} would be created outside the workspace (a linked folder)`;
+    const landing = this.landing(rel);
+    return landing.ok ? undefined : landing.why;
+  }
+
+  /**
+   * Where a write of `rel` lands, or why it may not: the one containment check decides from where the bytes
+   * would really go (links followed, a new file's real parent folder resolved), not from the path as written.
+   */
+  private landing(rel: string): { ok: true; abs: string } | { ok: false; why: string } {
+    const tracked = this.files.get(rel);
+    if (rel === this.target && tracked) return { ok: true, abs: tracked.abs };
+    if (!isRelativePath(rel))
+      return { ok: false, why: `${JSON.stringify(rel.slice(0, 200))} is not a plain workspace-relative path (no "..", ".", empty or absolute parts)` };
+    let landing: { abs: string; rel: string };
+    try {
+      landing = resolveInWorkspace(this.root, rel, { mayBeMissing: true, write: true });
+    } catch (err) {
+      if (err instanceof PathError) return { ok: false, why: err.message };
+      throw err;
     }
-    return undefined;
+    if (this.testFiles().has(rel) || looksLikeTestFile(rel) || looksLikeTestFile(landing.rel))
+      return { ok: false, why: `${rel} is a test file: fix the code under test, never the tests` };
+    if (fs.existsSync(landing.abs)) {
+      if (landing.rel !== rel) return { ok: false, why: `${rel} is a link to another file` };
+      if (!this.editable.has(rel) && !this.files.has(rel))
+        return { ok: false, why: `${rel} was not shown to you, so it may not be changed: change the files shown` };
+    }
+    return { ok: true, abs: tracked?.abs ?? landing.abs };
   }
 
   /**
@@ -131,9 +139,9 @@ export class WorkingSet {
   write(edits: ReadonlyArray<{ path: string; after: string }>, iteration: number): WriteResult {
     const planned: { rel: string; abs: string; before: string; after: string; contents: string; shape: TextShape }[] = [];
     for (const edit of edits) {
-      const why = this.forbidden(edit.path);
-      if (why) return { ok: false, reason: 'forbidden_path', message: why };
-      const abs = path.resolve(this.root, edit.path);
+      const landing = this.landing(edit.path);
+      if (!landing.ok) return { ok: false, reason: 'forbidden_path', message: landing.why };
+      const { abs } = landing;
       const before = this.read(edit.path);
       const shape = this.files.get(edit.path)?.shape ?? shapeOf('');
       const contents = toFileText(edit.after, shape);
@@ -155,7 +163,7 @@ export class WorkingSet {
     }
     const attempts = this.checkpoint(iteration, kept);
     for (const file of planned) {
-      fs.mkdirSync(path.dirname(file.abs), { recursive: true });
+      this.makeFolders(path.dirname(file.abs));
       writeAtomic(file.abs, file.contents);
       this.files.get(file.rel)!.current = file.after;
       written.push({
@@ -198,6 +206,7 @@ export class WorkingSet {
         failed.push(`${rel} (${(err as Error).message})`);
       }
     }
+    this.removeCreatedFolders();
     if (failed.length === 0) this.record.restoredTo = 0;
     saveRecord(this.runDir, this.record);
     if (failed.length === 0) return undefined;
@@ -206,9 +215,32 @@ export class WorkingSet {
 
   private put(rel: string, bytes: Buffer | null): void {
     const tracked = this.files.get(rel)!;
-    if (bytes === null) fs.rmSync(tracked.abs, { force: true });
-    else writeAtomic(tracked.abs, bytes);
+    // Removing a file the run created: never a link someone put there since (a link stays a link).
+    if (bytes === null) {
+      if (!lstatOrUndefined(tracked.abs)?.isSymbolicLink()) fs.rmSync(tracked.abs, { force: true });
+    } else writeAtomic(tracked.abs, bytes);
     tracked.current = bytes === null ? null : toModelText(bytes.toString('utf8'));
+  }
+
+  /** Creates the folders a new file needs, remembering which did not exist, so that putting things back removes them. */
+  private makeFolders(dir: string): void {
+    const missing: string[] = [];
+    for (let up = dir; !lstatOrUndefined(up); up = path.dirname(up)) missing.push(up);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const folder of missing) this.createdFolders.add(folder);
+  }
+
+  /** The folders this run created and left empty, deepest first; one that holds anything (the user's, since) stays. */
+  private removeCreatedFolders(): void {
+    const deepestFirst = [...this.createdFolders].sort((a, b) => b.length - a.length);
+    for (const folder of deepestFirst) {
+      try {
+        fs.rmdirSync(folder);
+        this.createdFolders.delete(folder);
+      } catch {
+        // not empty, or gone already: left as it is
+      }
+    }
   }
 
   /** Starts following a file: its bytes before the run and, when a resumed run found it changed, its bytes now. */
@@ -258,11 +290,4 @@ export class WorkingSet {
 
 function toModelTextOf(bytes: Buffer | null): string | null {
   return bytes === null ? null : toModelText(bytes.toString('utf8'));
-}
-
-/** The real path of the nearest existing folder above `abs`: where a new file would really land. */
-function realParent(abs: string): string {
-  let dir = path.dirname(abs);
-  while (!fs.existsSync(dir)) dir = path.dirname(dir);
-  return path.join(fs.realpathSync(dir), 'x');
 }

@@ -31,7 +31,8 @@ export interface StartApiOptions {
 export async function startApi(options: StartApiOptions): Promise<RunningApi> {
   ensureStateDir(options.engine.root);
   const paths = statePaths(options.engine.root);
-  const tokens = new TokenStore(paths.apiTokens);
+  // The tokens are secrets like the keys: redacted from the log and prompts, kept from code under test.
+  const tokens = new TokenStore(paths.apiTokens, ({ full, read }) => options.engine.log.setSecrets([full, read], 'api'));
   const server = new ApiServer({ engine: options.engine, tokens, pageDir: options.pageDir, log: options.log });
   const url = await server.listen(options.port, options.host);
   const { full, read } = tokens.current();

@@ -29,12 +29,23 @@ export function writePrivate(file: string, text: string): void {
   fs.renameSync(temp, file);
 }
 
-/** The current tokens, re-read whenever the file changes, and which scope a presented token has. */
+/** What `newToken` makes: 32 random bytes, base64url. A token file holding anything else was not written by micro-agent. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The current tokens, re-read whenever the file changes, and which scope a presented token has. The file is
+ * untrusted like everything under `.micro-agent/` (a cloned repository can ship one, with tokens its author
+ * knows): tokens of the wrong shape, or a file others may read (micro-agent writes it 0600; a clone or a copy
+ * does not), are replaced by fresh ones. `onTokens` hears each set in use, so they are redacted like keys.
+ */
 export class TokenStore {
   private tokens: Tokens;
   private stamp = '';
 
-  constructor(private readonly file: string) {
+  constructor(
+    private readonly file: string,
+    private readonly onTokens: (tokens: Tokens) => void = () => undefined,
+  ) {
     if (!fs.existsSync(file)) rotateTokens(file);
     this.tokens = this.load();
   }
@@ -63,13 +74,29 @@ export class TokenStore {
   }
 
   private load(): Tokens {
+    const tokens = this.readTokens() ?? rotateTokens(this.file);
     this.stamp = this.fileStamp();
+    this.onTokens(tokens);
+    return tokens;
+  }
+
+  /** The file's tokens when they can be trusted (see the class); undefined otherwise. */
+  private readTokens(): Tokens | undefined {
     try {
+      const stat = fs.statSync(this.file);
+      if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) return undefined;
       const value = JSON.parse(fs.readFileSync(this.file, 'utf8')) as Partial<Tokens>;
-      if (typeof value.full === 'string' && typeof value.read === 'string' && value.full && value.read) return { full: value.full, read: value.read };
+      if (
+        typeof value.full === 'string' &&
+        typeof value.read === 'string' &&
+        TOKEN_SHAPE.test(value.full) &&
+        TOKEN_SHAPE.test(value.read) &&
+        value.full !== value.read
+      )
+        return { full: value.full, read: value.read };
     } catch {
-      // unreadable or removed: no token is valid until a new file is written
+      // unreadable or removed: replaced below
     }
-    return { full: newToken(), read: newToken() };
+    return undefined;
   }
 }

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import type { AgentEvent } from '../protocol';
 import { offsetBefore, parseLine } from './log';
+import type { Tally } from './validate';
 
 /** Read this much at a time when catching up after a long gap (another process's busy hour). */
 const CHUNK = 1024 * 1024;
@@ -33,6 +34,8 @@ export class DailySpend {
   /** Bytes of the log already read, always at a line start; undefined until the first look. */
   private offset: number | undefined;
   private readonly days = new Map<number, Day>();
+  /** Costs (and other numbers) in the lines read that were no number ≥ 0: ignored, never added, counted here. */
+  readonly tally: Tally = { ignored: 0 };
 
   constructor(readonly file: string) {}
 
@@ -80,7 +83,7 @@ export class DailySpend {
     // A cheap look before parsing: most lines (tests' output, diffs, prompts) are not what the cap counts.
     const call = line.includes('"type":"llm.response"');
     if (!call && !line.includes('"type":"alert"')) return;
-    const event = parseLine(line);
+    const event = parseLine(line, this.tally);
     if (!event) return;
     const day = this.dayOf(event);
     if (event.type === 'llm.response' && event.costUsd !== null) {

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { AgentEvent, EventInput } from '../protocol';
+import { Secrets } from '../secrets';
+import { checkEvent, Tally } from './validate';
 
 export type EventListener = (event: AgentEvent) => void;
 
@@ -23,9 +25,8 @@ export class EventLog {
   private readonly listeners = new Set<EventListener>();
   /** Listeners to what other processes append (see `follow`); they never hear this process's own events. */
   private readonly foreignListeners = new Set<EventListener>();
-  private secrets: string[] = [];
-  /** Secrets by who set them (the engine's API keys, the alert webhook), so one setter never clears another's. */
-  private readonly secretGroups = new Map<string, readonly string[]>();
+  /** The secret values this process knows (`server/secrets.ts`): no line or listener ever carries one. */
+  readonly secrets = new Secrets();
 
   private constructor(
     readonly file: string,
@@ -51,17 +52,14 @@ export class EventLog {
 
   /** Values that must never reach the log or a listener (API keys, the webhook URL); replaced by `***`. */
   setSecrets(secrets: readonly string[], group = 'keys'): void {
-    this.secretGroups.set(group, secrets);
-    const all = [...this.secretGroups.values()].flat();
-    // Longest first, so a key that contains another is redacted whole.
-    this.secrets = [...new Set(all.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+    this.secrets.set(secrets, group);
   }
 
   append(input: EventInput): AgentEvent {
     this.catchUp();
     const event = { seq: this.seq + 1, ts: Date.now(), ...input };
     let line = JSON.stringify(event);
-    const redacted = redact(line, this.secrets);
+    const redacted = this.secrets.redact(line);
     const written = redacted === line ? event : (JSON.parse(redacted) as AgentEvent);
     line = redacted;
     this.knownSize += fs.writeSync(this.fd, line + '\n');
@@ -182,26 +180,19 @@ export async function* readEvents(file: string): AsyncGenerator<AgentEvent> {
   }
 }
 
-export function parseLine(line: string): AgentEvent | undefined {
+/**
+ * One log line as an event, checked by the log's validator (`checkEvent`): undefined for a torn, corrupt or
+ * ill-formed line; values no reader may add are neutralized and counted in `tally`.
+ */
+export function parseLine(line: string, tally?: Tally): AgentEvent | undefined {
   if (!line) return undefined;
+  let value: unknown;
   try {
-    const value = JSON.parse(line) as AgentEvent;
-    if (typeof value !== 'object' || value === null || typeof value.seq !== 'number' || typeof value.type !== 'string') return undefined;
-    if (value.type === 'llm.response') {
-      // Calls logged before prompt caching was recorded: their cache usage is unknown, which is null.
-      value.cachedInputTokens ??= null;
-      value.cacheWriteInputTokens ??= null;
-    }
-    return value;
+    value = JSON.parse(line);
   } catch {
     return undefined;
   }
-}
-
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('***');
-  return out;
+  return checkEvent(value, tally);
 }
 
 /** The last good seq in the file and whether it ends mid-line (a write torn by a crash). */

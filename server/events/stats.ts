@@ -499,14 +499,16 @@ export class StatsAggregator {
     if (sketches.length !== meta.models.length * 2) return fail('bad sketches');
     const agg = new StatsAggregator();
     const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : fail('bad number'));
+    // Sums that only ever grow (calls, tokens, costs): an index is untrusted like the log, and a negative one was not folded from it.
+    const sum = (value: unknown): number => (num(value) >= 0 ? (value as number) : fail('negative sum'));
     meta.models.forEach((m, i) => {
       const acc = agg.model(String(m.provider) as ProviderName, String(m.model));
       for (const key of ['calls', 'errors', 'inputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'outputTokens', 'costUsd', 'pricedCalls'] as const)
-        acc[key] = num(m[key]);
-      acc.edits.replies = num(m.editReplies);
-      acc.edits.wellFormed = num(m.wellFormed);
+        acc[key] = sum(m[key]);
+      acc.edits.replies = sum(m.editReplies);
+      acc.edits.wellFormed = sum(m.wellFormed);
       const steps = Array.isArray(m.matchSteps) && m.matchSteps.length === MATCH_STEPS.length ? m.matchSteps : fail('bad match steps');
-      MATCH_STEPS.forEach((step, k) => (acc.edits.matchSteps[step] = num(steps[k])));
+      MATCH_STEPS.forEach((step, k) => (acc.edits.matchSteps[step] = sum(steps[k])));
       acc.latencies = LatencySketch.fromBuckets(sketches[2 * i], num(m.latencies));
       acc.ttfts = LatencySketch.fromBuckets(sketches[2 * i + 1], num(m.ttfts));
     });
@@ -519,7 +521,7 @@ export class StatsAggregator {
       const [day, model] = [num(days[i]), num(days[i + 1])];
       if (!Number.isInteger(model) || model < 0 || model >= agg.names.length) fail('bad day sums');
       if (!agg.days.has(day)) agg.days.set(day, new Map());
-      agg.days.get(day)!.set(model, Float64Array.from(days.slice(i + 2, i + 2 + SUMS), num));
+      agg.days.get(day)!.set(model, Float64Array.from(days.slice(i + 2, i + 2 + SUMS), sum));
     }
     const runDays = Array.isArray(meta.runDays) && meta.runDays.length % (RUN_SUMS + 2) === 0 ? meta.runDays : fail('bad run day sums');
     for (let i = 0; i < runDays.length; i += RUN_SUMS + 2) {

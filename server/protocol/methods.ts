@@ -27,6 +27,13 @@ export const Methods = {
   interruptedRuns: 'microAgent/interruptedRuns',
 } as const;
 
+/** A run id's shape (letters, digits, `_` and `-`, at most 64): checked wherever one arrives, from a client or the log. */
+export const RUN_ID_PATTERN = /^[\w-]{1,64}$/;
+
+export function isRunId(value: unknown): value is string {
+  return typeof value === 'string' && RUN_ID_PATTERN.test(value);
+}
+
 export interface StartRunParams {
   /** A `file:` URI inside the workspace. */
   uri: string;
@@ -331,4 +338,9 @@ export const ErrorCodes = {
   NotFound: -32006,
   /** Today's spend reached `devAi.dailyBudgetUsd`: no model call until local midnight. */
   DailyBudget: -32007,
+  /**
+   * Undo/restore/diff/resume: the run's record (or the log's account of it) read back from `.micro-agent/` failed
+   * validation (a path outside the workspace or its run folder, a link, a bad number); nothing of it was applied.
+   */
+  InvalidRecord: -32008,
 } as const;

@@ -1,6 +1,12 @@
 /** The `devAi.*` settings as the host reads them, and what the extension passes when it starts the host. */
 import type { ProviderName } from './providers';
 
+/**
+ * The variable the extension passes the alert webhook's URL in (from its secret storage), and the CLI reads; a
+ * secret like the API keys (`server/secrets.ts`).
+ */
+export const ALERT_WEBHOOK_VARIABLE = 'MICRO_AGENT_ALERT_WEBHOOK';
+
 /** The `devAi` configuration section, as the host reads it. Every field is optional: the environment fills gaps. */
 export interface DevAiSettings {
   provider?: ProviderName;
@@ -20,6 +26,13 @@ export interface DevAiSettings {
   contextBudget?: number;
   api?: ApiSettings;
   alerts?: AlertSettings;
+  git?: GitSettings;
+}
+
+/** `devAi.git.*` */
+export interface GitSettings {
+  /** `--commit`: stop git (and its hooks) after this many seconds and give the commit up (default 60). */
+  timeoutSec?: number;
 }
 
 /** `devAi.alerts.*` */

@@ -1,6 +1,6 @@
 /** Dashboard webview <-> extension messages (postMessage). The extension validates everything it receives. */
 import type { AgentEvent } from './events';
-import { Methods, MethodTypes } from './methods';
+import { isRunId, Methods, MethodTypes } from './methods';
 
 /** The host's read-only methods a webview may call through the extension: what its views are loaded from. */
 export const WEBVIEW_METHODS = [Methods.rollups, Methods.runs, Methods.events] as const;
@@ -27,9 +27,6 @@ export type FromWebview =
   | { type: 'restoreAttempt'; runId: string; iteration: number }
   /** Calls one of `WEBVIEW_METHODS` on the host (which checks the params); answered by a `response`. */
   | { type: 'request'; id: number; method: WebviewMethod; params: object };
-
-const RUN_ID = /^[\w-]{1,64}$/;
-const isRunId = (value: unknown): value is string => typeof value === 'string' && RUN_ID.test(value);
 
 /** The only messages the extension acts on; anything else from the webview is dropped. */
 export function parseFromWebview(value: unknown): FromWebview | undefined {

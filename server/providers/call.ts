@@ -32,18 +32,21 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
   let firstTokenAt: number | null = null;
   let retries = 0;
   const noUsage: Usage = { inputTokens: null, outputTokens: null, cachedInputTokens: null, cacheWriteInputTokens: null };
-  const metricsNow = (usage: Usage = noUsage): CallMetrics => ({
-    provider: adapter.name,
-    model: req.model,
-    latencyMs: Math.round(performance.now() - started),
-    ttftMs: firstTokenAt === null ? null : Math.round(firstTokenAt - started),
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
-    cachedInputTokens: usage.cachedInputTokens,
-    cacheWriteInputTokens: usage.cacheWriteInputTokens,
-    costUsd: costOf(adapter.name, req.model, usage.inputTokens, usage.outputTokens, usage),
-    retries,
-  });
+  const metricsNow = (reported: Usage = noUsage): CallMetrics => {
+    const usage = checkedUsage(reported);
+    return {
+      provider: adapter.name,
+      model: req.model,
+      latencyMs: Math.round(performance.now() - started),
+      ttftMs: firstTokenAt === null ? null : Math.round(firstTokenAt - started),
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cachedInputTokens: usage.cachedInputTokens,
+      cacheWriteInputTokens: usage.cacheWriteInputTokens,
+      costUsd: costOf(adapter.name, req.model, usage.inputTokens, usage.outputTokens, usage),
+      retries,
+    };
+  };
 
   for (;;) {
     try {
@@ -67,6 +70,21 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
       });
     }
   }
+}
+
+/**
+ * The vendor's usage as far as it can be believed: a token count is a finite number ≥ 0, anything else (a
+ * negative, NaN, a string a proxy sent) is unknown (null), so it prices nothing and the call counts as unpriced
+ * rather than lowering what a run, the stats or the daily cap add up.
+ */
+function checkedUsage(usage: Usage): Usage {
+  const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null);
+  return {
+    inputTokens: count(usage.inputTokens),
+    outputTokens: count(usage.outputTokens),
+    cachedInputTokens: count(usage.cachedInputTokens),
+    cacheWriteInputTokens: count(usage.cacheWriteInputTokens),
+  };
 }
 
 async function attempt(adapter: VendorAdapter, req: ChatRequest, stallTimeoutMs: number, onFirstToken: () => void) {

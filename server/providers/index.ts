@@ -1,15 +1,11 @@
-import { KEY_VARIABLES, PROVIDER_INFO, ProviderName, unknownProviderMessage } from '../protocol/providers';
+import { PROVIDER_INFO, ProviderName, unknownProviderMessage } from '../protocol/providers';
 import { anthropicAdapter } from './anthropic';
 import { CallPolicy, DEFAULT_POLICY, callModel } from './call';
 import { ollamaAdapter } from './ollama';
 import { openAiAdapter } from './openai';
 import { ConfigError, Env } from '../config';
+import type { Secrets } from '../secrets';
 import { Provider, VendorAdapter } from './types';
-
-/** Every secret value present in the environment, for redaction. */
-export function secretsIn(env: Env): string[] {
-  return KEY_VARIABLES.flatMap((name) => env[name] ?? []);
-}
 
 function requireKey(env: Env, variable: string, provider: ProviderName): string {
   const key = env[variable]?.trim();
@@ -35,11 +31,16 @@ export function createAdapter(name: ProviderName, env: Env, ollamaUrl?: string):
   }
 }
 
-/** A ready provider. Throws ConfigError (naming the variable) before any call when a key is missing. */
-export function createProvider(name: ProviderName, env: Env, options: { ollamaUrl?: string; policy?: CallPolicy } = {}): Provider {
+/**
+ * A ready provider. Throws ConfigError (naming the variable) before any call when a key is missing. With
+ * `secrets`, every request is redacted as the log is before it leaves: a secret that reached a prompt (a test
+ * that printed a key, a file that holds one) goes to the vendor as `***`.
+ */
+export function createProvider(name: ProviderName, env: Env, options: { ollamaUrl?: string; policy?: CallPolicy; secrets?: Secrets } = {}): Provider {
   const adapter = createAdapter(name, env, options.ollamaUrl);
   const policy = options.policy ?? DEFAULT_POLICY;
-  return { name, chat: (req) => callModel(adapter, req, policy) };
+  const { secrets } = options;
+  return { name, chat: (req) => callModel(adapter, secrets ? secrets.redactRequest(req) : req, policy) };
 }
 
 export { ProviderError } from './types';
