@@ -2,7 +2,8 @@
 # Installs what the browser and VS Code tests need, from Debian's packages and the npm registry only, and
 # caches it so a second run installs nothing:
 #   - Debian: chromium (driven by playwright-core), libkrb5-dev (code-server builds a native module), ripgrep,
-#     python3-pytest and golang-go (test/testResults.test.ts runs real pytest and go test suites and parses their output)
+#     python3-pytest and golang-go (test/testResults.test.ts runs real pytest and go test suites and parses their output),
+#     python3-toolz and golang-github-google-go-cmp-dev (real projects with their own tests, test/realProjects.test.ts)
 #   - code-server@4.100.3 (VS Code 1.100.3, the newest whose engines accept Node 20) in $DEV_AI_CACHE
 # Prints nothing but progress; exits non-zero with a clear message when something cannot be installed.
 set -euo pipefail
@@ -23,6 +24,8 @@ command -v rg >/dev/null || need_apt+=(ripgrep)
 { python3 -m pytest --version || /usr/bin/python3 -m pytest --version; } >/dev/null 2>&1 || need_apt+=(python3-pytest)
 command -v go >/dev/null || need_apt+=(golang-go)
 [ -e /usr/include/gssapi/gssapi.h ] || dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)
+# Real projects for the verdict corpus (test/corpus/projects.ts): Debian installs their tests with them.
+for pkg in python3-toolz golang-github-google-go-cmp-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup-e2e: installing Debian packages: ${need_apt[*]}"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

@@ -40,6 +40,10 @@ const PATCHED = 'assert|expect|chai|global|globalThis';
 const BUILT_INS = 'Object|Array|String|Number|Boolean|JSON|Math|Reflect|Symbol|Promise|Map|Set|WeakMap|Date|RegExp|Error|Function|Buffer|BigInt';
 /** ava's and tap's assertion methods on the test context `t`. */
 const T_METHODS = 'assert|equal|deepEqual|is|not|ok|pass|fail|true|false|same|strictEqual|deepStrictEqual|plan|end|snapshot|throws';
+/** node:assert's, chai's and expect's judging methods. */
+const ASSERT_METHODS =
+  'equal|strictEqual|deepEqual|deepStrictEqual|notEqual|notStrictEqual|notDeepEqual|throws|rejects|doesNotThrow|match|' +
+  'toBe|toEqual|toStrictEqual|toMatch|toMatchObject|toThrow|toMatchSnapshot|toMatchInlineSnapshot|eql';
 const FRAMEWORKS = 'node:test|vitest|@jest/globals|jest|mocha|ava|chai|tap|uvu|sinon';
 
 /** Pattern, what it means. Tested against one added line at a time, so each is linear in the line. */
@@ -77,6 +81,8 @@ const RULES: [RegExp, string][] = [
   [new RegExp(`\\bObject\\s*\\.\\s*(?:defineProperty|defineProperties|assign|setPrototypeOf)\\s*\\(\\s*(?:${PATCHED}|${BUILT_INS})\\b`), PATCHES],
   [new RegExp(`\\b(?:${BUILT_INS})(?:\\s*\\.\\s*prototype)?\\s*\\.\\s*\\w+\\s*=(?!=)`), PATCHES],
   [new RegExp(`\\bt\\s*\\.\\s*(?:${T_METHODS})\\s*=(?!=)`), PATCHES],
+  // An assertion method replaced on any object: an alias of the library (`const a = require('assert'); a.equal = …`).
+  [new RegExp(`\\.\\s*(?:${ASSERT_METHODS})\\s*=(?!=)`), PATCHES],
   [/\bModule\s*\.\s*(?:prototype\s*\.\s*require|_load|_resolveFilename|_extensions)\s*=(?!=)|\brequire\s*\.\s*cache\b/, PATCHES],
   [/\bos\s*\.\s*Args\s*(?:\[[^\]]*\]\s*)?=(?!=)|\bos\s*\.\s*Args\s*=\s*append\b/, PATCHES],
   [/\bflag\s*\.\s*(?:CommandLine\s*\.\s*)?Set\s*\(\s*"test\./, PATCHES],

@@ -20,7 +20,8 @@ import {
   type RawFrame,
 } from '../draft';
 
-const FILE = /^\s*(PASS|FAIL)\s+(\S.*?)(?:\s+\([\d.]+ m?s(?:, [^)]*)?\))?\s*$/;
+/** `PASS test/x.test.js`, with the time of a slow file: `(19.1 s)` (jest 25+), `(19.104s)` (older jests). */
+const FILE = /^\s*(PASS|FAIL)\s+(\S.*?)(?:\s+\([\d.]+ ?m?s(?:, [^)]*)?\))?\s*$/;
 const VERBOSE = /^(\s+)(✓|✕|○|✎|√|×) (.*?)(?: \(\d+(?:\.\d+)? m?s\))?$/;
 const HEADER = /^\s*● (.+)$/;
 const TOTALS = /^Tests:\s+(.*\d+ total)\s*$/;
