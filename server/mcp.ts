@@ -65,11 +65,14 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       let finished: RunFinishedEvent | undefined;
       let progress = 0;
       const token = extra._meta?.progressToken;
+      // The last notification sent: the result waits for it, since a progress notification that reaches the client
+      // after the result names a token the client has already forgotten (the SDK's client then reports an error).
+      let sent: Promise<void> = Promise.resolve();
       const notify = (message: string) => {
         if (token === undefined) return;
         // A client that went away is no reason to stop the run: closing the transport ends it (the engine restores).
         const notification = { method: 'notifications/progress' as const, params: { progressToken: token, progress: ++progress, message } };
-        extra.sendNotification(notification).catch(() => undefined);
+        sent = extra.sendNotification(notification).catch(() => undefined);
       };
       // run.started is already written (start appends it): say which run this is, so cancel_run can name it at once.
       notify(`run ${runId} started`);
@@ -85,6 +88,7 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       if (extra.signal.aborted) cancel();
       try {
         const outcome = await started.done;
+        await sent;
         const summary = engine.run(runId);
         const structuredContent = {
           runId,

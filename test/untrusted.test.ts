@@ -484,13 +484,16 @@ describe('smaller findings (13)', function () {
     assert.deepEqual(fs.readdirSync(path.join(root, 'keep')), ['.gitkeep']);
   });
 
-  it('13c: a NUL byte in a block path is a rejected edit (forbidden_path), not internal_error', async () => {
+  it('13c: a NUL byte in a block path is a rejected edit, not internal_error', async () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: create('lib/evil\u0000.js', 'x\n') }, { kind: 'text', text: fixReply() });
     const result = await cli(['run', 'math.js', '-t', TEST_COMMAND, '-m', '2'], root, env());
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const rejected = readLog(root).find((e) => e.type === 'edit.rejected');
-    assert.equal(rejected.reason, 'forbidden_path');
+    // The reply reader does not take a line with a NUL byte for a path (malformed); the containment check refuses
+    // one that gets that far (forbidden_path). Either way nothing is written and the run goes on.
+    assert.ok(['malformed', 'forbidden_path'].includes(rejected.reason), rejected.message);
+    assert.ok(!fs.readdirSync(root).includes('lib'));
     assert.equal(readLog(root).at(-1).reason, 'tests_passed');
   });
 

@@ -70,6 +70,25 @@ function jsTests(header: string, eq: (a: string, b: string) => string, req = "co
     'test/other.test.js': `${header}\n${req}\nit('multiplies by one', () => { ${eq('mul(1, 1)', '1')}; });\n`,
   };
 }
+/** Each runner's default output, and its verbose one where it has its own. */
+const OUTPUTS: Record<'node' | 'jest' | 'vitest' | 'pytest', [string, string[]][]> = {
+  node: [
+    ['default output (TAP)', []],
+    ['spec reporter', ['--test-reporter=spec']],
+  ],
+  jest: [
+    ['default reporter', []],
+    ['--verbose', ['--verbose']],
+  ],
+  vitest: [
+    ['default reporter', []],
+    ['verbose reporter', ['--reporter=verbose']],
+  ],
+  pytest: [
+    ['-q', ['-q']],
+    ['-v', ['-v']],
+  ],
+};
 const assertEq = (a: string, b: string) => `assert.strictEqual(${a}, ${b})`;
 const expectEq = (a: string, b: string) => `expect(${a}).toBe(${b})`;
 
@@ -96,37 +115,45 @@ describe("the verdict on each runner's real output", function () {
     assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
   });
 
-  it('node --test, several files: an exit at load is refused, the real fix passes', async () => {
-    const files = { 'math.js': JS_BROKEN, ...jsTests("const { describe, it } = require('node:test');\nconst assert = require('node:assert');", assertEq) };
-    const v = await verdicts(files, 'math.js', { exit: JS_EXIT, fixed: JS_FIXED }, [process.execPath, '--test']);
-    assert.equal(v.exit.exitCode, 0);
-    assert.equal(v.exit.ok, false);
-    assert.match(v.exit.message!, /no test ran/);
-    assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
-  });
+  for (const [output, flags] of OUTPUTS.node) {
+    it(`node --test, several files, ${output}: an exit at load is refused, the real fix passes`, async () => {
+      const files = { 'math.js': JS_BROKEN, ...jsTests("const { describe, it } = require('node:test');\nconst assert = require('node:assert');", assertEq) };
+      const v = await verdicts(files, 'math.js', { exit: JS_EXIT, fixed: JS_FIXED }, [process.execPath, '--test', ...flags]);
+      assert.equal(v.exit.exitCode, 0);
+      assert.equal(v.exit.ok, false);
+      assert.match(v.exit.message!, /no test ran/);
+      assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
+    });
+  }
 
-  it('jest, default reporter with several files: the real fix passes; an intercepted exit (no summary) is refused', async () => {
-    const files = { 'package.json': PKG, 'math.js': JS_BROKEN, ...jsTests('', expectEq) };
-    const v = await verdicts(files, 'math.js', { exit: JS_EXIT, fixed: JS_FIXED }, [
-      process.execPath,
-      path.join(REPO, 'node_modules', 'jest', 'bin', 'jest.js'),
-    ]);
-    assert.equal(v.exit.exitCode, 0, 'jest exits 0 when the module exits 0');
-    assert.equal(v.exit.ok, false);
-    // jest prints only `● process.exit called with "0"`: no summary, no longer jest's report.
-    assert.match(v.exit.message!, /jest printed no summary|no longer reads as jest's/);
-    assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
-  });
+  for (const [output, flags] of OUTPUTS.jest) {
+    it(`jest with several files, ${output}: the real fix passes; an intercepted exit (no summary) is refused`, async () => {
+      const files = { 'package.json': PKG, 'math.js': JS_BROKEN, ...jsTests('', expectEq) };
+      const v = await verdicts(files, 'math.js', { exit: JS_EXIT, fixed: JS_FIXED }, [
+        process.execPath,
+        path.join(REPO, 'node_modules', 'jest', 'bin', 'jest.js'),
+        ...flags,
+      ]);
+      assert.equal(v.exit.exitCode, 0, 'jest exits 0 when the module exits 0');
+      assert.equal(v.exit.ok, false);
+      // jest prints only `● process.exit called with "0"`: no summary, no longer jest's report.
+      assert.match(v.exit.message!, /jest printed no summary|no longer reads as jest's/);
+      assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
+    });
+  }
 
-  it('vitest, default reporter, a failing file that also has passing tests: the real fix passes at once', async () => {
-    const files = {
-      'package.json': PKG,
-      'math.js': JS_BROKEN,
-      ...jsTests("import { describe, it, expect } from 'vitest';", expectEq, "import { add, mul } from '../math.js';"),
-    };
-    const v = await verdicts(files, 'math.js', { fixed: JS_FIXED }, [process.execPath, path.join(REPO, 'node_modules', 'vitest', 'vitest.mjs'), 'run']);
-    assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
-  });
+  for (const [output, flags] of OUTPUTS.vitest) {
+    it(`vitest, ${output}, a failing file that also has passing tests: the real fix passes at once`, async () => {
+      const files = {
+        'package.json': PKG,
+        'math.js': JS_BROKEN,
+        ...jsTests("import { describe, it, expect } from 'vitest';", expectEq, "import { add, mul } from '../math.js';"),
+      };
+      const vitest = path.join(REPO, 'node_modules', 'vitest', 'vitest.mjs');
+      const v = await verdicts(files, 'math.js', { fixed: JS_FIXED }, [process.execPath, vitest, 'run', ...flags]);
+      assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
+    });
+  }
 
   it('mocha, spec reporter under npm test (its banner is no suite): an exit at load is refused, the real fix passes', async () => {
     const mocha = path.join(REPO, 'node_modules', 'mocha', 'bin', 'mocha.js');
@@ -182,18 +209,16 @@ describe("the verdict on each runner's real output", function () {
     };
     const fixed = broken.replace('a - b', 'a + b');
 
-    it('names every test through PYTEST_ADDOPTS; os._exit(0) (no summary) and sys.exit(0) (no test ran) are refused; the fix passes', async () => {
-      const v = await verdicts(files, 'calc.py', { osExit: `import os\nos._exit(0)\n${broken}`, sysExit: `import sys\nsys.exit(0)\n${broken}`, fixed }, [
-        findPytest(),
-        '-m',
-        'pytest',
-        '-q',
-      ]);
-      assert.equal(v.osExit.exitCode, 0);
-      assert.match(v.osExit.message!, /printed no summary|no longer reads/);
-      assert.equal(v.sysExit.ok, false);
-      assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
-    });
+    for (const [output, flags] of OUTPUTS.pytest) {
+      it(`${output}, every test named through PYTEST_ADDOPTS: os._exit(0) (no summary) and sys.exit(0) (no test ran) are refused; the fix passes`, async () => {
+        const variants = { osExit: `import os\nos._exit(0)\n${broken}`, sysExit: `import sys\nsys.exit(0)\n${broken}`, fixed };
+        const v = await verdicts(files, 'calc.py', variants, [findPytest(), '-m', 'pytest', ...flags]);
+        assert.equal(v.osExit.exitCode, 0);
+        assert.match(v.osExit.message!, /printed no summary|no longer reads/);
+        assert.equal(v.sysExit.ok, false);
+        assert.deepEqual(v.fixed, { exitCode: 0, ok: true });
+      });
+    }
 
     it('--doctest-modules: the module is no test file, its doctest is a test, and the fix passes', async () => {
       const dir = project({ ...files, 'pytest.ini': '[pytest]\naddopts = --doctest-modules\n' });

@@ -56,6 +56,8 @@ const RULES: [RegExp, string][] = [
   [/\braise\s+SystemExit\b|\bSystemExit\s*\(/, EXITS],
   [/\b(?:os|syscall)\s*\.\s*Exit\s*\(/, EXITS],
   [/\bruntime\s*\.\s*Goexit\s*\(/, EXITS],
+  // Python's `exit()` / `quit()` builtins as a statement of their own.
+  [/^(?:exit|quit)\s*\(\s*\d*\s*\)\s*;?$/, EXITS],
   // Behaving differently under test.
   [/\b(?:VITEST\w*|JEST_WORKER_ID|NODE_TEST_CONTEXT|PYTEST_CURRENT_TEST|PYTEST_XDIST_\w+|MICRO_AGENT_TEST_RUN)\b/, READS_ENV],
   [/\b(?:process\s*\.\s*env|os\s*\.\s*environ|os\s*\.\s*Getenv)\b.*\b(?:MOCHA|AVA|TAP|JEST|GO_?TEST)\w*/, READS_ENV],
@@ -69,11 +71,15 @@ const RULES: [RegExp, string][] = [
   ],
   [/\btypeof\s+(?:jest|vi|describe|it|test|expect|before|beforeEach|suite)\b/, READS_ENV],
   [/\bimport\s*\.\s*meta\s*\.\s*vitest\b/, READS_ENV],
+  // Vite's mode is 'test' under vitest; `process.env.TEST` is set by some runners' setups.
+  [/\bimport\s*\.\s*meta\s*\.\s*env\b.*['"`]test['"`]|\bimport\s*\.\s*meta\s*\.\s*env\s*\.\s*(?:TEST|VITEST)\b/, READS_ENV],
+  [/\bprocess\s*\.\s*env\s*(?:\.\s*TEST\b|\[\s*['"]TEST['"]\s*\])/, READS_ENV],
   // Patching what the tests use to judge.
   [/\bassert(?:\s*\.\s*\w+)+\s*=(?!=)/, PATCHES],
   [/(?<!\b(?:const|let|var|import|as)\s+)(?<![.\w])(?:assert|expect|chai)\s*=(?![=>])/, PATCHES],
   [new RegExp(`\\b(?:global|globalThis|window|self)\\s*(?:\\.\\s*|\\[\\s*['"])(?:${GLOBALS})\\b\\s*(?:['"]\\s*\\])?\\s*=(?!=)`), PATCHES],
   [/\bexpect\s*\.\s*(?:extend|addSnapshotSerializer)\s*\(|\bexpect\s*\.\s*\w+\s*=(?!=)/, PATCHES],
+  [/\bchai\s*\.\s*(?:Assertion|use|config|util)\b/, PATCHES],
   [
     new RegExp(`\\b(?:mock\\s*\\.\\s*method|jest\\s*\\.\\s*spyOn|vi\\s*\\.\\s*spyOn|sinon\\s*\\.\\s*(?:stub|replace|spy)|spyOn)\\s*\\(\\s*(?:${PATCHED}|t)\\b`),
     PATCHES,
@@ -81,8 +87,9 @@ const RULES: [RegExp, string][] = [
   [new RegExp(`\\bObject\\s*\\.\\s*(?:defineProperty|defineProperties|assign|setPrototypeOf)\\s*\\(\\s*(?:${PATCHED}|${BUILT_INS})\\b`), PATCHES],
   [new RegExp(`\\b(?:${BUILT_INS})(?:\\s*\\.\\s*prototype)?\\s*\\.\\s*\\w+\\s*=(?!=)`), PATCHES],
   [new RegExp(`\\bt\\s*\\.\\s*(?:${T_METHODS})\\s*=(?!=)`), PATCHES],
-  // An assertion method replaced on any object: an alias of the library (`const a = require('assert'); a.equal = …`).
-  [new RegExp(`\\.\\s*(?:${ASSERT_METHODS})\\s*=(?!=)`), PATCHES],
+  // An assertion method replaced on an alias of the library (`const a = require('assert'); a.equal = …`); a class's
+  // own `equal` (`this.equal =`, `X.prototype.equal =`) is its own business.
+  [new RegExp(`(?<!\\b(?:prototype|this)\\s*)\\.\\s*(?:${ASSERT_METHODS})\\s*=(?!=)`), PATCHES],
   [/\bModule\s*\.\s*(?:prototype\s*\.\s*require|_load|_resolveFilename|_extensions)\s*=(?!=)|\brequire\s*\.\s*cache\b/, PATCHES],
   [/\bos\s*\.\s*Args\s*(?:\[[^\]]*\]\s*)?=(?!=)|\bos\s*\.\s*Args\s*=\s*append\b/, PATCHES],
   [/\bflag\s*\.\s*(?:CommandLine\s*\.\s*)?Set\s*\(\s*"test\./, PATCHES],
