@@ -247,7 +247,11 @@ describe('dashboard at scale, in headless Chromium', function () {
       const { shown, sinceTs } = await table(page, window);
       assert.ok(shown.length > 0, `${label}: the window holds calls`);
       assertSame(shown, fullScan(events, sinceTs), label);
-      if (window === 'all') assert.ok(shown.every((s) => s.matchSteps.elision > 0 && s.wellFormedRate! < 1), 'the log has loose steps and refusals');
+      if (window === 'all')
+        assert.ok(
+          shown.every((s) => s.matchSteps.elision > 0 && s.wellFormedRate! < 1),
+          'the log has loose steps and refusals',
+        );
     }
 
     // A live event, as the extension forwards it: the numbers move by exactly that call.

@@ -417,7 +417,10 @@ describe('the stats index (scale)', function () {
       close(allTime.runs, [...runsByModel.values()], 'all-time runs');
       // The runs' edit replies, all time, are what `microAgent/stats` says of each model (both summed as the log was folded).
       const stats = await host.connection.sendRequest(StatsRequest.type);
-      assert.ok(stats.providers.every((p) => p.editReplies > 0 && p.matchSteps.elision > 0), 'every model has edit replies, some placed at the loosest step');
+      assert.ok(
+        stats.providers.every((p) => p.editReplies > 0 && p.matchSteps.elision > 0),
+        'every model has edit replies, some placed at the loosest step',
+      );
       for (const p of stats.providers) {
         const edits = allTime.runs.find((r) => r.provider === p.provider && r.model === p.model)?.edits;
         assert.deepEqual(edits && { replies: edits.replies, rate: wellFormedRate(edits), steps: edits.matchSteps }, {

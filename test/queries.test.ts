@@ -17,6 +17,26 @@ async function store(): Promise<Store> {
   return Store.open(await initSqlJs());
 }
 
+/**
+ * A store loaded from the rollups of a host that folded `events` up to `split` (its newest page of runs too),
+ * then fed them all live, as the page is; and a store fed every event. The host has folded only up to `split`.
+ */
+async function loadedAndFed(events: readonly AgentEvent[], split: number, now: number): Promise<{ host: StatsAggregator; loaded: Store; fed: Store }> {
+  const host = new StatsAggregator();
+  events.slice(0, split).forEach((e) => host.add(e));
+  const loaded = await store();
+  loaded.load({
+    lastSeq: events[split - 1].seq,
+    rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, params }) => ({ res, result: answer(host, params) })),
+    runs: host.runPage(100)!.runs,
+    nextBefore: null,
+  });
+  loaded.ingest(events);
+  const fed = await store();
+  fed.ingest(events);
+  return { host, loaded, fed };
+}
+
 describe('dashboard store and queries (sql.js)', () => {
   it('dedupes by seq across overlapping batches and remembers the last seq', async () => {
     const s = await store();
@@ -138,19 +158,7 @@ describe('dashboard store and queries (sql.js)', () => {
       const run = f.run(`r${i}`, i % 3 ? 'openai' : 'anthropic', i % 3 ? 'gpt-4.1-mini' : 'claude-sonnet-4-5', 1 + (i % 3), i % 4 !== 0, 0.01, 300 + i * 40);
       events.push(...(i === 39 ? run.slice(0, 3) : run));
     }
-    const split = Math.floor(events.length * 0.8);
-    const host = new StatsAggregator();
-    events.slice(0, split).forEach((e) => host.add(e));
-    const loaded = await store();
-    loaded.load({
-      lastSeq: events[split - 1].seq,
-      rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, params }) => ({ res, result: answer(host, params) })),
-      runs: host.runPage(100)!.runs,
-      nextBefore: null,
-    });
-    loaded.ingest(events);
-    const fed = await store();
-    fed.ingest(events);
+    const { loaded, fed } = await loadedAndFed(events, Math.floor(events.length * 0.8), now);
     for (const window of ['hour', 'day', 'all'] as const) {
       const round = (xs: object[]) => JSON.parse(JSON.stringify(xs, (_, v) => (typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v)));
       assert.deepEqual(round(modelStats(loaded, window, now)), round(modelStats(fed, window, now)), window);
@@ -161,7 +169,7 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.equal(loaded.stale, false);
   });
 
-  it("shows each model's edit replies (well-formed rate, files by ladder step) in every window: loaded mid-way then fed live, as fed everything, as counted, as the host's stats", async () => {
+  it("shows each model's edit replies in every window, loaded mid-way then fed live: as fed everything, as counted, as the host's stats", async () => {
     const now = Date.now();
     const f = new EventFactory();
     const replies: JudgedReply[][] = [
@@ -179,18 +187,7 @@ describe('dashboard store and queries (sql.js)', () => {
     }
     // Split within the newest runs, so a run loaded from the host goes on to have replies judged live.
     const split = events.findIndex((e) => e.type === 'edit.applied' && e.runId === 'r38');
-    const host = new StatsAggregator();
-    events.slice(0, split).forEach((e) => host.add(e));
-    const loaded = await store();
-    loaded.load({
-      lastSeq: events[split - 1].seq,
-      rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, params }) => ({ res, result: answer(host, params) })),
-      runs: host.runPage(100)!.runs,
-      nextBefore: null,
-    });
-    loaded.ingest(events);
-    const fed = await store();
-    fed.ingest(events);
+    const { host, loaded, fed } = await loadedAndFed(events, split, now);
     events.slice(split).forEach((e) => host.add(e));
     const edits = ({ provider, model, editReplies, wellFormedRate, matchSteps }: ProviderStats): [string, EditCounts] => [
       `${provider} ${model}`,

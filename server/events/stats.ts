@@ -60,19 +60,11 @@ const RUN_COLUMNS = [
   ...EDIT_TALLIES.map((tally) => editColumn(tally)),
 ] as const;
 type RunColumn = (typeof RUN_COLUMNS)[number];
-/** Run columns of whole numbers, kept as int32 while their values fit (`Column`): ids into `names`, counts, pids, seqs. */
-const INT_COLUMNS: ReadonlySet<RunColumn> = new Set([
-  'pid',
-  'iterations',
-  'file',
-  'provider',
-  'model',
-  'status',
-  'reason',
-  'startSeq',
-  'resumedFrom',
-  ...EDIT_TALLIES.map((tally) => editColumn(tally)),
-]);
+/**
+ * Run columns of whole numbers, kept as int32 while their values fit (`Column`): ids into `names`, counts, pids,
+ * seqs; all but times (ms since the epoch are past int32) and cost.
+ */
+const INT_COLUMNS: ReadonlySet<RunColumn> = new Set(RUN_COLUMNS.filter((c) => c !== 'startedAt' && c !== 'finishedAt' && c !== 'costUsd'));
 
 function editColumn<T extends EditTally>(tally: T): `edits.${T}` {
   return `edits.${tally}`;
@@ -337,7 +329,11 @@ export class StatsAggregator {
         r.passed += sums[R_PASSED];
         r.passIterations += sums[R_PASS_ITERATIONS];
         r.costUsd += sums[R_COST];
-        if (sums[R_EDITS] > 0) addEditQuality((r.edits ??= emptyEditQuality()), editQualityOf((tally) => sums[R_EDITS + EDIT_TALLIES.indexOf(tally)]));
+        if (sums[R_EDITS] > 0)
+          addEditQuality(
+            (r.edits ??= emptyEditQuality()),
+            editQualityOf((tally) => sums[R_EDITS + EDIT_TALLIES.indexOf(tally)]),
+          );
       }
     }
     return [...runs.values()].filter((r) => r.runs > 0);
@@ -382,7 +378,11 @@ export class StatsAggregator {
         r.passIterations += iterations[i];
       }
       r.costUsd += costUsd[i];
-      if (replies[i] > 0) addEditQuality((r.edits ??= emptyEditQuality()), editQualityOf((tally) => edits[EDIT_TALLIES.indexOf(tally)][i]));
+      if (replies[i] > 0)
+        addEditQuality(
+          (r.edits ??= emptyEditQuality()),
+          editQualityOf((tally) => edits[EDIT_TALLIES.indexOf(tally)][i]),
+        );
     }
     return [...runs.values()].flatMap((bucket) => [...bucket.values()]);
   }

@@ -186,7 +186,8 @@ export function countEdits(events: readonly AgentEvent[], sinceTs = 0): Map<stri
     if (e.type !== 'edit.applied' && (e.type !== 'edit.rejected' || e.reason === 'tests_missing')) continue;
     const run = runs.get(e.runId);
     if (!run || run.startedAt < sinceTs) continue;
-    if (!judged.has(run.key)) judged.set(run.key, { replies: new Set(), applied: new Set(), steps: { exact: 0, whitespace: 0, indent: 0, tabs: 0, blank_lines: 0, elision: 0 } });
+    if (!judged.has(run.key))
+      judged.set(run.key, { replies: new Set(), applied: new Set(), steps: { exact: 0, whitespace: 0, indent: 0, tabs: 0, blank_lines: 0, elision: 0 } });
     const j = judged.get(run.key)!;
     j.replies.add(`${e.runId} ${e.iteration}`);
     if (e.type === 'edit.applied') {

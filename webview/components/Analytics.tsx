@@ -41,7 +41,8 @@ const COLUMNS: Array<{ col: string; label: string; title?: string; value: (s: Mo
     col: 'placedBy',
     label: 'Placed by',
     title: `Files written, by the matching-ladder step that placed their edits, strictest first: ${MATCH_STEPS.join(', ')}`,
-    value: (s) => placedBy(s.matchSteps),
+    // A step and its count stay on one line where the cell wraps.
+    value: (s) => placedBy(s.matchSteps).replace(/ (?=\d)/g, '\u00a0'),
   },
 ];
 
