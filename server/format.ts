@@ -1,5 +1,5 @@
-import { MATCH_STEPS, type AgentEvent, type MatchStep, type Stats } from './protocol';
-import { usd } from './protocol/format';
+import type { AgentEvent, Stats } from './protocol';
+import { placedBy, usd, wellFormed } from './protocol/format';
 import { failureSummary } from './testResults';
 
 /** One terminal line per event worth showing while a run goes on; undefined for the rest. */
@@ -85,7 +85,7 @@ export function formatStats(stats: Stats): string {
     String(p.cachedInputTokens),
     String(p.outputTokens),
     usd(p.costUsd) + (p.unpricedCalls ? ` (+${p.unpricedCalls} unpriced)` : ''),
-    p.wellFormedRate === null ? '–' : `${Math.round(p.wellFormedRate * 100)}% of ${p.editReplies}`,
+    wellFormed(p.wellFormedRate, p.editReplies),
     placedBy(p.matchSteps),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -98,12 +98,6 @@ export function formatStats(stats: Stats): string {
   ];
   const table = rows.length === 0 ? ['no model calls yet'] : [line(header), ...rows.map(line)];
   return [...table, '', ...runs].join('\n');
-}
-
-/** `exact 8, indent 2`: how many files each matching-ladder step placed, the steps that placed none left out. */
-function placedBy(steps: Record<MatchStep, number>): string {
-  const used = MATCH_STEPS.filter((step) => steps[step] > 0).map((step) => `${step} ${steps[step]}`);
-  return used.length ? used.join(', ') : '–';
 }
 
 function seconds(ms: number): string {

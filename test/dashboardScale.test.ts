@@ -17,6 +17,7 @@ import type { AgentEvent } from '../server/protocol';
 import type { ModelStats, Window } from '../webview/queries';
 import { launchBrowser } from './support/codeServer';
 import { engineWithLog, EngineWithLog } from './support/engine';
+import { countEdits } from './support/events';
 import { makeWorkspace } from './support/fixtures';
 import { writeHistoryLog } from './support/historyLog';
 import { Harness, send, startHarness } from './support/webviewHarness';
@@ -48,6 +49,9 @@ function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, E
         passRate: null,
         meanIterationsToPass: null,
         costPerPassingRun: null,
+        editReplies: 0,
+        wellFormedRate: null,
+        matchSteps: { exact: 0, whitespace: 0, indent: 0, tabs: 0, blank_lines: 0, elision: 0 },
         lat: [],
         ttft: [],
       });
@@ -93,6 +97,7 @@ function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, E
       m.iterations += run.iterations;
     }
   }
+  const edits = countEdits(events, sinceTs);
   for (const [key, r] of rows) {
     r.errorRate = r.calls ? r.errors / r.calls : 0;
     const m = perModel.get(key);
@@ -100,6 +105,7 @@ function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, E
     r.passRate = m && m.finished ? m.passed / m.finished : null;
     r.meanIterationsToPass = m && m.passed ? m.iterations / m.passed : null;
     r.costPerPassingRun = m && m.passed ? m.cost / m.passed : null;
+    Object.assign(r, edits.get(key));
   }
   return rows;
 }
@@ -141,8 +147,10 @@ async function scanLog(file: string): Promise<Scanned> {
     } else if (e.type === 'run.started') {
       out.runIds.push(e.runId);
       out.events.push({ ...e, prompt: null });
-    } else if (e.type === 'run.iteration' || e.type === 'run.finished') {
+    } else if (e.type === 'run.iteration' || e.type === 'run.finished' || e.type === 'edit.rejected') {
       out.events.push(e);
+    } else if (e.type === 'edit.applied') {
+      out.events.push({ ...e, diff: '' });
     }
   }
   return out;
@@ -169,8 +177,10 @@ function assertSame(shown: ModelStats[], expected: Map<string, Expected>, what: 
     assert.ok(want, `${what}: ${got.provider} ${got.model} is in the log`);
     for (const key of ['calls', 'errors', 'inputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'outputTokens', 'unpricedCalls', 'runs'] as const)
       assert.equal(got[key], want[key], `${what} ${got.model} ${key}`);
-    for (const key of ['errorRate', 'costUsd', 'passRate', 'meanIterationsToPass', 'costPerPassingRun'] as const)
+    for (const key of ['errorRate', 'costUsd', 'passRate', 'meanIterationsToPass', 'costPerPassingRun', 'wellFormedRate'] as const)
       close(got[key], want[key], `${got.model} ${key}`);
+    assert.equal(got.editReplies, want.editReplies, `${what} ${got.model} edit replies`);
+    assert.deepEqual(got.matchSteps, want.matchSteps, `${what} ${got.model} files by ladder step`);
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
     for (const [value, exact, name] of [
       [got.p50LatencyMs, percentile(sorted(want.lat), 50), 'p50'],
@@ -237,6 +247,11 @@ describe('dashboard at scale, in headless Chromium', function () {
       const { shown, sinceTs } = await table(page, window);
       assert.ok(shown.length > 0, `${label}: the window holds calls`);
       assertSame(shown, fullScan(events, sinceTs), label);
+      if (window === 'all')
+        assert.ok(
+          shown.every((s) => s.matchSteps.elision > 0 && s.wellFormedRate! < 1),
+          'the log has loose steps and refusals',
+        );
     }
 
     // A live event, as the extension forwards it: the numbers move by exactly that call.

@@ -10,6 +10,9 @@ import { Column } from '../server/events/columns';
 import { LatencySketch, SKETCH_RELATIVE_ERROR } from '../server/events/sketch';
 import { percentile } from '../server/events/stats';
 import {
+  addEditQuality,
+  emptyEditQuality,
+  wellFormedRate,
   CallRollup,
   MATCH_STEPS,
   type MatchStep,
@@ -358,7 +361,7 @@ describe('the stats index (scale)', function () {
         for (const [field, value] of numbers(got)) {
           const other: unknown = expected.get(field);
           if (typeof value === 'number') assert.ok(Math.abs(value - (other as number)) <= 1e-9 * Math.max(1, Math.abs(value)), `${what} ${key(got)} ${field}`);
-          else assert.equal(value, other);
+          else assert.deepEqual(value, other, `${what} ${key(got)} ${field}`);
         }
       }
     };
@@ -405,12 +408,27 @@ describe('the stats index (scale)', function () {
       }
       close(allTime.calls, [...summed.values()], 'all time');
       const runsByModel = new Map<string, RunRollup>();
-      for (const r of walked.runs) {
+      for (const { edits, ...r } of walked.runs) {
         const m = runsByModel.get(`${r.provider} ${r.model}`) ?? { ...r, bucket: 0, runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0 };
         for (const f of ['runs', 'finished', 'passed', 'passIterations', 'costUsd'] as const) m[f] += r[f];
+        if (edits) addEditQuality((m.edits ??= emptyEditQuality()), edits);
         runsByModel.set(`${r.provider} ${r.model}`, m);
       }
       close(allTime.runs, [...runsByModel.values()], 'all-time runs');
+      // The runs' edit replies, all time, are what `microAgent/stats` says of each model (both summed as the log was folded).
+      const stats = await host.connection.sendRequest(StatsRequest.type);
+      assert.ok(
+        stats.providers.every((p) => p.editReplies > 0 && p.matchSteps.elision > 0),
+        'every model has edit replies, some placed at the loosest step',
+      );
+      for (const p of stats.providers) {
+        const edits = allTime.runs.find((r) => r.provider === p.provider && r.model === p.model)?.edits;
+        assert.deepEqual(edits && { replies: edits.replies, rate: wellFormedRate(edits), steps: edits.matchSteps }, {
+          replies: p.editReplies,
+          rate: p.wellFormedRate,
+          steps: p.matchSteps,
+        });
+      }
       await host.stop();
       host = undefined;
     }

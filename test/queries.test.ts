@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
 import initSqlJs from 'sql.js';
 import { insights } from '../webview/insights';
-import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, spendSince, tokensByProvider } from '../webview/queries';
-import type { AgentEvent, RollupsParams, RollupsResult } from '../server/protocol';
+import { costSeries, latencySeries, modelStats, passRateByModel, recentRuns, runEvents, sinceMinute, spendSince, tokensByProvider } from '../webview/queries';
+import type { AgentEvent, ProviderStats, RollupsParams, RollupsResult } from '../server/protocol';
 import { StatsAggregator } from '../server/events/stats';
 import { EVENTS_KEPT, loadRequests, minuteRanges, olderHours, Store } from '../webview/store';
-import { EventFactory } from './support/events';
+import { countEdits, type EditCounts, EventFactory, type JudgedReply } from './support/events';
 
 /** What the host answers `microAgent/rollups` with, from an aggregator in the test. */
 function answer(host: StatsAggregator, params: RollupsParams): RollupsResult {
@@ -15,6 +15,26 @@ function answer(host: StatsAggregator, params: RollupsParams): RollupsResult {
 
 async function store(): Promise<Store> {
   return Store.open(await initSqlJs());
+}
+
+/**
+ * A store loaded from the rollups of a host that folded `events` up to `split` (its newest page of runs too),
+ * then fed them all live, as the page is; and a store fed every event. The host has folded only up to `split`.
+ */
+async function loadedAndFed(events: readonly AgentEvent[], split: number, now: number): Promise<{ host: StatsAggregator; loaded: Store; fed: Store }> {
+  const host = new StatsAggregator();
+  events.slice(0, split).forEach((e) => host.add(e));
+  const loaded = await store();
+  loaded.load({
+    lastSeq: events[split - 1].seq,
+    rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, params }) => ({ res, result: answer(host, params) })),
+    runs: host.runPage(100)!.runs,
+    nextBefore: null,
+  });
+  loaded.ingest(events);
+  const fed = await store();
+  fed.ingest(events);
+  return { host, loaded, fed };
 }
 
 describe('dashboard store and queries (sql.js)', () => {
@@ -138,19 +158,7 @@ describe('dashboard store and queries (sql.js)', () => {
       const run = f.run(`r${i}`, i % 3 ? 'openai' : 'anthropic', i % 3 ? 'gpt-4.1-mini' : 'claude-sonnet-4-5', 1 + (i % 3), i % 4 !== 0, 0.01, 300 + i * 40);
       events.push(...(i === 39 ? run.slice(0, 3) : run));
     }
-    const split = Math.floor(events.length * 0.8);
-    const host = new StatsAggregator();
-    events.slice(0, split).forEach((e) => host.add(e));
-    const loaded = await store();
-    loaded.load({
-      lastSeq: events[split - 1].seq,
-      rollups: loadRequests(now, Math.floor(events[0].ts / 86_400_000)).map(({ res, params }) => ({ res, result: answer(host, params) })),
-      runs: host.runPage(100)!.runs,
-      nextBefore: null,
-    });
-    loaded.ingest(events);
-    const fed = await store();
-    fed.ingest(events);
+    const { loaded, fed } = await loadedAndFed(events, Math.floor(events.length * 0.8), now);
     for (const window of ['hour', 'day', 'all'] as const) {
       const round = (xs: object[]) => JSON.parse(JSON.stringify(xs, (_, v) => (typeof v === 'number' ? Math.round(v * 1e9) / 1e9 : v)));
       assert.deepEqual(round(modelStats(loaded, window, now)), round(modelStats(fed, window, now)), window);
@@ -158,6 +166,43 @@ describe('dashboard store and queries (sql.js)', () => {
       assert.deepEqual(round(latencySeries(loaded.db, window, now)), round(latencySeries(fed.db, window, now)), window);
       assert.deepEqual(round(costSeries(loaded.db, window, now)), round(costSeries(fed.db, window, now)), window);
     }
+    assert.equal(loaded.stale, false);
+  });
+
+  it("shows each model's edit replies in every window, loaded mid-way then fed live: as fed everything, as counted, as the host's stats", async () => {
+    const now = Date.now();
+    const f = new EventFactory();
+    const replies: JudgedReply[][] = [
+      [{ placed: ['exact'] }],
+      [{ refused: 'edit_mismatch' }, { placed: ['indent', 'exact'] }],
+      [{ placed: ['whitespace'], testsMissing: true }, { refused: 'malformed' }, { placed: [undefined] }],
+      [{ placed: ['elision', 'tabs', 'blank_lines'] }],
+      [{ refused: 'elided' }, { refused: 'edit_conflict' }],
+    ];
+    const events: AgentEvent[] = [];
+    // A run every 40 minutes over 26 hours: some in the last hour, more in the last day, the rest before.
+    for (let i = 0; i < 40; i++) {
+      f.at(now - 26 * 3_600_000 + i * 2_400_000);
+      events.push(...f.judgedRun(`r${i}`, i % 3 ? 'openai' : 'anthropic', i % 3 ? 'gpt-4.1-mini' : 'claude-sonnet-4-5', replies[i % replies.length]));
+    }
+    // Split within the newest runs, so a run loaded from the host goes on to have replies judged live.
+    const split = events.findIndex((e) => e.type === 'edit.applied' && e.runId === 'r38');
+    const { host, loaded, fed } = await loadedAndFed(events, split, now);
+    events.slice(split).forEach((e) => host.add(e));
+    const edits = ({ provider, model, editReplies, wellFormedRate, matchSteps }: ProviderStats): [string, EditCounts] => [
+      `${provider} ${model}`,
+      { editReplies, wellFormedRate, matchSteps },
+    ];
+    for (const window of ['hour', 'day', 'all'] as const) {
+      const counted = countEdits(events, window === 'all' ? 0 : sinceMinute(window, now) * 60_000);
+      assert.ok(counted.size > 0, `${window}: runs with judged replies`);
+      const shown = new Map(modelStats(loaded, window, now).map(edits));
+      assert.deepEqual(shown, counted, `${window}: as counted from the events`);
+      assert.deepEqual(new Map(modelStats(fed, window, now).map(edits)), counted, `${window}: a store fed every event`);
+    }
+    assert.deepEqual(new Map(modelStats(loaded, 'all', now).map(edits)), new Map(host.stats().providers.map(edits)), 'all: the host stats');
+    const openai = modelStats(loaded, 'all', now).find((m) => m.provider === 'openai')!;
+    assert.ok(openai.wellFormedRate! > 0 && openai.wellFormedRate! < 1 && openai.matchSteps.elision > 0, 'refusals and loose steps both counted');
     assert.equal(loaded.stale, false);
   });
 

@@ -1,9 +1,13 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { AgentEvent } from '../server/protocol';
+import type { AgentEvent, Stats } from '../server/protocol';
+import type { ModelStats, Window } from '../webview/queries';
+import { cli } from './support/cli';
 import { launchBrowser, screenshot } from './support/codeServer';
 import { engineWithLog } from './support/engine';
-import { EventFactory } from './support/events';
+import { countEdits, type EditCounts, EventFactory } from './support/events';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
 import { Harness, posted, send, startHarness } from './support/webviewHarness';
 import { startVendorServer } from './support/vendorServer';
@@ -36,9 +40,9 @@ describe('dashboard webview in headless Chromium', function () {
   });
 
   /** A page whose requests a real engine answers, over an empty log: the events each test sends are its live ones. */
-  async function open(theme: 'dark' | 'light' = 'dark', width = 420): Promise<Page> {
+  async function open(theme: 'dark' | 'light' = 'dark', width = 420, root = makeWorkspace({ 'a.js': '' })): Promise<Page> {
     const page = await browser.newPage({ viewport: { width, height: 900 } });
-    const { engine } = await engineWithLog(makeWorkspace({ 'a.js': '' }), {});
+    const { engine } = await engineWithLog(root, {});
     await harness.relay(page, engine);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -177,7 +181,7 @@ describe('dashboard webview in headless Chromium', function () {
         return { col: td.getAttribute('data-col'), left: box.left, right: box.right, label: getComputedStyle(td, '::before').content, text: td.textContent };
       }),
     );
-    assert.equal(cells.length, 13);
+    assert.equal(cells.length, 15);
     for (const cell of cells) {
       assert.ok(cell.left >= 0 && cell.right <= 300, `${cell.col} is on screen (${cell.left}–${cell.right})`);
       assert.notEqual(cell.label, 'none', `${cell.col} is labelled`);
@@ -186,6 +190,89 @@ describe('dashboard webview in headless Chromium', function () {
     assert.equal(cells.find((c) => c.col === 'costPerPass')?.text, '$0.04');
     assert.match(cells.find((c) => c.col === 'costPerPass')!.label, /\$ \/ passing run/);
     await screenshot(page, 'webview-analytics-sidebar');
+  });
+
+  it("shows each model's well-formed edit rate and ladder steps from a workspace log, in every window, as counted and as micro-agent stats", async () => {
+    // Replies whose edits applied at every step of the ladder, were sent whole, were refused, or were undone
+    // (tests_missing, which judges the tests, not the edits), in runs started 30 h, 26 h, 5 h, 20 min and 10 min ago.
+    const now = Date.now();
+    const f = new EventFactory();
+    const [gpt, claude] = [
+      ['openai', 'gpt-4.1-mini'],
+      ['anthropic', 'claude-sonnet-4-5'],
+    ] as const;
+    const events = [
+      ...f.at(now - 30 * 3_600_000).judgedRun('a3', ...gpt, [{ refused: 'malformed' }, { refused: 'elided' }, { placed: [undefined] }]),
+      ...f.at(now - 26 * 3_600_000).judgedRun('b2', ...claude, [{ refused: 'edit_conflict' }]),
+      ...f.at(now - 5 * 3_600_000).judgedRun('a2', ...gpt, [{ placed: ['whitespace'], testsMissing: true }, { placed: ['elision'] }]),
+      ...f.at(now - 20 * 60_000).judgedRun('a1', ...gpt, [{ refused: 'edit_mismatch' }, { placed: ['exact', 'indent'] }]),
+      ...f.at(now - 10 * 60_000).judgedRun('b1', ...claude, [{ placed: ['tabs', 'blank_lines', 'exact'] }]),
+    ];
+    const root = makeWorkspace({ 'a.js': '' });
+    fs.mkdirSync(path.join(root, '.micro-agent'), { recursive: true });
+    fs.writeFileSync(path.join(root, '.micro-agent', 'events.jsonl'), events.map((e) => JSON.stringify(e) + '\n').join(''));
+    // What the terminal says of the same log, before the page's host opens it.
+    const terminal = await cli(['stats'], root, {});
+    const json = JSON.parse((await cli(['stats', '--json'], root, {})).stdout) as Stats;
+
+    const page = await open('dark', 1280, root);
+    await page.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    const shown = async (window: Window) => {
+      const label = { hour: 'Last hour', day: 'Last day', all: 'All' }[window];
+      await page.locator('.window button', { hasText: label }).click();
+      await page.locator('.window button[aria-checked="true"]', { hasText: label }).waitFor();
+      const rows = await page.locator('tr[data-stats]').evaluateAll((trs) =>
+        trs.map((tr) => ({
+          stats: JSON.parse(tr.getAttribute('data-stats')!) as ModelStats,
+          text: [tr.querySelector('[data-col="wellFormed"]')!.textContent, tr.querySelector('[data-col="placedBy"]')!.textContent?.replace(/\u00a0/g, ' ')],
+        })),
+      );
+      const edits = new Map(
+        rows.map(({ stats: s }): [string, EditCounts] => [
+          `${s.provider} ${s.model}`,
+          { editReplies: s.editReplies, wellFormedRate: s.wellFormedRate, matchSteps: s.matchSteps },
+        ]),
+      );
+      return { edits, text: new Map(rows.map((r) => [`${r.stats.provider} ${r.stats.model}`, r.text])) };
+    };
+    // The host's rollups loaded by the page, per window, against a count over the events of the runs started in it.
+    for (const window of ['all', 'day', 'hour'] as const) {
+      const sinceTs = window === 'all' ? 0 : Math.floor((now - { hour: 3_600_000, day: 86_400_000 }[window]) / 60_000) * 60_000;
+      assert.deepEqual((await shown(window)).edits, countEdits(events, sinceTs), window);
+    }
+    // What a reader sees, worked out by hand: gpt 7 replies (a3 3, a2 2, a1 2), 4 applied; claude 2, 1.
+    const expected: Record<Window, Record<string, [string, string]>> = {
+      all: {
+        'openai gpt-4.1-mini': ['57% of 7', 'exact 1, whitespace 1, indent 1, elision 1'],
+        'anthropic claude-sonnet-4-5': ['50% of 2', 'exact 1, tabs 1, blank_lines 1'],
+      },
+      day: {
+        'openai gpt-4.1-mini': ['75% of 4', 'exact 1, whitespace 1, indent 1, elision 1'],
+        'anthropic claude-sonnet-4-5': ['100% of 1', 'exact 1, tabs 1, blank_lines 1'],
+      },
+      hour: { 'openai gpt-4.1-mini': ['50% of 2', 'exact 1, indent 1'], 'anthropic claude-sonnet-4-5': ['100% of 1', 'exact 1, tabs 1, blank_lines 1'] },
+    };
+    for (const window of ['hour', 'day', 'all'] as const) assert.deepEqual(Object.fromEntries((await shown(window)).text), expected[window], window);
+    // The All window is what `micro-agent stats` says of the log, in its JSON and in its table.
+    const all = await shown('all');
+    assert.deepEqual(
+      all.edits,
+      new Map(
+        json.providers.map((p): [string, EditCounts] => [
+          `${p.provider} ${p.model}`,
+          { editReplies: p.editReplies, wellFormedRate: p.wellFormedRate, matchSteps: p.matchSteps },
+        ]),
+      ),
+    );
+    for (const [cell, steps] of all.text.values())
+      assert.ok(terminal.stdout.includes(cell) && terminal.stdout.includes(steps), `${cell} / ${steps} in\n${terminal.stdout}`);
+    await screenshot(page, 'webview-analytics-edits');
+    const sidebar = await open('dark', 420, root);
+    await sidebar.locator('vscode-tab-header', { hasText: 'Analytics' }).click();
+    await sidebar.locator('.window button', { hasText: 'All' }).click();
+    await sidebar.locator('tr[data-model="openai gpt-4.1-mini"] [data-col="wellFormed"]', { hasText: '57% of 7' }).waitFor();
+    await screenshot(sidebar, 'webview-analytics-edits-sidebar');
+    assert.deepEqual([(page as any).errors, (sidebar as any).errors], [[], []]);
   });
 
   it('shows the cached part of the input tokens, in the model table and on a model call', async () => {

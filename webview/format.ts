@@ -1,5 +1,5 @@
 /** Display formatting shared by the components. */
-export { usd } from '../server/protocol/format';
+export { placedBy, usd, wellFormed } from '../server/protocol/format';
 
 export function ms(value: number | null): string {
   if (value === null) return '–';

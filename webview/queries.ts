@@ -4,10 +4,11 @@
  * so they cost the same at a million events as at ten; percentiles merge the same buckets' sketches.
  */
 import type { Database, SqlValue } from 'sql.js';
+import { EDIT_TALLIES, editQualityOf, emptyEditQuality, wellFormedRate } from '../server/protocol/editQuality';
 import type { AgentEvent, ProviderStats, RunOutcome } from '../server/protocol/events';
 import type { ProviderName } from '../server/protocol/providers';
 import { type BucketRange, modelKey } from './sketches';
-import { MIN_CHART_POINTS, type Store } from './store';
+import { editColumn, MIN_CHART_POINTS, type Store } from './store';
 
 export type Window = 'hour' | 'day' | 'all';
 export const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
@@ -57,10 +58,10 @@ function rows<T>(db: Database, sql: string, params: SqlValue[] = []): T[] {
 }
 
 /**
- * The host's per-model stats (same fields, same meaning), plus what the store knows of runs per model. The edit
- * quality (well-formed rate, ladder steps) is not in the dashboard's store yet: `micro-agent stats` has it.
+ * The host's per-model stats (same fields, same meaning), plus what the store knows of runs per model. Runs, and
+ * their edit replies (the well-formed rate and the ladder's steps), count in the window their run started in.
  */
-export interface ModelStats extends Omit<ProviderStats, 'editReplies' | 'wellFormedRate' | 'matchSteps'> {
+export interface ModelStats extends ProviderStats {
   errorRate: number;
   runs: number;
   passRate: number | null;
@@ -95,10 +96,11 @@ export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window
   const ttft = store.sketches.window(windowRanges(window, now), 'ttft');
   const runSource = windowRows('run_rollups', windowRanges(window, now));
   const runs = new Map(
-    rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number }>(
+    rows<{ provider: string; model: string; runs: number; finished: number; passed: number; passIterations: number; runCost: number } & Record<string, number>>(
       db,
       `SELECT provider, model, SUM(runs) AS runs, SUM(finished) AS finished, SUM(passed) AS passed,
-              SUM(pass_iterations) AS passIterations, SUM(cost_usd) AS runCost
+              SUM(pass_iterations) AS passIterations, SUM(cost_usd) AS runCost,
+              ${EDIT_TALLIES.map((tally) => `SUM(${editColumn(tally)}) AS ${editColumn(tally)}`).join(', ')}
        FROM ${runSource.sql} GROUP BY provider, model`,
       runSource.params,
     ).map((r) => [modelKey(r.provider, r.model), r]),
@@ -107,6 +109,7 @@ export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window
     const key = modelKey(c.provider, c.model);
     const r = runs.get(key);
     const passed = r?.passed ?? 0;
+    const edits = r ? editQualityOf((tally) => r[editColumn(tally)]) : emptyEditQuality();
     return {
       provider: c.provider,
       model: c.model,
@@ -126,6 +129,9 @@ export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window
       passRate: r && r.finished > 0 ? passed / r.finished : null,
       meanIterationsToPass: passed > 0 ? r!.passIterations / passed : null,
       costPerPassingRun: passed > 0 ? r!.runCost / passed : null,
+      editReplies: edits.replies,
+      wellFormedRate: wellFormedRate(edits),
+      matchSteps: edits.matchSteps,
     };
   });
 }

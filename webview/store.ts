@@ -16,9 +16,16 @@
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
 import { bucketOf } from '../server/events/sketch';
+import { EDIT_TALLIES, EditQualityFold, editTally, emptyEditQuality, type EditQuality, type EditTally } from '../server/protocol/editQuality';
 import type { AgentEvent, RunSummary } from '../server/protocol/events';
 import type { CallRollup, RollupsParams, RollupsResult, RunRollup } from '../server/protocol/methods';
 import { modelKey, Sketches } from './sketches';
+
+/** The `run_rollups` column of each edit tally (`editQuality.ts`): `edit_replies`, `edit_wellFormed`, `edit_exact`, …. */
+export function editColumn(tally: EditTally): string {
+  return `edit_${tally}`;
+}
+const EDIT_COLUMNS = EDIT_TALLIES.map(editColumn);
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL, run_id TEXT, body TEXT NOT NULL);
@@ -31,6 +38,7 @@ CREATE TABLE IF NOT EXISTS rollups (
 CREATE TABLE IF NOT EXISTS run_rollups (
   res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
   runs INTEGER NOT NULL, finished INTEGER NOT NULL, passed INTEGER NOT NULL, pass_iterations INTEGER NOT NULL, cost_usd REAL NOT NULL,
+  ${EDIT_COLUMNS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
   PRIMARY KEY (res, bucket, provider, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, file TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, started_ts INTEGER NOT NULL,
@@ -98,6 +106,11 @@ export class Store {
   private readonly pinned = new Set<string>();
   /** Latency and TTFT sketches per resolution, bucket and provider/model: beside the database, see the header. */
   readonly sketches = new Sketches();
+  /**
+   * Which reply of each running run had its edits counted (`editQuality.ts`). Kept across loads: what it
+   * remembers is at or below the seq of any later load, whose rollups count those replies too.
+   */
+  private readonly editFold = new EditQualityFold();
   /** A live event the store could not fold exactly (a run it holds no row for): reload from the host. */
   stale = false;
   /** The cursor of the next older page of runs, null when all are held. */
@@ -111,9 +124,10 @@ export class Store {
         input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
         cache_write_input_tokens = cache_write_input_tokens + excluded.cache_write_input_tokens, output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
-    this.upsertRunRollup = db.prepare(`INSERT INTO run_rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    this.upsertRunRollup = db.prepare(`INSERT INTO run_rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${EDIT_COLUMNS.map(() => '?').join(', ')})
       ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, finished = finished + excluded.finished, passed = passed + excluded.passed,
-        pass_iterations = pass_iterations + excluded.pass_iterations, cost_usd = cost_usd + excluded.cost_usd`);
+        pass_iterations = pass_iterations + excluded.pass_iterations, cost_usd = cost_usd + excluded.cost_usd,
+        ${EDIT_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`);
     this.insertRun = db.prepare('INSERT OR IGNORE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.selectRun = db.prepare('SELECT provider, model, started_ts, outcome, iterations, cost_usd FROM runs WHERE run_id = ?');
     this.updateIteration = db.prepare('UPDATE runs SET iterations = MAX(iterations, ?) WHERE run_id = ?');
@@ -245,7 +259,19 @@ export class Store {
   }
 
   private addRunRollup(res: Resolution, r: RunRollup): void {
-    this.upsertRunRollup.run([res, r.bucket, r.provider, r.model, r.runs, r.finished, r.passed, r.passIterations, r.costUsd]);
+    const edits = r.edits ?? NO_EDITS;
+    this.upsertRunRollup.run([
+      res,
+      r.bucket,
+      r.provider,
+      r.model,
+      r.runs,
+      r.finished,
+      r.passed,
+      r.passIterations,
+      r.costUsd,
+      ...EDIT_TALLIES.map((tally) => editTally(edits, tally)),
+    ]);
   }
 
   /** Adds to a run's rollups in every resolution: `delta` is what changed about it. */
@@ -326,7 +352,17 @@ export class Store {
       case 'run.iteration':
         this.updateIteration.run([event.iteration, event.runId]);
         break;
+      case 'edit.applied':
+      case 'edit.rejected': {
+        const edits = emptyEditQuality();
+        if (!this.editFold.add(event, edits)) break;
+        const run = this.run(event.runId);
+        if (!run) return void (this.stale = true);
+        this.changeRun(run, { runs: 0, finished: 0, passed: 0, passIterations: 0, costUsd: 0, edits });
+        break;
+      }
       case 'run.finished': {
+        this.editFold.add(event, emptyEditQuality());
         const run = this.run(event.runId);
         // A run older than every row held: its rollups cannot be corrected here, so the store reloads.
         if (!run) return void (this.stale = true);
@@ -345,6 +381,9 @@ export class Store {
     }
   }
 }
+
+/** A run rollup's edits when it has none; never written to. */
+const NO_EDITS: EditQuality = emptyEditQuality();
 
 export interface RollupRequest {
   res: Resolution;

@@ -1,4 +1,14 @@
-import { EditQualityFold, emptyEditQuality, wellFormedRate, type EditQuality } from '../protocol/editQuality';
+import {
+  addEditQuality,
+  EDIT_TALLIES,
+  EditQualityFold,
+  editQualityOf,
+  editTally,
+  emptyEditQuality,
+  wellFormedRate,
+  type EditQuality,
+  type EditTally,
+} from '../protocol/editQuality';
 import { MATCH_STEPS, type AgentEvent, type ProviderStats, type RunSummary, type Stats } from '../protocol/events';
 import type { CallRollup, RunRollup } from '../protocol/methods';
 import type { ProviderName } from '../protocol/providers';
@@ -46,10 +56,19 @@ const RUN_COLUMNS = [
   'reason',
   'startSeq',
   'resumedFrom',
+  // The run's edit replies (`EDIT_TALLIES`): the windowed rollups that walk runs sum them.
+  ...EDIT_TALLIES.map((tally) => editColumn(tally)),
 ] as const;
 type RunColumn = (typeof RUN_COLUMNS)[number];
-/** Run columns of whole numbers, kept as int32 while their values fit (`Column`): ids into `names`, counts, pids, seqs. */
-const INT_COLUMNS: ReadonlySet<RunColumn> = new Set(['pid', 'iterations', 'file', 'provider', 'model', 'status', 'reason', 'startSeq', 'resumedFrom']);
+/**
+ * Run columns of whole numbers, kept as int32 while their values fit (`Column`): ids into `names`, counts, pids,
+ * seqs; all but times (ms since the epoch are past int32) and cost.
+ */
+const INT_COLUMNS: ReadonlySet<RunColumn> = new Set(RUN_COLUMNS.filter((c) => c !== 'startedAt' && c !== 'finishedAt' && c !== 'costUsd'));
+
+function editColumn<T extends EditTally>(tally: T): `edits.${T}` {
+  return `edits.${tally}`;
+}
 export const RUN_COLUMN_COUNT = RUN_COLUMNS.length;
 
 /**
@@ -82,8 +101,9 @@ export interface RollupQuery {
   sketches: boolean;
 }
 
-/** A run rollup's sums, in the order `runDays` keeps them. */
-const [R_RUNS, R_FINISHED, R_PASSED, R_PASS_ITERATIONS, R_COST, RUN_SUMS] = [0, 1, 2, 3, 4, 5];
+/** A run rollup's sums, in the order `runDays` keeps them: then the runs' edit tallies, from `R_EDITS` in `EDIT_TALLIES` order. */
+const [R_RUNS, R_FINISHED, R_PASSED, R_PASS_ITERATIONS, R_COST, R_EDITS] = [0, 1, 2, 3, 4, 5];
+const RUN_SUMS = R_EDITS + EDIT_TALLIES.length;
 /** Name ids stay under this, so provider × it + model is one exact number. */
 const NAMES_LIMIT = 2 ** 26;
 
@@ -183,9 +203,9 @@ export class StatsAggregator {
       case 'edit.applied':
       case 'edit.rejected': {
         const at = this.index().get(event.runId);
-        if (at === undefined) break;
-        const run = this.summary(at);
-        this.editFold.add(event, this.model(run.provider, run.model).edits);
+        const judged = emptyEditQuality();
+        if (at === undefined || !this.editFold.add(event, judged)) break;
+        this.addRunEdits(at, judged);
         break;
       }
     }
@@ -309,6 +329,11 @@ export class StatsAggregator {
         r.passed += sums[R_PASSED];
         r.passIterations += sums[R_PASS_ITERATIONS];
         r.costUsd += sums[R_COST];
+        if (sums[R_EDITS] > 0)
+          addEditQuality(
+            (r.edits ??= emptyEditQuality()),
+            editQualityOf((tally) => sums[R_EDITS + EDIT_TALLIES.indexOf(tally)]),
+          );
       }
     }
     return [...runs.values()].filter((r) => r.runs > 0);
@@ -326,6 +351,8 @@ export class StatsAggregator {
       (c) => this.columns[c].values(),
     );
     const [running, passed] = [this.nameIds.get('running'), this.nameIds.get('passed')];
+    const edits = EDIT_TALLIES.map((tally) => this.columns[editColumn(tally)].values());
+    const [replies] = edits;
     // Per bucket, then per provider × names + model id: numbers, not strings.
     const runs = new Map<number, Map<number, RunRollup>>();
     // Runs are in start order: the bucket changes rarely from one to the next.
@@ -351,6 +378,11 @@ export class StatsAggregator {
         r.passIterations += iterations[i];
       }
       r.costUsd += costUsd[i];
+      if (replies[i] > 0)
+        addEditQuality(
+          (r.edits ??= emptyEditQuality()),
+          editQualityOf((tally) => edits[EDIT_TALLIES.indexOf(tally)][i]),
+        );
     }
     return [...runs.values()].flatMap((bucket) => [...bucket.values()]);
   }
@@ -645,16 +677,34 @@ export class StatsAggregator {
     this.count(run, +1);
   }
 
-  /** Adds a run to (or, `sign` -1, takes it from) the counts by status and its start day's run sums. */
-  private count(run: RunSummary, sign: 1 | -1): void {
-    this.counts[run.status] += sign;
-    if (run.status === 'passed') this.passedIterations += sign * run.iterations;
+  /** Adds a judged reply's tallies to run `at`'s, its start day's run sums and its model's. */
+  private addRunEdits(at: number, judged: EditQuality): void {
+    const run = this.summary(at);
+    addEditQuality(this.model(run.provider, run.model).edits, judged);
+    const sums = this.runSums(run);
+    EDIT_TALLIES.forEach((tally, k) => {
+      const column = this.columns[editColumn(tally)];
+      column.set(at, column.get(at) + editTally(judged, tally));
+      sums[R_EDITS + k] += editTally(judged, tally);
+    });
+  }
+
+  /** The sums of the runs started on `run`'s day with its provider/model. */
+  private runSums(run: RunSummary): Float64Array {
     const day = Math.floor(run.startedAt / DAY_MS);
     let byModel = this.runDays.get(day);
     if (!byModel) this.runDays.set(day, (byModel = new Map<number, Float64Array>()));
     const key = this.name(run.provider) * NAMES_LIMIT + this.name(run.model);
     let sums = byModel.get(key);
     if (!sums) byModel.set(key, (sums = new Float64Array(RUN_SUMS)));
+    return sums;
+  }
+
+  /** Adds a run to (or, `sign` -1, takes it from) the counts by status and its start day's run sums. */
+  private count(run: RunSummary, sign: 1 | -1): void {
+    this.counts[run.status] += sign;
+    if (run.status === 'passed') this.passedIterations += sign * run.iterations;
+    const sums = this.runSums(run);
     sums[R_RUNS] += sign;
     if (run.status !== 'running') sums[R_FINISHED] += sign;
     if (run.status === 'passed') {

@@ -15,7 +15,35 @@ export interface EditQuality {
 }
 
 export function emptyEditQuality(): EditQuality {
-  return { replies: 0, wellFormed: 0, matchSteps: Object.fromEntries(MATCH_STEPS.map((step) => [step, 0])) as Record<MatchStep, number> };
+  return editQualityOf(() => 0);
+}
+
+/**
+ * An `EditQuality` as flat numbers, in this order: replies, well-formed replies, then the files each ladder step
+ * placed (`MATCH_STEPS` order). How the stats index keeps a run's and a day's tallies as columns and sums, and the
+ * dashboard's store as SQL columns.
+ */
+export const EDIT_TALLIES = ['replies', 'wellFormed', ...MATCH_STEPS] as const;
+export type EditTally = (typeof EDIT_TALLIES)[number];
+
+export function editTally(quality: EditQuality, tally: EditTally): number {
+  return tally === 'replies' ? quality.replies : tally === 'wellFormed' ? quality.wellFormed : quality.matchSteps[tally];
+}
+
+/** The `EditQuality` whose tallies `value` gives. */
+export function editQualityOf(value: (tally: EditTally) => number): EditQuality {
+  return {
+    replies: value('replies'),
+    wellFormed: value('wellFormed'),
+    matchSteps: Object.fromEntries(MATCH_STEPS.map((step) => [step, value(step)])) as Record<MatchStep, number>,
+  };
+}
+
+/** Adds `from`'s tallies to `into`. */
+export function addEditQuality(into: EditQuality, from: EditQuality): void {
+  into.replies += from.replies;
+  into.wellFormed += from.wellFormed;
+  for (const step of MATCH_STEPS) into.matchSteps[step] += from.matchSteps[step];
 }
 
 /** wellFormed / replies; null before any reply was judged. */

@@ -3,6 +3,7 @@
  * and types only, so the webview and the live API share them without the jsonrpc runtime; `lsp.ts` wraps
  * them as typed vscode-jsonrpc messages for the LSP connection and client.
  */
+import type { EditQuality } from './editQuality';
 import type { AgentEvent, RunSummary, Stats } from './events';
 import type { ProviderName } from './providers';
 
@@ -164,6 +165,8 @@ export interface RunRollup {
   /** Iterations of the passed runs, summed. */
   passIterations: number;
   costUsd: number;
+  /** The runs' edit replies (`editQuality.ts`), summed; absent when none of them had its edits judged. */
+  edits?: EditQuality;
 }
 
 export interface RollupsResult {

@@ -20,7 +20,7 @@ import { Result, summarize } from './stats';
 
 const CACHE = path.join(REPO, 'node_modules', '.cache', 'micro-agent-bench');
 /** Bumped when the generator changes, so a cached log of the old mix is made again. */
-const GENERATOR_VERSION = 4;
+const GENERATOR_VERSION = 5;
 export const SIZES = (process.env.BENCH_SCALE ?? '10000,100000,1000000').split(',').map(Number);
 
 export async function scale(): Promise<Result[]> {

@@ -2,7 +2,8 @@
  * A realistic event log of any length, for the scale tests and the benchmarks: runs of 16 events (a failing
  * first test, two iterations of request, response, edit and test, the finish) spread over days, on several
  * providers and models (one unpriced, Ollama free), with failed, cancelled and erroring runs, failed calls,
- * rejected edits, reviews and alerts. Seeded, so the same length always gives the same log.
+ * rejected edits, edits placed at every step of the matching ladder (and whole files), reviews and alerts.
+ * Seeded, so the same length always gives the same log.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -87,6 +88,12 @@ const PROMPT_PREVIEW = [
   '…',
 ].join('');
 const RESPONSE_PREVIEW = 'Fixed add and mean: the divisor is the number of values.\n```js\nexports.add = (a, b) => a + b;\n…';
+
+/**
+ * The ladder step an applied edit needed, chosen by its call's latency (no draw of the PRNG, so the rest of a
+ * log is what it was before edits had steps): mostly exact, every loose step, and a whole file (null).
+ */
+const LADDER = ['exact', 'exact', 'exact', 'exact', 'whitespace', 'indent', 'tabs', 'blank_lines', 'elision', null] as const;
 
 /** A deterministic PRNG (mulberry32), so a log of a given length is always the same. */
 function prng(seed: number): () => number {
@@ -228,6 +235,7 @@ function runRecords(emit: (body: Record<string, unknown>) => void, random: () =>
           linesRemoved: 2,
           diff: DIFF,
           attemptPath: `.micro-agent/runs/${runId}/attempt-${iteration}.ts`,
+          ...(LADDER[latencyMs % LADDER.length] && { match: LADDER[latencyMs % LADDER.length] }),
         });
     }
     const passed = iteration === 2 && outcome === 'passed';

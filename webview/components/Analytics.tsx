@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
+import { MATCH_STEPS } from '../../server/protocol/events';
 import { insights } from '../insights';
 import { costSeries, latencySeries, ModelStats, modelStats, passRateByModel, spendSince, tokensByProvider, Window } from '../queries';
-import { count, ms, percent, usd } from '../format';
+import { count, ms, percent, placedBy, usd, wellFormed } from '../format';
 import type { Store } from '../store';
 import { BarChart, LineChart } from './Charts';
 
@@ -13,7 +14,7 @@ const WINDOWS: Array<{ id: Window; label: string; phrase: string }> = [
 
 /**
  * The model table's columns. Each cell carries its column's label (`data-label`) so that at sidebar width,
- * where fourteen columns cannot fit, each row is laid out as a card of labelled values (styles.css) and every
+ * where sixteen columns cannot fit, each row is laid out as a card of labelled values (styles.css) and every
  * number stays readable instead of being scrolled out of sight.
  */
 const COLUMNS: Array<{ col: string; label: string; title?: string; value: (s: ModelStats) => string }> = [
@@ -30,6 +31,19 @@ const COLUMNS: Array<{ col: string; label: string; title?: string; value: (s: Mo
   { col: 'passRate', label: 'Pass rate', value: (s) => percent(s.passRate) },
   { col: 'iterations', label: 'Iter. to pass', value: (s) => (s.meanIterationsToPass === null ? '–' : s.meanIterationsToPass.toFixed(1)) },
   { col: 'costPerPass', label: '$ / passing run', value: (s) => (s.costPerPassingRun === null ? '–' : usd(s.costPerPassingRun)) },
+  {
+    col: 'wellFormed',
+    label: 'Well-formed',
+    title: "Of the replies whose edits were judged (in the runs started in this window), the share whose edits applied: Aider's well-formed edit rate",
+    value: (s) => wellFormed(s.wellFormedRate, s.editReplies),
+  },
+  {
+    col: 'placedBy',
+    label: 'Placed by',
+    title: `Files written, by the matching-ladder step that placed their edits, strictest first: ${MATCH_STEPS.join(', ')}`,
+    // A step and its count stay on one line where the cell wraps.
+    value: (s) => placedBy(s.matchSteps).replace(/ (?=\d)/g, '\u00a0'),
+  },
 ];
 
 /** Provider analytics over a chosen window: the stats table, insights and charts. `version` re-runs the queries. */
