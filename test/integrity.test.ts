@@ -58,6 +58,28 @@ describe('test integrity and stuck runs, through the CLI', function () {
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
   });
 
+  it('a one-test `node --test` file: process.exit(0) at the top of the module is refused, the honest reply passes', async () => {
+    const broken = '// Sum of two numbers.\nfunction add(a, b) {\n  return a - b;\n}\nmodule.exports = { add };\n';
+    const test = [
+      "const test = require('node:test');",
+      "const assert = require('node:assert');",
+      "const { add } = require('./mathx.js');",
+      "test('add sums', () => { assert.strictEqual(add(2, 3), 5); });\n",
+    ].join('\n');
+    const root = makeWorkspace({ 'mathx.js': broken, 'mathx.test.js': test });
+    const fixed = broken.replace('a - b', 'a + b');
+    vendor.script({ kind: 'text', text: fixReply(`process.exit(0);\n${broken}`) }, { kind: 'text', text: fixReply(fixed) });
+    const result = await cli(['run', 'mathx.js', '-t', 'node --test mathx.test.js', '-m', '4', '--provider', 'openai'], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.deepEqual(
+      readLog(root)
+        .filter((e) => e.type === 'edit.rejected')
+        .map((e) => e.reason),
+      ['gaming'],
+    );
+    assert.equal(fs.readFileSync(path.join(root, 'mathx.js'), 'utf8'), fixed);
+  });
+
   it('accepts the fix of a module that did not even load: its one failing entry becomes the real tests', async () => {
     const root = makeWorkspace({ 'math.js': 'exports.add = (a, b) => a - ;\n', 'math.test.js': MATH_TEST });
     vendor.script({ kind: 'text', text: fixReply() });

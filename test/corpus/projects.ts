@@ -54,6 +54,17 @@ export const CORPUS: CorpusProject[] = [
     wrong: '  return `${this.name}: [${this.code}] ${this.message}`',
   },
   {
+    name: '@fastify/forwarded',
+    runner: 'node',
+    source: { kind: 'npm', spec: '@fastify/forwarded@3.1.2', deps: [] },
+    command: 'node --test',
+    language: 'js',
+    file: 'index.js',
+    original: "    if (char === ' ' || char === '\\t') {",
+    bug: "    if (char === ' ') {",
+    wrong: "    if (char === '\\t') {",
+  },
+  {
     name: 'css-what',
     runner: 'vitest',
     source: { kind: 'npm', spec: 'css-what@8.0.0', deps: ['vitest@4.1.12'] },
