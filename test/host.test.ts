@@ -118,6 +118,21 @@ describe('micro-agent host over LSP stdio', () => {
     assert.equal(started?.type === 'run.started' && started.testCommand, TEST_COMMAND);
   });
 
+  it('tells the editor, once, that it cannot read a runner it does not know: the pass there is the exit code alone', async () => {
+    const root = makeWorkspace();
+    const check = `node -e "process.exit(require('fs').readFileSync('math.js', 'utf8').includes('a + b') ? 0 : 1)"`;
+    vendor.respond = () => ({ kind: 'text', text: fixReply() });
+    host = await startHost(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl }, { testCommand: check });
+    const { runId } = await host.connection.sendRequest(StartRunRequest.type, { uri: uriOf(root, 'math.js') });
+    assert.equal(((await host.waitFor(finishedOf(runId))) as RunFinishedEvent).outcome, 'passed');
+    const started = host.events.find((e) => e.type === 'run.started');
+    assert.equal(started?.type === 'run.started' && started.runner, 'unknown');
+    // The extension shows a `warn` log event of a run as a warning (extension/runEnd.ts).
+    const warnings = host.events.filter((e) => e.type === 'log' && e.level === 'warn' && e.runId === runId);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0].type === 'log' ? warnings[0].message : '', /cannot read this test runner's output .*: a pass here is the exit code alone/);
+  });
+
   it('cancel mid-test kills the whole test process tree and refuses a second run on the same file meanwhile', async () => {
     const root = makeWorkspace({
       'math.js': BROKEN_MATH,

@@ -80,6 +80,24 @@ describe('test integrity and stuck runs, through the CLI', function () {
     assert.equal(fs.readFileSync(path.join(root, 'mathx.js'), 'utf8'), fixed);
   });
 
+  it('names a runner it cannot read, once, in run.started and the CLI: a pass there is the exit code alone', async () => {
+    const root = makeWorkspace();
+    const check = `node -e "process.exit(require('fs').readFileSync('math.js', 'utf8').includes('a + b') ? 0 : 1)"`;
+    vendor.script({ kind: 'text', text: fixReply() });
+    const result = await cli(['run', 'math.js', '-t', check, '--provider', 'openai'], root, env());
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const log = readLog(root);
+    assert.equal(log.find((e) => e.type === 'run.started').runner, 'unknown');
+    const said = /micro-agent cannot read this test runner's output \(.*\): a pass here is the exit code alone/g;
+    assert.equal((result.stdout + result.stderr).match(said)?.length, 1, result.stdout);
+    assert.equal(log.filter((e) => e.type === 'log' && e.level === 'warn').length, 1);
+    // A command that names its runner says so too, through the npm script it runs.
+    const named = makeWorkspace({ 'math.js': BROKEN_MATH, 'math.test.js': MATH_TEST, 'package.json': '{"scripts":{"test":"node --test math.test.js"}}' });
+    vendor.script({ kind: 'text', text: fixReply() });
+    assert.equal((await cli(['run', 'math.js', '-t', 'npm test', '--provider', 'openai'], named, env())).code, 0);
+    assert.equal(readLog(named).find((e) => e.type === 'run.started').runner, 'node');
+  });
+
   it('accepts the fix of a module that did not even load: its one failing entry becomes the real tests', async () => {
     const root = makeWorkspace({ 'math.js': 'exports.add = (a, b) => a - ;\n', 'math.test.js': MATH_TEST });
     vendor.script({ kind: 'text', text: fixReply() });
