@@ -9,6 +9,77 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The import boundaries: AI-DEVELOP.md's "may import" column as lint rules (`no-restricted-imports`). `server/`'s
+ * modules by layer, each a folder name or (for a module at `server/`'s root) a file's name without `.ts`:
+ * - the contract, which imports nothing but itself, and which `extension/` and `webview/` import alone;
+ * - foundations, which import the contract and each other, and no capability;
+ * - capabilities, which import the contract, foundations and each other;
+ * - the engine and its handler table, which import every capability;
+ * - the edges, each of which imports the engine and the capabilities, never another edge: a host that starts
+ *   another edge (the CLI's `serve`, the editor's `devAi.api.enabled`) reaches it through its one entry module.
+ * A file belongs to one block below: the last block that names a file is the one ESLint applies.
+ */
+const LAYERS = {
+  foundations: ['config', 'workspace', 'git', 'runLock', 'secrets', 'crashGuard'],
+  capabilities: [
+    'agent',
+    'review',
+    'testResults',
+    'providers',
+    'events',
+    'format',
+    'telemetry',
+    'otlpExport',
+    'genAiMetrics',
+    'genAiConventions',
+    'alerts',
+    'alertWebhook',
+    'dailyCap',
+  ],
+  engine: ['engine', 'handlers'],
+  edges: { lsp: ['lsp'], api: ['api'], cli: ['cli', 'testsFirst'], mcp: ['mcp', 'mcpSdk', 'mcpStdio'] },
+  /** The module through which a host starts an edge. */
+  entries: ['api/start', 'mcp'],
+};
+const WHY = 'AI-DEVELOP.md § Architecture, the "may import" column';
+/** `server/`'s modules of `names` as a file's relative import reaches them (`./x`, `../x/y`, `../../x`). */
+const reaching = (names, except = []) => `^(\\.{1,2}/)+${except.map((path) => `(?!${path}$)`).join('')}(${names.join('|')})(\\.ts)?(/|$)`;
+/** The files of `names` (folders and root modules) under `server/`. */
+const filesOf = (names) => names.flatMap((name) => [`server/${name}.ts`, `server/${name}/**/*.ts`]);
+const forbid = (files, patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } });
+const boundary = (names, rule, except) => ({ regex: reaching(names, except), message: `import boundary: ${rule} (${WHY}).` });
+const allEdges = Object.values(LAYERS.edges).flat();
+const boundaries = [
+  forbid(
+    ['extension/**/*.ts', 'webview/**/*.{ts,tsx}'],
+    [
+      {
+        regex: '^(\\.\\./)+server(/(?!protocol(/|$)).*)?$',
+        message: `import boundary: extension/ and webview/ import only the contract, server/protocol/ (${WHY}).`,
+      },
+    ],
+  ),
+  forbid(filesOf(['protocol']), [
+    { regex: '^\\.\\.(/|$)', message: `import boundary: server/protocol/ (the contract) imports nothing but itself (${WHY}).` },
+    { regex: '^node:', message: `import boundary: server/protocol/ (the contract) is pure: the webview bundles it (${WHY}).` },
+  ]),
+  forbid(filesOf(LAYERS.foundations), [
+    boundary([...LAYERS.capabilities, ...LAYERS.engine, ...allEdges], 'a foundation imports no capability, engine or edge'),
+  ]),
+  forbid(filesOf(LAYERS.capabilities), [boundary([...LAYERS.engine, ...allEdges], 'a capability imports no engine or edge')]),
+  forbid(filesOf(LAYERS.engine), [boundary(allEdges, 'the engine and the handler table import no edge')]),
+  ...Object.entries(LAYERS.edges).map(([edge, names]) =>
+    forbid(filesOf(names), [
+      boundary(
+        allEdges.filter((name) => !names.includes(name)),
+        `no edge imports another edge, only the entry that starts it (${LAYERS.entries.join(', ')}); this is the ${edge} edge`,
+        LAYERS.entries,
+      ),
+    ]),
+  ),
+];
+
 export default defineConfig(
   globalIgnores(['dist/', 'dist-test/', 'dist-tools/', 'test-artifacts/', 'media/', '**/.micro-agent/', '*.vsix']),
   // Sample projects the tests run other test runners on (jest, mocha, vitest, …), in those runners' dialects, and
@@ -59,6 +130,7 @@ export default defineConfig(
     files: ['examples/**/*.js'],
     languageOptions: { sourceType: 'commonjs' },
   },
+  ...boundaries,
   prettier,
   {
     // Prettier wraps what it can at 160 columns; this catches what it cannot (long strings, comments, template literals).
