@@ -11,42 +11,28 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The import boundaries: AI-DEVELOP.md's "may import" column as lint rules (`no-restricted-imports`). `server/`'s
- * modules by layer, each a folder name or (for a module at `server/`'s root) a file's name without `.ts`:
- * - the contract, which imports nothing but itself, and which `extension/` and `webview/` import alone;
- * - foundations, which import the contract and each other, and no capability;
- * - capabilities, which import the contract, foundations and each other;
- * - the engine and its handler table, which import every capability;
+ * folders by layer:
+ * - the contract, `protocol/`, which imports nothing but itself, and which `extension/` and `webview/` import alone;
+ * - the foundations, which import the contract and each other, and no capability;
+ * - the capabilities, which import the contract, the foundations and each other;
+ * - the engine and its handler table, which import the capabilities;
  * - the edges, each of which imports the engine and the capabilities, never another edge: a host that starts
- *   another edge (the CLI's `serve`, the editor's `devAi.api.enabled`) reaches it through its one entry module.
- * A file belongs to one block below: the last block that names a file is the one ESLint applies.
+ *   another edge (the CLI's `serve` and `mcp`, the editor's `devAi.api.enabled`) reaches it through its entry module.
+ * A file belongs to one block below (ESLint applies the last block that names a file, it does not merge them).
  */
 const LAYERS = {
-  foundations: ['config', 'workspace', 'git', 'runLock', 'secrets', 'crashGuard'],
-  capabilities: [
-    'agent',
-    'review',
-    'testResults',
-    'providers',
-    'events',
-    'format',
-    'telemetry',
-    'otlpExport',
-    'genAiMetrics',
-    'genAiConventions',
-    'alerts',
-    'alertWebhook',
-    'dailyCap',
-  ],
-  engine: ['engine', 'handlers'],
-  edges: { lsp: ['lsp'], api: ['api'], cli: ['cli', 'testsFirst'], mcp: ['mcp', 'mcpSdk', 'mcpStdio'] },
+  foundations: ['foundation'],
+  capabilities: ['agent', 'review', 'testResults', 'providers', 'events', 'telemetry', 'alerts'],
+  engine: ['engine'],
+  edges: { lsp: ['lsp'], api: ['api'], cli: ['cli'], mcp: ['mcp'] },
   /** The module through which a host starts an edge. */
-  entries: ['api/start', 'mcp'],
+  entries: ['api/start', 'mcp/mcp'],
 };
 const WHY = 'AI-DEVELOP.md § Architecture, the "may import" column';
-/** `server/`'s modules of `names` as a file's relative import reaches them (`./x`, `../x/y`, `../../x`). */
-const reaching = (names, except = []) => `^(\\.{1,2}/)+${except.map((path) => `(?!${path}$)`).join('')}(${names.join('|')})(\\.ts)?(/|$)`;
-/** The files of `names` (folders and root modules) under `server/`. */
-const filesOf = (names) => names.flatMap((name) => [`server/${name}.ts`, `server/${name}/**/*.ts`]);
+/** `server/`'s folders `names` as a relative import from another of its folders reaches them (`../x/y`, `../../x`). */
+const reaching = (names, except = []) => `^(\\.\\./)+${except.map((path) => `(?!${path}$)`).join('')}(${names.join('|')})(\\.ts)?(/|$)`;
+/** The files of `server/`'s folders `names`. */
+const filesOf = (names) => names.map((name) => `server/${name}/**/*.ts`);
 const forbid = (files, patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } });
 const boundary = (names, rule, except) => ({ regex: reaching(names, except), message: `import boundary: ${rule} (${WHY}).` });
 const allEdges = Object.values(LAYERS.edges).flat();

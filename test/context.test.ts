@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gatherContext, localImports, nodeContextIO, resolveImport, WORKSPACE_FILES_SHOWN } from '../server/agent/context';
-import { DEFAULT_CONTEXT_BUDGET_CHARS } from '../server/config';
+import { DEFAULT_CONTEXT_BUDGET_CHARS } from '../server/foundation/config';
 import { makeWorkspace } from './support/fixtures';
 
 /** The context for `target` in `root`, on the real disk. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isInside } from '../workspace';
+import { isInside } from '../foundation/workspace';
 import { toModelText } from './textFile';
 
 /**

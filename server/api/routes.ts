@@ -4,8 +4,8 @@
  * HTTP's own.
  */
 import type * as http from 'node:http';
-import { dispatch, EngineMethod } from '../handlers';
-import type { Engine } from '../engine';
+import { dispatch, EngineMethod } from '../engine/handlers';
+import type { Engine } from '../engine/engine';
 import { API_PREFIX, Scope } from '../protocol/api';
 import { Methods } from '../protocol/methods';
 import { parseExportQuery, streamExport } from './export';

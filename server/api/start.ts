@@ -3,9 +3,9 @@
  * (`devAi.api.enabled`). Another edge imports the API through this module only (eslint.config.mjs).
  */
 import * as fs from 'node:fs';
-import type { Engine } from '../engine';
+import type { Engine } from '../engine/engine';
 import type { ApiInfo } from '../protocol/api';
-import { ensureStateDir, statePaths } from '../workspace';
+import { ensureStateDir, statePaths } from '../foundation/workspace';
 import { ApiServer } from './server';
 import { TokenStore, writePrivate } from './tokens';
 

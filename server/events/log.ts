@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { AgentEvent, EventInput } from '../protocol';
-import { Secrets } from '../secrets';
+import { Secrets } from '../foundation/secrets';
 import { checkEvent, Tally } from './validate';
 
 export type EventListener = (event: AgentEvent) => void;

@@ -3,8 +3,8 @@ import { anthropicAdapter } from './anthropic';
 import { CallPolicy, DEFAULT_POLICY, callModel } from './call';
 import { ollamaAdapter } from './ollama';
 import { openAiAdapter } from './openai';
-import { ConfigError, Env } from '../config';
-import type { Secrets } from '../secrets';
+import { ConfigError, Env } from '../foundation/config';
+import type { Secrets } from '../foundation/secrets';
 import { ChatRequest, Provider, RequestMessage, VendorAdapter } from './types';
 
 function requireKey(env: Env, variable: string, provider: ProviderName): string {

@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { askModel } from './agent/askModel';
-import { gatherContext, nodeContextIO } from './agent/context';
-import { ContextFile, LoopInput, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from './agent/loop';
-import { extractCode } from './agent/prompt';
-import { runHistory } from './agent/runHistory';
-import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, RecordError, restoreTo, RunRecord } from './agent/runRecord';
-import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from './agent/testsPrompt';
-import { toModelText } from './agent/textFile';
-import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from './config';
-import { DailyCap } from './dailyCap';
-import { EventLog } from './events/log';
-import { LogIndex } from './events/logIndex';
-import type { RollupQuery } from './events/stats';
-import { commitFiles, GitError, gitWorkTree } from './git';
-import type { AgentEvent, RunFinishedEvent, RunOutcome, RunSummary, Stats } from './protocol/events';
+import { askModel } from '../agent/askModel';
+import { gatherContext, nodeContextIO } from '../agent/context';
+import { ContextFile, LoopInput, MAX_OUTPUT_TOKENS, runLoop, runTestsLogged, TestedRun } from '../agent/loop';
+import { extractCode } from '../agent/prompt';
+import { runHistory } from '../agent/runHistory';
+import { ChangedSinceError, checkpointsOf, fileChanges, lastKept, readRecord, RecordError, restoreTo, RunRecord } from '../agent/runRecord';
+import { buildTestsPrompt, TESTS_SYSTEM_PROMPT } from '../agent/testsPrompt';
+import { toModelText } from '../agent/textFile';
+import { ConfigError, Env, positiveInt, positiveNumber, resolveDailyBudget, resolveSettings } from '../foundation/config';
+import { DailyCap } from '../alerts/dailyCap';
+import { EventLog } from '../events/log';
+import { LogIndex } from '../events/logIndex';
+import type { RollupQuery } from '../events/stats';
+import { commitFiles, GitError, gitWorkTree } from '../foundation/git';
+import type { AgentEvent, RunFinishedEvent, RunOutcome, RunSummary, Stats } from '../protocol/events';
 import type {
   GeneratedTests,
   InterruptedRunsParams,
@@ -26,16 +26,16 @@ import type {
   RunsResult,
   WriteTestsParams,
   WriteTestsResult,
-} from './protocol/methods';
-import { isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
-import { isRunId, type SpendResult } from './protocol/methods';
-import type { DevAiSettings } from './protocol/settings';
-import { createProvider, Provider } from './providers';
-import { secretsIn } from './secrets';
-import { contextWindowTokens, estimateTokens } from './providers/contextWindows';
-import { acquireRunLock, isAlive, LockHeldError, RunLock } from './runLock';
-import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace, statePaths, toPosix } from './workspace';
-import { withReportFlags } from './testResults';
+} from '../protocol/methods';
+import { isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from '../protocol/providers';
+import { isRunId, type SpendResult } from '../protocol/methods';
+import type { DevAiSettings } from '../protocol/settings';
+import { createProvider, Provider } from '../providers';
+import { secretsIn } from '../foundation/secrets';
+import { contextWindowTokens, estimateTokens } from '../providers/contextWindows';
+import { acquireRunLock, isAlive, LockHeldError, RunLock } from '../foundation/runLock';
+import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace, statePaths, toPosix } from '../foundation/workspace';
+import { withReportFlags } from '../testResults';
 
 /** What a caller (LSP request, CLI flags, later the HTTP API) asks for; the engine validates all of it. */
 export interface RunRequest {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { ALERT_WEBHOOK_VARIABLE, type DevAiSettings } from './protocol/settings';
-import { defaultProvider, isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
+import { ALERT_WEBHOOK_VARIABLE, type DevAiSettings } from '../protocol/settings';
+import { defaultProvider, isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from '../protocol/providers';
 import { statePaths } from './workspace';
 
 /** How many characters of context files a prompt carries by default (~15k tokens): files that do not fit are left out whole. */

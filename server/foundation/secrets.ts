@@ -4,8 +4,8 @@
  * settings, the live API's tokens). The same list redacts the log and every prompt before it leaves, and is
  * stripped from the environment of the code under test, so no other module keeps a list of its own.
  */
-import { ALERT_WEBHOOK_VARIABLE } from './protocol/settings';
-import { PROVIDER_INFO, PROVIDERS } from './protocol/providers';
+import { ALERT_WEBHOOK_VARIABLE } from '../protocol/settings';
+import { PROVIDER_INFO, PROVIDERS } from '../protocol/providers';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
