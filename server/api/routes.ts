@@ -1,5 +1,5 @@
 /**
- * The REST side of the live API under /v1: each route maps onto the handler table (`server/handlers.ts`), so
+ * The REST side of the live API under /v1: each route maps onto the handler table (`server/engine/handlers.ts`), so
  * validation, scopes and error codes are the ones every transport shares; the streams (SSE, export) are
  * HTTP's own.
  */

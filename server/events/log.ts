@@ -25,7 +25,7 @@ export class EventLog {
   private readonly listeners = new Set<EventListener>();
   /** Listeners to what other processes append (see `follow`); they never hear this process's own events. */
   private readonly foreignListeners = new Set<EventListener>();
-  /** The secret values this process knows (`server/secrets.ts`): no line or listener ever carries one. */
+  /** The secret values this process knows (`server/foundation/secrets.ts`): no line or listener ever carries one. */
   readonly secrets = new Secrets();
 
   private constructor(
