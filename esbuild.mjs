@@ -30,8 +30,8 @@ const node = {
 const LAZY = {
   openai: 'openai', // server/providers/openai.ts, on the first call to OpenAI or Ollama
   anthropic: '@anthropic-ai/sdk', // server/providers/anthropic.ts, on the first call to Anthropic
-  otlpExport: './server/otlpExport.ts', // server/telemetry.ts, when an OTLP endpoint is set (OpenTelemetry's SDK)
-  mcpSdk: './server/mcpSdk.ts', // server/mcp.ts, by `micro-agent mcp` (the MCP SDK and zod)
+  otlpExport: './server/telemetry/otlpExport.ts', // server/telemetry/telemetry.ts, when an OTLP endpoint is set (OpenTelemetry's SDK)
+  mcpSdk: './server/mcp/mcpSdk.ts', // server/mcp/mcp.ts, by `micro-agent mcp` (the MCP SDK and zod)
   ws: 'ws', // server/api/ws.ts, on the live API's first WebSocket (it loads Node's TLS and HTTPS too)
 };
 const lazyByImport = new Map(Object.entries(LAZY).map(([name, target]) => [target.startsWith('.') ? resolve(target) : target, `./lazy/${name}.js`]));
@@ -50,7 +50,7 @@ const lazyChunks = {
 const builds = [
   {
     ...node,
-    entryPoints: { server: 'server/lsp/host.ts', cli: 'server/cli.ts' },
+    entryPoints: { server: 'server/lsp/host.ts', cli: 'server/cli/cli.ts' },
     outdir: 'dist',
     banner: { js: '#!/usr/bin/env node' },
     plugins: [lazyChunks],

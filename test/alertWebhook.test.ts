@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startAlertWebhook } from '../server/alertWebhook';
+import { startAlertWebhook } from '../server/alerts/alertWebhook';
 import { EventLog } from '../server/events/log';
 import { cli } from './support/cli';
 import { fakeKey, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';

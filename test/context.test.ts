@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_CONTEXT_BUDGET_CHARS, gatherContext, localImports, nodeContextIO, resolveImport, WORKSPACE_FILES_SHOWN } from '../server/agent/context';
+import { gatherContext, localImports, nodeContextIO, resolveImport, WORKSPACE_FILES_SHOWN } from '../server/agent/context';
+import { DEFAULT_CONTEXT_BUDGET_CHARS } from '../server/foundation/config';
 import { makeWorkspace } from './support/fixtures';
 
 /** The context for `target` in `root`, on the real disk. */

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Browser, Page } from 'playwright-core';
-import { SKETCH_RELATIVE_ERROR } from '../server/events/sketch';
+import { SKETCH_RELATIVE_ERROR } from '../server/protocol/sketch';
 import { percentile } from '../server/events/stats';
 import type { AgentEvent } from '../server/protocol';
 import type { ModelStats, Window } from '../webview/queries';

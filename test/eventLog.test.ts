@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventLog, readEvents } from '../server/events/log';
 import { percentile, StatsAggregator } from '../server/events/stats';
-import { formatEvent, formatStats } from '../server/format';
+import { formatEvent, formatStats } from '../server/events/format';
 import type { AgentEvent, EventInput } from '../server/protocol';
 import { EventFactory } from './support/events';
 import { until } from './support/until';

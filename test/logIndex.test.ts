@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Column } from '../server/events/columns';
-import { LatencySketch, SKETCH_RELATIVE_ERROR } from '../server/events/sketch';
+import { LatencySketch, SKETCH_RELATIVE_ERROR } from '../server/protocol/sketch';
 import { percentile } from '../server/events/stats';
 import {
   addEditQuality,

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineError } from '../server/engine';
+import { EngineError } from '../server/engine/engine';
 import type { AgentEvent, RunFinishedEvent } from '../server/protocol';
-import { MAX_FILE_BYTES } from '../server/workspace';
+import { MAX_FILE_BYTES } from '../server/foundation/workspace';
 import { engineWithLog } from './support/engine';
 import { BROKEN_MATH, fakeKey, FIXED_MATH, fixReply, makeWorkspace, MATH_TEST, TEST_COMMAND } from './support/fixtures';
 import { useVendorServer, VendorHandle } from './support/vendorServer';

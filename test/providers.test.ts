@@ -3,7 +3,7 @@ import { CallPolicy, classify, parseRetryAfter } from '../server/providers/call'
 import { createProvider } from '../server/providers/index';
 import { ollamaBaseUrl } from '../server/providers/ollama';
 import { costOf, priceOf } from '../server/providers/prices';
-import { ConfigError } from '../server/config';
+import { ConfigError } from '../server/foundation/config';
 import { ChatRequest, messageText, ProviderError, SplitMessage } from '../server/providers/types';
 import { useVendorServer } from './support/vendorServer';
 

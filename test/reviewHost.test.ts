@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
-import { AlertMonitor } from '../server/alerts';
+import { AlertMonitor } from '../server/alerts/alerts';
 import { ErrorCodes, EventInput, IGNORE_FINDING_COMMAND, ReviewRequest, StartRunRequest } from '../server/protocol';
 import { EventFactory } from './support/events';
 import { BROKEN_MATH, fakeKey, fixReply, makeWorkspace, MATH_TEST, readLog, TEST_COMMAND } from './support/fixtures';

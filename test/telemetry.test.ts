@@ -6,7 +6,7 @@ import { EventLog } from '../server/events/log';
 import type { LlmResponseEvent, RunFinishedEvent } from '../server/protocol';
 import { StartRunRequest } from '../server/protocol';
 import { createProvider } from '../server/providers';
-import { metricsEndpoint, startTelemetry, tracesEndpoint } from '../server/telemetry';
+import { metricsEndpoint, startTelemetry, tracesEndpoint } from '../server/telemetry/telemetry';
 import { engineWithLog } from './support/engine';
 import { fakeKey, fixReply, makeWorkspace, TEST_COMMAND } from './support/fixtures';
 import { HostClient, startHost } from './support/lspClient';

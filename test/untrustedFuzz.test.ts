@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EngineError } from '../server/engine';
+import { EngineError } from '../server/engine/engine';
 import { engineWithLog } from './support/engine';
 import { BROKEN_MATH, fakeKey, makeWorkspace } from './support/fixtures';
 import { random } from './support/seeded';

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureStateDir, MAX_FILE_BYTES, readSource, resolveInWorkspace, statePaths, writeAtomic } from '../server/workspace';
+import { ensureStateDir, MAX_FILE_BYTES, readSource, resolveInWorkspace, statePaths, writeAtomic } from '../server/foundation/workspace';
 import { makeWorkspace } from './support/fixtures';
 
 describe('workspace paths and writes', () => {

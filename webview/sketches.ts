@@ -1,13 +1,13 @@
 /**
  * The dashboard's latency and TTFT sketches, kept beside the SQL store in the host's own form
- * (`events/sketch.ts`): per provider/model and metric, one `LatencySketch` for all time, and the host's sparse
+ * (`protocol/sketch.ts`): per provider/model and metric, one `LatencySketch` for all time, and the host's sparse
  * `[bucket, count, …]` lists per minute and hour of the last day (a minute of one model holds a few calls; a
  * dense sketch each would be 30 KB). A window's percentile adds up the lists of the buckets that cover it, as
  * the host merges sketches: the same numbers `microAgent/stats` gives (exact below 1,024 ms, within 2^-10
  * above). Not SQL rows, because a busy day is tens of thousands of sketch buckets: inserting them cost most of
  * the dashboard's first open, and re-reading them most of a live event.
  */
-import { LatencySketch } from '../server/events/sketch';
+import { LatencySketch } from '../server/protocol/sketch';
 
 export type Metric = 'latency' | 'ttft';
 /** The resolutions sketches are kept at: a minute, an hour, all time (bucket 0). */

@@ -15,7 +15,7 @@
  *   events       a bounded window of raw events: the live ones and the runs opened for their details
  */
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { bucketOf } from '../server/events/sketch';
+import { bucketOf } from '../server/protocol/sketch';
 import { EDIT_TALLIES, EditQualityFold, editTally, emptyEditQuality, type EditQuality, type EditTally } from '../server/protocol/editQuality';
 import type { AgentEvent, RunSummary } from '../server/protocol/events';
 import type { CallRollup, RollupsParams, RollupsResult, RunRollup } from '../server/protocol/methods';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isInside } from '../workspace';
+import { isInside } from '../foundation/workspace';
 import { toModelText } from './textFile';
 
 /**
@@ -9,8 +9,6 @@ import { toModelText } from './textFile';
  * The core (localImports, resolveImport, gatherContext) is pure over injected I/O; nodeContextIO is the disk edge.
  */
 
-/** How many characters of context files a prompt carries by default (~15k tokens): files that do not fit are left out whole. */
-export const DEFAULT_CONTEXT_BUDGET_CHARS = 60_000;
 /** How many of the workspace's file names the prompt lists. */
 export const WORKSPACE_FILES_SHOWN = 200;
 /** How many directory entries the disk walk looks at before it stops, so a huge monorepo does not stall a run. */

@@ -14,7 +14,7 @@ import { type Edits, readEdits } from './replyEdits';
 import { failureSignature, STUCK_AFTER, StuckDetector } from './stuck';
 import { runTests, tailOf, TestRunResult } from './testRunner';
 import { looksLikeTestFile, ResumeFrom, WorkingSet } from './workingSet';
-import { toPosix, writeAtomic } from '../workspace';
+import { toPosix, writeAtomic } from '../foundation/workspace';
 
 /** How a run's tests are run: the same for every iteration and for an auto-fix check. */
 export interface TestSetup {

@@ -20,7 +20,7 @@ import {
   statePaths,
   toPosix,
   writeAtomic,
-} from '../workspace';
+} from '../foundation/workspace';
 import { unifiedDiff } from './diff';
 import { toModelText } from './textFile';
 

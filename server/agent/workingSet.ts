@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isRelativePath, lstatOrUndefined, MAX_FILE_BYTES, PathError, resolveInWorkspace, toPosix, writeAtomic } from '../workspace';
+import { isRelativePath, lstatOrUndefined, MAX_FILE_BYTES, PathError, resolveInWorkspace, toPosix, writeAtomic } from '../foundation/workspace';
 import { readOrNull, RunRecord, saveRecord, sha256 } from './runRecord';
 import { shapeOf, TextShape, toFileText, toModelText } from './textFile';
 

@@ -1,11 +1,11 @@
 /**
- * The REST side of the live API under /v1: each route maps onto the handler table (`server/handlers.ts`), so
+ * The REST side of the live API under /v1: each route maps onto the handler table (`server/engine/handlers.ts`), so
  * validation, scopes and error codes are the ones every transport shares; the streams (SSE, export) are
  * HTTP's own.
  */
 import type * as http from 'node:http';
-import { dispatch, EngineMethod } from '../handlers';
-import type { Engine } from '../engine';
+import { dispatch, EngineMethod } from '../engine/handlers';
+import type { Engine } from '../engine/engine';
 import { API_PREFIX, Scope } from '../protocol/api';
 import { Methods } from '../protocol/methods';
 import { parseExportQuery, streamExport } from './export';

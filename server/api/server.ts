@@ -6,8 +6,8 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Engine } from '../engine';
-import { replyError } from '../handlers';
+import type { Engine } from '../engine/engine';
+import { replyError } from '../engine/handlers';
 import { API_PREFIX } from '../protocol/api';
 import { bearer, Gate } from './auth';
 import { ApiError, readJson, sendError, sendJson } from './http';

@@ -1,10 +1,17 @@
-/** Starting the live API beside an engine, for `micro-agent serve` and for the agent host (`devAi.api.enabled`). */
+/**
+ * The API edge's entry: starting the live API beside an engine, for `micro-agent serve` and for the agent host
+ * (`devAi.api.enabled`). Another edge imports the API through this module only (eslint.config.mjs).
+ */
 import * as fs from 'node:fs';
-import type { Engine } from '../engine';
+import type { Engine } from '../engine/engine';
 import type { ApiInfo } from '../protocol/api';
-import { ensureStateDir, statePaths } from '../workspace';
+import { ensureStateDir, statePaths } from '../foundation/workspace';
 import { ApiServer } from './server';
 import { TokenStore, writePrivate } from './tokens';
+
+/** What `micro-agent serve` and `micro-agent token rotate` need besides: the CLI reaches the API through this module only. */
+export { LOOPBACK_HOSTS } from './auth';
+export { rotateTokens, writePrivate } from './tokens';
 
 export interface RunningApi {
   url: string;

@@ -7,8 +7,8 @@
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { dispatch, isEngineMethod, replyError } from '../handlers';
-import type { Engine } from '../engine';
+import { dispatch, isEngineMethod, replyError } from '../engine/handlers';
+import type { Engine } from '../engine/engine';
 import { API_PREFIX, API_WS_PROTOCOL, Scope } from '../protocol/api';
 import { Methods } from '../protocol/methods';
 import { bearer, Gate } from './auth';

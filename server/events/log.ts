@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { AgentEvent, EventInput } from '../protocol';
-import { Secrets } from '../secrets';
+import { Secrets } from '../foundation/secrets';
 import { checkEvent, Tally } from './validate';
 
 export type EventListener = (event: AgentEvent) => void;
@@ -25,7 +25,7 @@ export class EventLog {
   private readonly listeners = new Set<EventListener>();
   /** Listeners to what other processes append (see `follow`); they never hear this process's own events. */
   private readonly foreignListeners = new Set<EventListener>();
-  /** The secret values this process knows (`server/secrets.ts`): no line or listener ever carries one. */
+  /** The secret values this process knows (`server/foundation/secrets.ts`): no line or listener ever carries one. */
   readonly secrets = new Secrets();
 
   private constructor(

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import * as zlib from 'node:zlib';
-import { writeAtomic } from '../workspace';
+import { writeAtomic } from '../foundation/workspace';
 import { parseLine } from './log';
 import type { Numbers } from './columns';
 import { CALL_STRIDE, checkCalls, RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';

@@ -14,7 +14,7 @@ import type { CallRollup, RunRollup } from '../protocol/methods';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
 import { Column, IdColumn, Numbers } from './columns';
-import { bucketOf, LatencySketch } from './sketch';
+import { bucketOf, LatencySketch } from '../protocol/sketch';
 
 interface ModelAccumulator {
   provider: ProviderName;

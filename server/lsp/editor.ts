@@ -3,13 +3,13 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CancellationToken, CodeAction, CodeActionParams, Diagnostic, DiagnosticSeverity, TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Engine } from '../engine';
+import { Engine } from '../engine/engine';
 import type { AgentEvent } from '../protocol/events';
 import type { Finding } from '../protocol/methods';
 import type { DevAiSettings } from '../protocol/settings';
 import type { TestFailure } from '../protocol/testReport';
 import { Reviewer } from '../review/reviewer';
-import { isInside, resolveInWorkspace, statePaths } from '../workspace';
+import { isInside, resolveInWorkspace, statePaths } from '../foundation/workspace';
 import { anchorText, codeActions, DiagnosticData, DiagnosticsBook, findingDiagnostics, IgnoredFindings, linesRange, SOURCE } from './diagnostics';
 
 /** Saves closer together than this trigger one review / one auto-fix check. */

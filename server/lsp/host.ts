@@ -21,20 +21,20 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { AlertMonitor } from '../alerts';
-import { installCrashGuard } from '../crashGuard';
+import { AlertMonitor } from '../alerts/alerts';
+import { installCrashGuard } from '../foundation/crashGuard';
 import { ApiSwitch, startApi } from '../api/start';
-import { alertWebhookUrl, parsePort, resolveSettings } from '../config';
-import { Engine } from '../engine';
+import { alertWebhookUrl, parsePort, resolveSettings } from '../foundation/config';
+import { Engine } from '../engine/engine';
 import { EventLog } from '../events/log';
-import { HANDLERS, replyError } from '../handlers';
+import { HANDLERS, replyError } from '../engine/handlers';
 import { ApiStatusRequest, EventNotification, InterruptedRunsNotification, ReviewRequest } from '../protocol/lsp';
 import { ErrorCodes, IGNORE_FINDING_COMMAND } from '../protocol/methods';
 import type { DevAiSettings, HostInitializationOptions } from '../protocol/settings';
 import { ReviewCancelled, ReviewRefused } from '../review/reviewer';
-import { startTelemetryOrWarn, Telemetry } from '../telemetry';
-import { AlertWebhook, startAlertWebhook } from '../alertWebhook';
-import { ensureStateDir } from '../workspace';
+import { startTelemetryOrWarn, Telemetry } from '../telemetry/telemetry';
+import { AlertWebhook, startAlertWebhook } from '../alerts/alertWebhook';
+import { ensureStateDir } from '../foundation/workspace';
 import { EditorFeatures } from './editor';
 import { RunProgress } from './progress';
 

@@ -1,6 +1,6 @@
 /**
  * The live API (`micro-agent serve`): the host's requests over HTTP under /v1 and over a WebSocket as JSON-RPC
- * 2.0. Routes, bodies and names; the handlers are the host's (`server/handlers.ts`).
+ * 2.0. Routes, bodies and names; the handlers are the host's (`server/engine/handlers.ts`).
  */
 import type { CancelRunResult, RunsResult, StartRunResult } from './methods';
 import type { Stats } from './events';

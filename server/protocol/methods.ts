@@ -133,7 +133,7 @@ export interface RollupsParams {
   sketches?: boolean;
 }
 
-/** The model calls of one provider/model in one time bucket, summed; sketches as in `events/sketch.ts`. */
+/** The model calls of one provider/model in one time bucket, summed; sketches as in `protocol/sketch.ts`. */
 export interface CallRollup {
   bucket: number;
   provider: ProviderName;

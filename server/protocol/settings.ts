@@ -3,7 +3,7 @@ import type { ProviderName } from './providers';
 
 /**
  * The variable the extension passes the alert webhook's URL in (from its secret storage), and the CLI reads; a
- * secret like the API keys (`server/secrets.ts`).
+ * secret like the API keys (`server/foundation/secrets.ts`).
  */
 export const ALERT_WEBHOOK_VARIABLE = 'MICRO_AGENT_ALERT_WEBHOOK';
 

@@ -3,9 +3,9 @@ import { anthropicAdapter } from './anthropic';
 import { CallPolicy, DEFAULT_POLICY, callModel } from './call';
 import { ollamaAdapter } from './ollama';
 import { openAiAdapter } from './openai';
-import { ConfigError, Env } from '../config';
-import type { Secrets } from '../secrets';
-import { Provider, VendorAdapter } from './types';
+import { ConfigError, Env } from '../foundation/config';
+import type { Secrets } from '../foundation/secrets';
+import { ChatRequest, Provider, RequestMessage, VendorAdapter } from './types';
 
 function requireKey(env: Env, variable: string, provider: ProviderName): string {
   const key = env[variable]?.trim();
@@ -40,8 +40,16 @@ export function createProvider(name: ProviderName, env: Env, options: { ollamaUr
   const adapter = createAdapter(name, env, options.ollamaUrl);
   const policy = options.policy ?? DEFAULT_POLICY;
   const { secrets } = options;
-  return { name, chat: (req) => callModel(adapter, secrets ? secrets.redactRequest(req) : req, policy) };
+  return { name, chat: (req) => callModel(adapter, secrets ? redactRequest(secrets, req) : req, policy) };
 }
 
 export { ProviderError } from './types';
 export type { ChatRequest, ChatResult, Provider } from './types';
+
+/** A model request with every secret in its text replaced: nothing known to be secret leaves for a vendor. */
+function redactRequest(secrets: Secrets, request: ChatRequest): ChatRequest {
+  if (secrets.values().length === 0) return request;
+  const message = (m: RequestMessage): RequestMessage =>
+    'content' in m ? { ...m, content: secrets.redact(m.content) } : { ...m, stable: secrets.redact(m.stable), rest: secrets.redact(m.rest) };
+  return { ...request, system: secrets.redact(request.system), messages: request.messages.map(message) };
+}

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DailyCap } from '../../server/dailyCap';
+import { DailyCap } from '../../server/alerts/dailyCap';
 import { startOfDay } from '../../server/events/dailySpend';
 import { EventLog, readEvents } from '../../server/events/log';
 import type { EventInput } from '../../server/protocol';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Engine } from '../../server/engine';
+import { Engine } from '../../server/engine/engine';
 import { EventLog } from '../../server/events/log';
 import type { AgentEvent } from '../../server/protocol';
 

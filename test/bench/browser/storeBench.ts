@@ -5,7 +5,7 @@
 import initSqlJs from 'sql.js';
 import type { AgentEvent } from '../../../server/protocol';
 import { costSeries, latencySeries, modelStats, passRateByModel, spendSince, tokensByProvider } from '../../../webview/queries';
-import { bucketOf } from '../../../server/events/sketch';
+import { bucketOf } from '../../../server/protocol/sketch';
 import { modelKey } from '../../../webview/sketches';
 import { LAST_DAY_SPAN_MS, Store } from '../../../webview/store';
 

@@ -6,7 +6,7 @@
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import { GEN_AI_METRICS, GEN_AI_OPERATION_NAME, GEN_AI_TOKEN_TYPE, GenAiConventions, providerAttributes } from './genAiConventions';
-import type { AgentEvent } from './protocol';
+import type { AgentEvent } from '../protocol';
 
 export class GenAiMetrics {
   private readonly tokenUsage: Histogram;

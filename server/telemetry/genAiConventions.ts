@@ -7,7 +7,7 @@
  * maintained in open-telemetry/semantic-conventions-genai).
  */
 import type { Attributes } from '@opentelemetry/api';
-import type { ProviderName } from './protocol';
+import type { ProviderName } from '../protocol';
 
 export const GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
 export const GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';

@@ -10,7 +10,7 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_ERROR_TYPE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { EventLog } from './events/log';
+import type { EventLog } from '../events/log';
 import {
   GEN_AI_AGENT_NAME,
   GEN_AI_OPERATION_NAME,
@@ -25,8 +25,8 @@ import {
   providerAttributes,
 } from './genAiConventions';
 import { GenAiMetrics } from './genAiMetrics';
-import { EditQualityFold, emptyEditQuality, MATCH_STEPS, wellFormedRate, type EditQuality } from './protocol';
-import type { AgentEvent, LlmRequestEvent, LlmResponseEvent, RunFinishedEvent, RunStartedEvent, TestFinishedEvent, TestStartedEvent } from './protocol';
+import { EditQualityFold, emptyEditQuality, MATCH_STEPS, wellFormedRate, type EditQuality } from '../protocol';
+import type { AgentEvent, LlmRequestEvent, LlmResponseEvent, RunFinishedEvent, RunStartedEvent, TestFinishedEvent, TestStartedEvent } from '../protocol';
 
 const AGENT_NAME = 'micro-agent';
 /** How often metrics go out unless OTEL_METRIC_EXPORT_INTERVAL says otherwise (the SDK's default). */

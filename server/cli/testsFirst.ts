@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import type { Engine } from './engine';
-import type { GeneratedTests, WriteTestsParams } from './protocol/methods';
+import type { Engine } from '../engine/engine';
+import type { GeneratedTests, WriteTestsParams } from '../protocol/methods';
 
 export class TestsDeclined extends Error {}
 

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Engine, EngineError, EngineErrorCode, RunRequest } from './engine';
-import type { Scope } from './protocol/api';
+import type { Scope } from '../protocol/api';
 import {
   ErrorCodes,
   isRunId,
@@ -18,8 +18,8 @@ import {
   StartRunParams,
   UndoRunParams,
   WriteTestsParams,
-} from './protocol/methods';
-import { PathError } from './workspace';
+} from '../protocol/methods';
+import { PathError } from '../foundation/workspace';
 
 interface Handler<M extends keyof MethodTypes> {
   /** Starts or cancels something: refused to a read-only caller. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isRunId } from './protocol/methods';
+import { isRunId } from '../protocol/methods';
 
 /** A path the engine may not touch; the message says why, for the user. */
 export class PathError extends Error {

@@ -3,7 +3,7 @@
  * provider failing a large share of its calls, a call far slower than that model's usual latency. Each alert
  * is rate-limited so a bad hour gives one notification, not fifty.
  */
-import type { AgentEvent, EventInput } from './protocol';
+import type { AgentEvent, EventInput } from '../protocol';
 
 export const ALERT_RULES = {
   /** Error rate over a provider's last `errorWindow` calls (within the hour) that raises an alert. */

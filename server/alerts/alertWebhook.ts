@@ -9,8 +9,8 @@
  * log like the API keys and never appears in a message, even a failing one's.
  */
 import * as path from 'node:path';
-import type { EventLog } from './events/log';
-import type { AlertEvent } from './protocol';
+import type { EventLog } from '../events/log';
+import type { AlertEvent } from '../protocol';
 
 export interface WebhookLimits {
   queue: number;

@@ -14,23 +14,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { alertWebhookUrl, ConfigError, parsePort, resolveSettings } from './config';
-import { startAlertWebhook } from './alertWebhook';
-import { Engine, EngineError } from './engine';
-import { EventLog } from './events/log';
-import { LogIndex } from './events/logIndex';
-import { formatEvent, formatStats } from './format';
-import type { ApiInfo } from './protocol/api';
-import type { RunFinishedEvent, RunOutcome } from './protocol/events';
-import type { GeneratedTests } from './protocol/methods';
-import { isProviderName, ProviderName, unknownProviderMessage } from './protocol/providers';
+import { alertWebhookUrl, ConfigError, parsePort, resolveSettings } from '../foundation/config';
+import { startAlertWebhook } from '../alerts/alertWebhook';
+import { Engine, EngineError } from '../engine/engine';
+import { EventLog } from '../events/log';
+import { LogIndex } from '../events/logIndex';
+import { formatEvent, formatStats } from '../events/format';
+import type { ApiInfo } from '../protocol/api';
+import type { RunFinishedEvent, RunOutcome } from '../protocol/events';
+import type { GeneratedTests } from '../protocol/methods';
+import { isProviderName, ProviderName, unknownProviderMessage } from '../protocol/providers';
 import { TestsDeclined, writeTestsFirst } from './testsFirst';
-import { LOOPBACK_HOSTS } from './api/auth';
-import { startApi } from './api/start';
-import { rotateTokens, writePrivate } from './api/tokens';
-import { installCrashGuard } from './crashGuard';
-import { startTelemetryOrWarn } from './telemetry';
-import { ensureStateDir, lstatOrUndefined, PathError, readSource, resolveInWorkspace, statePaths } from './workspace';
+import { LOOPBACK_HOSTS, rotateTokens, startApi, writePrivate } from '../api/start';
+import { installCrashGuard } from '../foundation/crashGuard';
+import { startTelemetryOrWarn } from '../telemetry/telemetry';
+import { ensureStateDir, lstatOrUndefined, PathError, readSource, resolveInWorkspace, statePaths } from '../foundation/workspace';
 
 const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
 
@@ -339,7 +337,7 @@ async function mcp(args: string[]): Promise<number> {
   const { engine, close } = await openServer(root, values, (line) => console.error(line));
   console.error(`micro-agent: MCP server on stdio for ${root}`);
   // Loaded here, not at the top: the MCP SDK and zod cost every other command ~180 ms of start-up.
-  const { serveMcpOverStdio } = await import('./mcp');
+  const { serveMcpOverStdio } = await import('../mcp/mcp');
   // Until the client closes stdin (or a signal): then every run is cancelled and its files restored.
   await Promise.race([serveMcpOverStdio(engine, VERSION), stopSignal()]);
   await close();

@@ -1,6 +1,6 @@
-import type { AgentEvent, Stats } from './protocol';
-import { placedBy, usd, wellFormed } from './protocol/format';
-import { failureSummary } from './testResults';
+import type { AgentEvent, Stats } from '../protocol';
+import { placedBy, usd, wellFormed } from '../protocol/format';
+import { failureSummary } from '../testResults';
 
 /** One terminal line per event worth showing while a run goes on; undefined for the rest. */
 export function formatEvent(event: AgentEvent): string | undefined {

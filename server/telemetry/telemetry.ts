@@ -12,7 +12,7 @@
  * No text content is ever exported: no prompt, reply, diff, test output or error message, only names, numbers
  * and enums. The events arrive already redacted by the log, so an API key inside e.g. a test command is `***`.
  */
-import type { EventLog } from './events/log';
+import type { EventLog } from '../events/log';
 
 /** Upper bound on the final flush, so a collector that is down cannot hold up the CLI's exit or the host's shutdown. */
 const SHUTDOWN_TIMEOUT_MS = 5000;

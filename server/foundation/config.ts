@@ -1,8 +1,10 @@
 import * as path from 'node:path';
-import { ALERT_WEBHOOK_VARIABLE, type DevAiSettings } from './protocol/settings';
-import { defaultProvider, isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from './protocol/providers';
-import { DEFAULT_CONTEXT_BUDGET_CHARS } from './agent/context';
+import { ALERT_WEBHOOK_VARIABLE, type DevAiSettings } from '../protocol/settings';
+import { defaultProvider, isProviderName, PROVIDER_INFO, ProviderName, unknownProviderMessage } from '../protocol/providers';
 import { statePaths } from './workspace';
+
+/** How many characters of context files a prompt carries by default (~15k tokens): files that do not fit are left out whole. */
+export const DEFAULT_CONTEXT_BUDGET_CHARS = 60_000;
 
 /** Configuration that must be fixed before any call (missing key, unknown provider, a bad number). */
 export class ConfigError extends Error {

@@ -4,9 +4,8 @@
  * settings, the live API's tokens). The same list redacts the log and every prompt before it leaves, and is
  * stripped from the environment of the code under test, so no other module keeps a list of its own.
  */
-import type { ChatRequest, RequestMessage } from './providers/types';
-import { ALERT_WEBHOOK_VARIABLE } from './protocol/settings';
-import { PROVIDER_INFO, PROVIDERS } from './protocol/providers';
+import { ALERT_WEBHOOK_VARIABLE } from '../protocol/settings';
+import { PROVIDER_INFO, PROVIDERS } from '../protocol/providers';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -51,14 +50,6 @@ export class Secrets {
 
   redact(text: string): string {
     return redact(text, this.all);
-  }
-
-  /** A model request with every secret in its text replaced: nothing known to be secret leaves for a vendor. */
-  redactRequest(request: ChatRequest): ChatRequest {
-    if (this.all.length === 0) return request;
-    const message = (m: RequestMessage): RequestMessage =>
-      'content' in m ? { ...m, content: this.redact(m.content) } : { ...m, stable: this.redact(m.stable), rest: this.redact(m.rest) };
-    return { ...request, system: this.redact(request.system), messages: request.messages.map(message) };
   }
 
   /**

@@ -4,9 +4,9 @@
  * before each model call; an `alert` goes out once when today's spend passes 80 % of the cap and once when it
  * reaches it. The log itself says whether an alert was already raised today (by this process or another).
  */
-import { DailySpend } from './events/dailySpend';
-import type { EventLog } from './events/log';
-import { usd } from './protocol/format';
+import { DailySpend } from '../events/dailySpend';
+import type { EventLog } from '../events/log';
+import { usd } from '../protocol/format';
 
 /** Shares of the cap that raise an alert, each once a day. */
 export const DAILY_ALERT_THRESHOLDS = [0.8, 1] as const;

@@ -7,15 +7,15 @@
  * error the calling agent can read (`isError`), never a protocol error or a crash.
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { Engine, EngineError, REQUEST_LIMITS } from './engine';
-import { formatEvent, formatStats } from './format';
-import { dispatch } from './handlers';
+import { Engine, EngineError, REQUEST_LIMITS } from '../engine/engine';
+import { formatEvent, formatStats } from '../events/format';
+import { dispatch } from '../engine/handlers';
 import { McpServer, z } from './mcpSdk';
 import { BoundedStdioTransport } from './mcpStdio';
-import type { AgentEvent, RunFinishedEvent, RunSummary } from './protocol/events';
-import { usd } from './protocol/format';
-import { Methods, RUNS_PAGE } from './protocol/methods';
-import { PROVIDERS } from './protocol/providers';
+import type { AgentEvent, RunFinishedEvent, RunSummary } from '../protocol/events';
+import { usd } from '../protocol/format';
+import { Methods, RUNS_PAGE } from '../protocol/methods';
+import { PROVIDERS } from '../protocol/providers';
 
 /** What `fix_file` answers in `structuredContent`, declared to clients as its output schema. */
 const fixResult = {
