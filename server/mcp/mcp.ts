@@ -17,6 +17,9 @@ import { usd } from '../protocol/format';
 import { Methods, RUNS_PAGE } from '../protocol/methods';
 import { PROVIDERS } from '../protocol/providers';
 
+/** How long fix_file's result waits after its last progress notification, so that the two reach a client apart. */
+const PROGRESS_SETTLE_MS = 50;
+
 /** What `fix_file` answers in `structuredContent`, declared to clients as its output schema. */
 const fixResult = {
   runId: z.string(),
@@ -65,8 +68,10 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       let finished: RunFinishedEvent | undefined;
       let progress = 0;
       const token = extra._meta?.progressToken;
-      // The last notification sent: the result waits for it, since a progress notification that reaches the client
-      // after the result names a token the client has already forgotten (the SDK's client then reports an error).
+      // The last notification sent. The result waits for it and then a moment more: the SDK's client handles a
+      // notification a microtask later than a response, so a progress notification that arrives in the same read
+      // as the result is handled after it, for a token the client has already forgotten (it reports an error).
+      // The run's last events (its tests, run.finished) come within the same tick as its end.
       let sent: Promise<void> = Promise.resolve();
       const notify = (message: string) => {
         if (token === undefined) return;
@@ -89,6 +94,7 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       try {
         const outcome = await started.done;
         await sent;
+        if (progress > 0) await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
         const summary = engine.run(runId);
         const structuredContent = {
           runId,
