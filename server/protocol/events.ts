@@ -143,6 +143,42 @@ export interface CallMetrics {
   /** Null when the model is not in the price table (never a made-up 0). */
   costUsd: number | null;
   retries: number;
+  /**
+   * Generation speed as the model server measured it, output tokens per second of generating (Ollama's
+   * `eval_count / eval_duration`: prompt reading and model loading left out). Null where the vendor does not report
+   * its generation time (OpenAI, Anthropic) and in calls logged before this was recorded.
+   */
+  outputTokensPerSec: number | null;
+  /**
+   * Time the model server spent loading the model before it could start (Ollama's `load_duration`: a cold model
+   * costs seconds, a warm one about nothing). Part of `latencyMs`, reported apart so that a slow first call is
+   * not read as a slow model. Null where the vendor does not report it.
+   */
+  loadMs: number | null;
+  /** The key's rate-limit headroom after this call, as the vendor's response headers said it; null when they said nothing. */
+  rateLimit: RateLimit | null;
+}
+
+/**
+ * A key's rate-limit headroom as the vendor's response headers reported it (a success's or a refusal's):
+ *   OpenAI     `x-ratelimit-{limit,remaining}-{requests,tokens}`; resets are durations (`6m0s`, `1s`, `20ms`)
+ *   Anthropic  `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` (the tokens family is the most
+ *              restrictive limit in effect; without it the tighter of `input-tokens` and `output-tokens`); resets
+ *              are RFC 3339 times
+ * A field is null where the vendor is silent (a proxy that strips the headers, a vendor with no such limit). The
+ * record as a whole is null, never all nulls, when no header was there at all.
+ */
+export interface RateLimit {
+  requestsLimit: number | null;
+  requestsRemaining: number | null;
+  tokensLimit: number | null;
+  tokensRemaining: number | null;
+  /**
+   * When the binding limit resets, in milliseconds since the epoch (UTC): the reset of whichever of requests and
+   * tokens has the smaller share left, or, when the response carried `retry-after` (a 429), the moment it names.
+   * Relative resets are counted from when the response arrived.
+   */
+  resetAt: number | null;
 }
 
 export interface LlmResponseEvent extends EventBase, CallMetrics {
