@@ -2,13 +2,12 @@ import * as assert from 'node:assert/strict';
 import { askModel } from '../server/agent/askModel';
 import { checkEvent, Tally } from '../server/events/validate';
 import type { EventInput, LlmResponseEvent } from '../server/protocol';
-import { CallPolicy } from '../server/providers/call';
 import { createProvider } from '../server/providers/index';
 import { goDurationMs, readRateLimit } from '../server/providers/rateLimit';
 import { ProviderError } from '../server/providers/types';
+import { FAST } from './support/providerCalls';
 import { goDuration, useVendorServer } from './support/vendorServer';
 
-const FAST: CallPolicy = { maxRetries: 2, stallTimeoutMs: 5000, baseDelayMs: 10, maxDelayMs: 5000 };
 /** 'be brief' + 'hello' is 13 characters: 4 tokens as the stand-in counts them. */
 const ask = { model: 'gpt-4.1-mini', system: 'be brief', messages: [{ role: 'user' as const, content: 'hello' }], maxTokens: 100 };
 const PROMPT_TOKENS = 4;

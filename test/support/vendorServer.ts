@@ -50,7 +50,9 @@ export type Reply =
   /** A 200 SSE stream whose data line is not JSON. */
   | { kind: 'malformed' }
   /** Accepts the request and never answers. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Ollama: a 200 stream that sends `text`, then an `{"error": message}` line, as a runner that died mid-reply does. */
+  | { kind: 'errorLine'; text: string; message: string };
 
 export interface Usage {
   input: number;
@@ -284,6 +286,13 @@ async function serve(
             : '{"model":"x","message":{"role":"assistant","content":"hi"\n',
       );
       return;
+    case 'errorLine': {
+      if (flavour !== 'ollama') throw new Error('errorLine is how Ollama fails mid-stream; script it for /api/chat');
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const [piece] = ollamaLines(request, { kind: 'text', text: reply.text }, ollamaWindow);
+      res.end(piece + `${JSON.stringify({ error: reply.message })}\n`);
+      return;
+    }
     case 'text':
       break;
   }
