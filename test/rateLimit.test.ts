@@ -1,10 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { askModel } from '../server/agent/askModel';
+import { AlertMonitor } from '../server/alerts';
 import { checkEvent, Tally } from '../server/events/validate';
-import type { EventInput, LlmResponseEvent } from '../server/protocol';
+import { lowHeadroom, type EventInput, type LlmResponseEvent, type RateLimit } from '../server/protocol/events';
 import { createProvider } from '../server/providers/index';
 import { goDurationMs, readRateLimit } from '../server/providers/rateLimit';
 import { ProviderError } from '../server/providers/types';
+import { EventFactory } from './support/events';
 import { FAST } from './support/providerCalls';
 import { goDuration, useVendorServer } from './support/vendorServer';
 
@@ -188,5 +190,67 @@ describe('rate-limit headroom through the official SDKs, against vendors that se
     assert.equal(response?.rateLimit?.requestsRemaining, 9);
     assert.equal(response?.rateLimit?.tokensLimit, 50_000);
     assert.equal(response?.outputTokensPerSec, null, 'OpenAI does not report its generation time');
+  });
+});
+
+describe('the headroom alert: under 10% of a key’s requests or tokens left', () => {
+  const limit = (requestsRemaining: number | null, tokensRemaining: number | null): RateLimit => ({
+    requestsLimit: 100,
+    requestsRemaining,
+    tokensLimit: 40_000,
+    tokensRemaining,
+    resetAt: Date.parse('2026-12-07T10:05:00Z'),
+  });
+
+  it('says which limit is low, how low, and when it resets; 10% and unknowns raise nothing', () => {
+    assert.equal(lowHeadroom('openai', limit(10, 4000)), undefined, 'exactly 10% left is not under it');
+    assert.equal(lowHeadroom('openai', limit(null, null)), undefined);
+    assert.equal(lowHeadroom('openai', { ...limit(0, 0), requestsLimit: null, tokensLimit: 0 }), undefined, 'no limit, no share');
+    assert.equal(
+      lowHeadroom('openai', limit(9, 4000)),
+      "openai has 9 of 100 requests (9%) left on this key's rate limit; the limit resets at 2026-12-07T10:05:00Z",
+    );
+    assert.equal(
+      lowHeadroom('anthropic', { ...limit(3, 1200), resetAt: null }),
+      "anthropic has 3 of 100 requests (3%) and 1,200 of 40,000 tokens (3%) left on this key's rate limit",
+    );
+  });
+
+  it('AlertMonitor raises it once per provider per quiet period, a 429 included', () => {
+    const raised: EventInput[] = [];
+    const monitor = new AlertMonitor((alert) => raised.push(alert));
+    const f = new EventFactory();
+    monitor.observe(f.call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 100, rateLimit: limit(50, 20_000) }));
+    assert.equal(raised.length, 0);
+    monitor.observe(f.call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 100, ok: false, rateLimit: limit(0, 20_000) }));
+    monitor.observe(f.call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 100, rateLimit: limit(1, 20_000) }));
+    assert.equal(raised.length, 1);
+    assert.deepEqual(
+      { ...raised[0], message: undefined },
+      { type: 'alert', kind: 'rate_limit', provider: 'openai', model: 'gpt-4.1-mini', message: undefined },
+    );
+    monitor.observe(f.call(undefined, 'anthropic', 'claude-haiku-4-5', { latencyMs: 100, rateLimit: limit(80, 100) }));
+    assert.equal(raised.length, 2, 'another provider is another alert');
+    assert.match((raised[1] as { message: string }).message, /^anthropic has 100 of 40,000 tokens \(0%\) left/);
+  });
+
+  describe('from the vendor’s headers, through the SDK', () => {
+    const vendor = useVendorServer();
+
+    it('the call that leaves a key under 10% raises the alert; the ones before it do not', async () => {
+      vendor.limits = { requests: 12, tokens: 1_000_000, outputTokens: 1_000_000, windowMs: 60_000 };
+      const provider = createProvider('openai', { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy: FAST });
+      const raised: EventInput[] = [];
+      const monitor = new AlertMonitor((alert) => raised.push(alert));
+      let seq = 0;
+      const observe = (event: EventInput) => monitor.observe({ ...event, seq: ++seq, ts: Date.now() });
+      // 12 requests a minute: after the 11th, 1 is left (8%).
+      for (let call = 1; call <= 11; call++) {
+        vendor.script({ kind: 'text', text: 'ok' });
+        await askModel(provider, ask, observe, { iteration: call });
+        assert.equal(raised.length, call < 11 ? 0 : 1, `after call ${call}`);
+      }
+      assert.match((raised[0] as { message: string }).message, /^openai has 1 of 12 requests \(8%\) left on this key's rate limit; the limit resets at \d{4}-/);
+    });
   });
 });

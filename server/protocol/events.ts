@@ -181,6 +181,26 @@ export interface RateLimit {
   resetAt: number | null;
 }
 
+/** Below this share of a limit left, a call raises a `rate_limit` alert. */
+export const HEADROOM_ALERT_SHARE = 0.1;
+
+/**
+ * What is nearly used up, said for a person (`openai has 3 of 100 requests left (3%) …`), or undefined when requests
+ * and tokens each have at least `share` of their limit left, or are not reported.
+ */
+export function lowHeadroom(provider: ProviderName, rateLimit: RateLimit, share = HEADROOM_ALERT_SHARE): string | undefined {
+  const limits = [
+    { what: 'requests', limit: rateLimit.requestsLimit, remaining: rateLimit.requestsRemaining },
+    { what: 'tokens', limit: rateLimit.tokensLimit, remaining: rateLimit.tokensRemaining },
+  ].flatMap(({ what, limit, remaining }) => (limit && remaining !== null && remaining / limit < share ? [{ what, limit, remaining }] : []));
+  if (limits.length === 0) return undefined;
+  const left = limits.map(
+    (l) => `${l.remaining.toLocaleString('en-US')} of ${l.limit.toLocaleString('en-US')} ${l.what} (${Math.floor((l.remaining / l.limit) * 100)}%)`,
+  );
+  const reset = rateLimit.resetAt === null ? '' : `; the limit resets at ${new Date(rateLimit.resetAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+  return `${provider} has ${left.join(' and ')} left on this key's rate limit${reset}`;
+}
+
 export interface LlmResponseEvent extends EventBase, CallMetrics {
   type: 'llm.response';
   callId: string;
@@ -305,7 +325,8 @@ export interface LogEvent extends EventBase {
 /** Something the user should know now: raised by the host, shown as a notification by the extension. */
 export interface AlertEvent extends EventBase {
   type: 'alert';
-  kind: 'budget' | 'error_rate' | 'latency';
+  /** `rate_limit`: a call's response left under HEADROOM_ALERT_SHARE of the key's requests or tokens. */
+  kind: 'budget' | 'error_rate' | 'latency' | 'rate_limit';
   message: string;
   provider?: ProviderName;
   model?: string;
