@@ -137,7 +137,15 @@ export async function startVendorServer(): Promise<VendorServer> {
     req.on('error', () => res.destroy());
     res.on('error', () => undefined);
     req.on('end', () => {
-      const request: RecordedRequest = { path: req.url ?? '', headers: req.headers, body: raw ? JSON.parse(raw) : undefined };
+      let body: unknown;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        // As the vendors answer a body that is not JSON; a throw here would take the test process down.
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'the request body is not JSON' }));
+        return;
+      }
+      const request: RecordedRequest = { path: req.url ?? '', headers: req.headers, body };
       requests.push(request);
       if (request.path === '/api/show') {
         showModel(vendor.ollamaModels, request, res);
