@@ -182,6 +182,7 @@ describe('Ollama end to end: micro-agent run against the stand-in', function () 
     assert.equal(response.costUsd, 0);
     assert.equal(response.rateLimit, null);
     assert.equal(readLog(root).find((e) => e.type === 'run.finished').outcome, 'passed');
+    assert.match(result.stdout + result.stderr, new RegExp(`model: .*, ${Math.round(outputTokens / 1.25)} tokens/s, loading 3\\.1s,`));
   });
 });
 
