@@ -140,8 +140,10 @@ describe('live API (micro-agent serve)', function () {
     assert.equal(
       rows[0],
       'seq,ts,runId,callId,provider,model,iteration,ok,latencyMs,ttftMs,inputTokens,outputTokens,costUsd,retries,finishReason,errorKind,' +
-        'cachedInputTokens,cacheWriteInputTokens',
+        'cachedInputTokens,cacheWriteInputTokens,outputTokensPerSec,loadMs,requestsLimit,requestsRemaining,tokensLimit,tokensRemaining,rateLimitResetAt',
     );
+    // The stand-in's key allows 4,000 requests a minute: the first call's headroom, as its headers said it.
+    assert.match(rows[1], /,,,4000,3999,2000000,\d+,\d{13}$/);
     assert.equal(rows.length - 1, logged.filter((e) => e.type === 'llm.response').length);
     const runs = await request(`${url}/v1/export?format=csv&type=runs`, { token: info.readToken });
     assert.match(runs.text.split('\r\n')[1], new RegExp(`^${run.json().runId},math.js,openai,gpt-4.1-mini,`));

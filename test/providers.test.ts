@@ -1,24 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { CallPolicy, classify, parseRetryAfter } from '../server/providers/call';
+import { classify } from '../server/providers/call';
+import { parseRetryAfter } from '../server/providers/rateLimit';
 import { createProvider } from '../server/providers/index';
-import { ollamaBaseUrl } from '../server/providers/ollama';
 import { costOf, priceOf } from '../server/providers/prices';
 import { ConfigError } from '../server/foundation/config';
-import { ChatRequest, messageText, ProviderError, SplitMessage } from '../server/providers/types';
+import { ChatRequest, messageText, SplitMessage } from '../server/providers/types';
+import { FAST, failure } from './support/providerCalls';
 import { useVendorServer } from './support/vendorServer';
 
-const FAST: CallPolicy = { maxRetries: 2, stallTimeoutMs: 5000, baseDelayMs: 10, maxDelayMs: 5000 };
 const ask = { model: 'gpt-4o-mini', system: 'be brief', messages: [{ role: 'user' as const, content: 'hello' }], maxTokens: 100 };
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof ProviderError, `expected a ProviderError, got ${String(err)}`);
-    return err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('providers over the official SDKs, against a local vendor server', () => {
   const openai = (policy = FAST) => createProvider('openai', { OPENAI_API_KEY: 'sk-test-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy });
@@ -60,19 +50,6 @@ describe('providers over the official SDKs, against a local vendor server', () =
     assert.equal(request.body.max_tokens, 100);
     const { authorization, 'x-api-key': apiKey } = request.headers;
     assert.ok(apiKey === 'sk-ant-test-key' || authorization === 'Bearer sk-ant-test-key');
-  });
-
-  it('Ollama: the OpenAI SDK at OLLAMA_HOST, no key, local calls cost 0', async () => {
-    vendor.script({ kind: 'text', text: 'local', usage: { input: 10, output: 2 } });
-    const host = vendor.openaiUrl.replace('http://', '').replace('/v1', '');
-    const result = await createProvider('ollama', { OLLAMA_HOST: host }, { policy: FAST }).chat({ ...ask, model: 'qwen2.5-coder' });
-    assert.equal(result.text, 'local');
-    assert.equal(result.metrics.costUsd, 0);
-    assert.equal(vendor.requests[0].body.max_tokens, 100);
-    assert.equal(ollamaBaseUrl(undefined), 'http://127.0.0.1:11434/v1');
-    assert.equal(ollamaBaseUrl('0.0.0.0:11434'), 'http://0.0.0.0:11434/v1');
-    assert.equal(ollamaBaseUrl('https://gpu-box:8443/'), 'https://gpu-box:8443/v1');
-    assert.equal(ollamaBaseUrl('http://localhost:11434/v1'), 'http://localhost:11434/v1');
   });
 
   it('an unknown model or missing usage gives cost null, never a made-up 0', async () => {

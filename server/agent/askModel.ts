@@ -37,6 +37,9 @@ export async function askModel(provider: Provider, req: ChatRequest, emit: Emit,
       cacheWriteInputTokens: null,
       costUsd: null,
       retries: 0,
+      outputTokensPerSec: null,
+      loadMs: null,
+      rateLimit: null,
     };
     const response: Omit<LlmResponseEvent, 'seq' | 'ts'> = {
       type: 'llm.response',

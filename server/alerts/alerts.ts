@@ -1,9 +1,11 @@
 /**
  * Watches the event stream and raises `alert` events worth a notification: a run stopped by its budget, a
- * provider failing a large share of its calls, a call far slower than that model's usual latency. Each alert
+ * provider failing a large share of its calls, a call far slower than that model's usual latency, a key's rate
+ * limit nearly used up (under 10% of its requests or tokens left, as the vendor's headers said). Each alert
  * is rate-limited so a bad hour gives one notification, not fifty.
  */
 import type { AgentEvent, EventInput } from '../protocol';
+import { lowHeadroom } from '../protocol/events';
 
 export const ALERT_RULES = {
   /** Error rate over a provider's last `errorWindow` calls (within the hour) that raises an alert. */
@@ -50,6 +52,9 @@ export class AlertMonitor {
         message: `${provider} failed ${errors} of its last ${recent.length} calls (${Math.round((errors / recent.length) * 100)}%)`,
       });
     }
+
+    const low = event.rateLimit && lowHeadroom(provider, event.rateLimit);
+    if (low) this.once(`rate_limit:${provider}`, ts, { type: 'alert', kind: 'rate_limit', provider, model, message: low });
 
     if (!event.ok) return;
     const key = `${provider}\u0000${model}`;

@@ -39,6 +39,15 @@ const CALL_COLUMNS = [
   // Last, so that the columns before them keep their places for readers that count.
   'cachedInputTokens',
   'cacheWriteInputTokens',
+  // Later still: a local model's speed and load time, and the key's rate-limit headroom after the call (resetAt in
+  // ms since the epoch); empty where the vendor reports none.
+  'outputTokensPerSec',
+  'loadMs',
+  'requestsLimit',
+  'requestsRemaining',
+  'tokensLimit',
+  'tokensRemaining',
+  'rateLimitResetAt',
 ] as const;
 const RUN_COLUMNS = [
   'runId',
@@ -102,6 +111,13 @@ export class RowShaper {
           errorKind: event.error?.kind ?? null,
           cachedInputTokens: event.cachedInputTokens ?? null,
           cacheWriteInputTokens: event.cacheWriteInputTokens ?? null,
+          outputTokensPerSec: event.outputTokensPerSec ?? null,
+          loadMs: event.loadMs ?? null,
+          requestsLimit: event.rateLimit?.requestsLimit ?? null,
+          requestsRemaining: event.rateLimit?.requestsRemaining ?? null,
+          tokensLimit: event.rateLimit?.tokensLimit ?? null,
+          tokensRemaining: event.rateLimit?.tokensRemaining ?? null,
+          rateLimitResetAt: event.rateLimit?.resetAt ?? null,
         },
       ];
     }

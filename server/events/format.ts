@@ -24,7 +24,10 @@ export function formatEvent(event: AgentEvent): string | undefined {
       const firstToken = event.ttftMs === null ? '–' : seconds(event.ttftMs);
       const retries = event.retries ? `, ${event.retries} retries` : '';
       const usage = `${tokens(event.inputTokens)} in${cacheNote(event.cachedInputTokens, event.cacheWriteInputTokens)} / ${tokens(event.outputTokens)} out`;
-      return `  model: ${seconds(event.latencyMs)} (first token ${firstToken}), ${usage}, ${usd(event.costUsd)}${retries}`;
+      // A local model's speed, and a cold load (over a second), which would otherwise read as a slow model.
+      const rate = event.outputTokensPerSec != null ? `, ${Math.round(event.outputTokensPerSec)} tokens/s` : '';
+      const speed = rate + (event.loadMs != null && event.loadMs >= 1000 ? `, loading ${seconds(event.loadMs)}` : '');
+      return `  model: ${seconds(event.latencyMs)} (first token ${firstToken}), ${usage}${speed}, ${usd(event.costUsd)}${retries}`;
     }
     case 'edit.rejected':
       return `  reply not used: ${event.message}`;

@@ -19,7 +19,18 @@ type Fields = Record<string, unknown>;
 
 const OUTCOMES = new Set(['passed', 'failed', 'cancelled', 'error']);
 /** A call's numbers that may be unknown (null). */
-const CALL_NUMBERS = ['ttftMs', 'inputTokens', 'outputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'costUsd'] as const;
+const CALL_NUMBERS = [
+  'ttftMs',
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'cacheWriteInputTokens',
+  'costUsd',
+  'outputTokensPerSec',
+  'loadMs',
+] as const;
+/** The fields of a call's `rateLimit`, each a count or null. */
+const RATE_LIMIT_FIELDS = ['requestsLimit', 'requestsRemaining', 'tokensLimit', 'tokensRemaining', 'resetAt'] as const;
 
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const isWhole = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -35,6 +46,7 @@ export function checkEvent(value: unknown, tally?: Tally): AgentEvent | undefine
     case 'llm.response':
       if (typeof event.provider !== 'string' || typeof event.model !== 'string' || typeof event.ok !== 'boolean') return undefined;
       for (const key of CALL_NUMBERS) nullable(event, key, tally);
+      rateLimit(event, tally);
       zeroed(event, 'latencyMs', tally);
       zeroed(event, 'retries', tally, isWhole);
       break;
@@ -89,6 +101,23 @@ function nullable(event: Fields, key: string, tally: Tally | undefined): void {
   if (value === undefined) event[key] = null;
   else if (value !== null && !isCount(value)) {
     event[key] = null;
+    ignore(tally);
+  }
+}
+
+/**
+ * A call's rate-limit headroom: absent (a call logged before it was recorded) is null; a record whose fields are not
+ * all counts or null is not believed whole (null, counted), since a headroom view would act on any of them.
+ */
+function rateLimit(event: Fields, tally: Tally | undefined): void {
+  const value = event.rateLimit;
+  if (value === undefined || value === null) {
+    event.rateLimit = null;
+    return;
+  }
+  const fields = typeof value === 'object' && !Array.isArray(value) ? (value as Fields) : undefined;
+  if (!fields || !RATE_LIMIT_FIELDS.every((key) => fields[key] === null || isCount(fields[key]))) {
+    event.rateLimit = null;
     ignore(tally);
   }
 }

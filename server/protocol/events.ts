@@ -143,6 +143,62 @@ export interface CallMetrics {
   /** Null when the model is not in the price table (never a made-up 0). */
   costUsd: number | null;
   retries: number;
+  /**
+   * Generation speed as the model server measured it, output tokens per second of generating (Ollama's
+   * `eval_count / eval_duration`: prompt reading and model loading left out). Null where the vendor does not report
+   * its generation time (OpenAI, Anthropic) and in calls logged before this was recorded.
+   */
+  outputTokensPerSec: number | null;
+  /**
+   * Time the model server spent loading the model before it could start (Ollama's `load_duration`: a cold model
+   * costs seconds, a warm one about nothing). Part of `latencyMs`, reported apart so that a slow first call is
+   * not read as a slow model. Null where the vendor does not report it.
+   */
+  loadMs: number | null;
+  /** The key's rate-limit headroom after this call, as the vendor's response headers said it; null when they said nothing. */
+  rateLimit: RateLimit | null;
+}
+
+/**
+ * A key's rate-limit headroom as the vendor's response headers reported it (a success's or a refusal's):
+ *   OpenAI     `x-ratelimit-{limit,remaining}-{requests,tokens}`; resets are durations (`6m0s`, `1s`, `20ms`)
+ *   Anthropic  `anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}` (the tokens family is the most
+ *              restrictive limit in effect; without it the tighter of `input-tokens` and `output-tokens`); resets
+ *              are RFC 3339 times
+ * A field is null where the vendor is silent (a proxy that strips the headers, a vendor with no such limit). The
+ * record as a whole is null, never all nulls, when no header was there at all.
+ */
+export interface RateLimit {
+  requestsLimit: number | null;
+  requestsRemaining: number | null;
+  tokensLimit: number | null;
+  tokensRemaining: number | null;
+  /**
+   * When the binding limit resets, in milliseconds since the epoch (UTC): the reset of whichever of requests and
+   * tokens has the smaller share left, or, when the response carried `retry-after` (a 429), the moment it names.
+   * Relative resets are counted from when the response arrived.
+   */
+  resetAt: number | null;
+}
+
+/** Below this share of a limit left, a call raises a `rate_limit` alert. */
+export const HEADROOM_ALERT_SHARE = 0.1;
+
+/**
+ * What is nearly used up, said for a person (`openai has 3 of 100 requests left (3%) …`), or undefined when requests
+ * and tokens each have at least `share` of their limit left, or are not reported.
+ */
+export function lowHeadroom(provider: ProviderName, rateLimit: RateLimit, share = HEADROOM_ALERT_SHARE): string | undefined {
+  const limits = [
+    { what: 'requests', limit: rateLimit.requestsLimit, remaining: rateLimit.requestsRemaining },
+    { what: 'tokens', limit: rateLimit.tokensLimit, remaining: rateLimit.tokensRemaining },
+  ].flatMap(({ what, limit, remaining }) => (limit && remaining !== null && remaining / limit < share ? [{ what, limit, remaining }] : []));
+  if (limits.length === 0) return undefined;
+  const left = limits.map(
+    (l) => `${l.remaining.toLocaleString('en-US')} of ${l.limit.toLocaleString('en-US')} ${l.what} (${Math.floor((l.remaining / l.limit) * 100)}%)`,
+  );
+  const reset = rateLimit.resetAt === null ? '' : `; the limit resets at ${new Date(rateLimit.resetAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+  return `${provider} has ${left.join(' and ')} left on this key's rate limit${reset}`;
 }
 
 export interface LlmResponseEvent extends EventBase, CallMetrics {
@@ -269,7 +325,8 @@ export interface LogEvent extends EventBase {
 /** Something the user should know now: raised by the host, shown as a notification by the extension. */
 export interface AlertEvent extends EventBase {
   type: 'alert';
-  kind: 'budget' | 'error_rate' | 'latency';
+  /** `rate_limit`: a call's response left under HEADROOM_ALERT_SHARE of the key's requests or tokens. */
+  kind: 'budget' | 'error_rate' | 'latency' | 'rate_limit';
   message: string;
   provider?: ProviderName;
   model?: string;

@@ -1,5 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageParam, TextBlockParam } from '@anthropic-ai/sdk/resources/messages';
+import { readRateLimit } from './rateLimit';
 import { ChatRequest, RequestMessage, StreamedReply, VendorAdapter } from './types';
 
 /** Where the SDK sends requests when no base URL is given. */
@@ -51,7 +52,13 @@ export function anthropicAdapter(apiKey: string, baseURL = ANTHROPIC_API): Vendo
     name: 'anthropic',
     endpoint: baseURL,
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
-      const stream = await (await sdk()).messages.create({ model: req.model, ...anthropicBody(req), max_tokens: req.maxTokens, stream: true }, { signal });
+      // withResponse: the same stream, plus the HTTP response whose headers carry the key's rate-limit headroom.
+      const { data: stream, response } = await (
+        await sdk()
+      ).messages
+        .create({ model: req.model, ...anthropicBody(req), max_tokens: req.maxTokens, stream: true }, { signal })
+        .withResponse();
+      const rateLimit = readRateLimit(response.headers);
       let text = '';
       let finishReason: StreamedReply['finishReason'] = null;
       let uncachedInput: number | null = null;
@@ -92,7 +99,17 @@ export function anthropicAdapter(apiKey: string, baseURL = ANTHROPIC_API): Vendo
         }
       }
       const inputTokens = uncachedInput === null ? null : uncachedInput + (cacheRead ?? 0) + (cacheWrite ?? 0);
-      return { text, finishReason, inputTokens, outputTokens, cachedInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite };
+      return {
+        text,
+        finishReason,
+        inputTokens,
+        outputTokens,
+        cachedInputTokens: cacheRead,
+        cacheWriteInputTokens: cacheWrite,
+        outputTokensPerSec: null,
+        loadMs: null,
+        rateLimit,
+      };
     },
   };
 }

@@ -1,8 +1,10 @@
 import type { ProviderName } from '../protocol';
 import { costOf } from './prices';
+import { parseRetryAfter, readRateLimit } from './rateLimit';
+import type { RateLimit } from '../protocol/events';
 import { CallMetrics, ChatRequest, ChatResult, ProviderError, StreamedReply, VendorAdapter } from './types';
 
-type Usage = Pick<StreamedReply, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens'>;
+type Usage = Pick<StreamedReply, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens' | 'outputTokensPerSec' | 'loadMs'>;
 
 export interface CallPolicy {
   /** Retries after the first attempt, for retryable failures only. */
@@ -31,7 +33,16 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
   const started = performance.now();
   let firstTokenAt: number | null = null;
   let retries = 0;
-  const noUsage: Usage = { inputTokens: null, outputTokens: null, cachedInputTokens: null, cacheWriteInputTokens: null };
+  // The latest headroom any attempt's response reported: a 429's headers say as much as a success's.
+  let rateLimit: RateLimit | null = null;
+  const noUsage: Usage = {
+    inputTokens: null,
+    outputTokens: null,
+    cachedInputTokens: null,
+    cacheWriteInputTokens: null,
+    outputTokensPerSec: null,
+    loadMs: null,
+  };
   const metricsNow = (reported: Usage = noUsage): CallMetrics => {
     const usage = checkedUsage(reported);
     return {
@@ -45,6 +56,9 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
       cacheWriteInputTokens: usage.cacheWriteInputTokens,
       costUsd: costOf(adapter.name, req.model, usage.inputTokens, usage.outputTokens, usage),
       retries,
+      outputTokensPerSec: usage.outputTokensPerSec,
+      loadMs: usage.loadMs,
+      rateLimit,
     };
   };
 
@@ -53,8 +67,10 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
       const reply = await attempt(adapter, req, policy.stallTimeoutMs, () => {
         firstTokenAt ??= performance.now();
       });
+      rateLimit = reply.rateLimit ?? rateLimit;
       return { ...reply, metrics: metricsNow(reply) };
     } catch (err) {
+      rateLimit = readRateLimit((err as SdkApiError | undefined)?.headers) ?? rateLimit;
       const error = classify(err, adapter.name, req.signal, adapter.endpoint);
       const delay = error.retryable && retries < policy.maxRetries ? backoff(error, retries, policy) : undefined;
       if (delay === undefined) {
@@ -84,6 +100,8 @@ function checkedUsage(usage: Usage): Usage {
     outputTokens: count(usage.outputTokens),
     cachedInputTokens: count(usage.cachedInputTokens),
     cacheWriteInputTokens: count(usage.cacheWriteInputTokens),
+    outputTokensPerSec: count(usage.outputTokensPerSec),
+    loadMs: count(usage.loadMs),
   };
 }
 
@@ -181,17 +199,4 @@ function isNetworkError(err: unknown): boolean {
     if (e.message === 'terminated' || e.message === 'fetch failed') return true;
   }
   return false;
-}
-
-/** `retry-after-ms` (OpenAI) or `retry-after` in seconds or as an HTTP date. */
-export function parseRetryAfter(headers: Headers | undefined, now = Date.now()): number | undefined {
-  if (!headers || typeof headers.get !== 'function') return undefined;
-  const ms = Number(headers.get('retry-after-ms'));
-  if (headers.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -13,7 +13,11 @@ const WINDOWS: ReadonlyArray<[prefix: string, tokens: number]> = [
   ['claude-', 200_000],
 ];
 
-/** Ollama serves whatever the user pulled; most coding models there read 32k tokens unless configured higher. */
+/**
+ * Ollama serves whatever the user pulled. This is only the engine's guess before a run starts (most coding models
+ * there read 32k tokens); before each call the Ollama adapter asks Ollama for the model's real context length
+ * (`/api/show`), sizes `num_ctx` within it and refuses a prompt that does not fit (providers/ollama.ts).
+ */
 const OLLAMA_DEFAULT = 32_768;
 const DEFAULT = 128_000;
 

@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import type { ProviderName } from '../protocol';
+import { readRateLimit } from './rateLimit';
 import { ChatRequest, messageText, StreamedReply, VendorAdapter } from './types';
 
 /** Where the SDK sends requests when no base URL is given. */
@@ -30,18 +31,22 @@ export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
     name: options.name,
     endpoint: baseURL,
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
-      const stream = await (
+      // withResponse: the same stream, plus the HTTP response whose headers carry the key's rate-limit headroom.
+      const { data: stream, response } = await (
         await sdk()
-      ).chat.completions.create(
-        {
-          model: req.model,
-          messages: [{ role: 'system', content: req.system }, ...req.messages.map((m) => ({ role: m.role, content: messageText(m) }))],
-          stream: true,
-          stream_options: { include_usage: true },
-          [options.maxTokensField]: req.maxTokens,
-        },
-        { signal },
-      );
+      ).chat.completions
+        .create(
+          {
+            model: req.model,
+            messages: [{ role: 'system', content: req.system }, ...req.messages.map((m) => ({ role: m.role, content: messageText(m) }))],
+            stream: true,
+            stream_options: { include_usage: true },
+            [options.maxTokensField]: req.maxTokens,
+          },
+          { signal },
+        )
+        .withResponse();
+      const rateLimit = readRateLimit(response.headers);
       let text = '';
       let finishReason: StreamedReply['finishReason'] = null;
       let inputTokens: number | null = null;
@@ -62,7 +67,17 @@ export function openAiAdapter(options: OpenAiOptions): VendorAdapter {
           cachedInputTokens = chunk.usage.prompt_tokens_details?.cached_tokens ?? null;
         }
       }
-      return { text, finishReason, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens: null };
+      return {
+        text,
+        finishReason,
+        inputTokens,
+        outputTokens,
+        cachedInputTokens,
+        cacheWriteInputTokens: null,
+        outputTokensPerSec: null,
+        loadMs: null,
+        rateLimit,
+      };
     },
   };
 }

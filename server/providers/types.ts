@@ -1,4 +1,4 @@
-import type { CallMetrics, ProviderErrorKind } from '../protocol/events';
+import type { CallMetrics, ProviderErrorKind, RateLimit } from '../protocol/events';
 import type { ProviderName } from '../protocol/providers';
 
 export interface ChatMessage {
@@ -55,6 +55,11 @@ export interface StreamedReply {
   outputTokens: number | null;
   cachedInputTokens: number | null;
   cacheWriteInputTokens: number | null;
+  /** Ollama's generation speed and model load time (see CallMetrics); null from vendors that do not report them. */
+  outputTokensPerSec: number | null;
+  loadMs: number | null;
+  /** The response's rate-limit headers, read as it arrived (`readRateLimit`); null when it had none. */
+  rateLimit: RateLimit | null;
 }
 
 export type { CallMetrics };

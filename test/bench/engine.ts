@@ -86,7 +86,7 @@ export async function lspRoundTrip(): Promise<Result[]> {
   ];
 }
 
-/** A typical event: a model call's response (about 450 bytes of JSON). */
+/** A typical event: a model call's response (about 600 bytes of JSON, its rate-limit headroom included). */
 export const LLM_RESPONSE: EventInput = {
   type: 'llm.response',
   runId: 'bench',
@@ -102,6 +102,9 @@ export const LLM_RESPONSE: EventInput = {
   cacheWriteInputTokens: null,
   costUsd: 0.00096,
   retries: 0,
+  outputTokensPerSec: null,
+  loadMs: null,
+  rateLimit: { requestsLimit: 5000, requestsRemaining: 4999, tokensLimit: 2_000_000, tokensRemaining: 1_998_500, resetAt: 1_795_565_310_582 },
   ok: true,
   finishReason: 'stop',
   responsePreview: 'Fixed the off-by-one in mean(); the divisor is the number of values.',

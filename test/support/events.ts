@@ -1,5 +1,5 @@
 /** Hand-built event sets with known numbers, for the store, queries and dashboard tests. */
-import type { AgentEvent, MatchStep, ProviderStats, RejectReason } from '../../server/protocol';
+import type { AgentEvent, MatchStep, ProviderStats, RateLimit, RejectReason } from '../../server/protocol';
 
 /**
  * How a reply's edits were judged: refused before anything was written, or the files written (each with the
@@ -56,6 +56,7 @@ export class EventFactory {
       cached?: number | null;
       cacheWrite?: number | null;
       iteration?: number;
+      rateLimit?: RateLimit | null;
     },
   ): AgentEvent {
     return this.base({
@@ -73,6 +74,9 @@ export class EventFactory {
       cacheWriteInputTokens: o.cacheWrite ?? null,
       costUsd: o.costUsd === undefined ? 0.001 : o.costUsd,
       retries: 0,
+      outputTokensPerSec: null,
+      loadMs: null,
+      rateLimit: o.rateLimit ?? null,
       ok: o.ok ?? true,
       finishReason: o.ok === false ? null : ('stop' as const),
       responsePreview: 'Here is the fix.\n```js\nexports.add = (a, b) => a + b;\n```',

@@ -3,7 +3,16 @@
  * wire formats over a real socket, so the official SDKs run unmodified:
  *   POST /v1/chat/completions  OpenAI chat.completions, SSE chunks, usage in the last chunk, `data: [DONE]`
  *   POST /v1/messages          Anthropic Messages, SSE events message_start … message_stop with usage
- * Each request takes the next scripted reply (or asks `respond`), and is recorded for assertions.
+ *   POST /api/chat             Ollama's own chat API, NDJSON lines, the counts and durations in the last (`done: true`)
+ *   POST /api/show             Ollama's model details, `model_info` with `<arch>.context_length` (`ollamaModels`)
+ * Each chat request takes the next scripted reply (or asks `respond`), and is recorded for assertions.
+ *
+ * As the vendors do, OpenAI and Anthropic answer every request (a refusal too) with the key's rate-limit headers,
+ * counted against `limits` over fixed windows: OpenAI `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` with
+ * Go durations as resets, Anthropic `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
+ * with RFC 3339 times. A request past a limit is a 429 with `retry-after`, as theirs are. Ollama has no rate limits.
+ * The Ollama stand-in also does what makes a native client necessary: without `options.num_ctx` it reads the prompt
+ * through a 4,096-token window (Ollama's default), so a longer prompt is cut and `prompt_eval_count` says so.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +35,8 @@ export type Reply =
        * today), or only message_start, or only message_delta (message_start then has the uncached `input_tokens`).
        */
       cacheUsageIn?: 'start' | 'delta' | 'both';
+      /** Ollama's `load_duration` and `eval_duration`, in ms; default a warm model (12 ms) generating 50 tokens/s. */
+      ollamaTiming?: { loadMs: number; evalMs: number };
       /** Delay before the first byte of the body (time to first token). */
       firstTokenDelayMs?: number;
       /** Delay between chunks. */
@@ -39,7 +50,9 @@ export type Reply =
   /** A 200 SSE stream whose data line is not JSON. */
   | { kind: 'malformed' }
   /** Accepts the request and never answers. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Ollama: a 200 stream that sends `text`, then an `{"error": message}` line, as a runner that died mid-reply does. */
+  | { kind: 'errorLine'; text: string; message: string };
 
 export interface Usage {
   input: number;
@@ -54,12 +67,34 @@ export interface RecordedRequest {
   body: any;
 }
 
+/** A key's rate limits, per fixed window. */
+export interface RateLimits {
+  requests: number;
+  /** OpenAI: tokens per window (the prompt and `max_tokens` count). Anthropic: input tokens per window. */
+  tokens: number;
+  /** Anthropic: output tokens per window (`max_tokens` counts when the request arrives, as Anthropic estimates). */
+  outputTokens: number;
+  windowMs: number;
+}
+
+/** A generous paid tier (OpenAI tier 5 requests, Anthropic tier 4 tokens): tests that do not set limits never meet them. */
+export const DEFAULT_LIMITS: RateLimits = { requests: 4000, tokens: 2_000_000, outputTokens: 400_000, windowMs: 60_000 };
+
+/** Ollama's window when a request names no `num_ctx` (its default below 24 GiB of VRAM). */
+export const OLLAMA_DEFAULT_NUM_CTX = 4096;
+
 export interface VendorServer {
   /** Base URL for OPENAI_BASE_URL (ends in /v1). */
   openaiUrl: string;
   /** Base URL for ANTHROPIC_BASE_URL. */
   anthropicUrl: string;
+  /** Ollama's root (`OLLAMA_HOST`, `devAi.ollamaUrl`). */
+  ollamaUrl: string;
   requests: RecordedRequest[];
+  /** The key's rate limits; set before the requests they should govern. The window starts at the first request. */
+  limits: RateLimits;
+  /** The models the Ollama stand-in has pulled: name → architecture and trained context length. */
+  ollamaModels: Record<string, { arch: string; contextLength: number }>;
   /** Queue replies, served in order to the next requests. */
   script(...replies: Reply[]): void;
   /** Decide replies from the request once the queue is empty. */
@@ -71,20 +106,75 @@ export async function startVendorServer(): Promise<VendorServer> {
   const queue: Reply[] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  let used = { startedAt: 0, requests: 0, tokens: 0, outputTokens: 0 };
+  /** Counts a request against the limits; the headers to send, and whether it went over. */
+  const meter = (flavour: Flavour, request: RecordedRequest): { headers: Record<string, string>; over: boolean } => {
+    if (flavour === 'ollama') return { headers: {}, over: false };
+    const now = Date.now();
+    const { limits } = vendor;
+    if (now - used.startedAt >= limits.windowMs) used = { startedAt: now, requests: 0, tokens: 0, outputTokens: 0 };
+    const input = promptTokens(request);
+    const output = Number(request.body?.max_tokens ?? request.body?.max_completion_tokens ?? 0);
+    const cost = { requests: 1, tokens: flavour === 'openai' ? input + output : input, outputTokens: flavour === 'anthropic' ? output : 0 };
+    const over =
+      used.requests + cost.requests > limits.requests ||
+      used.tokens + cost.tokens > limits.tokens ||
+      used.outputTokens + cost.outputTokens > limits.outputTokens;
+    if (!over) {
+      used.requests += cost.requests;
+      used.tokens += cost.tokens;
+      used.outputTokens += cost.outputTokens;
+    }
+    const resetAt = used.startedAt + limits.windowMs;
+    const headers = flavour === 'openai' ? openAiLimitHeaders(limits, used, resetAt - now) : anthropicLimitHeaders(limits, used, resetAt);
+    if (over) headers['retry-after'] = String(Math.max(1, Math.ceil((resetAt - now) / 1000)));
+    return { headers, over };
+  };
   const server = http.createServer((req, res) => {
     let raw = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (raw += chunk));
+    req.on('error', () => res.destroy());
+    res.on('error', () => undefined);
     req.on('end', () => {
-      const request: RecordedRequest = { path: req.url ?? '', headers: req.headers, body: raw ? JSON.parse(raw) : undefined };
+      let body: unknown;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        // As the vendors answer a body that is not JSON; a throw here would take the test process down.
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'the request body is not JSON' }));
+        return;
+      }
+      const request: RecordedRequest = { path: req.url ?? '', headers: req.headers, body };
       requests.push(request);
-      const reply = queue.shift() ?? vendor.respond?.(request) ?? { kind: 'error', status: 500, body: { error: { message: 'no scripted reply' } } };
-      const flavour = request.path.endsWith('/chat/completions') ? 'openai' : request.path.endsWith('/messages') ? 'anthropic' : undefined;
+      if (request.path === '/api/show') {
+        showModel(vendor.ollamaModels, request, res);
+        return;
+      }
+      const flavour: Flavour | undefined = request.path.endsWith('/chat/completions')
+        ? 'openai'
+        : request.path.endsWith('/messages')
+          ? 'anthropic'
+          : request.path === '/api/chat'
+            ? 'ollama'
+            : undefined;
       if (!flavour) {
         res.writeHead(404).end();
         return;
       }
-      void serve(flavour, request, reply, res);
+      // Ollama reads the prompt through num_ctx (its default without one), never more than the model was trained on.
+      const pulled = flavour === 'ollama' ? vendor.ollamaModels[String(request.body?.model)] : undefined;
+      if (flavour === 'ollama' && !pulled) {
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: `model '${request.body?.model}' not found, try pulling it first` }));
+        return;
+      }
+      const ollamaWindow = Math.min(Number(request.body?.options?.num_ctx ?? OLLAMA_DEFAULT_NUM_CTX), pulled?.contextLength ?? Infinity);
+      const metered = meter(flavour, request);
+      const scripted = queue.shift() ?? vendor.respond?.(request) ?? { kind: 'error', status: 500, body: { error: { message: 'no scripted reply' } } };
+      const reply: Reply = metered.over ? { kind: 'error', status: 429 } : scripted;
+      void serve(flavour, request, reply, res, { limitHeaders: metered.headers, ollamaWindow });
     });
   });
   server.on('connection', (socket) => {
@@ -96,7 +186,10 @@ export async function startVendorServer(): Promise<VendorServer> {
   const vendor: VendorServer = {
     openaiUrl: `http://127.0.0.1:${port}/v1`,
     anthropicUrl: `http://127.0.0.1:${port}`,
+    ollamaUrl: `http://127.0.0.1:${port}`,
     requests,
+    limits: { ...DEFAULT_LIMITS },
+    ollamaModels: { 'qwen2.5-coder': { arch: 'qwen2', contextLength: 32_768 } },
     script: (...replies) => queue.push(...replies),
     close: () =>
       new Promise((resolve) => {
@@ -139,6 +232,21 @@ export function useVendorServer(stopFirst?: () => Promise<unknown>): VendorHandl
     get anthropicUrl() {
       return server().anthropicUrl;
     },
+    get ollamaUrl() {
+      return server().ollamaUrl;
+    },
+    get limits() {
+      return server().limits;
+    },
+    set limits(limits) {
+      server().limits = limits;
+    },
+    get ollamaModels() {
+      return server().ollamaModels;
+    },
+    set ollamaModels(models) {
+      server().ollamaModels = models;
+    },
     get requests() {
       return server().requests;
     },
@@ -154,12 +262,20 @@ export function useVendorServer(stopFirst?: () => Promise<unknown>): VendorHandl
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function serve(flavour: 'openai' | 'anthropic', request: RecordedRequest, reply: Reply, res: http.ServerResponse): Promise<void> {
+type Flavour = 'openai' | 'anthropic' | 'ollama';
+
+async function serve(
+  flavour: Flavour,
+  request: RecordedRequest,
+  reply: Reply,
+  res: http.ServerResponse,
+  { limitHeaders, ollamaWindow }: { limitHeaders: Record<string, string>; ollamaWindow: number },
+): Promise<void> {
   switch (reply.kind) {
     case 'hang':
       return;
     case 'error':
-      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...limitHeaders, ...reply.headers });
       res.end(JSON.stringify(reply.body ?? errorBody(flavour, reply.status)));
       return;
     case 'reset':
@@ -169,20 +285,30 @@ async function serve(flavour: 'openai' | 'anthropic', request: RecordedRequest, 
       }
       break;
     case 'malformed':
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(flavour === 'openai' ? 'data: {"id":"x","choices":[{"delta":{"content":"hi"\n\n' : 'event: message_start\ndata: {not json\n\n');
+      res.writeHead(200, { 'content-type': flavour === 'ollama' ? 'application/x-ndjson' : 'text/event-stream', ...limitHeaders });
+      res.end(
+        flavour === 'openai'
+          ? 'data: {"id":"x","choices":[{"delta":{"content":"hi"\n\n'
+          : flavour === 'anthropic'
+            ? 'event: message_start\ndata: {not json\n\n'
+            : '{"model":"x","message":{"role":"assistant","content":"hi"\n',
+      );
       return;
+    case 'errorLine': {
+      if (flavour !== 'ollama') throw new Error('errorLine is how Ollama fails mid-stream; script it for /api/chat');
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const [piece] = ollamaLines(request, { kind: 'text', text: reply.text }, ollamaWindow);
+      res.end(piece + `${JSON.stringify({ error: reply.message })}\n`);
+      return;
+    }
     case 'text':
       break;
   }
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.writeHead(200, { 'content-type': flavour === 'ollama' ? 'application/x-ndjson' : 'text/event-stream', 'cache-control': 'no-cache', ...limitHeaders });
   if (reply.kind === 'text' && reply.firstTokenDelayMs) await sleep(reply.firstTokenDelayMs);
+  const text: Extract<Reply, { kind: 'text' }> = reply.kind === 'text' ? reply : { kind: 'text', text: 'partial reply that never ends' };
   const events =
-    reply.kind === 'text'
-      ? flavour === 'openai'
-        ? openAiEvents(request, reply)
-        : anthropicEvents(request, reply)
-      : openAiEvents(request, { kind: 'text', text: 'partial reply that never ends' });
+    flavour === 'openai' ? openAiEvents(request, text) : flavour === 'anthropic' ? anthropicEvents(request, text) : ollamaLines(request, text, ollamaWindow);
   let sent = 0;
   for (const event of events) {
     if (reply.kind === 'reset' && sent === reply.afterChunks) {
@@ -259,14 +385,122 @@ function anthropicEvents(request: RecordedRequest, reply: Extract<Reply, { kind:
   return out;
 }
 
+/**
+ * Ollama's /api/chat stream: one JSON object a line, `done: false` with a piece of the message each, then one
+ * `done: true` line with `done_reason`, the counts and the durations (nanoseconds). The prompt is read through
+ * `options.num_ctx` (4,096 without it, at most the model's context length): what does not fit is cut, and
+ * `prompt_eval_count` counts what was read, as Ollama's do.
+ */
+function ollamaLines(request: RecordedRequest, reply: Extract<Reply, { kind: 'text' }>, window: number): string[] {
+  const base = () => ({ model: request.body.model, created_at: new Date().toISOString() });
+  const line = (payload: object) => `${JSON.stringify({ ...base(), ...payload })}\n`;
+  const out = chunks(reply.text, reply.chunkSize ?? 40).map((piece) => line({ message: { role: 'assistant', content: piece }, done: false }));
+  const usage = reply.usage === undefined ? { input: Math.min(promptTokens(request), window), output: Math.ceil(reply.text.length / 4) } : reply.usage;
+  const timing = reply.ollamaTiming ?? { loadMs: 12, evalMs: ((usage?.output ?? 0) / 50) * 1000 };
+  const ns = (ms: number) => Math.round(ms * 1e6);
+  const counts = usage
+    ? { prompt_eval_count: usage.input, prompt_eval_duration: ns(usage.input / 2), eval_count: usage.output, eval_duration: ns(timing.evalMs) }
+    : {};
+  out.push(
+    line({
+      message: { role: 'assistant', content: '' },
+      done: true,
+      done_reason: reply.finishReason ?? 'stop',
+      total_duration: ns(timing.loadMs + timing.evalMs),
+      load_duration: ns(timing.loadMs),
+      ...counts,
+    }),
+  );
+  return out;
+}
+
+/** Ollama's POST /api/show: the model's details, or 404 for a model not pulled. */
+function showModel(models: VendorServer['ollamaModels'], request: RecordedRequest, res: http.ServerResponse): void {
+  const name = String(request.body?.model ?? request.body?.name ?? '');
+  const model = models[name] ?? models[name.replace(/:latest$/, '')];
+  if (!model) {
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `model '${name}' not found` }));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      license: '',
+      modelfile: `FROM ${name}`,
+      parameters: 'stop "<|im_end|>"',
+      template: '{{ .Prompt }}',
+      details: { parent_model: '', format: 'gguf', family: model.arch, families: [model.arch], parameter_size: '7.6B', quantization_level: 'Q4_K_M' },
+      model_info: {
+        'general.architecture': model.arch,
+        'general.parameter_count': 7_615_616_512,
+        [`${model.arch}.attention.head_count`]: 28,
+        [`${model.arch}.context_length`]: model.contextLength,
+        [`${model.arch}.embedding_length`]: 3584,
+      },
+      capabilities: ['completion'],
+      modified_at: '2026-11-02T10:00:00Z',
+    }),
+  );
+}
+
+/** The prompt as a vendor would roughly count it: 4 characters a token of the system prompt and the messages. */
+function promptTokens(request: RecordedRequest): number {
+  const body = request.body ?? {};
+  const text = (value: unknown): string =>
+    typeof value === 'string' ? value : Array.isArray(value) ? value.map((block: any) => text(block?.text ?? block?.content ?? '')).join('') : '';
+  const system = text(body.system);
+  const messages = Array.isArray(body.messages) ? body.messages.map((m: any) => text(m.content)).join('') : '';
+  return Math.ceil((system.length + messages.length) / 4);
+}
+
+function openAiLimitHeaders(limits: RateLimits, used: { requests: number; tokens: number }, resetInMs: number): Record<string, string> {
+  return {
+    'x-ratelimit-limit-requests': String(limits.requests),
+    'x-ratelimit-limit-tokens': String(limits.tokens),
+    'x-ratelimit-remaining-requests': String(Math.max(0, limits.requests - used.requests)),
+    'x-ratelimit-remaining-tokens': String(Math.max(0, limits.tokens - used.tokens)),
+    'x-ratelimit-reset-requests': goDuration(resetInMs),
+    'x-ratelimit-reset-tokens': goDuration(resetInMs),
+  };
+}
+
+function anthropicLimitHeaders(limits: RateLimits, used: { requests: number; tokens: number; outputTokens: number }, resetAt: number): Record<string, string> {
+  // RFC 3339 to the second, as Anthropic sends them.
+  const reset = new Date(resetAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const family = (name: string, limit: number, remaining: number) => ({
+    [`anthropic-ratelimit-${name}-limit`]: String(limit),
+    [`anthropic-ratelimit-${name}-remaining`]: String(Math.max(0, remaining)),
+    [`anthropic-ratelimit-${name}-reset`]: reset,
+  });
+  const input = { limit: limits.tokens, remaining: limits.tokens - used.tokens };
+  const output = { limit: limits.outputTokens, remaining: limits.outputTokens - used.outputTokens };
+  // The tokens family is the most restrictive of the two in effect.
+  const tightest = output.remaining / output.limit < input.remaining / input.limit ? output : input;
+  return {
+    ...family('requests', limits.requests, limits.requests - used.requests),
+    ...family('input-tokens', input.limit, input.remaining),
+    ...family('output-tokens', output.limit, output.remaining),
+    ...family('tokens', tightest.limit, tightest.remaining),
+  };
+}
+
+/** A duration as Go's time.Duration prints it, as OpenAI's reset headers carry it: `20ms`, `1s`, `6m0s`, `1h2m3.5s`. */
+export function goDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = `${Number(((ms % 60_000) / 1000).toFixed(3))}s`;
+  return hours ? `${hours}h${minutes}m${seconds}` : minutes ? `${minutes}m${seconds}` : seconds;
+}
+
 /** Roughly what a vendor would count: 4 characters a token. */
 function defaultUsage(request: RecordedRequest, text: string): Usage {
   return { input: Math.ceil(JSON.stringify(request.body.messages).length / 4), output: Math.ceil(text.length / 4) };
 }
 
-function errorBody(flavour: 'openai' | 'anthropic', status: number): object {
+function errorBody(flavour: Flavour, status: number): object {
   const message = `scripted ${status}`;
+  if (flavour === 'ollama') return { error: message };
   return flavour === 'openai'
-    ? { error: { message, type: 'server_error', code: null } }
+    ? { error: { message, type: status === 429 ? 'requests' : 'server_error', code: status === 429 ? 'rate_limit_exceeded' : null } }
     : { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
 }
