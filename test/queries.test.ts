@@ -295,6 +295,50 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.equal(modelStats(s, 'all')[0].calls, (s.lastSeq / first.length) * 2, 'the rollups count every call');
   });
 
+  it("keeps an eval's runs out of the everyday numbers, host and store alike; their events still open, their calls still count as spend", async () => {
+    const now = Date.now();
+    const f = new EventFactory(now - 40 * 60_000);
+    const everyday: AgentEvent[] = [];
+    const all: AgentEvent[] = [];
+    for (let i = 0; i < 6; i++) {
+      const own = f.run(`u${i}`, 'openai', 'gpt-4.1-mini', 1 + (i % 2), i % 3 !== 0, 0.01);
+      // The same model, on eval tasks, interleaved: every event of an eval's runs carries its evalId.
+      const benchmark = f.run(`e${i}`, 'openai', 'gpt-4.1-mini', 2, i % 2 === 0, 0.05).map((e) => ({ ...e, evalId: 'ev1' }));
+      everyday.push(...own);
+      all.push(...own, ...benchmark);
+    }
+    const evalCost = all.filter((e) => e.evalId && e.type === 'llm.response').reduce((sum, e) => sum + (e.type === 'llm.response' ? e.costUsd! : 0), 0);
+    const [mixed, plain] = [new StatsAggregator(), new StatsAggregator()];
+    all.forEach((e) => mixed.add(e));
+    everyday.forEach((e) => plain.add(e));
+    const query = { sinceTs: 0, untilTs: Infinity, bucketMs: 3_600_000, sketches: true };
+    assert.deepEqual(mixed.stats(), plain.stats(), 'stats');
+    assert.deepEqual(mixed.rollups(query), plain.rollups(query), 'rollups');
+    assert.deepEqual(mixed.runPage(100), plain.runPage(100), 'the run list');
+    assert.ok(Math.abs(mixed.spendSince(0).costUsd - plain.spendSince(0).costUsd - evalCost) < 1e-9, "spend is what was paid, evals' calls too");
+    assert.equal(mixed.spendSince(0).calls, all.filter((e) => e.type === 'llm.response').length);
+    const e3 = all.find((e) => e.type === 'run.started' && e.runId === 'e3')!;
+    assert.equal(mixed.runStartSeq('e3'), e3.seq, "an eval cell opens its run's events");
+    const restarted = StatsAggregator.fromSnapshot(mixed.toSnapshot());
+    assert.equal(restarted.runStartSeq('e3'), e3.seq, 'and after a restart from the index');
+    assert.deepEqual(restarted.spendSince(0), mixed.spendSince(0));
+    assert.deepEqual(restarted.stats(), plain.stats());
+
+    const [fedAll, fedEveryday] = [await store(), await store()];
+    fedAll.ingest(all);
+    fedEveryday.ingest(everyday);
+    for (const window of ['hour', 'all'] as const) {
+      assert.deepEqual(modelStats(fedAll, window, now), modelStats(fedEveryday, window, now), window);
+      assert.deepEqual(passRateByModel(fedAll.db, window, now), passRateByModel(fedEveryday.db, window, now), window);
+    }
+    assert.deepEqual(
+      recentRuns(fedAll.db).map((r) => r.runId),
+      recentRuns(fedEveryday.db).map((r) => r.runId),
+      'the Activity list is the everyday runs',
+    );
+    assert.equal(runEvents(fedAll.db, 'e3').length, all.filter((e) => e.runId === 'e3').length, "the eval run's events are held");
+  });
+
   it('turns stats into plain-language insights', async () => {
     const s = await store();
     const now = Date.now();

@@ -196,7 +196,9 @@ export class Store {
         this.maxSeq = event.seq;
         added++;
         this.putEvent(event);
-        this.derive(event);
+        // An eval's runs are not everyday runs: the host's rollups leave them out (`events/stats.ts`), so must
+        // what is folded here. Their raw events stay, for an eval cell to open its run.
+        if (event.evalId === undefined) this.derive(event);
       }
     });
     if (added > 0) this.trim(added);

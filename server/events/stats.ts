@@ -155,9 +155,20 @@ export class StatsAggregator {
   private cached: Stats | undefined;
   /** Which reply of a running run was counted last (not in the snapshot: a reply's events are appended together). */
   private readonly editFold = new EditQualityFold();
+  /**
+   * Eval runs (every event of one carries `evalId`) are not everyday runs: they stay out of the stats, the
+   * rollups and the run list, so analytics never mix a benchmark's hundred runs with the user's own by
+   * accident (the Models view reads them from the eval's report). Kept of them: where each started, so an eval
+   * cell can still open its run's events, and what their calls cost, so spend (today's, the status bar's) is
+   * still what the user paid.
+   */
+  private readonly evalRunStarts = new Map<string, number>();
+  /** `[ts, costUsd]` of each priced call of an eval's runs, flat, in log order. */
+  private evalSpend: number[] = [];
 
   add(event: AgentEvent): void {
     this.cached = undefined;
+    if (event.evalId !== undefined) return this.addEval(event);
     switch (event.type) {
       case 'llm.response': {
         const acc = this.model(event.provider, event.model);
@@ -211,10 +222,20 @@ export class StatsAggregator {
     }
   }
 
-  /** Cost of the priced calls at or after `sinceTs`. Calls are in ts order, so scan from the newest back. */
+  /** An eval's event: only what `evalRunStarts` and `evalSpend` keep. */
+  private addEval(event: AgentEvent): void {
+    if (event.type === 'run.started') this.evalRunStarts.set(event.runId, event.seq);
+    else if (event.type === 'llm.response' && event.costUsd !== null) this.evalSpend.push(event.ts, event.costUsd);
+  }
+
+  /** Cost of the priced calls at or after `sinceTs`, evals' too. Calls are in ts order, so scan from the newest back. */
   spendSince(sinceTs: number): { costUsd: number; calls: number } {
     let costUsd = 0;
     let calls = 0;
+    for (let i = this.evalSpend.length - 2; i >= 0 && this.evalSpend[i] >= sinceTs; i -= 2) {
+      costUsd += this.evalSpend[i + 1];
+      calls++;
+    }
     this.callsSince(sinceTs, (rows, i) => {
       if (Number.isNaN(rows[i + COST])) return;
       costUsd += rows[i + COST];
@@ -390,7 +411,7 @@ export class StatsAggregator {
   /** Where a run's first event is in the log (its `run.started` seq), for reading its events. */
   runStartSeq(runId: string): number | undefined {
     const at = this.index().get(runId);
-    return at === undefined ? undefined : this.columns.startSeq.get(at);
+    return at === undefined ? this.evalRunStarts.get(runId) : this.columns.startSeq.get(at);
   }
 
   /** Every run, newest first (for a full scan; answers use `runPage`). */
@@ -508,6 +529,8 @@ export class StatsAggregator {
         passedIterations: this.passedIterations,
         days: [...this.days].flatMap(([day, byModel]) => [...byModel].flatMap(([model, daySums]) => [day, model, ...daySums])),
         runDays: [...this.runDays].flatMap(([day, byModel]) => [...byModel].flatMap(([key, sums]) => [day, key, ...sums])),
+        evalRuns: [...this.evalRunStarts],
+        evalSpend: this.evalSpend,
       },
       sketches: accs.flatMap((acc) => [acc.latencies.buckets(), acc.ttfts.buckets()]),
       runIds: this.runIds.packed(),
@@ -563,6 +586,13 @@ export class StatsAggregator {
       if (!agg.runDays.has(day)) agg.runDays.set(day, new Map());
       agg.runDays.get(day)!.set(key, Float64Array.from(runDays.slice(i + 2, i + 2 + RUN_SUMS), num));
     }
+    const evalRuns = Array.isArray(meta.evalRuns) ? meta.evalRuns : fail('bad eval runs');
+    for (const entry of evalRuns) {
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string') fail('bad eval runs');
+      agg.evalRunStarts.set(entry[0], num(entry[1]));
+    }
+    const evalSpend = Array.isArray(meta.evalSpend) && meta.evalSpend.length % 2 === 0 ? meta.evalSpend : fail('bad eval spend');
+    agg.evalSpend = evalSpend.map((value, i) => (i % 2 === 0 ? num(value) : sum(value)));
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
     agg.runIds = new IdColumn(runIds.blob, runIds.ends);
     if (calls instanceof Float64Array) agg.calls = new Column(checkCalls(calls, agg.names.length));
@@ -760,6 +790,10 @@ export interface StatsSnapshot {
     days: number[];
     /** `[day, provider × NAMES_LIMIT + model id, …sums]` per UTC day runs started on, sums in `RUN_SUMS` order. */
     runDays: number[];
+    /** Each eval run's id and the seq of its `run.started`. */
+    evalRuns: Array<[string, number]>;
+    /** `[ts, costUsd]` of each priced call of an eval's runs. */
+    evalSpend: number[];
   };
   /** Each model's latency sketch then its TTFT sketch (`LatencySketch.buckets`), in `meta.models` order. */
   sketches: Float64Array[];

@@ -63,7 +63,7 @@ export function Analytics({ store, budgetUsd }: { store: Store; version: number;
             {w.label}
           </button>
         ))}
-        <span class="spend" title="What today's priced model calls cost">
+        <span class="spend" title="What today's priced model calls of everyday runs cost (an eval's runs are in the Models tab, apart)">
           Today {usd(spendToday)}
         </span>
       </div>
