@@ -1,5 +1,5 @@
 /** Display formatting shared by the components. */
-export { placedBy, usd, wellFormed } from '../server/protocol/format';
+export { percent, placedBy, usd, wellFormed } from '../server/protocol/format';
 
 export function ms(value: number | null): string {
   if (value === null) return '–';
@@ -16,10 +16,6 @@ const chartDays = new Intl.DateTimeFormat([], { month: 'short', day: 'numeric' }
 export function count(value: number | null): string {
   if (value === null) return '–';
   return value >= 10_000 ? `${(value / 1000).toFixed(0)}k` : counts.format(value);
-}
-
-export function percent(value: number | null): string {
-  return value === null ? '–' : `${Math.round(value * 100)}%`;
 }
 
 /** A time of day to the second (run start times). */

@@ -2,7 +2,7 @@
 import { API_PREFIX, API_WS_PROTOCOL } from '../server/protocol/api';
 import type { AgentEvent } from '../server/protocol/events';
 import { Methods, MethodTypes } from '../server/protocol/methods';
-import type { FromWebview, ToWebview, WebviewMethod } from '../server/protocol/webview';
+import type { FromWebview, ToWebview, WebviewMethod, WebviewParams } from '../server/protocol/webview';
 
 type Outgoing = Exclude<FromWebview, { type: 'request' }>;
 type Incoming = Exclude<ToWebview, { type: 'response' }>;
@@ -13,7 +13,7 @@ export interface Transport {
   post(message: Outgoing): void;
   onMessage(handler: (message: Incoming) => void): void;
   /** Calls a host method (through the extension, or over the API's WebSocket); rejects with the host's message. */
-  request<M extends WebviewMethod>(method: M, params: Exclude<MethodTypes[M]['params'], void>): Promise<MethodTypes[M]['result']>;
+  request<M extends WebviewMethod>(method: M, params: WebviewParams<M>): Promise<MethodTypes[M]['result']>;
 }
 
 declare function acquireVsCodeApi(): { postMessage(message: unknown): void };

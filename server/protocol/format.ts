@@ -6,6 +6,11 @@ export function usd(value: number | null): string {
   return value === null ? 'cost unknown' : `$${value.toFixed(value < 0.01 ? 4 : 2)}`;
 }
 
+/** A rate from 0 to 1 as a whole percentage, `67%`; a dash for none. */
+export function percent(value: number | null): string {
+  return value === null ? '–' : `${Math.round(value * 100)}%`;
+}
+
 /** The well-formed edit rate of `replies` judged replies, `83% of 12`; a dash before any. */
 export function wellFormed(rate: number | null, replies: number): string {
   return rate === null ? '–' : `${Math.round(rate * 100)}% of ${replies}`;

@@ -3,14 +3,20 @@ import type { AgentEvent } from './events';
 import { isRunId, Methods, MethodTypes } from './methods';
 
 /** The host's read-only methods a webview may call through the extension: what its views are loaded from. */
-export const WEBVIEW_METHODS = [Methods.rollups, Methods.runs, Methods.events] as const;
+export const WEBVIEW_METHODS = [Methods.rollups, Methods.runs, Methods.events, Methods.evals, Methods.eval] as const;
 export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
+/** A webview method's params as sent: an object always, an empty one for a method that takes none. */
+export type WebviewParams<M extends WebviewMethod> = [Exclude<MethodTypes[M]['params'], void>] extends [never]
+  ? Record<string, never>
+  : Exclude<MethodTypes[M]['params'], void>;
 
 export type ToWebview =
   /** Events to ingest: history pages and live events alike. They may overlap; the store dedupes by seq. */
   | { type: 'events'; events: AgentEvent[] }
   /** The editor's context: the file a Start Run would fix, and whether runs are allowed at all. */
   | { type: 'context'; activeFile: string | null; trusted: boolean; budgetUsd: number | null }
+  /** Show an eval in the Models view (Compare Models on This Repository finished it). */
+  | { type: 'showEval'; evalId: string }
   /** The answer to the webview's `request` of the same `id`: the host's result, or its error's message. */
   | { type: 'response'; id: number; result?: MethodTypes[WebviewMethod]['result']; error?: string };
 

@@ -150,7 +150,7 @@ function RunActions({ run, transport }: { run: RunRow; transport: Transport }) {
  * A run's events grouped by iteration: the model call, what happened to its reply, the test that followed. An
  * iteration that wrote files is a checkpoint: `restore` puts the files back as it left them.
  */
-function Timeline({ events, restore }: { events: AgentEvent[]; restore?: (iteration: number) => void }) {
+export function Timeline({ events, restore }: { events: AgentEvent[]; restore?: (iteration: number) => void }) {
   const byIteration = new Map<number, AgentEvent[]>();
   for (const e of events) {
     const iteration = 'iteration' in e && typeof e.iteration === 'number' ? e.iteration : -1;

@@ -7,6 +7,7 @@ import type { Store } from '../store';
 import type { Transport } from '../transport';
 import { Activity } from './Activity';
 import { Analytics } from './Analytics';
+import { Models } from './Models';
 
 type Context = Extract<ToWebview, { type: 'context' }>;
 
@@ -14,6 +15,9 @@ type Context = Extract<ToWebview, { type: 'context' }>;
 const RELOAD_MS = 30 * 60_000;
 /** While the host is still indexing its log, ask again this often. */
 const PARTIAL_RETRY_MS = 2000;
+/** `eval.*` events come a cell at a time, several at once under concurrency: the Models view asks again at most this often. */
+const EVAL_REFRESH_MS = 250;
+const MODELS_TAB = 2;
 
 /**
  * The dashboard: loads the store from the host's rollups and newest runs (the first time from `firstLoad`,
@@ -26,8 +30,12 @@ export function App({ store, transport, firstLoad }: { store: Store; transport: 
   const [tab, setTab] = useState(0);
   const [status, setStatus] = useState<'loading' | 'partial' | 'ready' | { error: string }>('loading');
   const [context, setContext] = useState<Context>({ type: 'context', activeFile: null, trusted: true, budgetUsd: null });
+  const [evalsVersion, setEvalsVersion] = useState(0);
+  const [shownEval, setShownEval] = useState<string | null>(null);
   useEffect(() => {
     let frame = 0;
+    let evalTimer: ReturnType<typeof setTimeout> | undefined;
+    const evalsChanged = () => (evalTimer ??= setTimeout(() => ((evalTimer = undefined), setEvalsVersion((v) => v + 1)), EVAL_REFRESH_MS));
     const changed = () => (frame ||= requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1))));
     let loading: Promise<void> | undefined;
     let ready = false;
@@ -60,6 +68,7 @@ export function App({ store, transport, firstLoad }: { store: Store; transport: 
         }));
     transport.onMessage((message) => {
       if (message.type === 'events' && Array.isArray(message.events)) {
+        if (message.events.some((e) => e.type.startsWith('eval.'))) evalsChanged();
         if (loading && ready) return void (held ??= []).push(...message.events);
         if (store.ingest(message.events) > 0) changed();
         if (store.stale) {
@@ -68,11 +77,18 @@ export function App({ store, transport, firstLoad }: { store: Store; transport: 
         }
       } else if (message.type === 'context') {
         setContext(message);
+      } else if (message.type === 'showEval') {
+        setShownEval(message.evalId);
+        setTab(MODELS_TAB);
+        evalsChanged();
       }
     });
     void load();
     const timer = setInterval(() => void load(), RELOAD_MS);
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      clearTimeout(evalTimer);
+    };
   }, []);
   const db: Database = store.db;
   const loadRun = async (runId: string) => {
@@ -111,6 +127,20 @@ export function App({ store, transport, firstLoad }: { store: Store; transport: 
         </vscode-tab-panel>
         <vscode-tab-header slot="header">Analytics</vscode-tab-header>
         <vscode-tab-panel>{tab === 1 && <Analytics store={store} version={version} budgetUsd={context.budgetUsd} />}</vscode-tab-panel>
+        <vscode-tab-header slot="header">Models</vscode-tab-header>
+        <vscode-tab-panel>
+          {tab === MODELS_TAB && (
+            <Models
+              db={db}
+              version={version}
+              transport={transport}
+              evalsVersion={evalsVersion}
+              shownEval={shownEval}
+              loadRun={loadRun}
+              unpinRun={(runId) => store.unpin(runId)}
+            />
+          )}
+        </vscode-tab-panel>
       </vscode-tabs>
     </main>
   );
