@@ -52,12 +52,23 @@ class DashboardConnection implements vscode.Disposable {
     );
   }
 
+  /** An eval the Models view is to show; held until the webview is ready for messages. */
+  private pendingEval: string | undefined;
+
+  /** Switches the dashboard to its Models view on an eval. */
+  showEval(evalId: string): void {
+    if (this.sentSeq === null) this.pendingEval = evalId;
+    else void this.webview.postMessage({ type: 'showEval', evalId } satisfies ToWebview);
+  }
+
   private async receive(raw: unknown): Promise<void> {
     const message = parseFromWebview(raw);
     if (!message) return; // Not ours, or malformed: never act on it.
     switch (message.type) {
       case 'ready':
         this.sendContext();
+        if (this.pendingEval) void this.webview.postMessage({ type: 'showEval', evalId: this.pendingEval } satisfies ToWebview);
+        this.pendingEval = undefined;
         await this.replay(message.afterSeq);
         break;
       case 'startRun':
@@ -153,6 +164,7 @@ class DashboardConnection implements vscode.Disposable {
 export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewId = 'devAi.dashboard';
   private panel: vscode.WebviewPanel | undefined;
+  private panelConnection: DashboardConnection | undefined;
   private readonly connections = new Set<DashboardConnection>();
 
   constructor(
@@ -169,17 +181,24 @@ export class Dashboard implements vscode.WebviewViewProvider, vscode.Disposable 
     if (this.panel) return this.panel.reveal();
     this.panel = vscode.window.createWebviewPanel('devAi.dashboardPanel', 'dev-ai Dashboard', vscode.ViewColumn.Active, {});
     this.panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.png');
-    this.connect(this.panel.webview, this.panel.onDidDispose);
-    this.panel.onDidDispose(() => (this.panel = undefined));
+    this.panelConnection = this.connect(this.panel.webview, this.panel.onDidDispose);
+    this.panel.onDidDispose(() => (this.panel = this.panelConnection = undefined));
   }
 
-  private connect(webview: vscode.Webview, onDidDispose: vscode.Event<void>): void {
+  /** Opens the dashboard panel on its Models view, showing an eval. */
+  showEval(evalId: string): void {
+    this.openPanel();
+    this.panelConnection?.showEval(evalId);
+  }
+
+  private connect(webview: vscode.Webview, onDidDispose: vscode.Event<void>): DashboardConnection {
     const connection = new DashboardConnection(webview, this.host, this.activeFile, this.extensionUri);
     this.connections.add(connection);
     onDidDispose(() => {
       connection.dispose();
       this.connections.delete(connection);
     });
+    return connection;
   }
 
   dispose(): void {

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { ActiveFile } from './activeFile';
 import { registerCommands } from './commands';
+import { registerCompareModels } from './compareModels';
 import { Dashboard } from './dashboard';
 import { HostClient } from './hostClient';
 import { ApiKeys } from './keys';
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerCommands(context, host, keys, runs, activeFile, log);
   registerRunCommands(context, log, actions);
   registerTestsFirst(context, host, activeFile, docs, log);
+  registerCompareModels(context, host, dashboard, log);
   log.info(`dev-ai activated in ${(performance.now() - started).toFixed(1)} ms`);
   void host.get().catch((err: Error) => log.error(`the micro-agent host did not start: ${err.message}`));
 }
