@@ -35,7 +35,7 @@ function wilson(k: number, n: number): [number, number] {
   const z = 1.96;
   const p = k / n;
   const center = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
-  const half = ((z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n)));
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
   return [center - half, center + half];
 }
 
@@ -59,6 +59,7 @@ describe('micro-agent eval', function () {
     );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const report = JSON.parse(result.stdout);
+    if (process.env.DEBUG_EVAL) console.log(result.stderr, JSON.stringify(report.models, null, 1), report.notes);
 
     // Exactly the two fixes are tasks: not the test-only commit, not the refactor whose tests pass without it.
     assert.equal(report.tasks, 2);
@@ -91,7 +92,8 @@ describe('micro-agent eval', function () {
     const cells = events.filter((e) => e.type === 'eval.cell' && e.evalId === evalId);
     assert.equal(cells.length, 8);
     const runIds = new Set(cells.map((cell) => cell.runId));
-    for (const event of events.filter((e) => e.runId && runIds.has(e.runId))) assert.equal(event.evalId, evalId, `${event.type} of an eval's run carries evalId`);
+    for (const event of events.filter((e) => e.runId && runIds.has(e.runId)))
+      assert.equal(event.evalId, evalId, `${event.type} of an eval's run carries evalId`);
     for (const model of report.models) {
       const mine = cells.filter((cell) => cell.model === model.model);
       const finished = events.filter((e) => e.type === 'run.finished' && mine.some((cell) => cell.runId === e.runId));
@@ -138,7 +140,11 @@ describe('micro-agent eval', function () {
     // Slow replies: the cells are mid-call (their copies exist) when Ctrl-C comes.
     vendor.respond = (request) => ({ ...(PLAYERS[RIGHT](request) as Reply & { kind: 'text' }), firstTokenDelayMs: 1500 });
     const key = env();
-    const child = spawnCli(['eval', '--from-git', `${repo.base}..HEAD`, '--models', `openai:${RIGHT},openai:${WRONG}`, '-t', EVAL_TEST_COMMAND, '--concurrency', '2'], repo.root, key);
+    const child = spawnCli(
+      ['eval', '--from-git', `${repo.base}..HEAD`, '--models', `openai:${RIGHT},openai:${WRONG}`, '-t', EVAL_TEST_COMMAND, '--concurrency', '2'],
+      repo.root,
+      key,
+    );
     await until(() => readLog(repo.root).filter((e) => e.type === 'llm.request' && e.evalId).length >= 2, 'two cells mid-call', 60_000);
     assert.ok(evalCopies().length > copiesBefore.length, 'the running cells have their copies');
     child.child.kill('SIGINT');
@@ -166,7 +172,10 @@ describe('micro-agent eval', function () {
     const newCells = after.filter((e) => e.type === 'eval.cell' && e.seq > restarted.seq);
     assert.equal(newCells.length, 4 - done);
     assert.ok(vendor.requests.length > asked);
-    assert.deepEqual(report.models.map((r: any) => r.model), [`openai:${RIGHT}`, `openai:${WRONG}`]);
+    assert.deepEqual(
+      report.models.map((r: any) => r.model),
+      [`openai:${RIGHT}`, `openai:${WRONG}`],
+    );
     assert.deepEqual(snapshot(repo.root), before);
     assert.deepEqual(evalCopies(), copiesBefore);
   });

@@ -34,7 +34,7 @@ test('add', () => assert.equal(add(2, 3), 5));
 test('sub', () => assert.equal(sub(5, 3), 2));
 test('clamp', () => assert.equal(clamp(12, 0, 10), 10));
 `;
-const CALC_TEST_WITH_MUL = CALC_TEST.replace("{ add, sub, clamp }", '{ add, sub, mul, clamp }') + "test('mul', () => assert.equal(mul(2, 3), 6));\n";
+const CALC_TEST_WITH_MUL = CALC_TEST.replace('{ add, sub, clamp }', '{ add, sub, mul, clamp }') + "test('mul', () => assert.equal(mul(2, 3), 6));\n";
 
 function git(root: string, ...args: string[]): string {
   return execFileSync('git', args, {
@@ -83,7 +83,9 @@ test('shout', () => assert.equal(shout('hi'), 'HI!'));
   });
   const fixCapitalize = commit(root, 'Fix capitalize: upper-case the first letter', { 'src/strings.js': STRINGS.fixed });
   const fixMul = commit(root, 'Fix mul, which added\n\nmul(2, 3) was 5.', { 'src/calc.js': CALC.fixed, 'test/calc.test.js': CALC_TEST_WITH_MUL });
-  const testOnly = commit(root, 'test: more sub cases', { 'test/calc.test.js': CALC_TEST_WITH_MUL + "test('sub negative', () => assert.equal(sub(1, 3), -2));\n" });
+  const testOnly = commit(root, 'test: more sub cases', {
+    'test/calc.test.js': CALC_TEST_WITH_MUL + "test('sub negative', () => assert.equal(sub(1, 3), -2));\n",
+  });
   const notAFix = commit(root, 'Refactor clamp with Math.min and Math.max; document it', {
     'src/calc.js': calc('a * b', 'Math.min(Math.max(x, lo), hi)'),
     'README.md': '# calc\n\nclamp(x, lo, hi) keeps x within [lo, hi].\n',
