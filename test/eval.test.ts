@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cli, spawnCli } from './support/cli';
 import { addWorkInProgress, CALC, EVAL_TEST_COMMAND, evalCopies, makeEvalRepo, snapshot, STRINGS } from './support/evalRepo';
-import { fakeKey, fixReply, readLog } from './support/fixtures';
+import { fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
 import { until } from './support/until';
 import { playModels, promptText, RecordedRequest, Reply, useVendorServer } from './support/vendorServer';
 import { compareRows } from '../server/protocol/leaderboard';
@@ -178,6 +178,66 @@ describe('micro-agent eval', function () {
     );
     assert.deepEqual(snapshot(repo.root), before);
     assert.deepEqual(evalCopies(), copiesBefore);
+  });
+
+  it("after kill -9, the next eval removes the dead process's copies, closes its runs without touching the workspace, and resumes", async () => {
+    const repo = makeEvalRepo();
+    fs.mkdirSync(path.join(repo.root, '.micro-agent'));
+    const before = snapshot(repo.root);
+    const copiesBefore = evalCopies();
+    vendor.respond = (request) => ({ ...(PLAYERS[RIGHT](request) as Reply & { kind: 'text' }), firstTokenDelayMs: 5000 });
+    const key = env();
+    const child = spawnCli(['eval', '--from-git', `${repo.base}..HEAD`, '--models', `openai:${RIGHT}`, '-t', EVAL_TEST_COMMAND], repo.root, key);
+    await until(() => readLog(repo.root).some((e) => e.type === 'llm.request' && e.evalId), 'a cell mid-call', 60_000);
+    child.child.kill('SIGKILL');
+    await child.result;
+    assert.ok(evalCopies().length > copiesBefore.length, 'a process killed outright leaves its copy');
+    const evalId = readLog(repo.root).find((e) => e.type === 'eval.started').evalId;
+
+    vendor.respond = playModels(PLAYERS, taskOf);
+    const resumed = await cli(['eval', '--resume', evalId, '--json'], repo.root, key);
+    assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
+    assert.equal(JSON.parse(resumed.stdout).complete, true);
+    const interrupted = readLog(repo.root).filter((e) => e.type === 'run.finished' && e.reason === 'interrupted');
+    assert.equal(interrupted.length, 1);
+    assert.equal(interrupted[0].evalId, evalId);
+    assert.deepEqual(interrupted[0].files, []);
+    assert.deepEqual(evalCopies(), copiesBefore);
+    assert.deepEqual(snapshot(repo.root), before);
+  });
+
+  it('honours --budget and the daily cap: a cell refused for money is an outcome, not a crash', async () => {
+    const tasks = Array.from({ length: 3 }, () => JSON.stringify({ file: 'math.js', testCommand: TEST_COMMAND })).join('\n');
+    // Each call costs $0.40 (a million input tokens of gpt-4.1-mini).
+    vendor.respond = () => ({ kind: 'text', text: fixReply(FIXED_MATH), usage: { input: 1_000_000, output: 0 } });
+    const run = async (flags: string[]) => {
+      const root = makeWorkspace();
+      fs.writeFileSync(path.join(root, 'tasks.jsonl'), tasks);
+      const result = await cli(['eval', '--tasks', 'tasks.jsonl', '--models', `openai:${RIGHT}`, '--json', ...flags], root, env());
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      return JSON.parse(result.stdout);
+    };
+    const budgeted = await run(['--budget', '0.5']);
+    assert.deepEqual(
+      budgeted.cells.map((cell: any) => [cell.outcome, cell.reason]),
+      [
+        ['passed', 'tests_passed'],
+        ['passed', 'tests_passed'],
+        ['refused', 'budget_eval'],
+      ],
+    );
+    const refused = budgeted.cells[2];
+    assert.equal(refused.runId, null);
+    assert.equal(refused.costUsd, null);
+    assert.equal(budgeted.models[0].tasks, 3);
+    assert.equal(budgeted.models[0].passed, 2);
+
+    const capped = await run(['--daily-budget', '0.3']);
+    assert.deepEqual(
+      capped.cells.map((cell: any) => cell.outcome),
+      ['passed', 'refused', 'refused'],
+    );
+    assert.equal(capped.cells[1].reason, 'budget_daily');
   });
 
   it('exits 2 on a usage error', async () => {

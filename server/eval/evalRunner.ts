@@ -15,6 +15,7 @@ import { isEvalId } from '../protocol/eval';
 import { isProviderName, unknownProviderMessage } from '../protocol/providers';
 import { parseModel, runCell } from './cell';
 import { checkRange, type MiningSetup, tasksFromGit } from './gitTasks';
+import { sweepStaleCopies } from './isolation';
 import { mutantTasks } from './mutants';
 import { cellKey, type EvalSpec, latestCells, listEvals, loadSpec, readEvalEvents, reportOf, saveSpec, taskSummary } from './store';
 import { TasksFileError, tasksFromFile } from './tasksFile';
@@ -79,6 +80,7 @@ export class EvalService {
    */
   start(params: StartEvalParams): EvalStarted {
     this.planner.refuseUntrusted();
+    sweepStaleCopies();
     const resumed = params.resume === undefined ? undefined : this.resumable(params.resume);
     const evalId = resumed?.evalId ?? `ev-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     if (this.running.has(evalId)) throw new EngineError('run_in_progress', `eval ${evalId} is running already`);
@@ -112,6 +114,7 @@ export class EvalService {
   /** `--plan`: the tasks mined and the spec kept, every cell a job of the matrix; nothing is run. */
   async plan(params: StartEvalParams): Promise<EvalPlan> {
     this.planner.refuseUntrusted();
+    sweepStaleCopies();
     const evalId = `ev-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const spec = await this.mine(evalId, this.checkFresh(params), new AbortController().signal);
     return { evalId, include: jobsOf(spec, new Set()), notes: spec.notes };

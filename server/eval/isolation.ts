@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { IGNORED_FOLDERS } from '../agent/context';
 import { runGit } from '../foundation/git';
+import { isAlive } from '../foundation/runLock';
 import { STATE_DIR_NAME } from '../foundation/workspace';
 
 /** Every copy of this process not yet removed. */
@@ -39,7 +40,8 @@ export function gitEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 function newCopyDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), COPY_PREFIX));
+  // The pid in the name: a process killed outright (kill -9) cannot clean up; the next eval removes what it left.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${COPY_PREFIX}${process.pid}-`));
   live.add(dir);
   return dir;
 }
@@ -127,6 +129,25 @@ export function removeAllCopies(): void {
       // Best effort at exit: what cannot be removed now (a file held open) is in the temp folder the system cleans.
     }
   }
+}
+
+/**
+ * Removes the copies of eval processes that are gone (killed before they could clean up); the copies of live
+ * processes (another eval running beside this one) stay. Returns how many were removed.
+ */
+export function sweepStaleCopies(): number {
+  let removed = 0;
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const pid = Number(/^micro-agent-eval-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true, maxRetries: 3 });
+      removed++;
+    } catch {
+      // Someone else's to remove (another user's temp file); not ours to fail on.
+    }
+  }
+  return removed;
 }
 
 /** How many copies are live now (the bench and the tests read it). */

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
+import { isAlive } from '../foundation/runLock';
 import { ensureStateDir, statePaths, writeAtomic } from '../foundation/workspace';
 import { checkEvent } from '../events/validate';
 import type { EvalCell, EvalCellResult, EvalReport, EvalSummary, EvalTaskSpec, EvalTaskSummary } from '../protocol/eval';
@@ -106,15 +107,6 @@ export function reportOf(spec: EvalSpec, events: readonly AgentEvent[]): EvalRep
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Every eval in the log, newest first; `running`: in this process (`isRunning`) or in another one still alive. */
 export async function listEvals(logFile: string, isRunning: (evalId: string) => boolean): Promise<EvalSummary[]> {
   const byEval = new Map<string, AgentEvent[]>();
@@ -134,7 +126,7 @@ export async function listEvals(logFile: string, isRunning: (evalId: string) => 
     const lastStart = starts[starts.length - 1];
     const ended = finish !== undefined && finish.seq > lastStart.seq;
     const status: EvalSummary['status'] =
-      isRunning(evalId) || (!ended && lastStart.type === 'eval.started' && alive(lastStart.pid))
+      isRunning(evalId) || (!ended && lastStart.type === 'eval.started' && isAlive(lastStart.pid))
         ? 'running'
         : !ended
           ? 'interrupted'
