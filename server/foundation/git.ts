@@ -87,6 +87,11 @@ export function gitWorkTree(dir: string): string | undefined {
   }
 }
 
+/** One git command within `options.timeoutMs`, cancellable, its process group killed when it overstays: its stdout, trimmed. */
+export function runGit(cwd: string, args: string[], options: GitOptions): Promise<string> {
+  return git(cwd, args, Date.now() + options.timeoutMs, options);
+}
+
 /** Commits exactly `files` (paths relative to `cwd`) with `message`; resolves with the new commit's hash. */
 export async function commitFiles(cwd: string, files: readonly string[], message: string, options: GitOptions): Promise<string> {
   const deadline = Date.now() + options.timeoutMs;

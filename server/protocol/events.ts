@@ -383,6 +383,8 @@ export interface EvalStartedEvent extends EventBase {
   budgetUsd: number | null;
   taskBudgetUsd: number | null;
   concurrency: number;
+  /** The process running the eval, so that a reader can tell a live eval from one a dead process left open. */
+  pid: number;
 }
 
 /** One task × model cell finished (or was refused, or cancelled): the leaderboard is a fold of these. */
