@@ -28,6 +28,8 @@ export interface GitOptions {
 
 /** Output kept from a git command (a hook may print without end): its tail, for the error message. */
 const MAX_OUTPUT_CHARS = 64 * 1024;
+/** How long the pipes may stay open after git exited (a hook's leftover child holding them) before they are cut. */
+const PIPE_GRACE_MS = 1000;
 
 /** Runs one git command; resolves with its stdout, rejects with GitError (its stderr's last lines, a timeout, a cancel). */
 function git(cwd: string, args: string[], deadline: number, options: GitOptions): Promise<string> {
@@ -64,13 +66,18 @@ function git(cwd: string, args: string[], deadline: number, options: GitOptions)
       else resolve(stdout.trim());
     };
     child.on('error', (err) => settle(new GitError(`git could not be run: ${err.message}`)));
-    // 'exit', not 'close': something a hook left running may hold the pipes for as long as it lives.
+    // 'exit', not 'close': something a hook left running may hold the pipes for as long as it lives. But git's
+    // own output may still be in the pipes when it exits (under load 'exit' often comes first): read to their
+    // end, and cut them off only after a grace period, so a busy machine never gets an empty `rev-list`.
     child.on('exit', (code) => {
-      child.stdout.destroy();
-      child.stderr.destroy();
-      if (stopped) settle(new GitError(`git ${args[0]} ${stopped}`));
-      else if (code !== 0) settle(new GitError(`git ${args[0]} failed: ${stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`}`));
-      else settle(undefined);
+      const pipes = [child.stdout, child.stderr];
+      const cutOff = setTimeout(() => pipes.forEach((pipe) => pipe.destroy()), PIPE_GRACE_MS);
+      void Promise.all(pipes.map((pipe) => new Promise<void>((done) => (pipe.closed ? done() : pipe.once('close', () => done()))))).then(() => {
+        clearTimeout(cutOff);
+        if (stopped) settle(new GitError(`git ${args[0]} ${stopped}`));
+        else if (code !== 0) settle(new GitError(`git ${args[0]} failed: ${stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`}`));
+        else settle(undefined);
+      });
     });
   });
 }
