@@ -141,7 +141,7 @@ function Report({
         </ul>
       )}
       <Leaderboard rows={report.models} colour={colour} />
-      <Grid report={report} opened={opened} open={(cell) => setOpened(cell === opened ? null : cell)} />
+      <Grid report={report} colour={colour} opened={opened} open={(cell) => setOpened(cell === opened ? null : cell)} />
       {opened?.runId && (
         <CellRun key={opened.runId} cell={opened} runId={opened.runId} db={db} loadRun={loadRun} unpinRun={unpinRun} close={() => setOpened(null)} />
       )}
@@ -168,7 +168,7 @@ const COLUMNS: Array<{ col: string; label: string; title?: string; value: (r: Ev
     title: 'Mean iterations of the passing tasks',
     value: (r) => (r.meanIterations === null ? '–' : r.meanIterations.toFixed(1)),
   },
-  { col: 'cost', label: 'Cost', value: (r) => usd(r.costUsd) },
+  { col: 'cost', label: 'Cost', value: (r) => (r.costUsd === null ? 'unpriced' : usd(r.costUsd)) },
   { col: 'costPerPass', label: '$ / pass', value: (r) => (r.costPerPassUsd === null ? '–' : usd(r.costPerPassUsd)) },
   { col: 'wall', label: 'Mean time', value: (r) => ms(r.meanWallMs) },
 ];
@@ -237,7 +237,7 @@ function IntervalBar({ row, colour }: { row: EvalModelRow; colour: string }) {
 }
 
 /** Tasks down, models across (leaderboard order); a cell shows how its run ended and opens it. */
-function Grid({ report, opened, open }: { report: EvalReport; opened: EvalCell | null; open: (cell: EvalCell) => void }) {
+function Grid({ report, colour, opened, open }: { report: EvalReport; colour: Map<string, string>; opened: EvalCell | null; open: (cell: EvalCell) => void }) {
   const cells = new Map(report.cells.map((c) => [`${c.task}\u0000${c.model}`, c]));
   // Models with no finished cell yet (every one cancelled or still running) have no leaderboard row: columns too.
   const models = [...new Set([...report.models.map((r) => r.model), ...report.cells.map((c) => c.model)])];
@@ -247,9 +247,11 @@ function Grid({ report, opened, open }: { report: EvalReport; opened: EvalCell |
         <thead>
           <tr>
             <th>Task</th>
-            {models.map((m) => (
+            {models.map((m, i) => (
+              // At sidebar width only the swatch and place show (styles.css): the leaderboard above names them.
               <th key={m} title={m}>
-                {m.split(':').slice(1).join(':') || m}
+                {colour.has(m) && <span class="swatch dot" style={{ background: colour.get(m) }} />}
+                <span class="rank">{i + 1}</span> <span class="model-name">{m.split(':').slice(1).join(':') || m}</span>
               </th>
             ))}
           </tr>
@@ -282,7 +284,8 @@ function Grid({ report, opened, open }: { report: EvalReport; opened: EvalCell |
                     >
                       <i class={`codicon codicon-${OUTCOME_ICON[cell.outcome]}`} />
                       <span class="cell-text">
-                        {cell.iterations} · {cell.costUsd === null ? '–' : usd(cell.costUsd)}
+                        {cell.iterations}
+                        <span class="cell-cost"> · {cell.costUsd === null ? '–' : usd(cell.costUsd)}</span>
                       </span>
                     </button>
                   </td>
@@ -341,7 +344,7 @@ function CellRun({
 
 const W = 300;
 const H = 170;
-const PAD = { left: 34, right: 10, top: 8, bottom: 28 };
+const PAD = { left: 34, right: 10, top: 14, bottom: 28 };
 
 /**
  * Pass rate (up) against cost per pass (right): up and to the left is better. The frontier joins the models
