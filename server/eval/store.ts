@@ -125,14 +125,14 @@ export async function listEvals(logFile: string, isRunning: (evalId: string) => 
     const cells = first.tasks * first.models.length;
     const lastStart = starts[starts.length - 1];
     const ended = finish !== undefined && finish.seq > lastStart.seq;
-    const status: EvalSummary['status'] =
-      isRunning(evalId) || (!ended && lastStart.type === 'eval.started' && isAlive(lastStart.pid))
+    // Ended first: the process still holds an eval for a moment after its eval.finished (removing its copies).
+    const status: EvalSummary['status'] = ended
+      ? finish.type === 'eval.finished' && finish.outcome === 'cancelled'
+        ? 'cancelled'
+        : 'finished'
+      : isRunning(evalId) || (lastStart.type === 'eval.started' && isAlive(lastStart.pid))
         ? 'running'
-        : !ended
-          ? 'interrupted'
-          : finish.type === 'eval.finished' && finish.outcome === 'cancelled'
-            ? 'cancelled'
-            : 'finished';
+        : 'interrupted';
     summaries.push({ evalId, startedAt: first.ts, finishedAt: ended ? finish.ts : null, status, tasks: first.tasks, models: first.models, cellsDone, cells });
   }
   return summaries.sort((a, b) => b.startedAt - a.startedAt);
