@@ -22,6 +22,8 @@ export class RunEndNotifier implements vscode.Disposable {
   ) {
     this.disposables = [
       host.onEvent((event) => {
+        // An eval's runs ran in copies: nothing of theirs to show, undo or resume here (Compare Models reports the eval).
+        if (event.evalId !== undefined) return;
         if (event.type === 'run.started') this.files.set(event.runId, event.file);
         // What the run cannot promise (a test runner whose output it cannot read) is said once, as it starts.
         if (event.type === 'log' && event.level === 'warn' && event.runId) void vscode.window.showWarningMessage(`micro-agent: ${event.message}`);

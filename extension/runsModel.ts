@@ -28,6 +28,8 @@ export class RunsModel implements vscode.Disposable {
   }
 
   private apply(event: AgentEvent): void {
+    // An eval's runs are not the user's: the host's run list leaves them out, and so does this one.
+    if (event.evalId !== undefined) return;
     if (this.pending) {
       this.pending.push(event);
       return;

@@ -109,8 +109,12 @@ connection.onInitialized(async () => {
     const progress = canShowProgress ? new RunProgress(connection, (runId) => current.cancel(runId)) : undefined;
     log.onEvent((event) => {
       void connection.sendNotification(EventNotification.type, event);
-      progress?.observe(event);
-      editor?.observe(event);
+      // An eval's runs work in copies and show as the eval's own progress: no notification per run, and no
+      // diagnostics for test failures that are not in the user's files.
+      if (event.evalId === undefined) {
+        progress?.observe(event);
+        editor?.observe(event);
+      }
       if (event.type !== 'alert') alerts.observe(event);
     });
     // Runs another process starts on this workspace (micro-agent run, micro-agent mcp) reach the editor live too.
