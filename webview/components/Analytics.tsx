@@ -5,6 +5,7 @@ import { costSeries, latencySeries, ModelStats, modelStats, passRateByModel, spe
 import { count, ms, percent, placedBy, usd, wellFormed } from '../format';
 import type { Store } from '../store';
 import { BarChart, LineChart } from './Charts';
+import { Column, ColumnCells, ColumnHeads } from './Columns';
 
 const WINDOWS: Array<{ id: Window; label: string; phrase: string }> = [
   { id: 'hour', label: 'Last hour', phrase: 'last hour' },
@@ -12,12 +13,8 @@ const WINDOWS: Array<{ id: Window; label: string; phrase: string }> = [
   { id: 'all', label: 'All', phrase: 'whole log' },
 ];
 
-/**
- * The model table's columns. Each cell carries its column's label (`data-label`) so that at sidebar width,
- * where sixteen columns cannot fit, each row is laid out as a card of labelled values (styles.css) and every
- * number stays readable instead of being scrolled out of sight.
- */
-const COLUMNS: Array<{ col: string; label: string; title?: string; value: (s: ModelStats) => string }> = [
+/** The model table's columns: sixteen, cards at sidebar width (`Columns.tsx`). */
+const COLUMNS: Array<Column<ModelStats>> = [
   { col: 'calls', label: 'Calls', value: (s) => count(s.calls) },
   { col: 'errorRate', label: 'Errors', value: (s) => percent(s.errorRate) },
   { col: 'p50', label: 'p50', value: (s) => ms(s.p50LatencyMs) },
@@ -81,11 +78,7 @@ export function Analytics({ store, budgetUsd }: { store: Store; version: number;
           <thead>
             <tr>
               <th>Provider / model</th>
-              {COLUMNS.map((c) => (
-                <th key={c.col} title={c.title}>
-                  {c.label}
-                </th>
-              ))}
+              <ColumnHeads columns={COLUMNS} />
             </tr>
           </thead>
           <tbody>
@@ -102,11 +95,7 @@ export function Analytics({ store, budgetUsd }: { store: Store; version: number;
                 <td>
                   {s.provider} <span class="muted">{s.model}</span>
                 </td>
-                {COLUMNS.map((c) => (
-                  <td key={c.col} data-col={c.col} data-label={c.label}>
-                    {c.value(s)}
-                  </td>
-                ))}
+                <ColumnCells columns={COLUMNS} row={s} />
               </tr>
             ))}
           </tbody>

@@ -8,6 +8,7 @@ import { runEvents } from '../queries';
 import type { Transport } from '../transport';
 import { PALETTE } from './Charts';
 import { Timeline } from './Activity';
+import { Column, ColumnCells, ColumnHeads } from './Columns';
 
 /** A cell's outcome as an icon, like a run's in the Activity list. */
 const OUTCOME_ICON: Record<EvalCell['outcome'], string> = {
@@ -105,7 +106,7 @@ export function Models({
       </div>
       {report && 'error' in report && <p class="error-text">Could not load this eval: {report.error}</p>}
       {!shown && !(report && 'error' in report) && <p class="muted">Loading the report…</p>}
-      {shown && <Report report={shown} db={db} loadRun={loadRun} unpinRun={unpinRun} />}
+      {shown && <Report report={shown} models={summary?.models ?? []} db={db} loadRun={loadRun} unpinRun={unpinRun} />}
     </section>
   );
 }
@@ -117,11 +118,14 @@ function evalLabel(e: EvalSummary): string {
 
 function Report({
   report,
+  models,
   db,
   loadRun,
   unpinRun,
 }: {
   report: EvalReport;
+  /** Every model the eval gives the tasks to, those with no result yet too. */
+  models: string[];
   db: Database;
   loadRun: (runId: string) => Promise<void>;
   unpinRun: (runId: string) => void;
@@ -141,7 +145,7 @@ function Report({
         </ul>
       )}
       <Leaderboard rows={report.models} colour={colour} />
-      <Grid report={report} colour={colour} opened={opened} open={(cell) => setOpened(cell === opened ? null : cell)} />
+      <Grid report={report} models={models} colour={colour} opened={opened} open={(cell) => setOpened(cell === opened ? null : cell)} />
       {opened?.runId && (
         <CellRun key={opened.runId} cell={opened} runId={opened.runId} db={db} loadRun={loadRun} unpinRun={unpinRun} close={() => setOpened(null)} />
       )}
@@ -152,8 +156,8 @@ function Report({
   );
 }
 
-/** The leaderboard's columns; each cell carries its label for the card layout at sidebar width (styles.css). */
-const COLUMNS: Array<{ col: string; label: string; title?: string; value: (r: EvalModelRow) => string }> = [
+/** The leaderboard's columns after the pass rate, cards at sidebar width (`Columns.tsx`). */
+const COLUMNS: Array<Column<EvalModelRow>> = [
   { col: 'passed', label: 'Passed', value: (r) => `${r.passed} / ${r.tasks}` },
   { col: 'passAt1', label: 'Pass@1', title: 'Passed at the first attempt', value: (r) => percent(r.passAt1) },
   {
@@ -183,11 +187,7 @@ function Leaderboard({ rows, colour }: { rows: EvalModelRow[]; colour: Map<strin
             <th class="interval-head" title="Pass rate with its 95% Wilson interval: with few tasks the truth can be anywhere on the bar">
               Pass rate (95% interval)
             </th>
-            {COLUMNS.map((c) => (
-              <th key={c.col} title={c.title}>
-                {c.label}
-              </th>
-            ))}
+            <ColumnHeads columns={COLUMNS} />
           </tr>
         </thead>
         <tbody>
@@ -201,11 +201,7 @@ function Leaderboard({ rows, colour }: { rows: EvalModelRow[]; colour: Map<strin
               <td data-col="passRate" data-label="Pass rate">
                 <IntervalBar row={r} colour={colour.get(r.model)!} />
               </td>
-              {COLUMNS.map((c) => (
-                <td key={c.col} data-col={c.col} data-label={c.label}>
-                  {c.value(r)}
-                </td>
-              ))}
+              <ColumnCells columns={COLUMNS} row={r} />
             </tr>
           ))}
         </tbody>
@@ -237,10 +233,22 @@ function IntervalBar({ row, colour }: { row: EvalModelRow; colour: string }) {
 }
 
 /** Tasks down, models across (leaderboard order); a cell shows how its run ended and opens it. */
-function Grid({ report, colour, opened, open }: { report: EvalReport; colour: Map<string, string>; opened: EvalCell | null; open: (cell: EvalCell) => void }) {
+function Grid({
+  report,
+  models: asked,
+  colour,
+  opened,
+  open,
+}: {
+  report: EvalReport;
+  models: string[];
+  colour: Map<string, string>;
+  opened: EvalCell | null;
+  open: (cell: EvalCell) => void;
+}) {
   const cells = new Map(report.cells.map((c) => [`${c.task}\u0000${c.model}`, c]));
-  // Models with no finished cell yet (every one cancelled or still running) have no leaderboard row: columns too.
-  const models = [...new Set([...report.models.map((r) => r.model), ...report.cells.map((c) => c.model)])];
+  // Leaderboard order first; models with no result yet (still running, or cancelled) have no row but a column.
+  const models = [...new Set([...report.models.map((r) => r.model), ...asked, ...report.cells.map((c) => c.model)])];
   return (
     <div class="table-wrap grid-wrap">
       <table class="eval-grid">
