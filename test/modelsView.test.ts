@@ -12,26 +12,13 @@ import { valueFrontier } from '../server/protocol/leaderboard';
 import type { Engine } from '../server/engine/engine';
 import { launchBrowser, screenshot } from './support/codeServer';
 import { engineWithLog } from './support/engine';
-import { CALC, EVAL_TEST_COMMAND, makeEvalRepo, STRINGS } from './support/evalRepo';
-import { fakeKey, fixReply } from './support/fixtures';
+import { EVAL_TEST_COMMAND, makeEvalRepo } from './support/evalRepo';
+import { fourModels, HALF, RIGHT, SECOND, WRONG } from './support/evalPlayers';
+import { fakeKey } from './support/fixtures';
 import { Harness, send, startHarness } from './support/webviewHarness';
-import { playModels, promptText, RecordedRequest, Reply, startVendorServer, VendorServer } from './support/vendorServer';
+import { startVendorServer, VendorServer } from './support/vendorServer';
 
-const RIGHT = 'gpt-4.1-mini';
-const SECOND = 'gpt-4.1';
-const HALF = 'gpt-4.1-nano';
-const WRONG = 'gpt-4o-mini';
 const MODELS = [RIGHT, SECOND, HALF, WRONG].map((m) => `openai:${m}`);
-
-const taskOf = (request: RecordedRequest) => (promptText(request).includes('exports.capitalize') ? STRINGS : CALC);
-const text = (reply: string): Reply => ({ kind: 'text', text: reply });
-/** Always right; right at the second attempt; right on the strings task only (cheap, half the pass rate); never right. */
-const PLAYERS = {
-  [RIGHT]: (request: RecordedRequest) => text(fixReply(taskOf(request).fixed)),
-  [SECOND]: (request: RecordedRequest, attempt: number) => text(fixReply(attempt >= 2 ? taskOf(request).fixed : taskOf(request).wrong(attempt))),
-  [HALF]: (request: RecordedRequest, attempt: number) => text(fixReply(taskOf(request) === STRINGS ? STRINGS.fixed : CALC.wrong(attempt))),
-  [WRONG]: (request: RecordedRequest, attempt: number) => text(fixReply(taskOf(request).wrong(attempt))),
-};
 
 describe('the Models view in headless Chromium, over a real eval', function () {
   this.timeout(180_000);
@@ -48,7 +35,7 @@ describe('the Models view in headless Chromium, over a real eval', function () {
   /** A fresh repository and its engine; `start` starts an eval of the repository's fixes; `onEvent` hears what its log gains. */
   async function evalEngine() {
     const repo = makeEvalRepo();
-    vendor.respond = playModels(PLAYERS, (request) => (taskOf(request) === STRINGS ? 'strings' : 'calc'));
+    vendor.respond = fourModels();
     const { engine, log } = await engineWithLog(repo.root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
     return {
       engine,

@@ -22,4 +22,21 @@ describe('parseFromWebview: the run actions the dashboard may ask for', () => {
     ];
     for (const message of bad) assert.equal(parseFromWebview(message), undefined, JSON.stringify(message));
   });
+
+  it("relays the Models view's reads, microAgent/evals and microAgent/eval, but never starting or cancelling an eval", () => {
+    assert.deepEqual(parseFromWebview({ type: 'request', id: 1, method: 'microAgent/evals', params: {} }), {
+      type: 'request',
+      id: 1,
+      method: 'microAgent/evals',
+      params: {},
+    });
+    assert.deepEqual(parseFromWebview({ type: 'request', id: 2, method: 'microAgent/eval', params: { evalId: 'ev-1' } }), {
+      type: 'request',
+      id: 2,
+      method: 'microAgent/eval',
+      params: { evalId: 'ev-1' },
+    });
+    for (const method of ['microAgent/startEval', 'microAgent/cancelEval'])
+      assert.equal(parseFromWebview({ type: 'request', id: 3, method, params: { evalId: 'ev-1' } }), undefined, method);
+  });
 });
