@@ -165,6 +165,9 @@ describe('dev-ai: Compare Models on This Repository… (code-server)', function 
     assert.equal(ended.outcome, 'cancelled');
     await page.locator('.notification-toast', { hasText: 'eval cancelled after' }).waitFor({ timeout: 30_000 });
     await dashboard().locator('.eval-status[data-status="cancelled"]').waitFor({ timeout: 30_000 });
+    // Every model it was given has its column, results or not.
+    const [started] = evalEvents('eval.started').slice(-1);
+    assert.equal(await dashboard().locator('table.eval-grid thead th').count(), 1 + started.models.length);
     await until(() => hostCopies().length === 0, 'its copies to be removed', 30_000);
     await screenshot(page, 'compare-models-cancelled');
   });
