@@ -250,6 +250,9 @@ describe('micro-agent eval', function () {
     assert.match(noModels.stderr, /--models/);
     const badRange = await cli(['eval', '--from-git', 'nosuchref..HEAD', '--models', `openai:${RIGHT}`, '-t', EVAL_TEST_COMMAND], repo.root, env());
     assert.equal(badRange.code, 2, badRange.stderr);
+    // Whoever follows the events sees that eval end, with why.
+    const ended = readLog(repo.root).find((e) => e.type === 'eval.finished');
+    assert.match(ended.error, /nosuchref/);
     const badModel = await cli(['eval', '--from-git', 'HEAD~1..HEAD', '--models', 'gpt-4o', '-t', EVAL_TEST_COMMAND], repo.root, env());
     assert.equal(badModel.code, 2, badModel.stderr);
   });
