@@ -12,7 +12,7 @@ import { rejection, startHost } from './support/lspClient';
 import { serve, stop } from './support/serve';
 import { until } from './support/until';
 import { playModels, RecordedRequest, useVendorServer } from './support/vendorServer';
-import { ErrorCodes, EvalRequest, EvalsRequest, StartEvalRequest } from '../server/protocol';
+import { ErrorCodes, EvalRequest, EvalsRequest, RunsRequest, StartEvalRequest } from '../server/protocol';
 
 const MUTANT_SOURCE = `exports.inRange = (x, lo, hi) => x >= lo && x <= hi;
 exports.total = (items) => {
@@ -164,6 +164,12 @@ describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', f
       assert.equal(report.models[0].model, `openai:${RIGHT}`);
       assert.equal(report.models[0].passed, 1);
       assert.equal(report.cells[0].runId, (cell as any).runId);
+      // The run list tells the eval's runs from everyday ones.
+      const { runs } = await host.connection.sendRequest(RunsRequest.type);
+      assert.deepEqual(
+        runs.map((run) => [run.runId, run.evalId]),
+        [[(cell as any).runId, evalId]],
+      );
       const missing = await rejection(host.connection.sendRequest(EvalRequest.type, { evalId: 'ev-nope' }));
       assert.equal(missing.code, ErrorCodes.NotFound);
       // The run's file in the workspace was never touched: the cell ran in a copy.

@@ -498,4 +498,6 @@ export interface RunSummary {
   pid: number;
   /** The run this one resumed. */
   resumedFrom?: string;
+  /** Set for a cell of `micro-agent eval`: the eval it belongs to (it ran in an isolated copy, not in the workspace). */
+  evalId?: string;
 }
