@@ -141,7 +141,7 @@ describe('micro-agent eval', function () {
     const before = snapshot(repo.root);
     const copiesBefore = evalCopies(tmp);
     // Slow replies: the cells are mid-call (their copies exist) when Ctrl-C comes.
-    vendor.respond = (request) => ({ ...(PLAYERS[RIGHT](request) as Reply & { kind: 'text' }), firstTokenDelayMs: 1500 });
+    vendor.respond = (request) => ({ ...(PLAYERS[RIGHT](request) as Reply & { kind: 'text' }), firstTokenDelayMs: 3000 });
     const key = env();
     const child = spawnCli(
       ['eval', '--from-git', `${repo.base}..HEAD`, '--models', `openai:${RIGHT},openai:${WRONG}`, '-t', EVAL_TEST_COMMAND, '--concurrency', '2'],
@@ -150,6 +150,10 @@ describe('micro-agent eval', function () {
     );
     await until(() => readLog(repo.root).filter((e) => e.type === 'llm.request' && e.evalId).length >= 2, 'two cells mid-call', 60_000);
     assert.ok(evalCopies(tmp).length > copiesBefore.length, 'the running cells have their copies');
+    const running = readLog(repo.root).find((e) => e.type === 'eval.started').evalId;
+    const twice = await cli(['eval', '--resume', running], repo.root, key);
+    assert.equal(twice.code, 2, 'a resume while the eval runs elsewhere would run its cells twice');
+    assert.match(twice.stderr, /running in another process/);
     child.child.kill('SIGINT');
     const result = await child.result;
     assert.equal(result.code, 130, result.stdout + result.stderr);

@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { DailyCap } from '../alerts/dailyCap';
 import { type Env, resolveSettings } from '../foundation/config';
+import { acquireRunLock, LockHeldError, type RunLock } from '../foundation/runLock';
+import { STATE_DIR_NAME } from '../foundation/workspace';
 import { withReportFlags } from '../testResults';
 import { Planner } from '../engine/planner';
 import { checked, EngineError, type EngineOptions } from '../engine/request';
@@ -85,6 +87,7 @@ export class EvalService {
     const evalId = resumed?.evalId ?? `ev-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     if (this.running.has(evalId)) throw new EngineError('run_in_progress', `eval ${evalId} is running already`);
     const fresh = resumed ? undefined : this.checkFresh(params);
+    const lock = this.lockEval(evalId);
     const controller = new AbortController();
     const spec = resumed ? Promise.resolve(resumed) : this.mine(evalId, fresh!, controller.signal);
     // Whoever does not wait for the spec learns of a mining failure from the log and the report.
@@ -110,6 +113,12 @@ export class EvalService {
         return reportOf(kept, await readEvalEvents(this.options.log.file, evalId));
       } finally {
         this.running.delete(evalId);
+        try {
+          lock.release();
+        } catch (err) {
+          // A lock left behind is taken over once this process is gone.
+          this.options.log.append({ type: 'log', level: 'warn', evalId, message: `could not remove the lock of eval ${evalId}: ${(err as Error).message}` });
+        }
       }
     })();
     this.running.set(evalId, { controller, done });
@@ -138,6 +147,17 @@ export class EvalService {
 
   private cellContext(signal: AbortSignal, remainingUsd: () => number | null) {
     return { options: this.options, env: this.env, dailyCap: this.dailyCap, remainingUsd, signal };
+  }
+
+  /** One process runs an eval at a time: a resume while another process still runs it would run its cells twice. */
+  private lockEval(evalId: string): RunLock {
+    try {
+      return acquireRunLock(this.options.root, `${STATE_DIR_NAME}/evals/${evalId}`, evalId);
+    } catch (err) {
+      if (err instanceof LockHeldError)
+        throw new EngineError('run_in_progress', `eval ${evalId} is running in another process (pid ${err.holder?.pid ?? '?'})`);
+      throw err;
+    }
   }
 
   private resumable(evalId: unknown): EvalSpec {
