@@ -6,11 +6,13 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { cli } from './support/cli';
-import { evalCopies, snapshot } from './support/evalRepo';
+import { evalCopies, snapshot, tempDir } from './support/evalRepo';
 import { DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
 import { rejection, startHost } from './support/lspClient';
+import { serve, stop } from './support/serve';
+import { until } from './support/until';
 import { playModels, RecordedRequest, useVendorServer } from './support/vendorServer';
-import { ErrorCodes, EvalRequest, EvalsRequest, StartEvalRequest } from '../server/protocol';
+import { ErrorCodes, EvalRequest, EvalsRequest, RunsRequest, StartEvalRequest } from '../server/protocol';
 
 const MUTANT_SOURCE = `exports.inRange = (x, lo, hi) => x >= lo && x <= hi;
 exports.total = (items) => {
@@ -58,7 +60,10 @@ function mutantWorkspace(): string {
 describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', function () {
   this.timeout(180_000);
   const vendor = useVendorServer();
-  const env = () => ({ OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
+  let tmp: string;
+  beforeEach(() => (tmp = tempDir()));
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const env = () => ({ OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, TMPDIR: tmp });
 
   it('the same seed gives the same mutants, each in a file the tests import, each caught by the tests; fewer found is said', async () => {
     const root = mutantWorkspace();
@@ -159,6 +164,12 @@ describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', f
       assert.equal(report.models[0].model, `openai:${RIGHT}`);
       assert.equal(report.models[0].passed, 1);
       assert.equal(report.cells[0].runId, (cell as any).runId);
+      // The run list tells the eval's runs from everyday ones.
+      const { runs } = await host.connection.sendRequest(RunsRequest.type);
+      assert.deepEqual(
+        runs.map((run) => [run.runId, run.evalId]),
+        [[(cell as any).runId, evalId]],
+      );
       const missing = await rejection(host.connection.sendRequest(EvalRequest.type, { evalId: 'ev-nope' }));
       assert.equal(missing.code, ErrorCodes.NotFound);
       // The run's file in the workspace was never touched: the cell ran in a copy.
@@ -168,10 +179,41 @@ describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', f
     }
   });
 
+  it('serves evals over REST: POST /v1/evals, GET /v1/evals and /v1/evals/<evalId>; a read-only token may not start one', async () => {
+    const root = makeWorkspace();
+    fs.writeFileSync(path.join(root, 'tasks.jsonl'), `${JSON.stringify({ file: 'math.js', testCommand: TEST_COMMAND })}\n`);
+    vendor.respond = playModels({ [RIGHT]: () => ({ kind: 'text', text: fixReply(FIXED_MATH) }) });
+    const served = await serve(root, env());
+    try {
+      const call = (method: string, route: string, token: string, body?: unknown) =>
+        fetch(`${served.url}/v1${route}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const params = { tasks: 'tasks.jsonl', models: [`openai:${RIGHT}`] };
+      assert.equal((await call('POST', '/evals', served.info.readToken, params)).status, 403);
+      const started = await call('POST', '/evals', served.info.token, params);
+      assert.equal(started.status, 201);
+      const { evalId } = (await started.json()) as { evalId: string };
+      await until(() => readLog(root).some((e) => e.type === 'eval.finished' && e.evalId === evalId), 'the eval to finish', 60_000);
+      const list = await (await call('GET', '/evals', served.info.readToken)).json();
+      assert.deepEqual(
+        list.evals.map((e: any) => [e.evalId, e.status]),
+        [[evalId, 'finished']],
+      );
+      const report = await (await call('GET', `/evals/${evalId}`, served.info.readToken)).json();
+      assert.equal(report.models[0].passed, 1);
+      assert.equal((await call('GET', '/evals/ev-unknown', served.info.readToken)).status, 404);
+    } finally {
+      await stop(served);
+    }
+  });
+
   it('MCP run_eval answers with the leaderboard', async () => {
     const root = makeWorkspace();
     fs.writeFileSync(path.join(root, 'tasks.jsonl'), `${JSON.stringify({ file: 'math.js', testCommand: TEST_COMMAND })}\n`);
-    const copiesBefore = evalCopies();
+    const copiesBefore = evalCopies(tmp);
     const wrongFirst = 'exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n';
     vendor.respond = playModels({
       [RIGHT]: () => ({ kind: 'text', text: fixReply(FIXED_MATH) }),
@@ -207,6 +249,6 @@ describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', f
       await client.close();
     }
     assert.equal(readLog(root).filter((e) => e.type === 'eval.cell').length, 2);
-    assert.deepEqual(evalCopies(), copiesBefore);
+    assert.deepEqual(evalCopies(tmp), copiesBefore);
   });
 });

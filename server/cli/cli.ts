@@ -302,7 +302,7 @@ async function evalCommand(args: string[]): Promise<number> {
       concurrency: whole('--concurrency', values.concurrency),
     };
     if (values.plan) {
-      console.log(JSON.stringify(await engine.evals.plan(params), null, 2));
+      console.log(JSON.stringify(await engine.evals.plan(params, controller.signal), null, 2));
       return 0;
     }
     const started = engine.evals.start(values.resume !== undefined ? { resume: values.resume } : params);

@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { DailyCap } from '../alerts/dailyCap';
 import { type Env, resolveSettings } from '../foundation/config';
+import { acquireRunLock, LockHeldError, type RunLock } from '../foundation/runLock';
+import { STATE_DIR_NAME } from '../foundation/workspace';
 import { withReportFlags } from '../testResults';
 import { Planner } from '../engine/planner';
 import { checked, EngineError, type EngineOptions } from '../engine/request';
@@ -85,26 +87,38 @@ export class EvalService {
     const evalId = resumed?.evalId ?? `ev-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     if (this.running.has(evalId)) throw new EngineError('run_in_progress', `eval ${evalId} is running already`);
     const fresh = resumed ? undefined : this.checkFresh(params);
+    const lock = this.lockEval(evalId);
     const controller = new AbortController();
     const spec = resumed ? Promise.resolve(resumed) : this.mine(evalId, fresh!, controller.signal);
     // Whoever does not wait for the spec learns of a mining failure from the log and the report.
     spec.catch(() => undefined);
+    const progress = { finished: false, started: performance.now() };
     const done = (async (): Promise<EvalReport> => {
       try {
-        return await this.runCells(await spec, resumed !== undefined, controller.signal);
+        return await this.runCells(await spec, resumed !== undefined, controller.signal, progress);
       } catch (err) {
-        if (!controller.signal.aborted)
-          this.options.log.append({ type: 'log', level: 'error', evalId, message: `eval ${evalId} stopped: ${(err as Error).message}` });
-        const kept = loadSpec(this.options.root, evalId) ?? {
-          evalId,
-          createdAt: Date.now(),
-          options: fresh!.options,
-          tasks: [],
-          notes: [(err as Error).message],
-        };
+        const message = (err as Error).message;
+        if (!controller.signal.aborted) this.options.log.append({ type: 'log', level: 'error', evalId, message: `eval ${evalId} stopped: ${message}` });
+        // Whoever follows the events (the palette command's progress) always sees the eval end.
+        if (!progress.finished)
+          this.options.log.append({
+            type: 'eval.finished',
+            evalId,
+            outcome: controller.signal.aborted ? 'cancelled' : 'finished',
+            cells: 0,
+            durationMs: Math.round(performance.now() - progress.started),
+            ...(controller.signal.aborted ? {} : { error: message }),
+          });
+        const kept = loadSpec(this.options.root, evalId) ?? { evalId, createdAt: Date.now(), options: fresh!.options, tasks: [], notes: [message] };
         return reportOf(kept, await readEvalEvents(this.options.log.file, evalId));
       } finally {
         this.running.delete(evalId);
+        try {
+          lock.release();
+        } catch (err) {
+          // A lock left behind is taken over once this process is gone.
+          this.options.log.append({ type: 'log', level: 'warn', evalId, message: `could not remove the lock of eval ${evalId}: ${(err as Error).message}` });
+        }
       }
     })();
     this.running.set(evalId, { controller, done });
@@ -112,11 +126,11 @@ export class EvalService {
   }
 
   /** `--plan`: the tasks mined and the spec kept, every cell a job of the matrix; nothing is run. */
-  async plan(params: StartEvalParams): Promise<EvalPlan> {
+  async plan(params: StartEvalParams, signal = new AbortController().signal): Promise<EvalPlan> {
     this.planner.refuseUntrusted();
     sweepStaleCopies();
     const evalId = `ev-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    const spec = await this.mine(evalId, this.checkFresh(params), new AbortController().signal);
+    const spec = await this.mine(evalId, this.checkFresh(params), signal);
     return { evalId, include: jobsOf(spec, new Set()), notes: spec.notes };
   }
 
@@ -133,6 +147,17 @@ export class EvalService {
 
   private cellContext(signal: AbortSignal, remainingUsd: () => number | null) {
     return { options: this.options, env: this.env, dailyCap: this.dailyCap, remainingUsd, signal };
+  }
+
+  /** One process runs an eval at a time: a resume while another process still runs it would run its cells twice. */
+  private lockEval(evalId: string): RunLock {
+    try {
+      return acquireRunLock(this.options.root, `${STATE_DIR_NAME}/evals/${evalId}`, evalId);
+    } catch (err) {
+      if (err instanceof LockHeldError)
+        throw new EngineError('run_in_progress', `eval ${evalId} is running in another process (pid ${err.holder?.pid ?? '?'})`);
+      throw err;
+    }
   }
 
   private resumable(evalId: unknown): EvalSpec {
@@ -235,7 +260,7 @@ export class EvalService {
   }
 
   /** Runs the cells without a result, `concurrency` at a time, and folds the report from the log. */
-  private async runCells(spec: EvalSpec, resumed: boolean, signal: AbortSignal): Promise<EvalReport> {
+  private async runCells(spec: EvalSpec, resumed: boolean, signal: AbortSignal, progress: { finished: boolean }): Promise<EvalReport> {
     const { evalId, options } = spec;
     const settings = checked(() => resolveSettings(this.options.root, this.options.settings?.() ?? {}, this.env()));
     const before = await readEvalEvents(this.options.log.file, evalId);
@@ -283,6 +308,7 @@ export class EvalService {
     } finally {
       unsubscribe.dispose();
     }
+    progress.finished = true;
     this.options.log.append({
       type: 'eval.finished',
       evalId,

@@ -47,8 +47,10 @@ export function formatEvalEvent(event: AgentEvent): string | undefined {
       const spent = `${event.iterations} iteration(s), ${money(event.costUsd)}, ${(event.wallMs / 1000).toFixed(1)} s`;
       return `  ${event.task} × ${event.model}: ${event.outcome}${why}, ${spent}`;
     }
-    case 'eval.finished':
-      return `eval ${event.evalId} ${event.outcome}: ${event.cells} cell(s) in ${(event.durationMs / 1000).toFixed(1)} s`;
+    case 'eval.finished': {
+      const why = event.error ? ` (${event.error})` : '';
+      return `eval ${event.evalId} ${event.outcome}: ${event.cells} cell(s) in ${(event.durationMs / 1000).toFixed(1)} s${why}`;
+    }
     default:
       return undefined;
   }

@@ -23,7 +23,7 @@ import { STATE_DIR_NAME } from '../foundation/workspace';
 const live = new Set<string>();
 
 /** Where copies go: one folder per copy under the system's temp folder, named so a leftover is recognisable. */
-export const COPY_PREFIX = 'micro-agent-eval-';
+const COPY_PREFIX = 'micro-agent-eval-';
 
 export interface GitSetup {
   env: NodeJS.ProcessEnv;
@@ -133,24 +133,16 @@ export function removeAllCopies(): void {
 
 /**
  * Removes the copies of eval processes that are gone (killed before they could clean up); the copies of live
- * processes (another eval running beside this one) stay. Returns how many were removed.
+ * processes (another eval running beside this one) stay.
  */
-export function sweepStaleCopies(): number {
-  let removed = 0;
+export function sweepStaleCopies(): void {
   for (const name of fs.readdirSync(os.tmpdir())) {
-    const pid = Number(/^micro-agent-eval-(\d+)-/.exec(name)?.[1]);
+    const pid = name.startsWith(COPY_PREFIX) ? Number(/^(\d+)-/.exec(name.slice(COPY_PREFIX.length))?.[1]) : 0;
     if (!pid || pid === process.pid || isAlive(pid)) continue;
     try {
       fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true, maxRetries: 3 });
-      removed++;
     } catch {
       // Someone else's to remove (another user's temp file); not ours to fail on.
     }
   }
-  return removed;
-}
-
-/** How many copies are live now (the bench and the tests read it). */
-export function liveCopies(): number {
-  return live.size;
 }

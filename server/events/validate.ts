@@ -68,6 +68,7 @@ export function checkEvent(value: unknown, tally?: Tally): AgentEvent | undefine
       if (event.evalId === undefined || (event.outcome !== 'finished' && event.outcome !== 'cancelled')) return undefined;
       zeroed(event, 'cells', tally, isWhole);
       zeroed(event, 'durationMs', tally);
+      if (event.error !== undefined && typeof event.error !== 'string') delete event.error;
       break;
     case 'llm.response':
       if (typeof event.provider !== 'string' || typeof event.model !== 'string' || typeof event.ok !== 'boolean') return undefined;

@@ -403,6 +403,8 @@ export interface EvalFinishedEvent extends EventBase {
   /** Cells with a result (not cancelled) in this process. */
   cells: number;
   durationMs: number;
+  /** Why the eval stopped before its cells (a rev range git does not know, a tasks file that does not parse). */
+  error?: string;
 }
 
 export type AgentEvent =
@@ -496,4 +498,6 @@ export interface RunSummary {
   pid: number;
   /** The run this one resumed. */
   resumedFrom?: string;
+  /** Set for a cell of `micro-agent eval`: the eval it belongs to (it ran in an isolated copy, not in the workspace). */
+  evalId?: string;
 }

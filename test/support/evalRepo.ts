@@ -122,9 +122,17 @@ export function snapshot(root: string): Record<string, string> {
   return out;
 }
 
-/** The eval copies in the temp folder now. */
-export function evalCopies(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('micro-agent-eval-'));
+/**
+ * A temp folder of the test's own for the processes it starts (their TMPDIR), so that the copies it counts are
+ * theirs, not those of an eval another suite runs at the same time.
+ */
+export function tempDir(): string {
+  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'micro-agent-evaltmp-')));
+}
+
+/** The eval copies in `dir` (a TMPDIR) now. */
+export function evalCopies(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => name.startsWith('micro-agent-eval-'));
 }
 
 export { git as gitIn };
