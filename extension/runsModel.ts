@@ -28,7 +28,7 @@ export class RunsModel implements vscode.Disposable {
   }
 
   private apply(event: AgentEvent): void {
-    // An eval's runs are not the user's: the host's run list leaves them out, and so does this one.
+    // An eval's runs are not the user's (they ran in copies): the host marks them in its run list, this one leaves them out.
     if (event.evalId !== undefined) return;
     if (this.pending) {
       this.pending.push(event);
@@ -49,7 +49,7 @@ export class RunsModel implements vscode.Disposable {
     this.pending = [];
     try {
       const client = await this.host.get();
-      this.runs = (await client.sendRequest(RunsRequest.paged, { limit: RUNS_PAGE.DEFAULT })).runs;
+      this.runs = (await client.sendRequest(RunsRequest.paged, { limit: RUNS_PAGE.DEFAULT })).runs.filter((run) => run.evalId === undefined);
     } finally {
       const pending = this.pending;
       this.pending = undefined;

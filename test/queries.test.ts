@@ -314,7 +314,17 @@ describe('dashboard store and queries (sql.js)', () => {
     const query = { sinceTs: 0, untilTs: Infinity, bucketMs: 3_600_000, sketches: true };
     assert.deepEqual(mixed.stats(), plain.stats(), 'stats');
     assert.deepEqual(mixed.rollups(query), plain.rollups(query), 'rollups');
-    assert.deepEqual(mixed.runPage(100), plain.runPage(100), 'the run list');
+    const listed = mixed.runPage(100)!.runs;
+    assert.deepEqual(
+      listed.filter((run) => run.evalId === undefined),
+      plain.runPage(100)!.runs,
+      'the everyday runs',
+    );
+    assert.deepEqual(
+      listed.filter((run) => run.evalId !== undefined).map((run) => [run.runId, run.evalId]),
+      [5, 4, 3, 2, 1, 0].map((i) => [`e${i}`, 'ev1']),
+      "the eval's runs are listed, marked",
+    );
     assert.ok(Math.abs(mixed.spendSince(0).costUsd - plain.spendSince(0).costUsd - evalCost) < 1e-9, "spend is what was paid, evals' calls too");
     assert.equal(mixed.spendSince(0).calls, all.filter((e) => e.type === 'llm.response').length);
     const e3 = all.find((e) => e.type === 'run.started' && e.runId === 'e3')!;
@@ -323,6 +333,11 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.equal(restarted.runStartSeq('e3'), e3.seq, 'and after a restart from the index');
     assert.deepEqual(restarted.spendSince(0), mixed.spendSince(0));
     assert.deepEqual(restarted.stats(), plain.stats());
+    assert.deepEqual(restarted.rollups(query), plain.rollups(query));
+    for (const res of [60_000, null]) {
+      const walked = { ...query, bucketMs: res, sinceTs: now - 30 * 60_000 };
+      assert.deepEqual(mixed.rollups(walked), plain.rollups(walked), `a window the runs are walked for (${res})`);
+    }
 
     const [fedAll, fedEveryday] = [await store(), await store()];
     fedAll.ingest(all);
@@ -335,6 +350,19 @@ describe('dashboard store and queries (sql.js)', () => {
       recentRuns(fedAll.db).map((r) => r.runId),
       recentRuns(fedEveryday.db).map((r) => r.runId),
       'the Activity list is the everyday runs',
+    );
+    // Loaded from the host's answers (its run page lists the eval's runs, marked), the store says the same.
+    const loaded = await store();
+    loaded.load({
+      lastSeq: all.at(-1)!.seq,
+      rollups: loadRequests(now, Math.floor(all[0].ts / 86_400_000)).map(({ res, params }) => ({ res, result: answer(mixed, params) })),
+      runs: listed,
+      nextBefore: null,
+    });
+    assert.deepEqual(modelStats(loaded, 'all', now), modelStats(fedEveryday, 'all', now));
+    assert.deepEqual(
+      recentRuns(loaded.db).map((r) => r.runId),
+      recentRuns(fedEveryday.db).map((r) => r.runId),
     );
     assert.equal(runEvents(fedAll.db, 'e3').length, all.filter((e) => e.runId === 'e3').length, "the eval run's events are held");
   });

@@ -284,6 +284,8 @@ export class Store {
   }
 
   private putRun(run: RunSummary): void {
+    // The host lists an eval's runs, marked; the store keeps everyday runs only (as `ingest` does).
+    if (run.evalId !== undefined) return;
     const outcome = run.status === 'running' ? null : run.status;
     this.insertRun.run([
       run.runId,

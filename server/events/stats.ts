@@ -157,21 +157,24 @@ export class StatsAggregator {
   /** Which reply of a running run was counted last (not in the snapshot: a reply's events are appended together). */
   private readonly editFold = new EditQualityFold();
   /**
-   * Eval runs (every event of one carries `evalId`) are not everyday runs: they stay out of the stats, the
-   * rollups and the run list, so analytics never mix a benchmark's hundred runs with the user's own by
-   * accident (the Models view reads them from the eval's report). Kept of them: where each started, so an eval
-   * cell can still open its run's events, and what their calls cost, so spend (today's, the status bar's) is
-   * still what the user paid.
+   * Eval runs (every event of one carries `evalId`) are in the run list, marked, but they are not everyday runs:
+   * they stay out of the stats, the per-model sums and the rollups, so analytics never mix a benchmark's hundred
+   * runs with the user's own by accident (the Models view reads them from the eval's report). `counts` holds all
+   * runs by status (start-up's interrupted runs need them), these the eval runs among them.
    */
-  private readonly evalRunStarts = new Map<string, number>();
-  /** `[ts, costUsd]` of each priced call of an eval's runs, flat, in log order. */
+  private readonly evalCounts: Record<Status, number> = { running: 0, passed: 0, failed: 0, cancelled: 0, error: 0 };
+  /** `[ts, costUsd]` of each priced call of an eval's runs, flat, in log order: spend is still what was paid. */
   private evalSpend: number[] = [];
 
   add(event: AgentEvent): void {
     this.cached = undefined;
-    if (event.evalId !== undefined) return this.addEval(event);
     switch (event.type) {
       case 'llm.response': {
+        if (event.evalId !== undefined) {
+          if (event.costUsd !== null) this.evalSpend.push(event.ts, event.costUsd);
+          this.applyToRun(event);
+          break;
+        }
         const acc = this.model(event.provider, event.model);
         acc.calls++;
         if (!event.ok) acc.errors++;
@@ -221,12 +224,6 @@ export class StatsAggregator {
         break;
       }
     }
-  }
-
-  /** An eval's event: only what `evalRunStarts` and `evalSpend` keep. */
-  private addEval(event: AgentEvent): void {
-    if (event.type === 'run.started') this.evalRunStarts.set(event.runId, event.seq);
-    else if (event.type === 'llm.response' && event.costUsd !== null) this.evalSpend.push(event.ts, event.costUsd);
   }
 
   /** Cost of the priced calls at or after `sinceTs`, evals' too. Calls are in ts order, so scan from the newest back. */
@@ -369,9 +366,9 @@ export class StatsAggregator {
    */
   private walkRuns(sinceTs: number, untilTs: number, bucketMs: number | null): RunRollup[] {
     const width = this.names.length;
-    const [startedAt, provider, model, status, iterations, costUsd] = (['startedAt', 'provider', 'model', 'status', 'iterations', 'costUsd'] as const).map(
-      (c) => this.columns[c].values(),
-    );
+    const [startedAt, provider, model, status, iterations, costUsd, evalId] = (
+      ['startedAt', 'provider', 'model', 'status', 'iterations', 'costUsd', 'evalId'] as const
+    ).map((c) => this.columns[c].values());
     const [running, passed] = [this.nameIds.get('running'), this.nameIds.get('passed')];
     const edits = EDIT_TALLIES.map((tally) => this.columns[editColumn(tally)].values());
     const [replies] = edits;
@@ -380,7 +377,7 @@ export class StatsAggregator {
     // Runs are in start order: the bucket changes rarely from one to the next.
     let [b, bucket] = [NaN, new Map<number, RunRollup>()];
     for (let i = startedAt.length - 1; i >= 0 && startedAt[i] >= sinceTs; i--) {
-      if (startedAt[i] >= untilTs) continue;
+      if (startedAt[i] >= untilTs || evalId[i] !== -1) continue;
       const at = bucketMs === null ? 0 : Math.floor(startedAt[i] / bucketMs);
       if (at !== b) {
         b = at;
@@ -412,7 +409,7 @@ export class StatsAggregator {
   /** Where a run's first event is in the log (its `run.started` seq), for reading its events. */
   runStartSeq(runId: string): number | undefined {
     const at = this.index().get(runId);
-    return at === undefined ? this.evalRunStarts.get(runId) : this.columns.startSeq.get(at);
+    return at === undefined ? undefined : this.columns.startSeq.get(at);
   }
 
   /** Every run, newest first (for a full scan; answers use `runPage`). */
@@ -489,16 +486,18 @@ export class StatsAggregator {
       wellFormedRate: wellFormedRate(acc.edits),
       matchSteps: { ...acc.edits.matchSteps },
     }));
-    const { running, passed, failed, cancelled, error } = this.counts;
-    const finished = this.runIds.length - running;
+    const [running, passed, failed, cancelled, error] = STATUSES.map((status) => this.counts[status] - this.evalCounts[status]);
+    const total = running + passed + failed + cancelled + error;
+    const finished = total - running;
     // Summed in log order on each call (a float total kept by deltas would drift from a fresh fold); a column, so fast.
     const costs = this.columns.costUsd.values();
+    const evals = this.columns.evalId.values();
     let costUsd = 0;
-    for (let i = 0; i < costs.length; i++) costUsd += costs[i];
+    for (let i = 0; i < costs.length; i++) if (evals[i] === -1) costUsd += costs[i];
     return {
       providers: providers.sort((a, b) => b.calls - a.calls || a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model)),
       runs: {
-        total: this.runIds.length,
+        total,
         running,
         passed,
         failed,
@@ -530,7 +529,7 @@ export class StatsAggregator {
         passedIterations: this.passedIterations,
         days: [...this.days].flatMap(([day, byModel]) => [...byModel].flatMap(([model, daySums]) => [day, model, ...daySums])),
         runDays: [...this.runDays].flatMap(([day, byModel]) => [...byModel].flatMap(([key, sums]) => [day, key, ...sums])),
-        evalRuns: [...this.evalRunStarts],
+        evalCounts: this.evalCounts,
         evalSpend: this.evalSpend,
       },
       sketches: accs.flatMap((acc) => [acc.latencies.buckets(), acc.ttfts.buckets()]),
@@ -587,11 +586,8 @@ export class StatsAggregator {
       if (!agg.runDays.has(day)) agg.runDays.set(day, new Map());
       agg.runDays.get(day)!.set(key, Float64Array.from(runDays.slice(i + 2, i + 2 + RUN_SUMS), num));
     }
-    const evalRuns = Array.isArray(meta.evalRuns) ? meta.evalRuns : fail('bad eval runs');
-    for (const entry of evalRuns) {
-      if (!Array.isArray(entry) || typeof entry[0] !== 'string') fail('bad eval runs');
-      agg.evalRunStarts.set(entry[0], num(entry[1]));
-    }
+    for (const status of STATUSES) agg.evalCounts[status] = sum(meta.evalCounts?.[status]);
+    if (STATUSES.some((status) => agg.evalCounts[status] > agg.counts[status])) return fail('bad eval run counts');
     const evalSpend = Array.isArray(meta.evalSpend) && meta.evalSpend.length % 2 === 0 ? meta.evalSpend : fail('bad eval spend');
     agg.evalSpend = evalSpend.map((value, i) => (i % 2 === 0 ? num(value) : sum(value)));
     RUN_COLUMNS.forEach((c, i) => (agg.columns[c] = new Column(columns[i])));
@@ -714,12 +710,13 @@ export class StatsAggregator {
   /** Adds a judged reply's tallies to run `at`'s, its start day's run sums and its model's. */
   private addRunEdits(at: number, judged: EditQuality): void {
     const run = this.summary(at);
-    addEditQuality(this.model(run.provider, run.model).edits, judged);
-    const sums = this.runSums(run);
+    const everyday = run.evalId === undefined;
+    if (everyday) addEditQuality(this.model(run.provider, run.model).edits, judged);
+    const sums = everyday ? this.runSums(run) : undefined;
     EDIT_TALLIES.forEach((tally, k) => {
       const column = this.columns[editColumn(tally)];
       column.set(at, column.get(at) + editTally(judged, tally));
-      sums[R_EDITS + k] += editTally(judged, tally);
+      if (sums) sums[R_EDITS + k] += editTally(judged, tally);
     });
   }
 
@@ -737,6 +734,7 @@ export class StatsAggregator {
   /** Adds a run to (or, `sign` -1, takes it from) the counts by status and its start day's run sums. */
   private count(run: RunSummary, sign: 1 | -1): void {
     this.counts[run.status] += sign;
+    if (run.evalId !== undefined) return void (this.evalCounts[run.status] += sign);
     if (run.status === 'passed') this.passedIterations += sign * run.iterations;
     const sums = this.runSums(run);
     sums[R_RUNS] += sign;
@@ -794,8 +792,8 @@ export interface StatsSnapshot {
     days: number[];
     /** `[day, provider × NAMES_LIMIT + model id, …sums]` per UTC day runs started on, sums in `RUN_SUMS` order. */
     runDays: number[];
-    /** Each eval run's id and the seq of its `run.started`. */
-    evalRuns: Array<[string, number]>;
+    /** The eval runs among `counts`. */
+    evalCounts: Record<Status, number>;
     /** `[ts, costUsd]` of each priced call of an eval's runs. */
     evalSpend: number[];
   };
