@@ -303,6 +303,12 @@ describe('dev-ai in a real VS Code (code-server)', function () {
       await runCommand(page, 'dev-ai: Fix Current File with micro-agent');
       await page.locator('.notification-toast', { hasText: 'limited mode' }).waitFor();
       await screenshot(page, '08-untrusted');
+      // Comparing models runs the tests too: refused the same way, before any question.
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await page.locator('.notification-toast', { hasText: 'limited mode' }).waitFor({ state: 'detached' });
+      await runCommand(page, 'dev-ai: Compare Models on This Repository…');
+      await page.locator('.notification-toast', { hasText: 'limited mode' }).waitFor();
+      assert.equal(await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Compare models' }).isVisible(), false);
       assert.deepEqual(fs.readdirSync(root).sort(), ['math.js', 'math.test.js'], 'nothing was written to the workspace');
     });
   });

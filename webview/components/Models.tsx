@@ -430,7 +430,7 @@ function ValueScatter({ rows, colour }: { rows: EvalModelRow[]; colour: Map<stri
  * A round upper end for an axis from 0 that holds `max` with a little room: 1, 2 or 5 times a power of ten.
  * A max of 0 (every placed model free) still gets an axis.
  */
-export function niceCeiling(max: number): number {
+function niceCeiling(max: number): number {
   if (!(max > 0)) return 0.01;
   const target = max * 1.05;
   const power = 10 ** Math.floor(Math.log10(target));
