@@ -62,10 +62,9 @@ describe('micro-agent eval', function () {
     );
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const report = JSON.parse(result.stdout);
-    if (process.env.DEBUG_EVAL) console.log(result.stderr, JSON.stringify(report.models, null, 1), report.notes);
 
     // Exactly the two fixes are tasks: not the test-only commit, not the refactor whose tests pass without it.
-    assert.equal(report.tasks, 2);
+    assert.equal(report.tasks, 2, `${report.notes.join('\n')}\n${result.stderr}`);
     assert.deepEqual(report.taskList.map((task: any) => task.id).sort(), [`git-${repo.fixCapitalize.slice(0, 10)}`, `git-${repo.fixMul.slice(0, 10)}`].sort());
     const mulTask = report.taskList.find((task: any) => task.id === `git-${repo.fixMul.slice(0, 10)}`);
     assert.deepEqual(mulTask.files, ['src/calc.js']);

@@ -19,6 +19,7 @@ import { parseModel, runCell } from './cell';
 import { checkRange, type MiningSetup, tasksFromGit } from './gitTasks';
 import { sweepStaleCopies } from './isolation';
 import { mutantTasks } from './mutants';
+import { mapLimited } from './pool';
 import { cellKey, type EvalSpec, latestCells, listEvals, loadSpec, readEvalEvents, reportOf, saveSpec, taskSummary } from './store';
 import { TasksFileError, tasksFromFile } from './tasksFile';
 
@@ -233,6 +234,7 @@ export class EvalService {
       testCommand: fresh.testCommand,
       testTimeoutMs: fresh.testTimeoutMs,
       testEnv: withReportFlags(this.planner.untrustedEnvironment()),
+      concurrency: fresh.options.concurrency,
       env: this.planner.untrustedEnvironment(),
       timeoutMs: checked(() => resolveSettings(this.options.root, this.options.settings?.() ?? {}, this.env())).gitTimeoutMs,
       signal,
@@ -295,16 +297,13 @@ export class EvalService {
       gitTimeoutMs: settings.gitTimeoutMs,
     };
     let results = 0;
-    const queue = [...jobs];
-    const worker = async () => {
-      for (let job = queue.shift(); job && !signal.aborted; job = queue.shift()) {
-        const cell: EvalCell = await runCell(job, context);
-        if (cell.outcome !== 'cancelled') results++;
-        this.options.log.append({ type: 'eval.cell', evalId, ...cell });
-      }
+    const run = async (job: EvalCellJob) => {
+      const cell: EvalCell = await runCell(job, context);
+      if (cell.outcome !== 'cancelled') results++;
+      this.options.log.append({ type: 'eval.cell', evalId, ...cell });
     };
     try {
-      await Promise.all(Array.from({ length: Math.min(options.concurrency, Math.max(1, jobs.length)) }, worker));
+      await mapLimited(jobs, options.concurrency, run, signal);
     } finally {
       unsubscribe.dispose();
     }

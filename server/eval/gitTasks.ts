@@ -12,6 +12,7 @@ import { looksLikeTestFile } from '../agent/workingSet';
 import { runGit } from '../foundation/git';
 import type { EvalTaskSpec } from '../protocol/eval';
 import { cloneAt, gitEnv, type GitSetup, removeCopy } from './isolation';
+import { mapLimited } from './pool';
 
 /** Extensions of source files: what a fix changes (docs, configs and data are not a bug's fix). */
 const SOURCE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -29,6 +30,8 @@ export interface MiningSetup extends GitSetup {
   testEnv: NodeJS.ProcessEnv;
   /** What mining says about commits it skipped or could not use. */
   note: (message: string) => void;
+  /** Commits tried at a time (each a clone and two test runs). */
+  concurrency: number;
 }
 
 export function isSourceFile(rel: string): boolean {
@@ -45,22 +48,24 @@ export function checkRange(range: string): string {
 export async function tasksFromGit(range: string, setup: MiningSetup): Promise<EvalTaskSpec[]> {
   const git = (args: string[]) => runGit(setup.root, args, { ...setup, env: gitEnv(setup.env) });
   const listed = await git(['rev-list', '--reverse', '--no-merges', `--max-count=${MAX_RANGE_COMMITS}`, checkRange(range), '--']);
-  const tasks: EvalTaskSpec[] = [];
-  for (const commit of listed.split('\n').filter(Boolean)) {
-    setup.signal?.throwIfAborted();
-    const parents = (await git(['rev-list', '--parents', '-n', '1', commit])).split(' ').slice(1);
-    if (parents.length !== 1) continue;
-    const changed = await git(['diff-tree', '--no-commit-id', '-r', '--name-status', '--no-renames', parents[0], commit]);
-    const sources = changed
-      .split('\n')
-      .map((line) => line.split('\t'))
-      .filter(([status, file]) => status === 'M' && file !== undefined && isSourceFile(file))
-      .map(([, file]) => file);
-    if (sources.length === 0) continue;
-    const task = await taskOf(commit, parents[0], sources, setup, git);
-    if (task) tasks.push(task);
-  }
-  return tasks;
+  const commits = listed.split('\n').filter(Boolean);
+  const tasks = await mapLimited(commits, setup.concurrency, (commit) => commitTask(commit, setup, git), setup.signal);
+  setup.signal?.throwIfAborted();
+  // In the range's order, whatever order the tries finished in.
+  return tasks.filter((task): task is EvalTaskSpec => task !== undefined);
+}
+
+/** The commit as a task, if it changed non-test source files of one parent (see taskOf). */
+async function commitTask(commit: string, setup: MiningSetup, git: (args: string[]) => Promise<string>): Promise<EvalTaskSpec | undefined> {
+  const parents = (await git(['rev-list', '--parents', '-n', '1', commit])).split(' ').slice(1);
+  if (parents.length !== 1) return undefined;
+  const changed = await git(['diff-tree', '--no-commit-id', '-r', '--name-status', '--no-renames', parents[0], commit]);
+  const sources = changed
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter(([status, file]) => status === 'M' && file !== undefined && isSourceFile(file))
+    .map(([, file]) => file);
+  return sources.length === 0 ? undefined : taskOf(commit, parents[0], sources, setup, git);
 }
 
 /** The commit as a task, or undefined (its tests fail at the commit, or pass with the old sources: no bug). */
@@ -76,6 +81,7 @@ async function taskOf(commit: string, parent: string, sources: string[], setup: 
     const fixed = Object.fromEntries(sources.map((file) => [file, fs.readFileSync(path.join(copy, file), 'utf8')]));
     await runGit(copy, ['checkout', '--quiet', parent, '--', ...sources], { ...setup, env: gitEnv(setup.env) });
     const broken = Object.fromEntries(sources.map((file) => [file, fs.readFileSync(path.join(copy, file), 'utf8')]));
+    // The tests pass without the change: a refactor, not a fix the tests catch.
     if ((await test()).passed) return undefined;
     const message = (await git(['log', '-1', '--format=%B', commit])).trim();
     const referenceDiffLines = sources.reduce((sum, file) => {

@@ -26,10 +26,11 @@ export interface GitOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Once git has exited, how long its pipes get to deliver what is already in them. */
+const DRAIN_MS = 200;
+
 /** Output kept from a git command (a hook may print without end): its tail, for the error message. */
 const MAX_OUTPUT_CHARS = 64 * 1024;
-/** How long the pipes may stay open after git exited (a hook's leftover child holding them) before they are cut. */
-const PIPE_GRACE_MS = 1000;
 
 /** Runs one git command; resolves with its stdout, rejects with GitError (its stderr's last lines, a timeout, a cancel). */
 function git(cwd: string, args: string[], deadline: number, options: GitOptions): Promise<string> {
@@ -66,14 +67,16 @@ function git(cwd: string, args: string[], deadline: number, options: GitOptions)
       else resolve(stdout.trim());
     };
     child.on('error', (err) => settle(new GitError(`git could not be run: ${err.message}`)));
-    // 'exit', not 'close': something a hook left running may hold the pipes for as long as it lives. But git's
-    // own output may still be in the pipes when it exits (under load 'exit' often comes first): read to their
-    // end, and cut them off only after a grace period, so a busy machine never gets an empty `rev-list`.
+    // 'exit', not 'close': something a hook left running may hold the pipes for as long as it lives. But what git
+    // itself wrote may still be in the pipes when it exits: they get DRAIN_MS to deliver it (they close at once
+    // when nothing else holds them), or the output is cut (seen under load: an empty `rev-list`).
     child.on('exit', (code) => {
-      const pipes = [child.stdout, child.stderr];
-      const cutOff = setTimeout(() => pipes.forEach((pipe) => pipe.destroy()), PIPE_GRACE_MS);
-      void Promise.all(pipes.map((pipe) => new Promise<void>((done) => (pipe.closed ? done() : pipe.once('close', () => done()))))).then(() => {
-        clearTimeout(cutOff);
+      const drained = Promise.all(
+        [child.stdout, child.stderr].map((pipe) => new Promise((resolve) => (pipe.readableEnded ? resolve(undefined) : pipe.once('close', resolve)))),
+      );
+      void Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]).then(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
         if (stopped) settle(new GitError(`git ${args[0]} ${stopped}`));
         else if (code !== 0) settle(new GitError(`git ${args[0]} failed: ${stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`}`));
         else settle(undefined);
