@@ -210,6 +210,29 @@ describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', f
     }
   });
 
+  it('an unpriced model has null costs and ranks after a priced one with the same pass rate; a local one costs $0 and ranks first', async () => {
+    const root = makeWorkspace();
+    fs.writeFileSync(path.join(root, 'tasks.jsonl'), `${JSON.stringify({ file: 'math.js', testCommand: TEST_COMMAND })}\n`);
+    vendor.respond = () => ({ kind: 'text', text: fixReply(FIXED_MATH) });
+    const models = `openai:ft-unpriced-model,ollama:qwen2.5-coder,openai:${RIGHT}`;
+    const result = await cli(['eval', '--tasks', 'tasks.jsonl', '--models', models, '--json'], root, {
+      ...env(),
+      OLLAMA_HOST: vendor.ollamaUrl,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.deepEqual(
+      report.models.map((row: any) => [row.model, row.passRate, row.costUsd === null, row.costPerPassUsd === null]),
+      [
+        ['ollama:qwen2.5-coder', 1, false, false],
+        [`openai:${RIGHT}`, 1, false, false],
+        ['openai:ft-unpriced-model', 1, true, true],
+      ],
+    );
+    assert.equal(report.cells.find((cell: any) => cell.model === 'openai:ft-unpriced-model').costUsd, null);
+    assert.equal(report.models[0].costUsd, 0);
+  });
+
   it('MCP run_eval answers with the leaderboard', async () => {
     const root = makeWorkspace();
     fs.writeFileSync(path.join(root, 'tasks.jsonl'), `${JSON.stringify({ file: 'math.js', testCommand: TEST_COMMAND })}\n`);
