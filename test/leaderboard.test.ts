@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { checkEvent } from '../server/events/validate';
 import type { EvalCell } from '../server/protocol/eval';
 import { compareRows, leaderboard, modelRow, valueFrontier, wilsonInterval } from '../server/protocol/leaderboard';
 
@@ -76,5 +77,46 @@ describe('the eval leaderboard (protocol/leaderboard.ts)', () => {
       valueFrontier(rows).map((row) => row.model),
       ['a:fast', 'a:slow'],
     );
+  });
+});
+
+describe('eval events read back from the log (events/validate.ts)', () => {
+  const cellEvent = (fields: Record<string, unknown> = {}) => ({
+    seq: 1,
+    ts: 1,
+    type: 'eval.cell',
+    evalId: 'ev-1',
+    task: 'git-abc',
+    model: 'openai:gpt-4.1-mini',
+    outcome: 'passed',
+    iterations: 1,
+    costUsd: 0.01,
+    wallMs: 900,
+    runId: 'r-1',
+    reason: 'tests_passed',
+    editReplies: 1,
+    wellFormed: 1,
+    inputTokens: 10,
+    outputTokens: 5,
+    diffLines: 2,
+    referenceDiffLines: 2,
+    ...fields,
+  });
+
+  it('keeps a good cell, a refused one without a run, and neutralizes numbers that cannot be, counting them', () => {
+    assert.deepEqual(checkEvent(cellEvent()), cellEvent());
+    assert.equal(checkEvent(cellEvent({ runId: null, outcome: 'refused' }))?.runId, null);
+    const tally = { ignored: 0 };
+    const forged = checkEvent(cellEvent({ costUsd: '-5', iterations: -1, wallMs: 'NaN' }), tally) as any;
+    assert.deepEqual([forged.costUsd, forged.iterations, forged.wallMs, tally.ignored], [null, 0, 0, 3]);
+  });
+
+  it('drops eval events whose identity is broken', () => {
+    assert.equal(checkEvent(cellEvent({ outcome: 'won' })), undefined);
+    assert.equal(checkEvent(cellEvent({ evalId: '../etc' })), undefined);
+    assert.equal(checkEvent(cellEvent({ runId: 5 })), undefined);
+    assert.equal(checkEvent({ seq: 2, ts: 2, type: 'eval.started', evalId: 'ev-1', tasks: 'x', models: [], cells: 0 }), undefined);
+    assert.equal(checkEvent({ seq: 3, ts: 3, type: 'eval.finished', evalId: 'ev-1', outcome: 'exploded' }), undefined);
+    assert.equal(checkEvent({ seq: 4, ts: 4, type: 'run.iteration', runId: 'r-1', iteration: 1, evalId: 'a b' }), undefined);
   });
 });
