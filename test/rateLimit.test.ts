@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { askModel } from '../server/agent/askModel';
 import { AlertMonitor } from '../server/alerts/alerts';
 import { checkEvent, Tally } from '../server/events/validate';
@@ -112,6 +113,16 @@ describe('rate-limit headroom: the vendors’ headers read into llm.response.rat
     for (const bad of [{ ...good, requestsRemaining: -1 }, { ...good, resetAt: '' }, [1, 2], 'plenty'])
       assert.equal((checkEvent(line({ rateLimit: bad }), tally) as LlmResponseEvent).rateLimit, null);
     assert.equal(tally.ignored, 4);
+    // A key label that is not one (a whole key pasted in, a number) is dropped, the headroom kept.
+    for (const key of [{ source: 'OPENAI_API_KEY', fingerprint: 'sk-proj-0123456789abcdef' }, 7])
+      assert.equal((checkEvent(line({ rateLimit: { ...good, key } }), tally) as LlmResponseEvent).rateLimit?.key, null);
+    assert.deepEqual(
+      (checkEvent(line({ rateLimit: { ...good, key: { source: 'OPENAI_API_KEY', fingerprint: '0a1b2c3d' } } }), tally) as LlmResponseEvent).rateLimit?.key,
+      {
+        source: 'OPENAI_API_KEY',
+        fingerprint: '0a1b2c3d',
+      },
+    );
     assert.equal((checkEvent(line({ loadMs: -3, outputTokensPerSec: 'fast' }), tally) as LlmResponseEvent).loadMs, null);
   });
 });
@@ -137,6 +148,7 @@ describe('rate-limit headroom through the official SDKs, against vendors that se
         tokensLimit: 50_000,
         tokensRemaining: 50_000 - spent,
         resetAt: undefined,
+        key: { source: 'OPENAI_API_KEY', fingerprint: fingerprint('sk-test-key') },
       },
     );
     assert.equal(second.metrics.rateLimit?.requestsRemaining, 98);
@@ -157,6 +169,7 @@ describe('rate-limit headroom through the official SDKs, against vendors that se
     assert.equal(metrics.rateLimit?.requestsRemaining, 49);
     assert.equal(metrics.rateLimit?.tokensLimit, 1000);
     assert.equal(metrics.rateLimit?.tokensRemaining, 900);
+    assert.deepEqual(metrics.rateLimit.key, { source: 'ANTHROPIC_API_KEY', fingerprint: fingerprint('sk-ant-test-key') });
     const resetAt = metrics.rateLimit.resetAt!;
     assert.equal(resetAt % 1000, 0, 'RFC 3339 to the second');
     assert.ok(resetAt >= before + 58_000 && resetAt <= Date.now() + 60_000);
@@ -190,11 +203,24 @@ describe('rate-limit headroom through the official SDKs, against vendors that se
     assert.equal(response?.rateLimit?.requestsRemaining, 9);
     assert.equal(response?.rateLimit?.tokensLimit, 50_000);
     assert.equal(response?.outputTokensPerSec, null, 'OpenAI does not report its generation time');
+    // Which key: named by its variable and fingerprint, never by any of its characters.
+    assert.deepEqual(response?.rateLimit?.key, { source: 'OPENAI_API_KEY', fingerprint: fingerprint('sk-test-key') });
+    assert.ok(!JSON.stringify(events).includes('sk-test-key'));
+  });
+
+  it('two keys of one vendor are told apart', async () => {
+    vendor.limits = { requests: 10, tokens: 50_000, outputTokens: 0, windowMs: 60_000 };
+    vendor.script({ kind: 'text', text: 'a' }, { kind: 'text', text: 'b' });
+    const other = createProvider('openai', { OPENAI_API_KEY: 'sk-other-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy: FAST });
+    const [a, b] = [(await openai().chat(ask)).metrics.rateLimit?.key, (await other.chat(ask)).metrics.rateLimit?.key];
+    assert.equal(a?.source, b?.source);
+    assert.notEqual(a?.fingerprint, b?.fingerprint);
   });
 });
 
 describe('the headroom alert: under 10% of a key’s requests or tokens left', () => {
   const limit = (requestsRemaining: number | null, tokensRemaining: number | null): RateLimit => ({
+    key: null,
     requestsLimit: 100,
     requestsRemaining,
     tokensLimit: 40_000,
@@ -254,3 +280,8 @@ describe('the headroom alert: under 10% of a key’s requests or tokens left', (
     });
   });
 });
+
+/** The key's fingerprint as the dashboard shows it: the first 8 hex digits of its SHA-256. */
+function fingerprint(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}

@@ -57,7 +57,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     const { log, events, engine, telemetry } = await engineWithTelemetry(root, env);
     assert.equal(telemetry.endpoint, `${receiver.url}/v1/traces`);
 
-    const { runId, done } = engine.start({ file: 'math.js', testCommand, prompt, provider: 'openai', model: 'gpt-4.1-mini' });
+    const { runId, done } = await engine.start({ file: 'math.js', testCommand, prompt, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'passed');
     await telemetry.shutdown();
     log.close();
@@ -221,7 +221,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       OTEL_SEMCONV_STABILITY_OPT_IN: 'http, gen_ai/dup',
     };
     const { log, engine, telemetry } = await engineWithTelemetry(root, env);
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'error');
     await telemetry.shutdown();
     log.close();
@@ -273,7 +273,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       (e) => log.append(e),
       { iteration: null },
     );
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'passed');
     await telemetry.shutdown();
     log.close();

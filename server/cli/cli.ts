@@ -163,7 +163,7 @@ async function run(args: string[]): Promise<number> {
     if (line) console.log(line);
   });
   const engine = await openEngine(root, log, env);
-  const started = resuming
+  const started = await (resuming
     ? engine.resume({
         runId: values.resume!,
         maxRuns: optionalNumber('--max-runs', values['max-runs']),
@@ -186,7 +186,7 @@ async function run(args: string[]): Promise<number> {
         budgetSec: optionalNumber('--time-budget', values['time-budget']),
         keep: values.keep,
         commit: values.commit,
-      });
+      }));
   // First Ctrl-C cancels cleanly (tests killed, original restored); a second one exits at once.
   let interrupts = 0;
   process.on('SIGINT', () => {

@@ -149,7 +149,7 @@ export class Engine {
   }
 
   /** Goes on with a run that ended failed, cancelled or interrupted, as a new run (see `RunActions.resume`). */
-  resume(params: ResumeRunParams): { runId: string; done: Promise<RunOutcome> } {
+  resume(params: ResumeRunParams): Promise<{ runId: string; done: Promise<RunOutcome> }> {
     return this.actions.resume(params);
   }
 
@@ -158,8 +158,8 @@ export class Engine {
     return this.actions.writeTests(params, signal);
   }
 
-  /** Validates everything before anything starts; throws EngineError with a message for the user. */
-  start(request: RunRequest): { runId: string; done: Promise<RunOutcome> } {
+  /** Validates everything before anything starts; rejects with an EngineError with a message for the user. */
+  start(request: RunRequest): Promise<{ runId: string; done: Promise<RunOutcome> }> {
     return this.runner.start(request);
   }
 

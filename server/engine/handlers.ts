@@ -49,7 +49,7 @@ export type EngineMethod =
 const MAX_EVENTS_PAGE = 5000;
 
 export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
-  [Methods.startRun]: { writes: true, handle: (engine, params) => ({ runId: engine.start(runRequest(params)).runId }) },
+  [Methods.startRun]: { writes: true, handle: async (engine, params) => ({ runId: (await engine.start(runRequest(params))).runId }) },
   [Methods.cancelRun]: {
     writes: true,
     handle: (engine, params) => {
@@ -110,7 +110,7 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   },
   [Methods.resumeRun]: {
     writes: true,
-    handle: (engine, params) => ({ runId: engine.resume({ ...onlyFields(params, RESUME_FIELDS), runId: runIdOf(params) }).runId }),
+    handle: async (engine, params) => ({ runId: (await engine.resume({ ...onlyFields(params, RESUME_FIELDS), runId: runIdOf(params) })).runId }),
   },
   [Methods.writeTests]: {
     writes: true,

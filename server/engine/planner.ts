@@ -15,6 +15,7 @@ import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace } from '../fo
 import type { GeneratedTests } from '../protocol/methods';
 import { PROVIDER_INFO, ProviderName } from '../protocol/providers';
 import { createProvider, Provider } from '../providers';
+import { contextWindowTokens } from '../providers/contextWindows';
 import { withReportFlags } from '../testResults';
 import { checked, checkFits, checkShape, EngineError, EngineOptions, REQUEST_LIMITS, RunPlan, RunRequest } from './request';
 
@@ -50,7 +51,11 @@ export class Planner {
     }
   }
 
-  plan(request: RunRequest, options: { targetMayBeMissing?: boolean } = {}): RunPlan {
+  /**
+   * The request checked and turned into a plan. Asynchronous for one reason: the model's context window may have to
+   * be asked of the vendor (Ollama's `/api/show`) before a file too large for it is refused.
+   */
+  async plan(request: RunRequest, options: { targetMayBeMissing?: boolean } = {}): Promise<RunPlan> {
     this.refuseUntrusted();
     checkShape(request);
     const settings = this.resolve(request);
@@ -83,7 +88,12 @@ export class Planner {
     const context = gathered.files.filter((file) => !shownTests.has(file.path)).map(({ path: file, contents }) => ({ path: file, contents }));
     const prompt = request.prompt?.trim() || null;
     const shown = [...testFiles, ...context].map((file) => file.contents);
-    checkFits(settings.provider, settings.model, target.contents.length, target.rel, [...shown, prompt ?? '', gathered.workspaceFiles.join('\n')]);
+    const provider = this.providerFor(settings);
+    checkFits(await this.contextWindow(provider, settings.model), settings.model, target.contents.length, target.rel, [
+      ...shown,
+      prompt ?? '',
+      gathered.workspaceFiles.join('\n'),
+    ]);
     return {
       runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
       target: { abs: target.abs, rel: target.rel },
@@ -92,7 +102,7 @@ export class Planner {
       testFiles,
       context,
       workspaceFiles: gathered.workspaceFiles,
-      provider: this.providerFor(settings),
+      provider,
       model: settings.model,
       maxRuns: settings.maxRuns,
       budgetUsd: settings.budgetUsd,
@@ -154,6 +164,19 @@ export class Planner {
     return { ...this.options.log.secrets.strip(process.env), ...NO_COLOR_ENV };
   }
 
+  /**
+   * The model's window for the check before a run. When the vendor cannot be asked in time (Ollama not running,
+   * the model not pulled) the table's guess stands: the run's first call meets the same failure and reports it
+   * with its classification and retries, as any call failure is.
+   */
+  private async contextWindow(provider: Provider, model: string): Promise<number> {
+    try {
+      return await provider.contextWindow(model, AbortSignal.timeout(WINDOW_QUERY_MS));
+    } catch {
+      return contextWindowTokens(provider.name, model);
+    }
+  }
+
   providerFor(settings: { provider: ProviderName; ollamaUrl: string | undefined }): Provider {
     try {
       return createProvider(settings.provider, this.env(), { ollamaUrl: settings.ollamaUrl, secrets: this.options.log.secrets });
@@ -195,6 +218,9 @@ export class Planner {
  * The conventional ways to ask for plain output: a runner that honours any of them prints no escape codes
  * (escapes that still arrive are stripped by the test runner). TERM=dumb also stops progress redraws.
  */
+/** How long the check before a run waits for the vendor's answer about the model's window. */
+const WINDOW_QUERY_MS = 10_000;
+
 const NO_COLOR_ENV = { NO_COLOR: '1', FORCE_COLOR: '0', TERM: 'dumb' } as const;
 
 function realpathOrSelf(file: string): string {

@@ -58,9 +58,9 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) => {
-      let started: ReturnType<Engine['start']>;
+      let started: Awaited<ReturnType<Engine['start']>>;
       try {
-        started = engine.start(args);
+        started = await engine.start(args);
       } catch (err) {
         return refusal(err);
       }

@@ -179,6 +179,21 @@ export interface RateLimit {
    * Relative resets are counted from when the response arrived.
    */
   resetAt: number | null;
+  /**
+   * Which key the headroom belongs to, without any of its characters: limits are per key (per organisation and
+   * project), and a user may switch keys. Null in calls logged before it was recorded.
+   */
+  key: KeyIdentity | null;
+}
+
+/**
+ * A key named without being revealed: where it came from (the environment variable the host read it from; the
+ * extension hands its SecretStorage keys over as the same variables) and the first 8 hex digits of its SHA-256,
+ * enough to tell a user's keys apart and useless for finding the key.
+ */
+export interface KeyIdentity {
+  source: string;
+  fingerprint: string;
 }
 
 /** Below this share of a limit left, a call raises a `rate_limit` alert. */

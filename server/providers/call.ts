@@ -1,7 +1,6 @@
 import type { ProviderName } from '../protocol';
 import { costOf } from './prices';
-import { parseRetryAfter, readRateLimit } from './rateLimit';
-import type { RateLimit } from '../protocol/events';
+import { Headroom, parseRetryAfter, readRateLimit } from './rateLimit';
 import { CallMetrics, ChatRequest, ChatResult, ProviderError, StreamedReply, VendorAdapter } from './types';
 
 type Usage = Pick<StreamedReply, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens' | 'outputTokensPerSec' | 'loadMs'>;
@@ -34,7 +33,7 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
   let firstTokenAt: number | null = null;
   let retries = 0;
   // The latest headroom any attempt's response reported: a 429's headers say as much as a success's.
-  let rateLimit: RateLimit | null = null;
+  let rateLimit: Headroom | null = null;
   const noUsage: Usage = {
     inputTokens: null,
     outputTokens: null,
@@ -58,7 +57,7 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
       retries,
       outputTokensPerSec: usage.outputTokensPerSec,
       loadMs: usage.loadMs,
-      rateLimit,
+      rateLimit: rateLimit && { ...rateLimit, key: adapter.key ?? null },
     };
   };
 
