@@ -10,6 +10,7 @@ export * from './format';
 export * from './lsp';
 export * from './methods';
 export * from './providers';
+export * from './providerUsage';
 export * from './runSummary';
 export * from './settings';
 export * from './testReport';

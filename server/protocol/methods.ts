@@ -6,6 +6,7 @@
 import type { EditQuality } from './editQuality';
 import type { AgentEvent, RunSummary, Stats } from './events';
 import type { ProviderName } from './providers';
+import type { ProviderUsageParams, ProviderUsageResult } from './providerUsage';
 
 export const Methods = {
   startRun: 'microAgent/startRun',
@@ -22,6 +23,8 @@ export const Methods = {
   restoreAttempt: 'microAgent/restoreAttempt',
   resumeRun: 'microAgent/resumeRun',
   writeTests: 'microAgent/writeTests',
+  /** Read-only: the org's usage and cost from the vendors' admin APIs, reconciled with the log (`providerUsage.ts`). */
+  providerUsage: 'microAgent/providerUsage',
   /** Notification: every event, live, as it is appended to the log. */
   event: 'microAgent/event',
   /** Notification, once after start-up: runs an earlier process left open (killed, crashed), now closed as `interrupted`. */
@@ -312,6 +315,7 @@ export interface MethodTypes {
   [Methods.restoreAttempt]: { params: RestoreAttemptParams; result: RestoreResult };
   [Methods.resumeRun]: { params: ResumeRunParams; result: StartRunResult };
   [Methods.writeTests]: { params: WriteTestsParams; result: WriteTestsResult };
+  [Methods.providerUsage]: { params: ProviderUsageParams | void; result: ProviderUsageResult };
 }
 
 /** `interruptedRuns` notification: each run closed as interrupted at start-up, with the files it left changed. */
