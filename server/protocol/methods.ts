@@ -4,7 +4,7 @@
  * them as typed vscode-jsonrpc messages for the LSP connection and client.
  */
 import type { EditQuality } from './editQuality';
-import type { AgentEvent, RunSummary, Stats } from './events';
+import type { AgentEvent, KeyHeadroom, RunSummary, Stats } from './events';
 import type { ProviderName } from './providers';
 import type { ProviderUsageParams, ProviderUsageResult } from './providerUsage';
 
@@ -151,6 +151,15 @@ export interface CallRollup {
   /** Sum over the priced calls (`pricedCalls` of them). */
   costUsd: number;
   pricedCalls: number;
+  /**
+   * Of the calls whose server reported its generation time (Ollama's `eval_duration`), the output tokens and the
+   * time spent generating them: their ratio is the window's tokens per second, weighted by what each call generated.
+   */
+  timedOutputTokens: number;
+  generationMs: number;
+  /** Calls whose server reported a model load time (Ollama's `load_duration`), and those times summed. */
+  loadedCalls: number;
+  loadMsSum: number;
   /** Flat `[sketch bucket, count, …]`, ascending (see `sketchValue`); absent when `sketches: false`. */
   latency?: number[];
   ttft?: number[];
@@ -181,6 +190,8 @@ export interface RollupsResult {
   lastSeq: number;
   calls: CallRollup[];
   runs: RunRollup[];
+  /** Each provider's keys' latest rate-limit headroom, whatever the window (a limit is about now, not a span). */
+  headroom: KeyHeadroom[];
   /** True while the host is still folding the log (a rebuilt index). */
   partial?: boolean;
 }
