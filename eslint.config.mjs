@@ -22,7 +22,7 @@ import tseslint from 'typescript-eslint';
  */
 const LAYERS = {
   foundations: ['foundation'],
-  capabilities: ['agent', 'review', 'testResults', 'providers', 'events', 'telemetry', 'alerts'],
+  capabilities: ['agent', 'review', 'testResults', 'providers', 'events', 'telemetry', 'alerts', 'usage'],
   engine: ['engine'],
   edges: { lsp: ['lsp'], api: ['api'], cli: ['cli'], mcp: ['mcp'] },
   /** The module through which a host starts an edge. */

@@ -8,6 +8,7 @@
  *   micro-agent serve [--workspace dir] [--port N] [--host 127.0.0.1] [--allow-remote] [-t cmd] [--log path]
  *   micro-agent token rotate [--workspace dir]
  *   micro-agent mcp [--workspace dir] [-t cmd] [--daily-budget usd] [--log path]
+ *   micro-agent usage [--since days] [--provider openai|anthropic] [--json] [--write-prices] [--workspace dir] [--log path]
  * Exit codes: 0 tests pass, 1 they do not by the end of the budget (or the run failed), 2 usage or configuration
  * error (and undo refused because files changed after the run), 130 cancelled with Ctrl-C.
  */
@@ -27,6 +28,11 @@ import { isProviderName, ProviderName, unknownProviderMessage } from '../protoco
 import { TestsDeclined, writeTestsFirst } from './testsFirst';
 import { LOOPBACK_HOSTS, rotateTokens, startApi, writePrivate } from '../api/start';
 import { installCrashGuard } from '../foundation/crashGuard';
+import { usageRequest } from '../engine/usageQuery';
+import { writePricesFile } from '../providers/customPrices';
+import { isUsageProvider, USAGE_PROVIDERS } from '../protocol/providerUsage';
+import { formatUsage } from '../usage/format';
+import { ADMIN_KEY_VARIABLES, adminKeyOf } from '../usage/refresh';
 import { startTelemetryOrWarn } from '../telemetry/telemetry';
 import { ensureStateDir, lstatOrUndefined, PathError, readSource, resolveInWorkspace, statePaths } from '../foundation/workspace';
 
@@ -41,6 +47,7 @@ Usage:
   micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"] [--daily-budget <usd>]
   micro-agent token rotate [--workspace <dir>]
   micro-agent mcp [--workspace <dir>] [-t "<test command>"] [--daily-budget <usd>] [--log <path>]
+  micro-agent usage [--since <days>] [--provider openai|anthropic] [--json] [--write-prices]
 
 Options for run:
   -t, --test <cmd>        test command; exit code 0 means pass (required unless MICRO_AGENT_TEST_COMMAND is set)
@@ -74,6 +81,11 @@ Binding anything but loopback needs --allow-remote. token rotate replaces the to
 mcp serves the engine to MCP clients (Claude Code, Cline, VS Code) over stdin/stdout: the tools fix_file,
 list_runs, get_stats and cancel_run (see README.md).
 
+usage fetches the org's usage and cost per UTC day and model from the vendors' admin APIs (OPENAI_ADMIN_KEY,
+ANTHROPIC_ADMIN_KEY) and sets them beside the calls micro-agent logged: --since covers that many whole days up
+to yesterday (default 30), plus today when the vendor reports it; --json prints one object; --write-prices writes
+the prices the vendors' costs imply to .micro-agent/prices.json.
+
 Keys come from OPENAI_API_KEY / ANTHROPIC_API_KEY; OPENAI_BASE_URL, ANTHROPIC_BASE_URL and OLLAMA_HOST point
 at other endpoints.`;
 
@@ -100,6 +112,8 @@ async function main(argv: string[]): Promise<number> {
       return token(rest);
     case 'mcp':
       return mcp(rest);
+    case 'usage':
+      return usage(rest);
     case '-v':
     case '--version':
       console.log(VERSION);
@@ -275,6 +289,50 @@ async function openQuietEngine(values: { workspace?: string; log?: string }): Pr
     if (event.type === 'run.finished' && event.reason === 'interrupted') console.error(formatEvent(event));
   });
   return { engine: await openEngine(root, log, process.env), log };
+}
+
+/** `usage`: the vendors' org usage and cost reconciled with the log; exit 2 without any admin key. */
+async function usage(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      since: { type: 'string' },
+      provider: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'write-prices': { type: 'boolean', default: false },
+      workspace: { type: 'string' },
+      log: { type: 'string' },
+    },
+  });
+  if (values.since !== undefined && !/^\d+$/.test(values.since)) throw new UsageError(`--since must be a whole number of days (got "${values.since}")`);
+  if (values.provider !== undefined && !isUsageProvider(values.provider))
+    throw new UsageError(`--provider must be ${USAGE_PROVIDERS.join(' or ')} (got "${values.provider}")`);
+  const request = usageRequest({ sinceDays: values.since === undefined ? undefined : Number(values.since), provider: values.provider });
+  const wanted = request.provider ? [request.provider] : USAGE_PROVIDERS;
+  if (!wanted.some((provider) => adminKeyOf(process.env, provider)))
+    throw new UsageError(`no admin key: set ${ADMIN_KEY_VARIABLES} (an organization admin key; a chat key cannot read usage and cost)`);
+  const { engine, log } = await openQuietEngine(values);
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort();
+  process.once('SIGINT', onInterrupt);
+  try {
+    const result = await engine.providerUsage(request, { maxAgeMs: 0, signal: controller.signal });
+    if (values.json) {
+      console.log(JSON.stringify(result, null, 2));
+      for (const source of result.sources) if (source.message) console.error(`micro-agent: ${source.provider}: ${source.message}`);
+    } else console.log(formatUsage(result));
+    if (values['write-prices']) {
+      // The latest day's implied rate per model: a price that changed mid-window ends at its current value.
+      const implied = Object.fromEntries(result.rows.flatMap((row) => (row.impliedPrice ? [[row.model, row.impliedPrice] as const] : [])));
+      const count = Object.keys(implied).length;
+      if (count === 0) console.error('micro-agent: no price to write: every priced model matches the table within 5%');
+      else console.error(`micro-agent: wrote ${count} price(s) (${Object.keys(implied).join(', ')}) to ${writePricesFile(engine.root, implied)}`);
+    }
+    return result.sources.some((s) => s.state === 'ok' || s.state === 'cached') ? 0 : EXIT.error;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    log.close();
+  }
 }
 
 async function stats(args: string[]): Promise<number> {

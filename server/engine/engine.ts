@@ -31,6 +31,9 @@ import { Queries } from './queries';
 import { checked, EngineOptions, RunRequest } from './request';
 import { RunActions } from './runActions';
 import { AutoFixResult, Runner } from './runner';
+import { providerUsage, type UsageRequest } from './usageQuery';
+import type { ProviderUsageResult } from '../protocol/providerUsage';
+import { DAY_MS } from '../usage/vendorReports';
 
 export { EngineError, REQUEST_LIMITS } from './request';
 export type { EngineErrorCode, EngineOptions, RunRequest } from './request';
@@ -117,6 +120,24 @@ export class Engine {
   /** Calls and runs since `sinceTs` summed per bucket and model (`microAgent/rollups`), with the seq they cover. */
   rollups(query: RollupQuery): RollupsResult {
     return this.queries.rollups(query);
+  }
+
+  /**
+   * The vendors' org usage and cost reconciled with the log (`usageQuery.ts`). `maxAgeMs`: a vendor fetched this
+   * recently is answered from the cache (the CLI passes 0: always fetch).
+   */
+  providerUsage(request: UsageRequest, options: { maxAgeMs: number; signal?: AbortSignal }): Promise<ProviderUsageResult> {
+    return providerUsage(
+      {
+        root: this.options.root,
+        env: () => this.env,
+        settings: () => this.options.settings?.() ?? {},
+        callsByDay: (sinceTs) => this.queries.rollups({ sinceTs, untilTs: Infinity, bucketMs: DAY_MS, sketches: false }),
+        warn: (message) => void this.options.log.append({ type: 'log', level: 'warn', message }),
+      },
+      request,
+      options,
+    );
   }
 
   /** Every event of one run, oldest first (see `Queries.runEvents`). */

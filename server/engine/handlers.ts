@@ -20,6 +20,7 @@ import {
   WriteTestsParams,
 } from '../protocol/methods';
 import { PathError } from '../foundation/workspace';
+import { HOST_MAX_AGE_MS, usageRequest } from './usageQuery';
 
 interface Handler<M extends keyof MethodTypes> {
   /** Starts or cancels something: refused to a read-only caller. */
@@ -44,7 +45,8 @@ export type EngineMethod =
   | typeof Methods.restoreAttempt
   | typeof Methods.resumeRun
   | typeof Methods.writeTests
-  | typeof Methods.rollups;
+  | typeof Methods.rollups
+  | typeof Methods.providerUsage;
 
 const MAX_EVENTS_PAGE = 5000;
 
@@ -134,6 +136,12 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
       if (typeof sketches !== 'boolean') throw new EngineError('invalid_params', 'sketches must be true or false');
       return engine.rollups({ sinceTs, untilTs, bucketMs, sketches });
     },
+  },
+
+  [Methods.providerUsage]: {
+    // It fetches the vendors' reports into the local cache, and changes nothing a user made.
+    writes: false,
+    handle: (engine, params, signal) => engine.providerUsage(usageRequest(params), { maxAgeMs: HOST_MAX_AGE_MS, signal }),
   },
 };
 

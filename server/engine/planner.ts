@@ -3,6 +3,7 @@
  * `RunPlan` (the target and test files read, the context gathered, the provider made); tests first's new test
  * files and drafts; and how a plan's tests run (the environment code micro-agent does not trust gets).
  */
+import { applyCustomPrices } from '../providers/customPrices';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -187,7 +188,10 @@ export class Planner {
 
   resolve(request: Partial<RunRequest>) {
     return checked(() => {
-      const settings = resolveSettings(this.options.root, this.options.settings?.() ?? {}, this.env());
+      const configured = this.options.settings?.() ?? {};
+      const settings = resolveSettings(this.options.root, configured, this.env());
+      // Every cost of this process (each call's, the daily cap's) prices with the user's prices as they are now.
+      applyCustomPrices(this.options.root, configured.prices);
       return {
         ...settings,
         provider: request.provider ?? settings.provider,
