@@ -7,6 +7,7 @@ import type { Store } from '../store';
 import type { Transport } from '../transport';
 import { Activity } from './Activity';
 import { Analytics } from './Analytics';
+import { Providers } from './Providers';
 
 type Context = Extract<ToWebview, { type: 'context' }>;
 
@@ -111,6 +112,8 @@ export function App({ store, transport, firstLoad }: { store: Store; transport: 
         </vscode-tab-panel>
         <vscode-tab-header slot="header">Analytics</vscode-tab-header>
         <vscode-tab-panel>{tab === 1 && <Analytics store={store} version={version} budgetUsd={context.budgetUsd} />}</vscode-tab-panel>
+        <vscode-tab-header slot="header">Providers</vscode-tab-header>
+        <vscode-tab-panel>{tab === 2 && <Providers store={store} version={version} transport={transport} />}</vscode-tab-panel>
       </vscode-tabs>
     </main>
   );

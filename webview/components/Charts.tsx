@@ -6,7 +6,7 @@
 import type { SeriesPoint } from '../queries';
 import { chartTime } from '../format';
 
-const PALETTE = ['blue', 'orange', 'green', 'purple', 'yellow', 'red'].map((c) => `var(--vscode-charts-${c})`);
+export const PALETTE = ['blue', 'orange', 'green', 'purple', 'yellow', 'red'].map((c) => `var(--vscode-charts-${c})`);
 const W = 300;
 const H = 120;
 const PAD = { left: 38, right: 6, top: 8, bottom: 18 };
