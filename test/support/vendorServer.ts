@@ -106,13 +106,17 @@ export async function startVendorServer(): Promise<VendorServer> {
   const queue: Reply[] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
-  let used = { startedAt: 0, requests: 0, tokens: 0, outputTokens: 0 };
+  /** What each key used of its limits in its current window: the vendors meter per key (organisation and project). */
+  const usedByKey = new Map<string, { startedAt: number; requests: number; tokens: number; outputTokens: number }>();
   /** Counts a request against the limits; the headers to send, and whether it went over. */
   const meter = (flavour: Flavour, request: RecordedRequest): { headers: Record<string, string>; over: boolean } => {
     if (flavour === 'ollama') return { headers: {}, over: false };
     const now = Date.now();
     const { limits } = vendor;
+    const key = `${flavour} ${String(request.headers.authorization ?? request.headers['x-api-key'] ?? '')}`;
+    let used = usedByKey.get(key) ?? { startedAt: 0, requests: 0, tokens: 0, outputTokens: 0 };
     if (now - used.startedAt >= limits.windowMs) used = { startedAt: now, requests: 0, tokens: 0, outputTokens: 0 };
+    usedByKey.set(key, used);
     const input = promptTokens(request);
     const output = Number(request.body?.max_tokens ?? request.body?.max_completion_tokens ?? 0);
     const cost = { requests: 1, tokens: flavour === 'openai' ? input + output : input, outputTokens: flavour === 'anthropic' ? output : 0 };

@@ -259,46 +259,33 @@ function HeadroomTable({ rows }: { rows: HeadroomRow[] }) {
       {rows.length === 0 ? (
         <p class="muted">No call has reported a rate limit yet: OpenAI and Anthropic send it with every response; Ollama has none.</p>
       ) : (
-        <div class="table-wrap">
-          <table class="stats headroom-table">
-            <thead>
-              <tr>
-                <th>Provider / key</th>
-                <th>Requests left</th>
-                <th>Tokens left</th>
-                <th>Resets</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr
-                  key={`${row.provider} ${row.key}`}
-                  data-key={`${row.provider} ${row.key}`}
-                  data-least={row.least ?? ''}
-                  class={row.least !== null && row.least < HEADROOM_ALERT_SHARE && !row.stale ? 'low' : ''}
-                  title={`As of the ${row.model} call at ${new Date(row.ts).toLocaleString()}`}
-                >
-                  <td>
-                    {row.provider} <span class="muted">{row.key}</span>
-                  </td>
-                  <td data-col="requests" data-label="Requests left">
-                    <span>
-                      {left(row.requests)} <Meter share={row.requests.share} />
-                    </span>
-                  </td>
-                  <td data-col="tokens" data-label="Tokens left">
-                    <span>
-                      {left(row.tokens)} <Meter share={row.tokens.share} />
-                    </span>
-                  </td>
-                  <td data-col="resets" data-label="Resets">
-                    {resets(row)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ul class="headroom-list">
+          {rows.map((row) => (
+            <li
+              key={`${row.provider} ${row.key}`}
+              data-key={`${row.provider} ${row.key}`}
+              data-least={row.least ?? ''}
+              class={row.least !== null && row.least < HEADROOM_ALERT_SHARE && !row.stale ? 'low' : ''}
+              title={`As of the ${row.model} call at ${new Date(row.ts).toLocaleString()}`}
+            >
+              <div class="headroom-key">
+                {row.least !== null && row.least < HEADROOM_ALERT_SHARE && !row.stale && <i class="codicon codicon-warning" />} {row.provider}{' '}
+                <span class="muted">{row.key}</span>
+              </div>
+              <div class="headroom-values">
+                <span data-col="requests">
+                  <span class="muted">Requests</span> {left(row.requests)} <Meter share={row.requests.share} />
+                </span>
+                <span data-col="tokens">
+                  <span class="muted">Tokens</span> {left(row.tokens)} <Meter share={row.tokens.share} />
+                </span>
+                <span data-col="resets">
+                  <span class="muted">Resets</span> {resets(row)}
+                </span>
+              </div>
+            </li>
+          ))}
+        </ul>
       )}
     </section>
   );
