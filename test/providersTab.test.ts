@@ -1,17 +1,48 @@
 /**
  * The dashboard's Providers tab in real headless Chromium, its requests answered by a real engine's handler table
- * (as the extension relays them): the headroom of each key from rate-limit headers that real SDK calls against the
- * chat stand-in logged, and, with no admin key, how to set one.
+ * (as the extension relays them): the org's spend and micro-agent's share from the vendors' admin APIs (stand-ins
+ * of their wire formats, mounted on the chat stand-in's base URLs as the vendors serve both) reconciled with a
+ * workspace log, checked against a hand count; the discrepancy list; the headroom of each key from rate-limit
+ * headers that real SDK calls logged; and, with no admin key, how to set one.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { askModel } from '../server/agent/askModel';
 import { createProvider } from '../server/providers';
 import { launchBrowser, screenshot } from './support/codeServer';
 import { engineWithLog, type EngineWithLog } from './support/engine';
+import { EventFactory } from './support/events';
 import { makeWorkspace } from './support/fixtures';
 import { Harness, send, startHarness } from './support/webviewHarness';
 import { useVendorServer } from './support/vendorServer';
+
+const DAY_MS = 86_400_000;
+const TODAY = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+/** The UTC day `n` days ago, `YYYY-MM-DD`. */
+const ago = (n: number) => new Date(TODAY - n * DAY_MS).toISOString().slice(0, 10);
+
+/**
+ * A workspace whose log holds micro-agent's calls on past days (written as the log's own lines: the engine reads
+ * them as history), at noon UTC of each.
+ */
+function workspaceWithHistory(): string {
+  const root = makeWorkspace({ 'a.js': '' });
+  const f = new EventFactory();
+  const noon = (n: number) => TODAY - n * DAY_MS + 12 * 3_600_000;
+  const lines = [
+    // 3 days ago: a quarter of the org's gpt-4.1-mini tokens.
+    f.at(noon(3)).call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 900, input: 25_000, output: 5000, costUsd: 0.018 }),
+    // 2 days ago: a third of the org's claude-sonnet-4-5 tokens.
+    f.at(noon(2)).call(undefined, 'anthropic', 'claude-sonnet-4-5', { latencyMs: 1500, input: 10_000, output: 2000, costUsd: 0.06 }),
+    // Yesterday: more than the vendor billed for the day.
+    f.at(noon(1)).call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 700, input: 3000, output: 300, costUsd: 0.00168 }),
+  ];
+  fs.mkdirSync(path.join(root, '.micro-agent'), { recursive: true });
+  fs.writeFileSync(path.join(root, '.micro-agent', 'events.jsonl'), lines.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  return root;
+}
 
 const ASK = { model: 'gpt-4.1-mini', system: 'be brief', messages: [{ role: 'user' as const, content: 'hello' }], maxTokens: 100 };
 /** Keys that look like keys, so a leak would be recognisable on the page. */
@@ -100,6 +131,115 @@ describe('dashboard Providers tab in headless Chromium', function () {
     for (const key of Object.values(KEYS)) assert.ok(!html.includes(key) && !html.includes(key.slice(8)), 'no key characters on the page');
     assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
     await screenshot(page, 'providers-no-admin-key-dark');
+    host.log.close();
+  });
+
+  /** The org's days at the admin stand-ins: micro-agent's calls and everyone else's, under dated snapshot names. */
+  function orgUsage(): void {
+    vendor.admin.usage.openai = [
+      { day: ago(3), model: 'gpt-4.1-mini-2025-04-14', input: 100_000, output: 20_000, requests: 40 },
+      { day: ago(2), model: 'gpt-4.1-2025-04-14', input: 40_000, output: 4000, requests: 10 },
+      { day: ago(1), model: 'gpt-4.1-mini-2025-04-14', input: 1000, output: 100, requests: 1 },
+      { day: ago(0), model: 'gpt-4.1-mini-2025-04-14', input: 2000, output: 200, requests: 2 },
+    ];
+    vendor.admin.usage.anthropic = [{ day: ago(2), model: 'claude-sonnet-4-5-20250929', input: 30_000, output: 6000 }];
+    // gpt-4.1-mini and Sonnet billed at the table's price; gpt-4.1 at twice it (a new price the table lacks).
+    vendor.admin.rates['gpt-4.1-mini-2025-04-14'] = { input: 0.4, cached: 0.1, cacheWrite: 0.4, output: 1.6 };
+    vendor.admin.rates['gpt-4.1-2025-04-14'] = { input: 4, cached: 1, cacheWrite: 4, output: 16 };
+    vendor.admin.rates['claude-sonnet-4-5-20250929'] = { input: 3, cached: 0.3, cacheWrite: 3.75, output: 15 };
+  }
+
+  function adminEnv(): Record<string, string> {
+    return {
+      OPENAI_ADMIN_KEY: vendor.admin.keys.openai,
+      ANTHROPIC_ADMIN_KEY: vendor.admin.keys.anthropic,
+      OPENAI_BASE_URL: vendor.openaiUrl,
+      ANTHROPIC_BASE_URL: vendor.anthropicUrl,
+    };
+  }
+
+  /** What the page draws for one day and series: the org's value and micro-agent's part. */
+  async function segment(page: Page, day: string, series: string): Promise<{ value: number; mine: number }> {
+    const g = page.locator(`.spend-chart g[data-day="${day}"] g[data-series="${series}"]`);
+    return { value: Number(await g.getAttribute('data-value')), mine: Number(await g.getAttribute('data-mine')) };
+  }
+
+  const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);
+
+  it('with admin keys: the spend per day and model equals a hand count, micro-agent’s share drawn inside, the flags explained', async () => {
+    orgUsage();
+    const root = workspaceWithHistory();
+    const env = adminEnv();
+    const host = await engineWithLog(root, env);
+    const page = await open(host);
+    await page.locator('.providers[data-state="ready"] .spend-chart').waitFor({ timeout: 30_000 });
+
+    assert.equal(await page.locator('.spend-chart').getAttribute('data-measure'), 'usd');
+    assert.equal(await page.locator('.spend-chart').getAttribute('data-days'), '31', '30 whole days and today');
+    // By hand: 100k in and 20k out at $0.40 / $1.60 per million; micro-agent logged a quarter of the tokens.
+    const mini3 = await segment(page, ago(3), 'openai gpt-4.1-mini');
+    close(mini3.value, 0.04 + 0.032, 'gpt-4.1-mini 3 days ago, billed');
+    close(mini3.mine, (0.04 + 0.032) * 0.25, 'gpt-4.1-mini 3 days ago, micro-agent');
+    // Sonnet: 30k in, 6k out at $3 / $15 (cents as strings on the wire); micro-agent 12k of 36k tokens.
+    const sonnet = await segment(page, ago(2), 'anthropic claude-sonnet-4-5');
+    close(sonnet.value, 0.09 + 0.09, 'Sonnet billed');
+    close(sonnet.mine, 0.06, 'Sonnet, micro-agent');
+    // gpt-4.1: nothing of it logged, so none of it is micro-agent's.
+    const big = await segment(page, ago(2), 'openai gpt-4.1-2025-04-14');
+    close(big.value, 0.16 + 0.064, 'gpt-4.1 billed');
+    assert.equal(big.mine, 0);
+    const orgTotal = 0.072 + 0.18 + 0.224 + (1000 * 0.4 + 100 * 1.6) / 1e6 + (2000 * 0.4 + 200 * 1.6) / 1e6;
+    assert.match(await page.locator('[data-total="org"]').innerText(), new RegExp(`\\$${orgTotal.toFixed(2).replace('.', '\\.')}`));
+
+    // The chart's numbers are the host's: the same request over the handler table.
+    const usage = await host.engine.providerUsage({ sinceDays: 30 }, { maxAgeMs: 60_000 });
+    for (const row of usage.rows) {
+      const drawn = await segment(page, row.day, `${row.provider} ${row.model}`);
+      close(drawn.value, row.billed.costUsd ?? 0, `${row.day} ${row.model}`);
+    }
+
+    const flags = page.locator('.discrepancies li[data-flag]');
+    const listed = await flags.evaluateAll((lis) =>
+      lis.map((li) => `${li.getAttribute('data-day')} ${li.getAttribute('data-model')} ${li.getAttribute('data-flag')}`),
+    );
+    assert.deepEqual(listed, [
+      `${ago(0)} openai gpt-4.1-mini not_billed_yet`,
+      `${ago(1)} openai gpt-4.1-mini logged_exceeds_billed`,
+      `${ago(2)} openai gpt-4.1-2025-04-14 price_mismatch`,
+    ]);
+    const mismatch = page.locator('.discrepancies li[data-flag="price_mismatch"]');
+    assert.match(await mismatch.innerText(), /Price mismatch/);
+    // The rate the vendor's bill implies: twice the table's $2 / $8.
+    assert.match(await mismatch.locator('[data-implied-price]').innerText(), /\$4\.00 in, \$16\.00 out.* per 1M tokens/);
+    assert.ok((await page.locator('.discrepancies li[data-flag="logged_exceeds_billed"] .discrepancy-note').innerText()).length > 20, 'explained');
+    assert.equal(await page.locator('[data-admin-key="missing"]').count(), 0);
+    const html = await page.content();
+    for (const key of Object.values(env).filter((v) => !v.startsWith('http'))) assert.ok(!html.includes(key), 'no admin key on the page');
+    assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
+    await screenshot(page, 'providers-dark');
+
+    // The same in the light theme and at sidebar width, where the chart scales and the list wraps.
+    const light = await open(host, 'light');
+    await light.locator('.providers[data-state="ready"] .spend-chart').waitFor({ timeout: 30_000 });
+    await screenshot(light, 'providers-light');
+    const narrow = await open(host, 'dark', 300);
+    await narrow.locator('.providers[data-state="ready"] .spend-chart').waitFor({ timeout: 30_000 });
+    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `nothing wider than the sidebar (${overflow} px over)`);
+    await screenshot(narrow, 'providers-sidebar');
+    host.log.close();
+  });
+
+  it('a chat key given as the admin key: the vendor’s 401 said plainly, the other vendor still shown', async () => {
+    orgUsage();
+    const host = await engineWithLog(workspaceWithHistory(), { ...adminEnv(), OPENAI_ADMIN_KEY: KEYS.main });
+    const page = await open(host);
+    await page.locator('.providers[data-state="ready"] .spend-chart').waitFor({ timeout: 30_000 });
+    const source = page.locator('.sources li[data-source="openai"]');
+    assert.equal(await source.getAttribute('data-state'), 'not_admin_key');
+    assert.match(await source.innerText(), /admin/i);
+    assert.ok((await segment(page, ago(2), 'anthropic claude-sonnet-4-5')).value > 0);
+    assert.ok(!(await page.content()).includes(KEYS.main));
     host.log.close();
   });
 });

@@ -218,8 +218,9 @@ function Discrepancies({ items }: { items: ReturnType<typeof discrepancies> }) {
               </div>
               <div class="discrepancy-note">{d.message}</div>
               {d.impliedPrice && (
-                <div class="discrepancy-note" data-implied-price>
-                  The vendor's bill implies {perMillion(d.impliedPrice)}.
+                <div class="discrepancy-note muted" data-implied-price>
+                  To price {d.model} at {perMillion(d.impliedPrice)}, run <code>micro-agent usage --write-prices</code>: it writes the implied rates to
+                  .micro-agent/prices.json.
                 </div>
               )}
             </li>
