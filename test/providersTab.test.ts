@@ -48,7 +48,7 @@ const ASK = { model: 'gpt-4.1-mini', system: 'be brief', messages: [{ role: 'use
 /** Keys that look like keys, so a leak would be recognisable on the page. */
 const KEYS = { main: 'sk-proj-MAINKEY0123456789abcdefghij', ci: 'sk-proj-CIKEY0123456789abcdefghijkl', anthropic: 'sk-ant-api03-ANTKEY0123456789abcdef' };
 
-describe('dashboard Providers tab in headless Chromium', function () {
+describe('dashboard Providers tab (and local models in Analytics) in headless Chromium', function () {
   this.timeout(90_000);
   let browser: Browser;
   let harness: Harness;
@@ -65,7 +65,7 @@ describe('dashboard Providers tab in headless Chromium', function () {
     await harness?.close();
   });
 
-  async function open(host: EngineWithLog, theme: 'dark' | 'light' = 'dark', width = 640): Promise<Page> {
+  async function open(host: EngineWithLog, theme: 'dark' | 'light' = 'dark', width = 640, tab = 'Providers'): Promise<Page> {
     const page = await browser.newPage({ viewport: { width, height: 1000 } });
     pages.push(page);
     const errors: string[] = [];
@@ -74,7 +74,7 @@ describe('dashboard Providers tab in headless Chromium', function () {
     await harness.relay(page, host.engine);
     await page.goto(harness.url(theme));
     await page.locator('main[data-status="ready"]').waitFor({ timeout: 15_000 });
-    await page.locator('vscode-tab-header', { hasText: 'Providers' }).click();
+    await page.locator('vscode-tab-header', { hasText: tab }).click();
     (page as unknown as { errors: string[] }).errors = errors;
     return page;
   }
@@ -131,6 +131,39 @@ describe('dashboard Providers tab in headless Chromium', function () {
     for (const key of Object.values(KEYS)) assert.ok(!html.includes(key) && !html.includes(key.slice(8)), 'no key characters on the page');
     assert.deepEqual((page as unknown as { errors: string[] }).errors, []);
     await screenshot(page, 'providers-no-admin-key-dark');
+    host.log.close();
+  });
+
+  it('Analytics: a local model’s tokens/s (weighted by output) and load time, from the host’s rollups and then live', async () => {
+    const host = await engineWithLog(makeWorkspace({ 'a.js': '' }), {});
+    const ollama = createProvider('ollama', {}, { ollamaUrl: vendor.ollamaUrl });
+    const ask = () => askModel(ollama, { ...ASK, model: 'qwen2.5-coder' }, (e) => host.log.append(e), { iteration: null });
+    // 400 characters are 100 tokens to the stand-in: 50 tokens/s after a cold 2.5 s load, then 100 tokens/s warm.
+    vendor.script({ kind: 'text', text: 'y'.repeat(400), ollamaTiming: { loadMs: 2500, evalMs: 2000 } });
+    await ask();
+    vendor.script({ kind: 'text', text: 'y'.repeat(400), ollamaTiming: { loadMs: 10, evalMs: 1000 } });
+    await ask();
+    const page = await open(host, 'dark', 1200, 'Analytics');
+    const row = page.locator('tr[data-model="ollama qwen2.5-coder"]');
+    await row.waitFor();
+    // 200 tokens in 3 s of generating, not the mean of 50 and 100; the loads' mean is 1,255 ms.
+    assert.equal(await row.locator('[data-col="tokensPerSec"]').innerText(), '67');
+    assert.equal(await row.locator('[data-col="load"]').innerText(), '1.3 s');
+    const stats = JSON.parse((await row.getAttribute('data-stats'))!);
+    assert.ok(Math.abs(stats.outputTokensPerSec - 200 / 3) < 1e-9, String(stats.outputTokensPerSec));
+    assert.equal(stats.meanLoadMs, 1255);
+    // A live call: 100 more tokens at 25 tokens/s, 300 in 7 s now.
+    const seen = host.events.length;
+    vendor.script({ kind: 'text', text: 'y'.repeat(400), ollamaTiming: { loadMs: 5, evalMs: 4000 } });
+    await ask();
+    await send(page, { type: 'events', events: host.events.slice(seen) });
+    await page.waitForFunction(() => document.querySelector('tr[data-model="ollama qwen2.5-coder"] [data-col="tokensPerSec"]')?.textContent === '43');
+    // Hosted models report no generation time: a dash, not 0.
+    await callWith(host, 'openai', KEYS.main, 1);
+    const fresh = await open(host, 'dark', 1200, 'Analytics');
+    await fresh.locator('tr[data-model="openai gpt-4.1-mini"]').waitFor();
+    assert.equal(await fresh.locator('tr[data-model="openai gpt-4.1-mini"] [data-col="tokensPerSec"]').innerText(), '–');
+    await screenshot(fresh, 'analytics-local-model-dark');
     host.log.close();
   });
 
