@@ -6,43 +6,15 @@
  * headers that real SDK calls logged; and, with no admin key, how to set one.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { askModel } from '../server/agent/askModel';
 import { createProvider } from '../server/providers';
 import { launchBrowser, screenshot } from './support/codeServer';
 import { engineWithLog, type EngineWithLog } from './support/engine';
-import { EventFactory } from './support/events';
 import { makeWorkspace } from './support/fixtures';
+import { adminEnv, ago, orgUsage, workspaceWithHistory } from './support/orgUsage';
 import { Harness, send, startHarness } from './support/webviewHarness';
 import { useVendorServer } from './support/vendorServer';
-
-const DAY_MS = 86_400_000;
-const TODAY = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-/** The UTC day `n` days ago, `YYYY-MM-DD`. */
-const ago = (n: number) => new Date(TODAY - n * DAY_MS).toISOString().slice(0, 10);
-
-/**
- * A workspace whose log holds micro-agent's calls on past days (written as the log's own lines: the engine reads
- * them as history), at noon UTC of each.
- */
-function workspaceWithHistory(): string {
-  const root = makeWorkspace({ 'a.js': '' });
-  const f = new EventFactory();
-  const noon = (n: number) => TODAY - n * DAY_MS + 12 * 3_600_000;
-  const lines = [
-    // 3 days ago: a quarter of the org's gpt-4.1-mini tokens.
-    f.at(noon(3)).call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 900, input: 25_000, output: 5000, costUsd: 0.018 }),
-    // 2 days ago: a third of the org's claude-sonnet-4-5 tokens.
-    f.at(noon(2)).call(undefined, 'anthropic', 'claude-sonnet-4-5', { latencyMs: 1500, input: 10_000, output: 2000, costUsd: 0.06 }),
-    // Yesterday: more than the vendor billed for the day.
-    f.at(noon(1)).call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 700, input: 3000, output: 300, costUsd: 0.00168 }),
-  ];
-  fs.mkdirSync(path.join(root, '.micro-agent'), { recursive: true });
-  fs.writeFileSync(path.join(root, '.micro-agent', 'events.jsonl'), lines.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  return root;
-}
 
 const ASK = { model: 'gpt-4.1-mini', system: 'be brief', messages: [{ role: 'user' as const, content: 'hello' }], maxTokens: 100 };
 /** Keys that look like keys, so a leak would be recognisable on the page. */
@@ -167,30 +139,6 @@ describe('dashboard Providers tab (and local models in Analytics) in headless Ch
     host.log.close();
   });
 
-  /** The org's days at the admin stand-ins: micro-agent's calls and everyone else's, under dated snapshot names. */
-  function orgUsage(): void {
-    vendor.admin.usage.openai = [
-      { day: ago(3), model: 'gpt-4.1-mini-2025-04-14', input: 100_000, output: 20_000, requests: 40 },
-      { day: ago(2), model: 'gpt-4.1-2025-04-14', input: 40_000, output: 4000, requests: 10 },
-      { day: ago(1), model: 'gpt-4.1-mini-2025-04-14', input: 1000, output: 100, requests: 1 },
-      { day: ago(0), model: 'gpt-4.1-mini-2025-04-14', input: 2000, output: 200, requests: 2 },
-    ];
-    vendor.admin.usage.anthropic = [{ day: ago(2), model: 'claude-sonnet-4-5-20250929', input: 30_000, output: 6000 }];
-    // gpt-4.1-mini and Sonnet billed at the table's price; gpt-4.1 at twice it (a new price the table lacks).
-    vendor.admin.rates['gpt-4.1-mini-2025-04-14'] = { input: 0.4, cached: 0.1, cacheWrite: 0.4, output: 1.6 };
-    vendor.admin.rates['gpt-4.1-2025-04-14'] = { input: 4, cached: 1, cacheWrite: 4, output: 16 };
-    vendor.admin.rates['claude-sonnet-4-5-20250929'] = { input: 3, cached: 0.3, cacheWrite: 3.75, output: 15 };
-  }
-
-  function adminEnv(): Record<string, string> {
-    return {
-      OPENAI_ADMIN_KEY: vendor.admin.keys.openai,
-      ANTHROPIC_ADMIN_KEY: vendor.admin.keys.anthropic,
-      OPENAI_BASE_URL: vendor.openaiUrl,
-      ANTHROPIC_BASE_URL: vendor.anthropicUrl,
-    };
-  }
-
   /** What the page draws for one day and series: the org's value and micro-agent's part. */
   async function segment(page: Page, day: string, series: string): Promise<{ value: number; mine: number }> {
     const g = page.locator(`.spend-chart g[data-day="${day}"] g[data-series="${series}"]`);
@@ -200,9 +148,9 @@ describe('dashboard Providers tab (and local models in Analytics) in headless Ch
   const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);
 
   it('with admin keys: the spend per day and model equals a hand count, micro-agent’s share drawn inside, the flags explained', async () => {
-    orgUsage();
+    orgUsage(vendor.admin);
     const root = workspaceWithHistory();
-    const env = adminEnv();
+    const env = adminEnv(vendor);
     const host = await engineWithLog(root, env);
     const page = await open(host);
     await page.locator('.providers[data-state="ready"] .spend-chart').waitFor({ timeout: 30_000 });
@@ -264,8 +212,8 @@ describe('dashboard Providers tab (and local models in Analytics) in headless Ch
   });
 
   it('a chat key given as the admin key: the vendor’s 401 said plainly, the other vendor still shown', async () => {
-    orgUsage();
-    const host = await engineWithLog(workspaceWithHistory(), { ...adminEnv(), OPENAI_ADMIN_KEY: KEYS.main });
+    orgUsage(vendor.admin);
+    const host = await engineWithLog(workspaceWithHistory(), { ...adminEnv(vendor), OPENAI_ADMIN_KEY: KEYS.main });
     const page = await open(host);
     await page.locator('.providers[data-state="ready"] .spend-chart').waitFor({ timeout: 30_000 });
     const source = page.locator('.sources li[data-source="openai"]');

@@ -13,6 +13,7 @@ import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension
 import { api } from './api';
 import { review } from './review';
 import { dashboardScale } from './dashboardScale';
+import { providersTab } from './providersTab';
 import { scale } from './scale';
 import { Result, table } from './stats';
 import { testResults } from './testResults';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     ['dashboard', webview],
     ['scale', scale],
     ['dashboard scale', dashboardScale],
+    ['providers tab', providersTab],
   ];
   // `BENCH_ONLY=scale npm run bench` runs the named steps only (`BENCH_ONLY='dashboard scale'` the dashboard's scale rows).
   const only = process.env.BENCH_ONLY?.split(',');
