@@ -115,7 +115,9 @@ export async function providersTab(): Promise<Result[]> {
         value: median(warm.map((r) => r.year)),
         unit: 'ms',
         goal: '< 1,000 ms',
-        note: `warm; ${rows.toLocaleString('en-US')} day × model segments (5 colours + other), the reconciliation of 7,320 vendor rows with the log; cold: ${median(cold.map((r) => r.year)).toFixed(0)} ms`,
+        note:
+          `warm; ${rows.toLocaleString('en-US')} day × model segments (5 colours + other), the reconciliation of 7,320 vendor rows with the log; ` +
+          `cold: ${median(cold.map((r) => r.year)).toFixed(0)} ms`,
       },
       {
         name: 'Providers tab, a year × 20 models: the host’s answer (microAgent/providerUsage, warm)',
