@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { askModel } from '../server/agent/askModel';
 import { AlertMonitor } from '../server/alerts/alerts';
@@ -7,7 +9,12 @@ import { lowHeadroom, type EventInput, type LlmResponseEvent, type RateLimit } f
 import { createProvider } from '../server/providers/index';
 import { goDurationMs, readRateLimit } from '../server/providers/rateLimit';
 import { ProviderError } from '../server/providers/types';
+import { statePaths } from '../server/foundation/workspace';
+import { RollupsRequest } from '../server/protocol/lsp';
+import type { RollupsResult } from '../server/protocol/methods';
 import { EventFactory } from './support/events';
+import { makeWorkspace } from './support/fixtures';
+import { startHost } from './support/lspClient';
 import { FAST } from './support/providerCalls';
 import { goDuration, useVendorServer } from './support/vendorServer';
 
@@ -285,3 +292,52 @@ describe('the headroom alert: under 10% of a key’s requests or tokens left', (
 function fingerprint(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
+
+describe('each key’s latest headroom in the stats index (microAgent/rollups `headroom`)', function () {
+  this.timeout(60_000);
+
+  it('one per provider and key, the newest by time, kept across a restart of the host from its index', async () => {
+    const root = makeWorkspace({ 'a.js': '' });
+    const f = new EventFactory(Date.parse('2026-12-07T10:00:00Z'));
+    const key = (fingerprint: string) => ({ source: 'OPENAI_API_KEY', fingerprint });
+    const limit = (remaining: number, fingerprint: string | null) => ({
+      requestsLimit: 100,
+      requestsRemaining: remaining,
+      tokensLimit: null,
+      tokensRemaining: null,
+      resetAt: Date.parse('2026-12-07T11:00:00Z'),
+      key: fingerprint === null ? null : key(fingerprint),
+    });
+    const calls = [
+      f.call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 5, rateLimit: limit(50, 'aaaaaaaa') }),
+      f.call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 5, rateLimit: limit(40, 'bbbbbbbb') }),
+      // Appended later by another process but made earlier: it does not replace the newer headroom of its key.
+      f.at(Date.parse('2026-12-07T09:00:00Z')).call(undefined, 'openai', 'gpt-4.1', { latencyMs: 5, rateLimit: limit(90, 'aaaaaaaa') }),
+      // A call logged before keys were named.
+      f.call(undefined, 'openai', 'gpt-4o', { latencyMs: 5, rateLimit: limit(7, null) }),
+    ];
+    fs.mkdirSync(path.join(root, '.micro-agent'), { recursive: true });
+    fs.writeFileSync(path.join(root, '.micro-agent', 'events.jsonl'), calls.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const expected = [
+      { provider: 'openai', key: key('aaaaaaaa'), model: 'gpt-4.1-mini', remaining: 50 },
+      { provider: 'openai', key: key('bbbbbbbb'), model: 'gpt-4.1-mini', remaining: 40 },
+      { provider: 'openai', key: null, model: 'gpt-4o', remaining: 7 },
+    ];
+    for (let start = 0; start < 2; start++) {
+      const host = await startHost(root, {});
+      try {
+        let result: RollupsResult;
+        do result = await host.connection.sendRequest(RollupsRequest.type, { sinceTs: Number.MAX_SAFE_INTEGER });
+        while (result.partial);
+        assert.deepEqual(
+          result.headroom?.map((h) => ({ provider: h.provider, key: h.key, model: h.model, remaining: h.rateLimit.requestsRemaining })),
+          expected,
+          start === 0 ? 'from the log' : 'from the index, after a restart',
+        );
+      } finally {
+        await host.stop();
+      }
+      assert.ok(fs.existsSync(statePaths(root).index), 'the index was written');
+    }
+  });
+});

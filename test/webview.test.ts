@@ -185,7 +185,7 @@ describe('dashboard webview in headless Chromium', function () {
         return { col: td.getAttribute('data-col'), left: box.left, right: box.right, label: getComputedStyle(td, '::before').content, text: td.textContent };
       }),
     );
-    assert.equal(cells.length, 15);
+    assert.equal(cells.length, 17);
     for (const cell of cells) {
       assert.ok(cell.left >= 0 && cell.right <= 300, `${cell.col} is on screen (${cell.left}–${cell.right})`);
       assert.notEqual(cell.label, 'none', `${cell.col} is labelled`);

@@ -118,7 +118,7 @@ const wholeDay = (ts: number) => ts % DAY_MS === 0 || ts === Infinity;
 export interface Rollups {
   calls: CallRollup[];
   runs: RunRollup[];
-  headroom: KeyHeadroom[];
+  headroom?: KeyHeadroom[];
 }
 
 /**
@@ -158,7 +158,7 @@ export class StatsAggregator {
   private readonly runDays = new Map<number, Map<number, Float64Array>>();
   /** The last `stats()` answer, until the next event. */
   private cached: Stats | undefined;
-  /** The latest rate-limit headroom per provider and key (`headroomKey`); a handful of entries. */
+  /** The latest rate-limit headroom per provider and key (`noteHeadroom`); a handful of entries. */
   private readonly headroom = new Map<string, KeyHeadroom>();
   /** Which reply of a running run was counted last (not in the snapshot: a reply's events are appended together). */
   private readonly editFold = new EditQualityFold();
@@ -322,7 +322,7 @@ export class StatsAggregator {
     return {
       calls,
       runs: byDays ? this.runsByDay(sinceTs, untilTs, bucketMs) : this.walkRuns(sinceTs, untilTs, bucketMs),
-      headroom: [...this.headroom.values()],
+      ...(this.headroom.size > 0 ? { headroom: [...this.headroom.values()] } : {}),
     };
   }
 

@@ -190,8 +190,11 @@ export interface RollupsResult {
   lastSeq: number;
   calls: CallRollup[];
   runs: RunRollup[];
-  /** Each provider's keys' latest rate-limit headroom, whatever the window (a limit is about now, not a span). */
-  headroom: KeyHeadroom[];
+  /**
+   * Each provider's keys' latest rate-limit headroom, whatever the window (a limit is about now, not a span);
+   * absent when no call has reported one.
+   */
+  headroom?: KeyHeadroom[];
   /** True while the host is still folding the log (a rebuilt index). */
   partial?: boolean;
 }
