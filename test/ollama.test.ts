@@ -237,6 +237,20 @@ describe('Ollama: the engine checks a run against the window Ollama reports, bef
   });
 });
 
+describe('Ollama not there when a run starts', function () {
+  this.timeout(60_000);
+
+  it('the window cannot be asked: the run is not refused for it, and its call says where it looked', async () => {
+    const root = makeWorkspace({ 'large.js': largeModule(), 'large.test.js': LARGE_TEST });
+    const port = await freePort();
+    const result = await cli(['run', 'large.js', '-t', 'node --test', '--provider', 'ollama', '--max-runs', '1'], root, { OLLAMA_HOST: `127.0.0.1:${port}` });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout + result.stderr, new RegExp(`ollama unreachable at http://127\\.0\\.0\\.1:${port}`));
+    const types = readLog(root).map((e) => e.type);
+    assert.ok(types.includes('run.started') && types.includes('llm.response'), types.join(', '));
+  });
+});
+
 describe('Ollama: the root URL, the window size, the context length', () => {
   it('derives the native root from a setting that may name the OpenAI-compatible /v1', () => {
     assert.equal(ollamaRoot(undefined), 'http://127.0.0.1:11434');
