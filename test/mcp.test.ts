@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, REPO, TEST_COMMAND } from './support/fixtures';
 import { RunsRequest } from '../server/protocol';
@@ -12,31 +11,7 @@ import { startHost } from './support/lspClient';
 import { isAlive } from './support/processes';
 import { until } from './support/until';
 import { startVendorServer, useVendorServer, VendorServer } from './support/vendorServer';
-
-interface McpProcess {
-  client: Client;
-  transport: StdioClientTransport;
-  stderr(): string;
-  /** Anything on the server's stdout that is not a JSON-RPC message surfaces here. */
-  protocolErrors: Error[];
-}
-
-/** `micro-agent mcp` on `root`, connected as an MCP client (Claude Code, Cline, VS Code) runs it. */
-async function connectMcp(root: string, env: Record<string, string>): Promise<McpProcess> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [path.join(DIST, 'cli.js'), 'mcp', '--workspace', root, '-t', TEST_COMMAND],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-  const client = new Client({ name: 'dev-ai-test', version: '1.0.0' });
-  const protocolErrors: Error[] = [];
-  client.onerror = (err) => protocolErrors.push(err);
-  await client.connect(transport);
-  return { client, transport, stderr: () => stderr, protocolErrors };
-}
+import { connectMcp, type McpProcess } from './support/mcpClient';
 
 /** `micro-agent mcp` as an MCP client (Claude Code, Cline, VS Code) runs it: a child process spoken to over its stdin/stdout. */
 describe('micro-agent mcp (the official MCP SDK client over stdio)', function () {
