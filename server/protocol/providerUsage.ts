@@ -92,8 +92,10 @@ export interface ProviderUsageRow {
   /** What the price table (or a custom price) makes of the billed tokens; null for an unpriced model. */
   expectedCostUsd: number | null;
   /**
-   * With `price_mismatch`: the table's price scaled to the vendor's cost (the rate the vendor implies), the one
-   * `micro-agent usage --write-prices` writes to `.micro-agent/prices.json`; otherwise null.
+   * The rates (per million tokens) the vendor's cost implies: each kind's cost over its tokens where the vendor split
+   * them so, else the table's rate scaled to the vendor's cost. Set with `price_mismatch`, and for a model the price
+   * table lacks that the vendor priced; what `micro-agent usage --write-prices` writes to `.micro-agent/prices.json`.
+   * Otherwise null.
    */
   impliedPrice: ModelPrice | null;
   /** One note per flag, in the same order. */

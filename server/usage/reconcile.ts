@@ -51,10 +51,10 @@ export function reconcile(input: ReconcileInput): ProviderUsageRow[] {
   for (const { provider, records } of input.vendors) {
     const inRange = records.filter((r) => r.day >= input.since && r.day <= input.today);
     const reportedToday = inRange.some((r) => r.day === input.today);
-    const logged = input.logged.filter(
-      (l) => l.provider === provider && l.day >= input.since && (l.day < input.today || (reportedToday && l.day === input.today)),
-    );
-    const alias = aliasing(new Set(logged.map((l) => l.model)));
+    const inWindow = input.logged.filter((l) => l.provider === provider && l.day >= input.since && l.day <= input.today);
+    // Every name the log used in the window, today's too, so a snapshot shows under the alias on every day alike.
+    const alias = aliasing(new Set(inWindow.map((l) => l.model)));
+    const logged = inWindow.filter((l) => l.day < input.today || reportedToday);
     const groups = new Map<string, { day: string; model: string; records: DayRecord[]; logged: LoggedDay[] }>();
     const groupOf = (day: string, model: string) => {
       const key = `${day}\n${model}`;
