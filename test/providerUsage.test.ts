@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ProviderUsageRequest, type ProviderUsageResult, type ProviderUsageRow } from '../server/protocol';
+import { Methods, ProviderUsageRequest, type ProviderUsageResult, type ProviderUsageRow } from '../server/protocol';
 import { statePaths } from '../server/foundation/workspace';
 import { DAY_MS, utcDay } from '../server/usage/vendorReports';
-import { request } from './support/apiClient';
+import { request, rpcSocket } from './support/apiClient';
 import { cli } from './support/cli';
 import { EventFactory } from './support/events';
 import { fakeKey, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
@@ -295,7 +295,7 @@ describe("provider usage end to end: the vendors' admin APIs reconciled with the
     assert.equal((await cli(['usage', '--provider', 'ollama'], root, env)).code, 2);
   });
 
-  it('the host answers microAgent/providerUsage over LSP with the same rows, and REST, the export and MCP answer it too', async () => {
+  it('the host answers microAgent/providerUsage over LSP with the same rows, and the WebSocket, REST, the export and MCP answer it too', async () => {
     const client = await startHost(root, env);
     host = client;
     const viaLsp = await client.connection.sendRequest(ProviderUsageRequest.type, { sinceDays: 3 });
@@ -319,6 +319,13 @@ describe("provider usage end to end: the vendors' admin APIs reconciled with the
     const rest = await request(`${served.url}/v1/provider-usage?since=3`, { token: served.info.readToken });
     assert.equal(rest.status, 200, rest.text);
     assertHandCount(rest.json());
+    const socket = await rpcSocket(`${served.url.replace('http', 'ws')}/v1/ws`, served.info.readToken);
+    try {
+      const viaWs = await socket.call(Methods.providerUsage, { sinceDays: 3 });
+      assertHandCount(viaWs.result);
+    } finally {
+      socket.close();
+    }
     const csv = await request(`${served.url}/v1/export?type=provider_usage&format=csv&since=3`, { token: served.info.readToken });
     assert.equal(csv.status, 200, csv.text);
     const lines = csv.text.trim().split('\r\n');
