@@ -291,7 +291,14 @@ describe("provider usage end to end: the vendors' admin APIs reconciled with the
     assert.equal(none.code, 2);
     assert.match(none.stderr, /OPENAI_ADMIN_KEY/);
     assert.match(none.stderr, /ANTHROPIC_ADMIN_KEY/);
-    assert.equal((await cli(['usage', '--since', '0'], root, env)).code, 2);
+    assert.equal((await cli(['usage', '--since', 'week'], root, env)).code, 2);
+    assert.equal((await cli(['usage', '--since', '367'], root, env)).code, 2);
+    // 0: today alone, which the vendor reports (not billed yet).
+    const todayOnly = JSON.parse((await cli(['usage', '--since', '0', '--json'], root, env)).stdout) as ProviderUsageResult;
+    assert.deepEqual(
+      todayOnly.rows.map((r) => [r.day, r.model, r.flags]),
+      [[T, 'gpt-4.1-mini', ['not_billed_yet']]],
+    );
     assert.equal((await cli(['usage', '--provider', 'ollama'], root, env)).code, 2);
   });
 
@@ -311,7 +318,7 @@ describe("provider usage end to end: the vendors' admin APIs reconciled with the
       () => undefined,
       (err: { code: number; message: string }) => err,
     );
-    assert.match(bad?.message ?? '', /sinceDays must be a whole number of days from 1 to 366/);
+    assert.match(bad?.message ?? '', /sinceDays must be a whole number of days from 0 to 366/);
     await client.stop();
     host = undefined;
 

@@ -25,11 +25,11 @@ export type UsageFlag = (typeof USAGE_FLAGS)[number];
 /** The relative difference between the vendor's cost and the table's estimate above which `price_mismatch` fires. */
 export const PRICE_MISMATCH_TOLERANCE = 0.05;
 
-/** Default and largest `sinceDays`. */
-export const USAGE_SINCE_DAYS = { DEFAULT: 30, MAX: 366 } as const;
+/** Default, smallest (0: today alone, when the vendor reports it) and largest `sinceDays`. */
+export const USAGE_SINCE_DAYS = { DEFAULT: 30, MIN: 0, MAX: 366 } as const;
 
 export interface ProviderUsageParams {
-  /** The whole UTC days before today to cover (default 30, at most 366); today is added when the vendor reports it. */
+  /** The whole UTC days before today to cover (default 30, 0 to 366); today is added when the vendor reports it. */
   sinceDays?: number;
   /** Only this vendor (default: both). */
   provider?: UsageProvider;
