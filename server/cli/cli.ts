@@ -79,7 +79,7 @@ URL and tokens to <workspace>/.micro-agent/api.json (mode 0600). --port 0 (the d
 Binding anything but loopback needs --allow-remote. token rotate replaces the tokens; old ones stop working.
 
 mcp serves the engine to MCP clients (Claude Code, Cline, VS Code) over stdin/stdout: the tools fix_file,
-list_runs, get_stats and cancel_run (see README.md).
+list_runs, get_stats, cancel_run and get_provider_usage (see README.md).
 
 usage fetches the org's usage and cost per UTC day and model from the vendors' admin APIs (OPENAI_ADMIN_KEY,
 ANTHROPIC_ADMIN_KEY) and sets them beside the calls micro-agent logged: --since covers that many whole days up

@@ -35,9 +35,12 @@ export const HOST_MAX_AGE_MS = 60_000;
 export function usageRequest(params: unknown): UsageRequest {
   const p = (params ?? {}) as Record<string, unknown>;
   if (typeof p !== 'object' || Array.isArray(p)) throw new EngineError('invalid_params', 'params must be { sinceDays?, provider? }');
-  const sinceDays = p.sinceDays ?? USAGE_SINCE_DAYS.DEFAULT;
-  if (typeof sinceDays !== 'number' || !Number.isInteger(sinceDays) || sinceDays < 1 || sinceDays > USAGE_SINCE_DAYS.MAX)
-    throw new EngineError('invalid_params', `sinceDays must be a whole number of days from 1 to ${USAGE_SINCE_DAYS.MAX}`);
+  const unknown = Object.keys(p).filter((key) => key !== 'sinceDays' && key !== 'provider');
+  if (unknown.length) throw new EngineError('invalid_params', `unknown field ${unknown.join(', ')} (allowed: sinceDays, provider)`);
+  // undefined is "not given" (the CLI and the export pass it so); null is no number.
+  const sinceDays = p.sinceDays === undefined ? USAGE_SINCE_DAYS.DEFAULT : p.sinceDays;
+  if (typeof sinceDays !== 'number' || !Number.isInteger(sinceDays) || sinceDays < USAGE_SINCE_DAYS.MIN || sinceDays > USAGE_SINCE_DAYS.MAX)
+    throw new EngineError('invalid_params', `sinceDays must be a whole number of days from ${USAGE_SINCE_DAYS.MIN} to ${USAGE_SINCE_DAYS.MAX}`);
   if (p.provider !== undefined && !isUsageProvider(p.provider)) throw new EngineError('invalid_params', `provider must be ${USAGE_PROVIDERS.join(' or ')}`);
   return { sinceDays, ...(p.provider === undefined ? {} : { provider: p.provider }) };
 }

@@ -158,7 +158,13 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
         'ANTHROPIC_ADMIN_KEY), beside the calls micro-agent logged: its share, and flags logged_exceeds_billed, price_mismatch, not_billed_yet.',
       inputSchema: z
         .object({
-          sinceDays: z.number().int().min(1).max(USAGE_SINCE_DAYS.MAX).optional().describe(`whole UTC days before today (default ${USAGE_SINCE_DAYS.DEFAULT})`),
+          sinceDays: z
+            .number()
+            .int()
+            .min(USAGE_SINCE_DAYS.MIN)
+            .max(USAGE_SINCE_DAYS.MAX)
+            .optional()
+            .describe(`whole UTC days before today (default ${USAGE_SINCE_DAYS.DEFAULT})`),
           provider: z.enum(USAGE_PROVIDERS).optional().describe('only this vendor'),
         })
         .strict(),

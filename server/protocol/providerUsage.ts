@@ -25,11 +25,11 @@ export type UsageFlag = (typeof USAGE_FLAGS)[number];
 /** The relative difference between the vendor's cost and the table's estimate above which `price_mismatch` fires. */
 export const PRICE_MISMATCH_TOLERANCE = 0.05;
 
-/** Default and largest `sinceDays`. */
-export const USAGE_SINCE_DAYS = { DEFAULT: 30, MAX: 366 } as const;
+/** Default, smallest (0: today alone, when the vendor reports it) and largest `sinceDays`. */
+export const USAGE_SINCE_DAYS = { DEFAULT: 30, MIN: 0, MAX: 366 } as const;
 
 export interface ProviderUsageParams {
-  /** The whole UTC days before today to cover (default 30, at most 366); today is added when the vendor reports it. */
+  /** The whole UTC days before today to cover (default 30, 0 to 366); today is added when the vendor reports it. */
   sinceDays?: number;
   /** Only this vendor (default: both). */
   provider?: UsageProvider;
@@ -92,8 +92,10 @@ export interface ProviderUsageRow {
   /** What the price table (or a custom price) makes of the billed tokens; null for an unpriced model. */
   expectedCostUsd: number | null;
   /**
-   * With `price_mismatch`: the table's price scaled to the vendor's cost (the rate the vendor implies), the one
-   * `micro-agent usage --write-prices` writes to `.micro-agent/prices.json`; otherwise null.
+   * The rates (per million tokens) the vendor's cost implies: each kind's cost over its tokens where the vendor split
+   * them so, else the table's rate scaled to the vendor's cost. Set with `price_mismatch`, and for a model the price
+   * table lacks that the vendor priced; what `micro-agent usage --write-prices` writes to `.micro-agent/prices.json`.
+   * Otherwise null.
    */
   impliedPrice: ModelPrice | null;
   /** One note per flag, in the same order. */

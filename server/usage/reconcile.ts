@@ -17,7 +17,7 @@ import {
   type UsageProvider,
 } from '../protocol/providerUsage';
 import { modelFamily, type Price } from '../providers/prices';
-import type { CostParts, DayRecord } from './vendorReports';
+import { order, type CostParts, type DayRecord } from './vendorReports';
 
 /** micro-agent's calls of one UTC day, provider and model, as the log sums them (`microAgent/rollups` by day). */
 export interface LoggedDay {
@@ -51,10 +51,10 @@ export function reconcile(input: ReconcileInput): ProviderUsageRow[] {
   for (const { provider, records } of input.vendors) {
     const inRange = records.filter((r) => r.day >= input.since && r.day <= input.today);
     const reportedToday = inRange.some((r) => r.day === input.today);
-    const logged = input.logged.filter(
-      (l) => l.provider === provider && l.day >= input.since && (l.day < input.today || (reportedToday && l.day === input.today)),
-    );
-    const alias = aliasing(new Set(logged.map((l) => l.model)));
+    const inWindow = input.logged.filter((l) => l.provider === provider && l.day >= input.since && l.day <= input.today);
+    // Every name the log used in the window, today's too, so a snapshot shows under the alias on every day alike.
+    const alias = aliasing(new Set(inWindow.map((l) => l.model)));
+    const logged = inWindow.filter((l) => l.day < input.today || reportedToday);
     const groups = new Map<string, { day: string; model: string; records: DayRecord[]; logged: LoggedDay[] }>();
     const groupOf = (day: string, model: string) => {
       const key = `${day}\n${model}`;
@@ -66,7 +66,7 @@ export function reconcile(input: ReconcileInput): ProviderUsageRow[] {
     for (const day of logged) groupOf(day.day, day.model).logged.push(day);
     for (const group of groups.values()) rows.push(row(provider, group.day, group.model, group.records, group.logged, input));
   }
-  return rows.sort((a, b) => a.day.localeCompare(b.day) || a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+  return rows.sort((a, b) => order(a.day, b.day) || order(a.provider, b.provider) || order(a.model, b.model));
 }
 
 /** A vendor's model name → the log's name for the same model: itself, else the logged alias of its family. */

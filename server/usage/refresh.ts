@@ -8,7 +8,7 @@ import { PROVIDER_INFO } from '../protocol/providers';
 import type { UsageProvider, UsageSourceStatus } from '../protocol/providerUsage';
 import { AdminApiError, DEFAULT_ADMIN_POLICY, type AdminPolicy } from './adminHttp';
 import { readUsageCache, writeUsageCache, type ProviderCache } from './usageStore';
-import { DAY_MS, DEFAULT_BASE_URLS, fetchReports, utcDay, type DayRecord } from './vendorReports';
+import { byDayAndModel, DAY_MS, DEFAULT_BASE_URLS, fetchReports, utcDay, type DayRecord } from './vendorReports';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -108,7 +108,7 @@ async function fetchMissing(
   for (const [start, end] of ranges) fetched.push(...(await fetchReports(access, start, end, options.policy ?? DEFAULT_ADMIN_POLICY, options.signal)));
   const refetched = (day: string) => ranges.some(([start, end]) => dayMs(day) >= start && dayMs(day) < end);
   const kept = (reusable?.records ?? []).filter((r) => !refetched(r.day));
-  const records = [...kept, ...fetched].sort((a, b) => a.day.localeCompare(b.day) || a.model.localeCompare(b.model));
+  const records = [...kept, ...fetched].sort(byDayAndModel);
   const from = reusable && reusable.from < options.since ? reusable.from : options.since;
   return { fetchedAt: options.now, from, to: today, records };
 }

@@ -24,6 +24,8 @@ const VERSION = 1;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** Far more than a vendor reports in the longest window asked for (366 days × hundreds of models). */
 const MAX_RECORDS = 200_000;
+/** About 300 bytes a record: a file far larger is not ours, and is not read into memory. */
+const MAX_BYTES = 64 * 1024 * 1024;
 
 export interface CacheRead {
   cache: UsageCache;
@@ -37,6 +39,7 @@ export function readUsageCache(root: string): CacheRead {
   try {
     const stat = fs.lstatSync(file);
     if (!stat.isFile()) return { cache: {}, rejected: `${file} is not a plain file` };
+    if (stat.size > MAX_BYTES) return { cache: {}, rejected: `${file} is ${stat.size} bytes, more than a cache of ${MAX_RECORDS} records can be` };
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { cache: {} };

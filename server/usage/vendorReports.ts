@@ -54,6 +54,15 @@ const PAGE_LIMIT = '31';
 
 export const DAY_MS = 86_400_000;
 
+/** Records in day order, then by model name (code points: the same order on every machine, and cheap). */
+export function byDayAndModel(a: { day: string; model: string }, b: { day: string; model: string }): number {
+  return order(a.day, b.day) || order(a.model, b.model);
+}
+
+export function order(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** `YYYY-MM-DD` of a time, in UTC. */
 export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
@@ -87,7 +96,7 @@ export async function fetchReports(access: AdminAccess, startMs: number, endMs: 
   };
   if (access.provider === 'openai') await readOpenAi(access, startMs, endMs, policy, signal, recordOf, addCost);
   else await readAnthropic(access, startMs, endMs, policy, signal, recordOf, addCost);
-  return [...records.values()].sort((a, b) => a.day.localeCompare(b.day) || a.model.localeCompare(b.model));
+  return [...records.values()].sort(byDayAndModel);
 }
 
 type RecordOf = (day: string, model: string) => DayRecord;

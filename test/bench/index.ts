@@ -11,6 +11,7 @@ import { edits } from './edits';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension';
 import { api } from './api';
+import { providerUsage } from './providerUsage';
 import { review } from './review';
 import { dashboardScale } from './dashboardScale';
 import { providersTab } from './providersTab';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     ['dashboard', webview],
     ['scale', scale],
     ['dashboard scale', dashboardScale],
+    ['provider usage', providerUsage],
     ['providers tab', providersTab],
   ];
   // `BENCH_ONLY=scale npm run bench` runs the named steps only (`BENCH_ONLY='dashboard scale'` the dashboard's scale rows).

@@ -176,7 +176,8 @@ function dayOf(ms: number): string {
 
 /** The day's entries, one per model when grouped by model, else one sum with `model` null. */
 function entries(standIn: AdminStandIn, vendor: AdminVendor, start: number, byModel: boolean): OrgDay[] {
-  const days = standIn.usage[vendor].filter((d) => d.day === dayOf(start));
+  const day = dayOf(start);
+  const days = standIn.usage[vendor].filter((d) => d.day === day);
   if (byModel || days.length === 0) return days;
   return [
     days.reduce<OrgDay>(
@@ -190,7 +191,7 @@ function entries(standIn: AdminStandIn, vendor: AdminVendor, start: number, byMo
         cacheWrite1h: (sum.cacheWrite1h ?? 0) + (d.cacheWrite1h ?? 0),
         requests: (sum.requests ?? 0) + requestsOf(d),
       }),
-      { day: dayOf(start), model: '', input: 0, output: 0 },
+      { day, model: '', input: 0, output: 0 },
     ),
   ];
 }
@@ -239,7 +240,8 @@ function openAiUsageBucket(standIn: AdminStandIn, start: number, end: number, gr
 function openAiCostBucket(standIn: AdminStandIn, start: number, end: number, groupBy: string[]): unknown {
   const byLine = groupBy.includes('line_item');
   const lines: { line: string; usd: number }[] = [];
-  for (const d of standIn.usage.openai.filter((x) => x.day === dayOf(start))) {
+  const day = dayOf(start);
+  for (const d of standIn.usage.openai.filter((x) => x.day === day)) {
     const cost = costOf(standIn, d);
     if (!cost) continue;
     lines.push(
@@ -284,7 +286,8 @@ function anthropicCostBucket(standIn: AdminStandIn, start: number, end: number, 
   /** Cents as a decimal string, as the cost report sends them: "123.45" is $1.2345. */
   const cents = (usd: number) => String(Number((usd * 100).toFixed(6)));
   let total = 0;
-  for (const d of standIn.usage.anthropic.filter((x) => x.day === dayOf(start))) {
+  const day = dayOf(start);
+  for (const d of standIn.usage.anthropic.filter((x) => x.day === day)) {
     const cost = costOf(standIn, d);
     if (!cost) continue;
     const parts: [string, string, number][] = [
