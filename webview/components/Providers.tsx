@@ -47,7 +47,11 @@ export function Providers({ store, transport }: { store: Store; version: number;
             {days === 365 ? 'Year' : `${days} days`}
           </button>
         ))}
-        <button class="spend" title="Fetch the vendors' latest numbers" onClick={() => setReload((n) => n + 1)}>
+        <button
+          class="spend"
+          title="Ask the host again: it fetches the vendors' latest numbers when its copy is over a minute old"
+          onClick={() => setReload((n) => n + 1)}
+        >
           <i class="codicon codicon-refresh" /> Refresh
         </button>
       </div>
