@@ -23,7 +23,8 @@ import tseslint from 'typescript-eslint';
 const LAYERS = {
   foundations: ['foundation'],
   capabilities: ['agent', 'review', 'testResults', 'providers', 'events', 'telemetry', 'alerts', 'usage'],
-  engine: ['engine'],
+  /** The engine and the eval engine over it (`server/eval/`: tasks, isolated copies, cells): one layer, no edge. */
+  engine: ['engine', 'eval'],
   edges: { lsp: ['lsp'], api: ['api'], cli: ['cli'], mcp: ['mcp'] },
   /** The module through which a host starts an edge. */
   entries: ['api/start', 'mcp/mcp'],

@@ -39,10 +39,11 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
 
   const reset = () => fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
 
-  it('lists the five tools with schemas and annotations that say which change files', async () => {
+  it('lists the six tools with schemas and annotations that say which change files', async () => {
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
-    assert.deepEqual(Object.keys(byName).sort(), ['cancel_run', 'fix_file', 'get_provider_usage', 'get_stats', 'list_runs']);
+    assert.deepEqual(Object.keys(byName).sort(), ['cancel_run', 'fix_file', 'get_provider_usage', 'get_stats', 'list_runs', 'run_eval']);
+    assert.deepEqual(byName.run_eval.annotations, { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true });
 
     const fix = byName.fix_file;
     assert.deepEqual(Object.keys(fix.inputSchema.properties ?? {}).sort(), ['file', 'maxRuns', 'model', 'prompt', 'provider', 'testCommand']);
@@ -241,7 +242,7 @@ describe('micro-agent mcp under @modelcontextprotocol/inspector --cli', function
     const root = makeWorkspace();
     const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
     const { tools } = await call(root, env, '--method', 'tools/list');
-    assert.deepEqual(tools.map((tool: any) => tool.name).sort(), ['cancel_run', 'fix_file', 'get_provider_usage', 'get_stats', 'list_runs']);
+    assert.deepEqual(tools.map((tool: any) => tool.name).sort(), ['cancel_run', 'fix_file', 'get_provider_usage', 'get_stats', 'list_runs', 'run_eval']);
 
     vendor.script({ kind: 'text', text: fixReply(), usage: { input: 500, output: 50 } });
     const fixed = await call(root, env, '--method', 'tools/call', '--tool-name', 'fix_file', '--tool-arg', 'file=math.js');

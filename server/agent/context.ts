@@ -319,7 +319,8 @@ function importedNames(list: string): string[] {
  * (same length, so offsets hold), and the string literals by the offset of their opening quote. A lexer's
  * approximation: a `/` after an operator or an opening bracket starts a regular expression, otherwise it divides.
  */
-function maskJs(text: string): { code: string; literals: Map<number, string> } {
+/** JS/TS source with its comments and the insides of its strings, template literals and regular expressions blanked, offsets kept. */
+export function maskJs(text: string): { code: string; literals: Map<number, string> } {
   const out: string[] = [];
   const literals = new Map<number, string>();
   let last = ''; // the last significant character copied ('a' for a word), to tell a regular expression from a division

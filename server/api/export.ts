@@ -134,7 +134,7 @@ export class RowShaper {
   rows(event: AgentEvent): Array<Record<string, unknown>> {
     const { dataset, from, to, eventType } = this.query;
     if (event.type === 'run.started') this.openRuns.set(event.runId, { started: event, edits: emptyEditQuality() });
-    const open = event.runId === undefined ? undefined : this.openRuns.get(event.runId);
+    const open = !event.runId ? undefined : this.openRuns.get(event.runId);
     if (open) this.editFold.add(event, open.edits);
     if (from !== undefined && event.ts < from) return [];
     if (to !== undefined && event.ts > to) return [];

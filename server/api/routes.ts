@@ -26,6 +26,8 @@ interface Call {
   token: string;
   /** The `:runId` of `/runs/:runId`. */
   runId?: string;
+  /** The `:evalId` of `/evals/:evalId`. */
+  evalId?: string;
 }
 
 /** A route: a table method and how its answer goes out, or an HTTP stream. */
@@ -54,19 +56,28 @@ const ROUTES: Record<string, Partial<Record<string, Route>>> = {
   '/runs/:runId/restore': { POST: { method: Methods.restoreAttempt, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
   '/runs/:runId/resume': { POST: { method: Methods.resumeRun, status: 201, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
   '/provider-usage': { GET: { method: Methods.providerUsage, params: ({ url }) => usageQuery(url.searchParams) } },
+  '/evals': {
+    GET: { method: Methods.evals },
+    POST: { method: Methods.startEval, status: 201, params: async ({ req }) => bodyObject(await readJson(req)) },
+  },
+  '/evals/:evalId': {
+    GET: { method: Methods.eval, params: ({ evalId }) => ({ evalId }) },
+    DELETE: { method: Methods.cancelEval, params: ({ evalId }) => ({ evalId }) },
+  },
   '/tests': { POST: { method: Methods.writeTests, params: async ({ req }) => bodyObject(await readJson(req)) } },
 };
 
 /** Routes an admitted request; throws ApiError or the handlers' errors for the caller to answer. */
-export async function route(ctx: RouteContext, call: Omit<Call, 'runId'>): Promise<void> {
+export async function route(ctx: RouteContext, call: Omit<Call, 'runId' | 'evalId'>): Promise<void> {
   const pathname = call.url.pathname.slice(API_PREFIX.length);
   const runMatch = /^\/runs\/([\w-]{1,64})(\/[a-z]+)?$/.exec(pathname);
-  const key = runMatch ? `/runs/:runId${runMatch[2] ?? ''}` : pathname;
+  const evalMatch = /^\/evals\/([\w-]{1,64})$/.exec(pathname);
+  const key = runMatch ? `/runs/:runId${runMatch[2] ?? ''}` : evalMatch ? '/evals/:evalId' : pathname;
   const routes = ROUTES[key] ?? (pathname === '/ws' ? {} : undefined);
   if (!routes) throw new ApiError(404, `no such endpoint: ${call.url.pathname}`);
   const found = routes[call.req.method ?? ''];
   if (!found) throw new ApiError(405, `${call.req.method} is not allowed on ${call.url.pathname}`);
-  const full: Call = { ...call, runId: runMatch?.[1] };
+  const full: Call = { ...call, runId: runMatch?.[1], evalId: evalMatch?.[1] };
   if ('stream' in found) return found.stream(full, ctx);
   const params = found.params ? await found.params(full) : undefined;
   const result = await dispatch(ctx.engine, found.method, params, call.scope);

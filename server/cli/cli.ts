@@ -9,6 +9,8 @@
  *   micro-agent token rotate [--workspace dir]
  *   micro-agent mcp [--workspace dir] [-t cmd] [--daily-budget usd] [--log path]
  *   micro-agent usage [--since days] [--provider openai|anthropic] [--json] [--write-prices] [--workspace dir] [--log path]
+ *   micro-agent eval (--from-git range | --mutants n [--seed s] | --tasks file.jsonl) --models p:m,… [--json] [--plan] …
+ *   micro-agent eval --resume <evalId> / --cell <json> / merge <results…>
  * Exit codes: 0 tests pass, 1 they do not by the end of the budget (or the run failed), 2 usage or configuration
  * error (and undo refused because files changed after the run), 130 cancelled with Ctrl-C.
  */
@@ -34,6 +36,10 @@ import { isUsageProvider, USAGE_PROVIDERS } from '../protocol/providerUsage';
 import { formatUsage } from '../usage/format';
 import { ADMIN_KEY_VARIABLES, adminKeyOf } from '../usage/refresh';
 import { startTelemetryOrWarn } from '../telemetry/telemetry';
+import { formatEvalEvent, formatLeaderboard } from '../eval/format';
+import { removeAllCopies } from '../eval/isolation';
+import { mergeResults } from '../eval/store';
+import type { EvalCellJob, EvalCellResult } from '../protocol/eval';
 import { ensureStateDir, lstatOrUndefined, PathError, readSource, resolveInWorkspace, statePaths } from '../foundation/workspace';
 
 const USAGE = `micro-agent: an LLM writes or fixes a file until its tests pass.
@@ -48,6 +54,9 @@ Usage:
   micro-agent token rotate [--workspace <dir>]
   micro-agent mcp [--workspace <dir>] [-t "<test command>"] [--daily-budget <usd>] [--log <path>]
   micro-agent usage [--since <days>] [--provider openai|anthropic] [--json] [--write-prices]
+  micro-agent eval --models <provider:model,…> (--from-git <rev-range> | --mutants <n> | --tasks <file.jsonl>) [options]
+  micro-agent eval --resume <evalId> [--json]
+  micro-agent eval --plan … / micro-agent eval --cell '<job json>' / micro-agent eval merge <result.json…> [--json]
 
 Options for run:
   -t, --test <cmd>        test command; exit code 0 means pass (required unless MICRO_AGENT_TEST_COMMAND is set)
@@ -79,12 +88,21 @@ URL and tokens to <workspace>/.micro-agent/api.json (mode 0600). --port 0 (the d
 Binding anything but loopback needs --allow-remote. token rotate replaces the tokens; old ones stop working.
 
 mcp serves the engine to MCP clients (Claude Code, Cline, VS Code) over stdin/stdout: the tools fix_file,
-list_runs, get_stats, cancel_run and get_provider_usage (see README.md).
+list_runs, get_stats, cancel_run, get_provider_usage and run_eval (see README.md).
 
 usage fetches the org's usage and cost per UTC day and model from the vendors' admin APIs (OPENAI_ADMIN_KEY,
 ANTHROPIC_ADMIN_KEY) and sets them beside the calls micro-agent logged: --since covers that many whole days up
 to yesterday (default 30), plus today when the vendor reports it; --json prints one object; --write-prices writes
 the prices the vendors' costs imply to .micro-agent/prices.json.
+
+eval compares models on this repository: the same tasks for every model, each task × model cell run by the
+normal loop in an isolated copy (your files, index, branches and stash are not touched). Tasks come from
+--from-git <rev-range> (commits whose fix the tests catch), --mutants <n> [--seed <s>] (seeded bugs the tests
+catch) and --tasks <file.jsonl> ({ file, testCommand, prompt?, setup? } a line). Options: -t <cmd>,
+-m/--max-runs <n> (per cell, default 3), --budget <usd> (total), --task-budget <usd> (per cell),
+--concurrency <n>, --resume <evalId>, --json. --plan prints the cells as a CI matrix; --cell runs one of them;
+merge builds the leaderboard from their results. Exit codes: 0 finished (whatever the outcomes), 130 Ctrl-C,
+2 usage error.
 
 Keys come from OPENAI_API_KEY / ANTHROPIC_API_KEY; OPENAI_BASE_URL, ANTHROPIC_BASE_URL and OLLAMA_HOST point
 at other endpoints.`;
@@ -114,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
       return mcp(rest);
     case 'usage':
       return usage(rest);
+    case 'eval':
+      return rest[0] === 'merge' ? evalMerge(rest.slice(1)) : evalCommand(rest);
     case '-v':
     case '--version':
       console.log(VERSION);
@@ -214,6 +234,147 @@ async function run(args: string[]): Promise<number> {
   // A rejected key is a configuration error like a missing one.
   if (finished.get(started.runId)?.errorKind === 'auth') return EXIT.usage;
   return EXIT[outcome];
+}
+
+/**
+ * `eval`: every model on every task, in isolated copies; the leaderboard (or `--json` report) on stdout, progress on
+ * stderr. Ctrl-C cancels the running cells (their copies are removed) and exits 130; `--resume` runs what is left.
+ */
+async function evalCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      'from-git': { type: 'string' },
+      mutants: { type: 'string' },
+      seed: { type: 'string' },
+      tasks: { type: 'string' },
+      models: { type: 'string' },
+      test: { type: 'string', short: 't' },
+      'max-runs': { type: 'string', short: 'm' },
+      budget: { type: 'string' },
+      'task-budget': { type: 'string' },
+      concurrency: { type: 'string' },
+      resume: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      plan: { type: 'boolean', default: false },
+      cell: { type: 'string' },
+      'daily-budget': { type: 'string' },
+      'test-timeout': { type: 'string' },
+      log: { type: 'string' },
+    },
+  });
+  if (positionals.length) throw new UsageError(`eval takes options only (got ${positionals.join(' ')})`);
+  const root = process.cwd();
+  const env = {
+    ...process.env,
+    ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}),
+    ...dailyBudgetEnv(values['daily-budget']),
+  };
+  const log = openLog(root, values.log);
+  const engine = await openEngine(root, log, env);
+  // A copy must not outlive the process, whatever ends it.
+  process.on('exit', removeAllCopies);
+  const controller = new AbortController();
+  let interrupts = 0;
+  let cancel = () => controller.abort();
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) {
+      removeAllCopies();
+      process.exit(EXIT.cancelled);
+    }
+    console.error('cancelling the eval: stopping the running cells and removing their copies… (Ctrl-C again to quit now)');
+    cancel();
+  });
+  log.onEvent((event) => {
+    const line = formatEvalEvent(event);
+    if (line) console.error(line);
+  });
+  const whole = (flag: string, value: string | undefined) => {
+    const n = optionalNumber(flag, value);
+    if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`${flag} must be a whole number (got "${value}")`);
+    return n;
+  };
+  try {
+    if (values.cell !== undefined) {
+      const result = await engine.evals.cell(parseJob(root, values.cell), controller.signal);
+      console.log(JSON.stringify(result, null, 2));
+      return controller.signal.aborted ? EXIT.cancelled : 0;
+    }
+    const params = {
+      fromGit: values['from-git'],
+      mutants: whole('--mutants', values.mutants),
+      seed: whole('--seed', values.seed),
+      tasks: values.tasks,
+      models: values.models
+        ?.split(',')
+        .map((model) => model.trim())
+        .filter(Boolean),
+      testCommand: values.test,
+      maxRuns: whole('--max-runs', values['max-runs']),
+      budgetUsd: optionalNumber('--budget', values.budget),
+      taskBudgetUsd: optionalNumber('--task-budget', values['task-budget']),
+      concurrency: whole('--concurrency', values.concurrency),
+    };
+    if (values.plan) {
+      console.log(JSON.stringify(await engine.evals.plan(params, controller.signal), null, 2));
+      return 0;
+    }
+    const started = engine.evals.start(values.resume !== undefined ? { resume: values.resume } : params);
+    cancel = () => engine.evals.cancel(started.evalId);
+    if (interrupts > 0) cancel();
+    // A range git does not know, a tasks file that does not parse: the user's to fix, said before any cell runs.
+    await started.spec.catch((err: Error) => {
+      if (!controller.signal.aborted && interrupts === 0) throw new UsageError(err.message);
+    });
+    const report = await started.done;
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatLeaderboard(report));
+    return interrupts > 0 ? EXIT.cancelled : 0;
+  } finally {
+    await engine.dispose();
+    removeAllCopies();
+    log.close();
+  }
+}
+
+/** `--cell` takes the job as JSON, or a path to a file holding it (a matrix entry CI wrote out). */
+function parseJob(root: string, value: string): EvalCellJob {
+  const text = value.trimStart().startsWith('{') ? value : fs.readFileSync(path.resolve(root, value), 'utf8');
+  try {
+    return JSON.parse(text) as EvalCellJob;
+  } catch {
+    throw new UsageError("--cell takes one job of --plan's matrix as JSON (or a file holding it)");
+  }
+}
+
+/** `eval merge <results…>`: the leaderboard of the cells a CI matrix ran; each file one result, an array or JSON lines. */
+async function evalMerge(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  if (positionals.length === 0) throw new UsageError('eval merge takes the result files of --cell');
+  const results = positionals.flatMap((file) => {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    try {
+      const parsed =
+        text.startsWith('[') || !text.includes('\n{')
+          ? (JSON.parse(text) as unknown)
+          : text
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => JSON.parse(line) as unknown);
+      return (Array.isArray(parsed) ? parsed : [parsed]) as EvalCellResult[];
+    } catch {
+      throw new UsageError(`${file} is not a result of eval --cell`);
+    }
+  });
+  if (results.some((result) => typeof result?.cell?.task !== 'string' || typeof result.task?.id !== 'string'))
+    throw new UsageError('each file must hold results of eval --cell ({ evalId, task, cell })');
+  let report;
+  try {
+    report = mergeResults(results);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatLeaderboard(report));
+  return 0;
 }
 
 /**

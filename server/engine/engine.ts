@@ -5,7 +5,8 @@
  * - `planner.ts`: a request planned against the settings, the workspace and the daily cap;
  * - `runner.ts`: starting, cancelling and auto-fixing runs, one per file;
  * - `runActions.ts`: what a run leaves behind (changes, undo, restore, resume, tests first, interrupted runs);
- * - `queries.ts`: stats, runs, rollups and spend from the stats index.
+ * - `queries.ts`: stats, runs, rollups and spend from the stats index;
+ * - `../eval/`: evals (`engine.evals`), the same loop over mined tasks, each cell in an isolated copy.
  */
 import { DailyCap } from '../alerts/dailyCap';
 import { Env, resolveDailyBudget } from '../foundation/config';
@@ -34,6 +35,7 @@ import { AutoFixResult, Runner } from './runner';
 import { providerUsage, type UsageRequest } from './usageQuery';
 import type { ProviderUsageResult } from '../protocol/providerUsage';
 import { DAY_MS } from '../usage/vendorReports';
+import { EvalService } from '../eval/evalRunner';
 
 export { EngineError, REQUEST_LIMITS } from './request';
 export type { EngineErrorCode, EngineOptions, RunRequest } from './request';
@@ -51,6 +53,8 @@ export class Engine {
   private readonly runner: Runner;
   private queries!: Queries;
   private actions!: RunActions;
+  /** `micro-agent eval`: tasks × models, each cell in an isolated copy (`server/eval/`). */
+  readonly evals: EvalService;
 
   private constructor(private readonly options: EngineOptions) {
     this.env = options.env;
@@ -58,6 +62,7 @@ export class Engine {
     this.dailyCap = new DailyCap(options.log, () => checked(() => resolveDailyBudget(this.options.settings?.() ?? {}, this.env)));
     this.planner = new Planner(options, () => this.env, this.dailyCap);
     this.runner = new Runner(options, this.planner, this.dailyCap);
+    this.evals = new EvalService(options, () => this.env, this.dailyCap, this.planner);
   }
 
   /**
@@ -196,7 +201,7 @@ export class Engine {
 
   /** Cancels every run and waits until each has killed its tests and put its file back. */
   async dispose(): Promise<void> {
-    await this.runner.cancelAll();
+    await Promise.all([this.runner.cancelAll(), this.evals.cancelAll()]);
     this.queries.history.persist();
   }
 

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Engine, EngineError, EngineErrorCode, RunRequest } from './engine';
 import type { Scope } from '../protocol/api';
+import type { StartEvalParams } from '../protocol/eval';
 import {
   ErrorCodes,
   isRunId,
@@ -46,7 +47,11 @@ export type EngineMethod =
   | typeof Methods.resumeRun
   | typeof Methods.writeTests
   | typeof Methods.rollups
-  | typeof Methods.providerUsage;
+  | typeof Methods.providerUsage
+  | typeof Methods.evals
+  | typeof Methods.eval
+  | typeof Methods.startEval
+  | typeof Methods.cancelEval;
 
 const MAX_EVENTS_PAGE = 5000;
 
@@ -143,6 +148,19 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
     writes: false,
     handle: (engine, params, signal) => engine.providerUsage(usageRequest(params), { maxAgeMs: HOST_MAX_AGE_MS, signal }),
   },
+  [Methods.evals]: { writes: false, handle: async (engine) => ({ evals: await engine.evals.list() }) },
+  [Methods.eval]: { writes: false, handle: (engine, params) => engine.evals.report(field(params, 'evalId')) },
+  [Methods.startEval]: {
+    writes: true,
+    handle: (engine, params) => ({ evalId: engine.evals.start(onlyFields(params, START_EVAL_FIELDS)).evalId }),
+  },
+  [Methods.cancelEval]: {
+    writes: true,
+    handle: (engine, params) => {
+      const evalId = field(params, 'evalId');
+      return { cancelled: typeof evalId === 'string' && engine.evals.cancel(evalId) };
+    },
+  },
 };
 
 export function isEngineMethod(method: string): method is EngineMethod {
@@ -205,6 +223,19 @@ const START_RUN_FIELDS: ReadonlySet<string> = new Set<keyof StartRunParams | 'fi
   'generatedTests',
 ]);
 
+const START_EVAL_FIELDS: ReadonlySet<string> = new Set<keyof StartEvalParams>([
+  'fromGit',
+  'mutants',
+  'seed',
+  'tasks',
+  'models',
+  'testCommand',
+  'maxRuns',
+  'budgetUsd',
+  'taskBudgetUsd',
+  'concurrency',
+  'resume',
+]);
 const RUN_CHANGES_FIELDS: ReadonlySet<string> = new Set<keyof RunChangesParams>(['runId']);
 const UNDO_FIELDS: ReadonlySet<string> = new Set<keyof UndoRunParams>(['runId', 'force']);
 const RESTORE_FIELDS: ReadonlySet<string> = new Set<keyof RestoreAttemptParams>(['runId', 'iteration', 'force']);

@@ -215,6 +215,27 @@ export class RunActions {
     for (const run of this.queries.history.aggregator.unfinished()) {
       // Another process sharing this log (the CLI beside the editor) may still be running it.
       if (run.pid !== process.pid && isAlive(run.pid)) continue;
+      const started = this.queries.runEvents(run.runId).find((event) => event.type === 'run.started');
+      if (started?.evalId) {
+        // An eval's cell ran in a copy that is gone: nothing of the workspace to put back, nothing to offer to undo.
+        this.options.log.append({
+          type: 'run.finished',
+          runId: run.runId,
+          evalId: started.evalId,
+          outcome: 'error',
+          reason: 'interrupted',
+          iterations: run.iterations,
+          costUsd: run.costUsd,
+          unpricedCalls: 0,
+          durationMs: 0,
+          restored: false,
+          files: [],
+          error:
+            `run ${run.runId} of eval ${started.evalId} was interrupted (pid ${run.pid} stopped); it ran in an isolated copy, so no file of ` +
+            `the workspace changed. micro-agent eval --resume ${started.evalId} runs the cell again`,
+        });
+        continue;
+      }
       const kept = toPosix(path.relative(this.options.root, statePaths(this.options.root).runDir(run.runId)));
       let files = [run.file];
       let refused = '';

@@ -9,7 +9,7 @@ import type { Numbers } from './columns';
 import { CALL_STRIDE, checkCalls, RUN_COLUMN_COUNT, StatsAggregator, StatsSnapshot } from './stats';
 
 /** Bumped whenever the snapshot's shape changes: an index of another version is rebuilt. */
-const INDEX_VERSION = 11;
+const INDEX_VERSION = 12;
 /**
  * A log (or a tail of one) up to this size is folded before the engine answers; a larger one in the background.
  * About 4,000 events, 50–100 ms of folding on a 2-core machine, so a first start without an index is ready in

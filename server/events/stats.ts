@@ -57,6 +57,7 @@ const RUN_COLUMNS = [
   'reason',
   'startSeq',
   'resumedFrom',
+  'evalId',
   // The run's edit replies (`EDIT_TALLIES`): the windowed rollups that walk runs sum them.
   ...EDIT_TALLIES.map((tally) => editColumn(tally)),
 ] as const;
@@ -638,6 +639,7 @@ export class StatsAggregator {
     const finishedAt = c.finishedAt.get(i);
     const reason = c.reason.get(i);
     const resumedFrom = c.resumedFrom.get(i);
+    const evalId = c.evalId.get(i);
     return {
       runId: this.runIds.get(i),
       file: this.names[c.file.get(i)],
@@ -651,6 +653,7 @@ export class StatsAggregator {
       finishedAt: Number.isNaN(finishedAt) ? null : finishedAt,
       pid: c.pid.get(i),
       ...(resumedFrom === -1 ? {} : { resumedFrom: this.names[resumedFrom] }),
+      ...(evalId === -1 ? {} : { evalId: this.names[evalId] }),
     };
   }
 
@@ -667,6 +670,7 @@ export class StatsAggregator {
     c.status.set(i, this.name(run.status));
     c.reason.set(i, run.reason === null ? -1 : this.name(run.reason));
     c.resumedFrom.set(i, run.resumedFrom === undefined ? -1 : this.name(run.resumedFrom));
+    c.evalId.set(i, run.evalId === undefined ? -1 : this.name(run.evalId));
   }
 
   private name(value: string): number {

@@ -8,6 +8,7 @@
  * (no run id where one belongs, no outcome) is no event at all.
  */
 import type { AgentEvent } from '../protocol/events';
+import { EVAL_CELL_OUTCOMES, isEvalId } from '../protocol/eval';
 import { isRunId } from '../protocol/methods';
 
 /** How many values a reader ignored (see above): kept by whoever reads, shown where its numbers are. */
@@ -18,6 +19,9 @@ export interface Tally {
 type Fields = Record<string, unknown>;
 
 const OUTCOMES = new Set(['passed', 'failed', 'cancelled', 'error']);
+const CELL_OUTCOMES: ReadonlySet<unknown> = new Set(EVAL_CELL_OUTCOMES);
+/** A cell's counts: the leaderboard sums them. */
+const CELL_COUNTS = ['editReplies', 'wellFormed', 'inputTokens', 'outputTokens', 'diffLines'] as const;
 /** A call's numbers that may be unknown (null). */
 const CALL_NUMBERS = [
   'ttftMs',
@@ -41,8 +45,31 @@ export function checkEvent(value: unknown, tally?: Tally): AgentEvent | undefine
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const event = value as Fields;
   if (!isWhole(event.seq) || !isCount(event.ts) || typeof event.type !== 'string') return undefined;
-  if (event.runId !== undefined && !isRunId(event.runId)) return undefined;
+  // A refused eval cell never had a run: its runId is null.
+  if (event.runId !== undefined && !isRunId(event.runId) && !(event.type === 'eval.cell' && event.runId === null)) return undefined;
+  if (event.evalId !== undefined && !isEvalId(event.evalId)) return undefined;
   switch (event.type) {
+    case 'eval.started':
+      if (event.evalId === undefined || !isStrings(event.models) || !isWhole(event.tasks) || !isWhole(event.cells)) return undefined;
+      nullable(event, 'budgetUsd', tally);
+      nullable(event, 'taskBudgetUsd', tally);
+      break;
+    case 'eval.cell':
+      if (event.evalId === undefined || event.runId === undefined || typeof event.task !== 'string' || typeof event.model !== 'string') return undefined;
+      if (!CELL_OUTCOMES.has(event.outcome)) return undefined;
+      if (typeof event.reason !== 'string') event.reason = '';
+      nullable(event, 'costUsd', tally);
+      nullable(event, 'referenceDiffLines', tally);
+      zeroed(event, 'iterations', tally, isWhole);
+      zeroed(event, 'wallMs', tally);
+      for (const key of CELL_COUNTS) zeroed(event, key, tally, isWhole);
+      break;
+    case 'eval.finished':
+      if (event.evalId === undefined || (event.outcome !== 'finished' && event.outcome !== 'cancelled')) return undefined;
+      zeroed(event, 'cells', tally, isWhole);
+      zeroed(event, 'durationMs', tally);
+      if (event.error !== undefined && typeof event.error !== 'string') delete event.error;
+      break;
     case 'llm.response':
       if (typeof event.provider !== 'string' || typeof event.model !== 'string' || typeof event.ok !== 'boolean') return undefined;
       for (const key of CALL_NUMBERS) nullable(event, key, tally);

@@ -26,6 +26,9 @@ export interface GitOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Once git has exited, how long its pipes get to deliver what is already in them. */
+const DRAIN_MS = 200;
+
 /** Output kept from a git command (a hook may print without end): its tail, for the error message. */
 const MAX_OUTPUT_CHARS = 64 * 1024;
 
@@ -64,13 +67,20 @@ function git(cwd: string, args: string[], deadline: number, options: GitOptions)
       else resolve(stdout.trim());
     };
     child.on('error', (err) => settle(new GitError(`git could not be run: ${err.message}`)));
-    // 'exit', not 'close': something a hook left running may hold the pipes for as long as it lives.
+    // 'exit', not 'close': something a hook left running may hold the pipes for as long as it lives. But what git
+    // itself wrote may still be in the pipes when it exits: they get DRAIN_MS to deliver it (they close at once
+    // when nothing else holds them), or the output is cut (seen under load: an empty `rev-list`).
     child.on('exit', (code) => {
-      child.stdout.destroy();
-      child.stderr.destroy();
-      if (stopped) settle(new GitError(`git ${args[0]} ${stopped}`));
-      else if (code !== 0) settle(new GitError(`git ${args[0]} failed: ${stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`}`));
-      else settle(undefined);
+      const drained = Promise.all(
+        [child.stdout, child.stderr].map((pipe) => new Promise((resolve) => (pipe.readableEnded ? resolve(undefined) : pipe.once('close', resolve)))),
+      );
+      void Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]).then(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        if (stopped) settle(new GitError(`git ${args[0]} ${stopped}`));
+        else if (code !== 0) settle(new GitError(`git ${args[0]} failed: ${stderr.trim().split('\n').slice(-3).join(' ') || `exit code ${code}`}`));
+        else settle(undefined);
+      });
     });
   });
 }
@@ -85,6 +95,11 @@ export function gitWorkTree(dir: string): string | undefined {
     if (fs.existsSync(path.join(at, '.git'))) return at;
     if (path.dirname(at) === at) return undefined;
   }
+}
+
+/** One git command within `options.timeoutMs`, cancellable, its process group killed when it overstays: its stdout, trimmed. */
+export function runGit(cwd: string, args: string[], options: GitOptions): Promise<string> {
+  return git(cwd, args, Date.now() + options.timeoutMs, options);
 }
 
 /** Commits exactly `files` (paths relative to `cwd`) with `message`; resolves with the new commit's hash. */

@@ -213,6 +213,12 @@ export function statePaths(root: string) {
       if (!isRunId(runId)) throw new PathError(`${JSON.stringify(String(runId).slice(0, 80))} is not a run id`);
       return path.join(runs, runId);
     },
+    /** `micro-agent eval`: each eval's task specs and options, kept so that `--resume <evalId>` needs only the id. */
+    evals: path.join(dir, 'evals'),
+    evalSpec: (evalId: string) => {
+      if (!isRunId(evalId)) throw new PathError(`${JSON.stringify(String(evalId).slice(0, 80))} is not an eval id`);
+      return path.join(dir, 'evals', `${evalId}.json`);
+    },
     /** The stats index derived from the event log (`events/logIndex.ts`); rebuilt when missing. */
     index: path.join(dir, 'index'),
     /** The run locks, one per file being fixed, shared by every process on this workspace. */

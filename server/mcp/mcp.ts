@@ -14,6 +14,8 @@ import { USAGE_PROVIDERS, USAGE_SINCE_DAYS } from '../protocol/providerUsage';
 import { formatUsage } from '../usage/format';
 import { McpServer, z } from './mcpSdk';
 import { BoundedStdioTransport } from './mcpStdio';
+import { formatEvalEvent, formatLeaderboard } from '../eval/format';
+import { EVAL_LIMITS } from '../eval/evalRunner';
 import type { AgentEvent, RunFinishedEvent, RunSummary } from '../protocol/events';
 import { usd } from '../protocol/format';
 import { Methods, RUNS_PAGE } from '../protocol/methods';
@@ -107,6 +109,65 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
         };
         const line = finished ? formatEvent(finished) : outcome;
         return { content: [{ type: 'text', text: `run ${runId} on ${summary?.file ?? args.file}: ${line}` }], structuredContent };
+      } finally {
+        subscription.dispose();
+        extra.signal.removeEventListener('abort', cancel);
+      }
+    },
+  );
+
+  server.registerTool(
+    'run_eval',
+    {
+      title: 'Compare models on this repository',
+      description:
+        'Runs micro-agent eval: tasks mined from the repository (bugs fixed in its git history, seeded mutants the tests catch, or a tasks ' +
+        'file) given to every model, each in an isolated copy (the workspace is not changed). Answers with the leaderboard (pass rate with ' +
+        'its 95% Wilson interval, pass@1, well-formed edit rate, cost per pass, time) and every task × model cell. Sends progress per cell; ' +
+        'cancelling the request cancels the eval (resume it with `resume`).',
+      inputSchema: z
+        .object({
+          models: z.array(z.string()).min(1).max(EVAL_LIMITS.models).optional().describe('provider:model each, e.g. openai:gpt-4.1-mini'),
+          fromGit: z.string().optional().describe('a rev range whose bug fixes become tasks, e.g. HEAD~20..HEAD'),
+          mutants: z.number().int().min(1).max(EVAL_LIMITS.mutants).optional().describe('at most this many seeded mutants the tests catch'),
+          seed: z.number().int().min(0).optional().describe("the mutants' seed (default 1)"),
+          tasks: z.string().optional().describe('a .jsonl file of { file, testCommand, prompt?, setup? }'),
+          testCommand: z.string().optional().describe('the test command (default: the configured one)'),
+          maxRuns: z.number().int().min(1).max(EVAL_LIMITS.maxRuns).optional().describe('most iterations per cell (default 3)'),
+          budgetUsd: z.number().positive().optional().describe('total USD for the eval'),
+          taskBudgetUsd: z.number().positive().optional().describe('USD per cell'),
+          concurrency: z.number().int().min(1).max(EVAL_LIMITS.concurrency).optional(),
+          resume: z.string().optional().describe('an eval id: run only its cells without a result'),
+        })
+        .strict(),
+      outputSchema: { evalId: z.string(), tasks: z.number().int(), models: z.array(z.looseObject({ model: z.string() })), cells: z.array(z.looseObject({})) },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    async (args, extra) => {
+      let started: ReturnType<Engine['evals']['start']>;
+      try {
+        started = engine.evals.start(args);
+      } catch (err) {
+        return refusal(err);
+      }
+      const token = extra._meta?.progressToken;
+      let progress = 0;
+      let sent: Promise<void> = Promise.resolve();
+      const subscription = engine.log.onEvent((event: AgentEvent) => {
+        const message = event.evalId === started.evalId ? formatEvalEvent(event)?.trim() : undefined;
+        if (!message || token === undefined) return;
+        sent = extra
+          .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message } })
+          .catch(() => undefined);
+      });
+      const cancel = () => engine.evals.cancel(started.evalId);
+      extra.signal.addEventListener('abort', cancel);
+      if (extra.signal.aborted) cancel();
+      try {
+        const report = await started.done;
+        await sent;
+        if (progress > 0) await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
+        return { content: [{ type: 'text', text: formatLeaderboard(report) }], structuredContent: { ...report } };
       } finally {
         subscription.dispose();
         extra.signal.removeEventListener('abort', cancel);

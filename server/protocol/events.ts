@@ -2,6 +2,7 @@
  * Events: every action the engine takes, appended to the JSONL log and pushed live; and the stats folded
  * from them, the same shape for LSP, the CLI and the live API. Types only.
  */
+import type { EvalCell } from './eval';
 import type { ProviderName } from './providers';
 import type { TestReport, TestRunner } from './testReport';
 
@@ -64,6 +65,11 @@ interface EventBase {
   /** Milliseconds since the epoch. */
   ts: number;
   runId?: string;
+  /**
+   * Set on every event of an eval's runs (and on the eval's own events), so that analytics can tell evals apart
+   * from everyday runs and never mix them by accident.
+   */
+  evalId?: string;
 }
 
 export interface RunStartedEvent extends EventBase {
@@ -399,7 +405,49 @@ export interface ReviewFinishedEvent extends EventBase {
   error?: string;
 }
 
+/** `micro-agent eval` started (or resumed): the tasks and models, and how many cells are still to run. */
+export interface EvalStartedEvent extends EventBase {
+  type: 'eval.started';
+  evalId: string;
+  tasks: number;
+  /** `provider:model` each. */
+  models: string[];
+  /** Cells this process will run (all of them, or the missing ones of a resumed eval). */
+  cells: number;
+  /** Set when this resumes an earlier start of the same eval. */
+  resumed: boolean;
+  maxRuns: number;
+  budgetUsd: number | null;
+  taskBudgetUsd: number | null;
+  concurrency: number;
+  /** The process running the eval, so that a reader can tell a live eval from one a dead process left open. */
+  pid: number;
+}
+
+/** One task × model cell finished (or was refused, or cancelled): the leaderboard is a fold of these. */
+export interface EvalCellEvent extends Omit<EventBase, 'runId'>, EvalCell {
+  type: 'eval.cell';
+  evalId: string;
+  /** The loop's run; null for a cell refused before it started (the one event whose runId may be null). */
+  runId: string | null;
+}
+
+export interface EvalFinishedEvent extends EventBase {
+  type: 'eval.finished';
+  evalId: string;
+  /** `cancelled`: Ctrl-C or `cancelEval`; the cells not run are `--resume`'s. */
+  outcome: 'finished' | 'cancelled';
+  /** Cells with a result (not cancelled) in this process. */
+  cells: number;
+  durationMs: number;
+  /** Why the eval stopped before its cells (a rev range git does not know, a tasks file that does not parse). */
+  error?: string;
+}
+
 export type AgentEvent =
+  | EvalStartedEvent
+  | EvalCellEvent
+  | EvalFinishedEvent
   | AlertEvent
   | ReviewStartedEvent
   | ReviewFinishedEvent
@@ -487,4 +535,6 @@ export interface RunSummary {
   pid: number;
   /** The run this one resumed. */
   resumedFrom?: string;
+  /** Set for a cell of `micro-agent eval`: the eval it belongs to (it ran in an isolated copy, not in the workspace). */
+  evalId?: string;
 }

@@ -5,8 +5,10 @@
  */
 export * from './api';
 export * from './editQuality';
+export * from './eval';
 export * from './events';
 export * from './format';
+export * from './leaderboard';
 export * from './lsp';
 export * from './methods';
 export * from './providers';

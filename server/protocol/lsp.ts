@@ -3,6 +3,7 @@
  * extension's client sends and the LSP connection registers. Names and shapes come from `methods.ts`.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { CancelEvalParams, CancelEvalResult, EvalParams, EvalReport, EvalsResult, StartEvalParams, StartEvalResult } from './eval';
 import type { AgentEvent, Stats } from './events';
 import {
   ApiStatus,
@@ -125,6 +126,30 @@ export namespace WriteTestsRequest {
 export namespace ProviderUsageRequest {
   export const method = Methods.providerUsage;
   export const type = new RequestType<ProviderUsageParams, ProviderUsageResult, void>(method);
+}
+
+/** The evals in the log, newest first. */
+export namespace EvalsRequest {
+  export const method = Methods.evals;
+  export const type = new RequestType0<EvalsResult, void>(method);
+}
+
+/** One eval's report: the leaderboard (with Wilson intervals) and the task × model cells. */
+export namespace EvalRequest {
+  export const method = Methods.eval;
+  export const type = new RequestType<EvalParams, EvalReport, void>(method);
+}
+
+/** Starts (or resumes) an eval; its progress arrives as `eval.started`, `eval.cell` and `eval.finished` events. */
+export namespace StartEvalRequest {
+  export const method = Methods.startEval;
+  export const type = new RequestType<StartEvalParams, StartEvalResult, void>(method);
+}
+
+/** Cancels a running eval (running cells stop, copies go); resume it with `startEval { resume }`. */
+export namespace CancelEvalRequest {
+  export const method = Methods.cancelEval;
+  export const type = new RequestType<CancelEvalParams, CancelEvalResult, void>(method);
 }
 
 /** Sent once after start-up when runs of an earlier process were found interrupted. */

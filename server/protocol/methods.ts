@@ -4,6 +4,7 @@
  * them as typed vscode-jsonrpc messages for the LSP connection and client.
  */
 import type { EditQuality } from './editQuality';
+import type { CancelEvalParams, CancelEvalResult, EvalParams, EvalReport, EvalsResult, StartEvalParams, StartEvalResult } from './eval';
 import type { AgentEvent, KeyHeadroom, RunSummary, Stats } from './events';
 import type { ProviderName } from './providers';
 import type { ProviderUsageParams, ProviderUsageResult } from './providerUsage';
@@ -25,6 +26,14 @@ export const Methods = {
   writeTests: 'microAgent/writeTests',
   /** Read-only: the org's usage and cost from the vendors' admin APIs, reconciled with the log (`providerUsage.ts`). */
   providerUsage: 'microAgent/providerUsage',
+  /** `micro-agent eval`: the evals in the log, newest first. */
+  evals: 'microAgent/evals',
+  /** One eval's report (leaderboard and cells), as far as it got. */
+  eval: 'microAgent/eval',
+  /** Starts an eval in the host (or resumes one: `resume`); progress is its `eval.*` events. */
+  startEval: 'microAgent/startEval',
+  /** Stops a running eval: running cells are cancelled, their copies removed; `startEval { resume }` finishes it. */
+  cancelEval: 'microAgent/cancelEval',
   /** Notification: every event, live, as it is appended to the log. */
   event: 'microAgent/event',
   /** Notification, once after start-up: runs an earlier process left open (killed, crashed), now closed as `interrupted`. */
@@ -330,6 +339,10 @@ export interface MethodTypes {
   [Methods.resumeRun]: { params: ResumeRunParams; result: StartRunResult };
   [Methods.writeTests]: { params: WriteTestsParams; result: WriteTestsResult };
   [Methods.providerUsage]: { params: ProviderUsageParams | void; result: ProviderUsageResult };
+  [Methods.evals]: { params: void; result: EvalsResult };
+  [Methods.eval]: { params: EvalParams; result: EvalReport };
+  [Methods.startEval]: { params: StartEvalParams; result: StartEvalResult };
+  [Methods.cancelEval]: { params: CancelEvalParams; result: CancelEvalResult };
 }
 
 /** `interruptedRuns` notification: each run closed as interrupted at start-up, with the files it left changed. */

@@ -20,6 +20,7 @@ export function startedRun(event: RunStarted): RunSummary {
     finishedAt: null,
     pid: event.pid,
     ...(event.resumedFrom ? { resumedFrom: event.resumedFrom } : {}),
+    ...(event.evalId ? { evalId: event.evalId } : {}),
   };
 }
 

@@ -100,7 +100,7 @@ class SpanMapper {
   ) {}
 
   add(event: AgentEvent): void {
-    const edits = event.runId === undefined ? undefined : this.edits.get(event.runId);
+    const edits = !event.runId ? undefined : this.edits.get(event.runId);
     if (edits) this.editFold.add(event, edits);
     switch (event.type) {
       case 'run.started':

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { REPO } from '../support/fixtures';
 import { dailySpend } from './dailySpend';
 import { edits } from './edits';
+import { evalBench } from './eval';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension';
 import { api } from './api';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     ['dashboard scale', dashboardScale],
     ['provider usage', providerUsage],
     ['providers tab', providersTab],
+    ['eval', evalBench],
   ];
   // `BENCH_ONLY=scale npm run bench` runs the named steps only (`BENCH_ONLY='dashboard scale'` the dashboard's scale rows).
   const only = process.env.BENCH_ONLY?.split(',');

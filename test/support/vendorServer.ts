@@ -518,3 +518,39 @@ function errorBody(flavour: Flavour, status: number): object {
     ? { error: { message, type: status === 429 ? 'requests' : 'server_error', code: status === 429 ? 'rate_limit_exceeded' : null } }
     : { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } };
 }
+
+/**
+ * Several models behind one stand-in, told apart by the request's `model` field as the vendors do: each player
+ * decides its reply from the request and how many times this model was asked about the same thing before
+ * (`keyOf` says what "the same thing" is, e.g. the task a prompt is about; 1 for the first ask). A model without
+ * a player is refused as the vendor refuses an unknown model (404).
+ */
+export function playModels(
+  players: Record<string, (request: RecordedRequest, attempt: number) => Reply>,
+  keyOf: (request: RecordedRequest) => string = () => '',
+): (request: RecordedRequest) => Reply {
+  const asked = new Map<string, number>();
+  return (request) => {
+    const model = String(request.body?.model);
+    const player = players[model];
+    if (!player) return { kind: 'error', status: 404, body: { error: { message: `The model \`${model}\` does not exist`, type: 'invalid_request_error' } } };
+    const key = JSON.stringify([model, keyOf(request)]);
+    const attempt = (asked.get(key) ?? 0) + 1;
+    asked.set(key, attempt);
+    return player(request, attempt);
+  };
+}
+
+/** The text of every message a chat request sent (OpenAI's or Anthropic's shape), joined: what a player reads. */
+export function promptText(request: RecordedRequest): string {
+  const messages: Array<{ content: unknown }> = request.body?.messages ?? [];
+  return messages
+    .map((message) =>
+      typeof message.content === 'string'
+        ? message.content
+        : Array.isArray(message.content)
+          ? message.content.map((part: { text?: string }) => part.text ?? '').join('')
+          : '',
+    )
+    .join('\n');
+}
