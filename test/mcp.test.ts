@@ -141,7 +141,7 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
 
     assert.equal(vendor.requests.length, calls, 'no model call for a refused request');
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 5, 'the server still answers');
+    assert.equal(tools.length, 6, 'the server still answers');
     assert.equal(readLog(root).filter((e) => e.type === 'run.started').length, 1, 'nothing started');
   });
 
