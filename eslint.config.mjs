@@ -22,7 +22,7 @@ import tseslint from 'typescript-eslint';
  */
 const LAYERS = {
   foundations: ['foundation'],
-  capabilities: ['agent', 'review', 'testResults', 'providers', 'events', 'telemetry', 'alerts'],
+  capabilities: ['agent', 'review', 'testResults', 'providers', 'events', 'telemetry', 'alerts', 'usage'],
   /** The engine and the eval engine over it (`server/eval/`: tasks, isolated copies, cells): one layer, no edge. */
   engine: ['engine', 'eval'],
   edges: { lsp: ['lsp'], api: ['api'], cli: ['cli'], mcp: ['mcp'] },

@@ -4,7 +4,7 @@ import { ApiStatusRequest, CancelRunRequest, ReviewRequest, StartRunRequest } fr
 import { DEFAULT_OLLAMA_URL, PROVIDER_INFO, ProviderName } from '../server/protocol/providers';
 import { ActiveFile } from './activeFile';
 import { HostClient } from './hostClient';
-import { ApiKeys, KEYED_PROVIDERS } from './keys';
+import { ADMIN_KEYED_PROVIDERS, ApiKeys, KEYED_PROVIDERS } from './keys';
 import { RunsModel } from './runsModel';
 import { ensureTrusted, givenOrAsked, saveIfDirty, testCommandFor } from './runInputs';
 import { registerCommand, UserError } from './userErrors';
@@ -139,6 +139,28 @@ export function registerCommands(
     if (!picked) return;
     await keys.delete(picked.provider);
     void vscode.window.showInformationMessage(`${picked.label} API key removed from secret storage.`);
+  });
+
+  // The org admin key reads usage and cost reports (micro-agent usage, the Providers tab); it never calls a model.
+  register('devAi.setAdminKey', async () => {
+    const picked = await vscode.window.showQuickPick(
+      ADMIN_KEYED_PROVIDERS.map((p) => ({ label: p.label, description: p.variable, entry: p })),
+      { title: 'Set the organization admin key of…' },
+    );
+    if (!picked) return;
+    const { label, provider, variable } = picked.entry;
+    const key = await vscode.window.showInputBox({
+      title: `${label} admin key (empty to remove)`,
+      prompt:
+        `For the org's usage and cost reports. Stored in VS Code's secret storage, passed to the micro-agent host as ${variable}; ` +
+        `never in settings, logs or a test's environment.`,
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (value) => (value.trim() === '' || value.trim().length >= 8 ? undefined : 'That does not look like an admin key'),
+    });
+    if (key === undefined) return;
+    await keys.storeAdmin(provider, key.trim());
+    void vscode.window.showInformationMessage(key.trim() ? `${label} admin key saved.` : `${label} admin key removed.`);
   });
 
   register('devAi.setAlertWebhook', async () => {

@@ -25,7 +25,12 @@ import { Harness, send, startHarness } from './support/webviewHarness';
 const EVENTS = 1_000_000;
 const WINDOW_MS: Record<Window, number> = { hour: 3_600_000, day: 86_400_000, all: Number.POSITIVE_INFINITY };
 
-type Expected = Omit<ModelStats, 'p50LatencyMs' | 'p95LatencyMs' | 'p50TtftMs'> & { lat: number[]; ttft: number[] };
+type Expected = Omit<ModelStats, 'p50LatencyMs' | 'p95LatencyMs' | 'p50TtftMs'> & {
+  lat: number[];
+  ttft: number[];
+  /** Generation seconds, tokens and load times of the calls that reported them (Ollama's). */
+  timed: { tokens: number; seconds: number; loads: number[] };
+};
 
 /** The model table a full scan of the log gives for a window starting at `sinceTs`, computed here from the lines. */
 function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, Expected> {
@@ -49,11 +54,14 @@ function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, E
         passRate: null,
         meanIterationsToPass: null,
         costPerPassingRun: null,
+        outputTokensPerSec: null,
+        meanLoadMs: null,
         editReplies: 0,
         wellFormedRate: null,
         matchSteps: { exact: 0, whitespace: 0, indent: 0, tabs: 0, blank_lines: 0, elision: 0 },
         lat: [],
         ttft: [],
+        timed: { tokens: 0, seconds: 0, loads: [] },
       });
     }
     return rows.get(key)!;
@@ -75,6 +83,11 @@ function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, E
       r.outputTokens += e.outputTokens ?? 0;
       if (e.costUsd === null) r.unpricedCalls++;
       else r.costUsd = (r.costUsd ?? 0) + e.costUsd;
+      if (e.outputTokensPerSec && e.outputTokens) {
+        r.timed.tokens += e.outputTokens;
+        r.timed.seconds += e.outputTokens / e.outputTokensPerSec;
+      }
+      if (e.loadMs !== null) r.timed.loads.push(e.loadMs);
     } else if (e.type === 'run.started') {
       runs.set(e.runId, { provider: e.provider, model: e.model, startedAt: e.ts, outcome: null, iterations: 0, cost: 0 });
     } else if (e.type === 'run.iteration' && runs.has(e.runId)) {
@@ -105,6 +118,8 @@ function fullScan(events: readonly AgentEvent[], sinceTs: number): Map<string, E
     r.passRate = m && m.finished ? m.passed / m.finished : null;
     r.meanIterationsToPass = m && m.passed ? m.iterations / m.passed : null;
     r.costPerPassingRun = m && m.passed ? m.cost / m.passed : null;
+    r.outputTokensPerSec = r.timed.seconds > 0 ? r.timed.tokens / r.timed.seconds : null;
+    r.meanLoadMs = r.timed.loads.length ? r.timed.loads.reduce((a, b) => a + b, 0) / r.timed.loads.length : null;
     Object.assign(r, edits.get(key));
   }
   return rows;
@@ -127,6 +142,7 @@ async function scanLog(file: string): Promise<Scanned> {
     out.lastSeq = e.seq;
     if (e.type === 'llm.response') {
       const { seq, ts, type, runId, provider, model, ok, latencyMs, ttftMs, inputTokens, cachedInputTokens, cacheWriteInputTokens, outputTokens, costUsd } = e;
+      const { outputTokensPerSec, loadMs } = e;
       out.events.push({
         seq,
         ts,
@@ -142,6 +158,8 @@ async function scanLog(file: string): Promise<Scanned> {
         cacheWriteInputTokens,
         outputTokens,
         costUsd,
+        outputTokensPerSec,
+        loadMs,
       } as AgentEvent);
       if (runId) out.callsPerRun.set(runId, (out.callsPerRun.get(runId) ?? 0) + 1);
     } else if (e.type === 'run.started') {
@@ -177,7 +195,16 @@ function assertSame(shown: ModelStats[], expected: Map<string, Expected>, what: 
     assert.ok(want, `${what}: ${got.provider} ${got.model} is in the log`);
     for (const key of ['calls', 'errors', 'inputTokens', 'cachedInputTokens', 'cacheWriteInputTokens', 'outputTokens', 'unpricedCalls', 'runs'] as const)
       assert.equal(got[key], want[key], `${what} ${got.model} ${key}`);
-    for (const key of ['errorRate', 'costUsd', 'passRate', 'meanIterationsToPass', 'costPerPassingRun', 'wellFormedRate'] as const)
+    for (const key of [
+      'errorRate',
+      'costUsd',
+      'passRate',
+      'meanIterationsToPass',
+      'costPerPassingRun',
+      'wellFormedRate',
+      'outputTokensPerSec',
+      'meanLoadMs',
+    ] as const)
       close(got[key], want[key], `${got.model} ${key}`);
     assert.equal(got.editReplies, want.editReplies, `${what} ${got.model} edit replies`);
     assert.deepEqual(got.matchSteps, want.matchSteps, `${what} ${got.model} files by ladder step`);

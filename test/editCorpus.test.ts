@@ -53,7 +53,7 @@ describe('the edit corpus: replies shaped like real models send, against live no
       vendor.script({ kind: 'text', text: c.reply, ...(c.finishReason ? { finishReason: c.finishReason } : {}) });
       const { engine, log, events } = await engineWithLog(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
       try {
-        const outcome = await engine.start({ file: c.target, testCommand: 'node --test', maxRuns: 1, provider: 'openai', model: 'gpt-4.1-mini' }).done;
+        const outcome = await (await engine.start({ file: c.target, testCommand: 'node --test', maxRuns: 1, provider: 'openai', model: 'gpt-4.1-mini' })).done;
         const applied = events.filter((e) => e.type === 'edit.applied');
         const rejected = events.filter((e) => e.type === 'edit.rejected');
         if ('applied' in c.expect) {

@@ -131,6 +131,11 @@ describe('micro-agent eval', function () {
     // Untouched: the tree, the index, the stash, the branches, HEAD, .git/config; no copy left behind.
     assert.deepEqual(snapshot(repo.root), before);
     assert.deepEqual(evalCopies(tmp), copiesBefore);
+
+    // An eval's runs happened in copies that are gone: `diff` and `undo` without an id never mean one of them.
+    const diff = await cli(['diff'], repo.root, env());
+    assert.equal(diff.code, 2, diff.stderr);
+    assert.match(diff.stderr, /no runs yet/);
   });
 
   it('Ctrl-C mid-eval exits 130, leaves the repository byte-identical and no copy; --resume runs only the missing cells', async () => {

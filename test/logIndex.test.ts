@@ -391,6 +391,10 @@ describe('the stats index (scale)', function () {
           outputTokens: 0,
           costUsd: 0,
           pricedCalls: 0,
+          timedOutputTokens: 0,
+          generationMs: 0,
+          loadedCalls: 0,
+          loadMsSum: 0,
         };
         for (const f of [
           'calls',
@@ -402,6 +406,10 @@ describe('the stats index (scale)', function () {
           'outputTokens',
           'costUsd',
           'pricedCalls',
+          'timedOutputTokens',
+          'generationMs',
+          'loadedCalls',
+          'loadMsSum',
         ] as const)
           m[f] += r[f];
         summed.set(`${r.provider} ${r.model}`, m);

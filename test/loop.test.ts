@@ -43,7 +43,7 @@ describe('the loop, in process', () => {
     });
     const { engine, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
     // gpt-4o: 100k in + 10k out = $0.35 a call; a $0.5 budget allows two calls.
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, model: 'gpt-4o', budgetUsd: 0.5, maxRuns: 10 });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, model: 'gpt-4o', budgetUsd: 0.5, maxRuns: 10 });
     assert.equal(await done, 'failed');
     assert.equal(finished().reason, 'budget_usd');
     assert.equal(finished().iterations, 2);
@@ -55,7 +55,7 @@ describe('the loop, in process', () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: WRONG, firstTokenDelayMs: 20_000 });
     const { engine, finished, events } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, budgetSec: 1 });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, budgetSec: 1 });
     assert.equal(await done, 'failed');
     assert.equal(finished().reason, 'budget_time');
     const response = events.find((e) => e.type === 'llm.response');
@@ -69,7 +69,7 @@ describe('the loop, in process', () => {
       { kind: 'error', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } } },
     );
     const { engine, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
     assert.equal(await done, 'error');
     assert.equal(finished().reason, 'provider_error');
     assert.equal(finished().errorKind, 'auth');
@@ -83,7 +83,7 @@ describe('the loop, in process', () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: '```js\nexports.add = (a, b) =>', finishReason: 'length' }, { kind: 'text', text: fixReply() });
     const { engine, events } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
     assert.equal(await done, 'passed');
     const rejected = events.find((e) => e.type === 'edit.rejected');
     assert.equal(rejected?.type === 'edit.rejected' && rejected.reason, 'truncated');
@@ -94,12 +94,9 @@ describe('the loop, in process', () => {
   it('refuses a second run on the same file, and runs on other files at the same time', async () => {
     const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'other.js': BROKEN_MATH });
     const { engine } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const first = engine.start({ file: 'math.js', testCommand: 'sleep 5' });
-    assert.throws(
-      () => engine.start({ file: './math.js', testCommand: 'true' }),
-      (err: EngineError) => err.code === 'run_in_progress',
-    );
-    const other = engine.start({ file: 'other.js', testCommand: 'true' });
+    const first = await engine.start({ file: 'math.js', testCommand: 'sleep 5' });
+    await assert.rejects(engine.start({ file: './math.js', testCommand: 'true' }), (err: EngineError) => err.code === 'run_in_progress');
+    const other = await engine.start({ file: 'other.js', testCommand: 'true' });
     assert.equal(await other.done, 'passed');
     engine.cancel(first.runId);
     assert.equal(await first.done, 'cancelled');
@@ -111,7 +108,7 @@ describe('the loop, in process', () => {
     // The model answers in LF: first the file unchanged (as it saw it), then a wrong fix, then the right one.
     vendor.script({ kind: 'text', text: fixReply(BROKEN_MATH) }, { kind: 'text', text: WRONG }, { kind: 'text', text: fixReply() });
     const { engine, events } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
     assert.equal(await done, 'passed');
 
     const onDisk = fs.readFileSync(path.join(root, 'math.js'));
@@ -158,7 +155,7 @@ describe('the loop, in process', () => {
     fs.writeFileSync(path.join(root, 'math.js'), original);
     vendor.script({ kind: 'text', text: WRONG });
     const { engine, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, maxRuns: 1 });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, maxRuns: 1 });
     assert.equal(await done, 'failed');
     assert.equal(finished().restored, true);
     assert.deepEqual(fs.readFileSync(path.join(root, 'math.js')), original);
@@ -169,7 +166,7 @@ describe('the loop, in process', () => {
     const huge = `${FIXED_MATH}// ${'x'.repeat(MAX_FILE_BYTES)}\n`;
     vendor.script({ kind: 'text', text: fixReply(huge) });
     const { engine, events, finished } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, maxRuns: 1 });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, maxRuns: 1 });
     assert.equal(await done, 'failed');
     assert.equal(finished().reason, 'max_runs');
     const rejected = events.find((e) => e.type === 'edit.rejected');
@@ -184,7 +181,7 @@ describe('the loop, in process', () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: fixReply(`${FIXED_MATH}// ${'x'.repeat(MAX_FILE_BYTES)}\n`) }, { kind: 'text', text: fixReply() });
     const { engine, events } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
     assert.equal(await done, 'passed');
     const kb = MAX_FILE_BYTES / 1024;
     assert.match(
@@ -203,7 +200,7 @@ describe('the loop, in process', () => {
     const root = makeWorkspace();
     vendor.script({ kind: 'text', text: `Run it with:\n\n\`\`\`bash\n${TEST_COMMAND}\n\`\`\`\n\n${fixReply()}` });
     const { engine } = await engineFor(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND });
     assert.equal(await done, 'passed');
     assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);
   });

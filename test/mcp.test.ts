@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { BROKEN_MATH, DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, REPO, TEST_COMMAND } from './support/fixtures';
 import { RunsRequest } from '../server/protocol';
@@ -12,31 +11,7 @@ import { startHost } from './support/lspClient';
 import { isAlive } from './support/processes';
 import { until } from './support/until';
 import { startVendorServer, useVendorServer, VendorServer } from './support/vendorServer';
-
-interface McpProcess {
-  client: Client;
-  transport: StdioClientTransport;
-  stderr(): string;
-  /** Anything on the server's stdout that is not a JSON-RPC message surfaces here. */
-  protocolErrors: Error[];
-}
-
-/** `micro-agent mcp` on `root`, connected as an MCP client (Claude Code, Cline, VS Code) runs it. */
-async function connectMcp(root: string, env: Record<string, string>): Promise<McpProcess> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [path.join(DIST, 'cli.js'), 'mcp', '--workspace', root, '-t', TEST_COMMAND],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  transport.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-  const client = new Client({ name: 'dev-ai-test', version: '1.0.0' });
-  const protocolErrors: Error[] = [];
-  client.onerror = (err) => protocolErrors.push(err);
-  await client.connect(transport);
-  return { client, transport, stderr: () => stderr, protocolErrors };
-}
+import { connectMcp, type McpProcess } from './support/mcpClient';
 
 /** `micro-agent mcp` as an MCP client (Claude Code, Cline, VS Code) runs it: a child process spoken to over its stdin/stdout. */
 describe('micro-agent mcp (the official MCP SDK client over stdio)', function () {
@@ -64,10 +39,10 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
 
   const reset = () => fs.writeFileSync(path.join(root, 'math.js'), BROKEN_MATH);
 
-  it('lists the five tools with schemas and annotations that say which change files', async () => {
+  it('lists the six tools with schemas and annotations that say which change files', async () => {
     const { tools } = await client.listTools();
     const byName = Object.fromEntries(tools.map((tool) => [tool.name, tool]));
-    assert.deepEqual(Object.keys(byName).sort(), ['cancel_run', 'fix_file', 'get_stats', 'list_runs', 'run_eval']);
+    assert.deepEqual(Object.keys(byName).sort(), ['cancel_run', 'fix_file', 'get_provider_usage', 'get_stats', 'list_runs', 'run_eval']);
     assert.deepEqual(byName.run_eval.annotations, { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true });
 
     const fix = byName.fix_file;
@@ -83,6 +58,9 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
       assert.equal(byName[name].annotations?.readOnlyHint, true, `${name} is read-only`);
       assert.equal(byName[name].annotations?.openWorldHint, false);
     }
+    // Read-only, but it asks the vendors' admin APIs: an open world.
+    assert.deepEqual(byName.get_provider_usage.annotations, { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true });
+    assert.deepEqual(Object.keys(byName.get_provider_usage.inputSchema.properties ?? {}).sort(), ['provider', 'sinceDays']);
     assert.equal(byName.cancel_run.annotations?.readOnlyHint, false);
     assert.equal(byName.cancel_run.annotations?.destructiveHint, false, 'cancelling puts files back');
     assert.deepEqual(byName.cancel_run.inputSchema.required, ['runId']);
@@ -163,7 +141,7 @@ describe('micro-agent mcp (the official MCP SDK client over stdio)', function ()
 
     assert.equal(vendor.requests.length, calls, 'no model call for a refused request');
     const { tools } = await client.listTools();
-    assert.equal(tools.length, 5, 'the server still answers');
+    assert.equal(tools.length, 6, 'the server still answers');
     assert.equal(readLog(root).filter((e) => e.type === 'run.started').length, 1, 'nothing started');
   });
 
@@ -264,7 +242,7 @@ describe('micro-agent mcp under @modelcontextprotocol/inspector --cli', function
     const root = makeWorkspace();
     const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl };
     const { tools } = await call(root, env, '--method', 'tools/list');
-    assert.deepEqual(tools.map((tool: any) => tool.name).sort(), ['cancel_run', 'fix_file', 'get_stats', 'list_runs', 'run_eval']);
+    assert.deepEqual(tools.map((tool: any) => tool.name).sort(), ['cancel_run', 'fix_file', 'get_provider_usage', 'get_stats', 'list_runs', 'run_eval']);
 
     vendor.script({ kind: 'text', text: fixReply(), usage: { input: 500, output: 50 } });
     const fixed = await call(root, env, '--method', 'tools/call', '--tool-name', 'fix_file', '--tool-arg', 'file=math.js');

@@ -137,10 +137,13 @@ describe('Ollama, natively: /api/chat with num_ctx sized to the prompt, the wind
   });
 });
 
-/** About 44 KB of plain functions with one bug: with its test and the instructions, a prompt of some 12,000 tokens. */
-function largeModule(): string {
-  const lines = Array.from({ length: 460 }, (_, i) => `exports.f${i} = (x) => x + ${i}; // helper number ${i} of a generated module, padded out to size`);
-  lines.splice(230, 0, 'exports.add = (a, b) => a - b;');
+/**
+ * Plain functions with one bug. At the default 460 lines, about 44 KB: with its test and the instructions, a prompt
+ * of some 12,000 tokens.
+ */
+function largeModule(length = 460): string {
+  const lines = Array.from({ length }, (_, i) => `exports.f${i} = (x) => x + ${i}; // helper number ${i} of a generated module, padded out to size`);
+  lines.splice(length / 2, 0, 'exports.add = (a, b) => a - b;');
   return lines.join('\n') + '\n';
 }
 
@@ -183,6 +186,68 @@ describe('Ollama end to end: micro-agent run against the stand-in', function () 
     assert.equal(response.rateLimit, null);
     assert.equal(readLog(root).find((e) => e.type === 'run.finished').outcome, 'passed');
     assert.match(result.stdout + result.stderr, new RegExp(`model: .*, ${Math.round(outputTokens / 1.25)} tokens/s, loading 3\\.1s,`));
+  });
+});
+
+describe('Ollama: the engine checks a run against the window Ollama reports, before the run starts', function () {
+  this.timeout(60_000);
+  const vendor = useVendorServer();
+  const reply = blockReply('large.js', 'exports.add = (a, b) => a - b;\n', 'exports.add = (a, b) => a + b;\n');
+
+  it('a model with an 8k window refuses the 12,000-token file: no tests run, no /api/chat, the sizes said', async () => {
+    vendor.ollamaModels = { 'small-coder': { arch: 'llama', contextLength: 8192 } };
+    const root = makeWorkspace({ 'large.js': largeModule(), 'large.test.js': LARGE_TEST });
+    const result = await cli(['run', 'large.js', '-t', 'node --test', '--provider', 'ollama', '--model', 'small-coder'], root, {
+      OLLAMA_HOST: vendor.ollamaUrl,
+    });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(
+      result.stderr,
+      /large\.js is \d+ KB: with the rest of the prompt that is about [\d,]+ tokens plus [\d,]+ for the reply, but small-coder reads at most 8,192/,
+    );
+    assert.deepEqual(
+      vendor.requests.map((r) => r.path),
+      ['/api/show'],
+      'asked for the window, sent nothing',
+    );
+    assert.equal(vendor.requests[0].body.model, 'small-coder');
+    const types = readLog(root).map((e) => e.type);
+    assert.ok(!types.includes('run.started') && !types.some((t) => t.startsWith('test.')), `refused before the run: ${types.join(', ')}`);
+  });
+
+  it('a model with a 128k window takes a 40,000-token file that a fixed 32k guess refused; one /api/show for the check and the call', async () => {
+    vendor.ollamaModels = { 'long-coder': { arch: 'qwen2', contextLength: 131_072 } };
+    vendor.script({ kind: 'text', text: reply, ollamaTiming: { loadMs: 900, evalMs: 500 } });
+    const root = makeWorkspace({ 'large.js': largeModule(1500), 'large.test.js': LARGE_TEST });
+    const result = await cli(['run', 'large.js', '-t', 'node --test', '--provider', 'ollama', '--model', 'long-coder'], root, {
+      OLLAMA_HOST: vendor.ollamaUrl,
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.deepEqual(
+      vendor.requests.map((r) => r.path),
+      ['/api/show', '/api/chat'],
+      'the window asked once per model in the process',
+    );
+    const chat = vendor.requests[1].body;
+    const promptTokens = Math.ceil(chat.messages.reduce((sum: number, m: { content: string }) => sum + m.content.length, 0) / 4);
+    assert.ok(promptTokens > 32_768, `the prompt is about ${promptTokens} tokens, more than the old guess`);
+    assert.ok(chat.options.num_ctx >= promptTokens + chat.options.num_predict && chat.options.num_ctx <= 131_072, `num_ctx ${chat.options.num_ctx}`);
+    const response = readLog(root).find((e) => e.type === 'llm.response');
+    assert.equal(response.inputTokens, promptTokens, 'every prompt token read');
+  });
+});
+
+describe('Ollama not there when a run starts', function () {
+  this.timeout(60_000);
+
+  it('the window cannot be asked: the run is not refused for it, and its call says where it looked', async () => {
+    const root = makeWorkspace({ 'large.js': largeModule(), 'large.test.js': LARGE_TEST });
+    const port = await freePort();
+    const result = await cli(['run', 'large.js', '-t', 'node --test', '--provider', 'ollama', '--max-runs', '1'], root, { OLLAMA_HOST: `127.0.0.1:${port}` });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stdout + result.stderr, new RegExp(`ollama unreachable at http://127\\.0\\.0\\.1:${port}`));
+    const types = readLog(root).map((e) => e.type);
+    assert.ok(types.includes('run.started') && types.includes('llm.response'), types.join(', '));
   });
 });
 

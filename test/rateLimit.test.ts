@@ -1,4 +1,7 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { askModel } from '../server/agent/askModel';
 import { AlertMonitor } from '../server/alerts/alerts';
 import { checkEvent, Tally } from '../server/events/validate';
@@ -6,7 +9,12 @@ import { lowHeadroom, type EventInput, type LlmResponseEvent, type RateLimit } f
 import { createProvider } from '../server/providers/index';
 import { goDurationMs, readRateLimit } from '../server/providers/rateLimit';
 import { ProviderError } from '../server/providers/types';
+import { statePaths } from '../server/foundation/workspace';
+import { RollupsRequest } from '../server/protocol/lsp';
+import type { RollupsResult } from '../server/protocol/methods';
 import { EventFactory } from './support/events';
+import { makeWorkspace } from './support/fixtures';
+import { startHost } from './support/lspClient';
 import { FAST } from './support/providerCalls';
 import { goDuration, useVendorServer } from './support/vendorServer';
 
@@ -112,6 +120,16 @@ describe('rate-limit headroom: the vendors’ headers read into llm.response.rat
     for (const bad of [{ ...good, requestsRemaining: -1 }, { ...good, resetAt: '' }, [1, 2], 'plenty'])
       assert.equal((checkEvent(line({ rateLimit: bad }), tally) as LlmResponseEvent).rateLimit, null);
     assert.equal(tally.ignored, 4);
+    // A key label that is not one (a whole key pasted in, a number) is dropped, the headroom kept.
+    for (const key of [{ source: 'OPENAI_API_KEY', fingerprint: 'sk-proj-0123456789abcdef' }, 7])
+      assert.equal((checkEvent(line({ rateLimit: { ...good, key } }), tally) as LlmResponseEvent).rateLimit?.key, null);
+    assert.deepEqual(
+      (checkEvent(line({ rateLimit: { ...good, key: { source: 'OPENAI_API_KEY', fingerprint: '0a1b2c3d' } } }), tally) as LlmResponseEvent).rateLimit?.key,
+      {
+        source: 'OPENAI_API_KEY',
+        fingerprint: '0a1b2c3d',
+      },
+    );
     assert.equal((checkEvent(line({ loadMs: -3, outputTokensPerSec: 'fast' }), tally) as LlmResponseEvent).loadMs, null);
   });
 });
@@ -137,6 +155,7 @@ describe('rate-limit headroom through the official SDKs, against vendors that se
         tokensLimit: 50_000,
         tokensRemaining: 50_000 - spent,
         resetAt: undefined,
+        key: { source: 'OPENAI_API_KEY', fingerprint: fingerprint('sk-test-key') },
       },
     );
     assert.equal(second.metrics.rateLimit?.requestsRemaining, 98);
@@ -157,6 +176,7 @@ describe('rate-limit headroom through the official SDKs, against vendors that se
     assert.equal(metrics.rateLimit?.requestsRemaining, 49);
     assert.equal(metrics.rateLimit?.tokensLimit, 1000);
     assert.equal(metrics.rateLimit?.tokensRemaining, 900);
+    assert.deepEqual(metrics.rateLimit.key, { source: 'ANTHROPIC_API_KEY', fingerprint: fingerprint('sk-ant-test-key') });
     const resetAt = metrics.rateLimit.resetAt!;
     assert.equal(resetAt % 1000, 0, 'RFC 3339 to the second');
     assert.ok(resetAt >= before + 58_000 && resetAt <= Date.now() + 60_000);
@@ -190,11 +210,24 @@ describe('rate-limit headroom through the official SDKs, against vendors that se
     assert.equal(response?.rateLimit?.requestsRemaining, 9);
     assert.equal(response?.rateLimit?.tokensLimit, 50_000);
     assert.equal(response?.outputTokensPerSec, null, 'OpenAI does not report its generation time');
+    // Which key: named by its variable and fingerprint, never by any of its characters.
+    assert.deepEqual(response?.rateLimit?.key, { source: 'OPENAI_API_KEY', fingerprint: fingerprint('sk-test-key') });
+    assert.ok(!JSON.stringify(events).includes('sk-test-key'));
+  });
+
+  it('two keys of one vendor are told apart', async () => {
+    vendor.limits = { requests: 10, tokens: 50_000, outputTokens: 0, windowMs: 60_000 };
+    vendor.script({ kind: 'text', text: 'a' }, { kind: 'text', text: 'b' });
+    const other = createProvider('openai', { OPENAI_API_KEY: 'sk-other-key', OPENAI_BASE_URL: vendor.openaiUrl }, { policy: FAST });
+    const [a, b] = [(await openai().chat(ask)).metrics.rateLimit?.key, (await other.chat(ask)).metrics.rateLimit?.key];
+    assert.equal(a?.source, b?.source);
+    assert.notEqual(a?.fingerprint, b?.fingerprint);
   });
 });
 
 describe('the headroom alert: under 10% of a key’s requests or tokens left', () => {
   const limit = (requestsRemaining: number | null, tokensRemaining: number | null): RateLimit => ({
+    key: null,
     requestsLimit: 100,
     requestsRemaining,
     tokensLimit: 40_000,
@@ -252,5 +285,59 @@ describe('the headroom alert: under 10% of a key’s requests or tokens left', (
       }
       assert.match((raised[0] as { message: string }).message, /^openai has 1 of 12 requests \(8%\) left on this key's rate limit; the limit resets at \d{4}-/);
     });
+  });
+});
+
+/** The key's fingerprint as the dashboard shows it: the first 8 hex digits of its SHA-256. */
+function fingerprint(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+describe('each key’s latest headroom in the stats index (microAgent/rollups `headroom`)', function () {
+  this.timeout(60_000);
+
+  it('one per provider and key, the newest by time, kept across a restart of the host from its index', async () => {
+    const root = makeWorkspace({ 'a.js': '' });
+    const f = new EventFactory(Date.parse('2026-12-07T10:00:00Z'));
+    const key = (fingerprint: string) => ({ source: 'OPENAI_API_KEY', fingerprint });
+    const limit = (remaining: number, fingerprint: string | null) => ({
+      requestsLimit: 100,
+      requestsRemaining: remaining,
+      tokensLimit: null,
+      tokensRemaining: null,
+      resetAt: Date.parse('2026-12-07T11:00:00Z'),
+      key: fingerprint === null ? null : key(fingerprint),
+    });
+    const calls = [
+      f.call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 5, rateLimit: limit(50, 'aaaaaaaa') }),
+      f.call(undefined, 'openai', 'gpt-4.1-mini', { latencyMs: 5, rateLimit: limit(40, 'bbbbbbbb') }),
+      // Appended later by another process but made earlier: it does not replace the newer headroom of its key.
+      f.at(Date.parse('2026-12-07T09:00:00Z')).call(undefined, 'openai', 'gpt-4.1', { latencyMs: 5, rateLimit: limit(90, 'aaaaaaaa') }),
+      // A call logged before keys were named.
+      f.call(undefined, 'openai', 'gpt-4o', { latencyMs: 5, rateLimit: limit(7, null) }),
+    ];
+    fs.mkdirSync(path.join(root, '.micro-agent'), { recursive: true });
+    fs.writeFileSync(path.join(root, '.micro-agent', 'events.jsonl'), calls.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const expected = [
+      { provider: 'openai', key: key('aaaaaaaa'), model: 'gpt-4.1-mini', remaining: 50 },
+      { provider: 'openai', key: key('bbbbbbbb'), model: 'gpt-4.1-mini', remaining: 40 },
+      { provider: 'openai', key: null, model: 'gpt-4o', remaining: 7 },
+    ];
+    for (let start = 0; start < 2; start++) {
+      const host = await startHost(root, {});
+      try {
+        let result: RollupsResult;
+        do result = await host.connection.sendRequest(RollupsRequest.type, { sinceTs: Number.MAX_SAFE_INTEGER });
+        while (result.partial);
+        assert.deepEqual(
+          result.headroom?.map((h) => ({ provider: h.provider, key: h.key, model: h.model, remaining: h.rateLimit.requestsRemaining })),
+          expected,
+          start === 0 ? 'from the log' : 'from the index, after a restart',
+        );
+      } finally {
+        await host.stop();
+      }
+      assert.ok(fs.existsSync(statePaths(root).index), 'the index was written');
+    }
   });
 });

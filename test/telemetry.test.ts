@@ -57,7 +57,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     const { log, events, engine, telemetry } = await engineWithTelemetry(root, env);
     assert.equal(telemetry.endpoint, `${receiver.url}/v1/traces`);
 
-    const { runId, done } = engine.start({ file: 'math.js', testCommand, prompt, provider: 'openai', model: 'gpt-4.1-mini' });
+    const { runId, done } = await engine.start({ file: 'math.js', testCommand, prompt, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'passed');
     await telemetry.shutdown();
     log.close();
@@ -221,7 +221,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       OTEL_SEMCONV_STABILITY_OPT_IN: 'http, gen_ai/dup',
     };
     const { log, engine, telemetry } = await engineWithTelemetry(root, env);
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'error');
     await telemetry.shutdown();
     log.close();
@@ -273,7 +273,7 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
       (e) => log.append(e),
       { iteration: null },
     );
-    const { done } = engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
+    const { done } = await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, provider: 'openai', model: 'gpt-4.1-mini' });
     assert.equal(await done, 'passed');
     await telemetry.shutdown();
     log.close();
@@ -295,6 +295,52 @@ describe('OpenTelemetry export over OTLP/HTTP', () => {
     assert.equal(review.attributes['micro_agent.iteration'], undefined);
     assert.equal(spans.filter((s) => s.traceId === agent.traceId).length, 4);
     assert.ok(!receiver.requests.some((r) => r.raw.includes('REVIEW-MARKER')));
+  });
+
+  it('a local model’s tokens/s and load time, and a key’s rate-limit headroom, reach the chat spans', async () => {
+    const root = makeWorkspace();
+    const key = fakeKey();
+    vendor.limits = { requests: 100, tokens: 50_000, outputTokens: 0, windowMs: 60_000 };
+    vendor.script(
+      { kind: 'text', text: 'y'.repeat(400), ollamaTiming: { loadMs: 2500, evalMs: 2000 } },
+      { kind: 'text', text: 'No findings.', usage: { input: 300, output: 12 } },
+    );
+    const env = { OPENAI_API_KEY: key, OPENAI_BASE_URL: vendor.openaiUrl, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+    const { log, events, telemetry } = await engineWithTelemetry(root, env);
+    const ask = (provider: ReturnType<typeof createProvider>, model: string) =>
+      askModel(provider, { model, system: 'Be brief.', messages: [{ role: 'user', content: 'hello' }], maxTokens: 100 }, (e) => log.append(e), {
+        iteration: null,
+      });
+    await ask(createProvider('ollama', {}, { ollamaUrl: vendor.ollamaUrl }), 'qwen2.5-coder');
+    await ask(createProvider('openai', env), 'gpt-4.1-mini');
+    await telemetry.shutdown();
+    log.close();
+
+    const responses = events.filter((e): e is LlmResponseEvent => e.type === 'llm.response');
+    const [local, hosted] = ['chat qwen2.5-coder', 'chat gpt-4.1-mini'].map((name) =>
+      only(
+        receiver.spans().filter((s) => s.name === name),
+        name,
+      ),
+    );
+    // 100 tokens in 2 s of generating after a 2.5 s load, as Ollama's counts said.
+    assert.equal(local.attributes['micro_agent.output_tokens_per_sec'], 50);
+    assert.equal(local.attributes['micro_agent.load_ms'], 2500);
+    assert.equal(local.attributes['micro_agent.rate_limit.requests.remaining'], undefined, 'Ollama has no rate limits: nothing, not zeros');
+    const limit = responses[1].rateLimit!;
+    assert.deepEqual(Object.fromEntries(Object.entries(hosted.attributes).filter(([name]) => name.startsWith('micro_agent.rate_limit.'))), {
+      'micro_agent.rate_limit.requests.limit': 100,
+      'micro_agent.rate_limit.requests.remaining': 99,
+      'micro_agent.rate_limit.tokens.limit': 50_000,
+      'micro_agent.rate_limit.tokens.remaining': limit.tokensRemaining,
+      'micro_agent.rate_limit.reset_at': new Date(limit.resetAt!).toISOString(),
+      'micro_agent.rate_limit.key.source': 'OPENAI_API_KEY',
+      'micro_agent.rate_limit.key.fingerprint': limit.key!.fingerprint,
+    });
+    assert.match(String(hosted.attributes['micro_agent.rate_limit.key.fingerprint']), /^[0-9a-f]{8}$/);
+    assert.equal(hosted.attributes['micro_agent.output_tokens_per_sec'], undefined, 'OpenAI does not report its generation time');
+    assert.equal(hosted.attributes['micro_agent.load_ms'], undefined);
+    assert.ok(!receiver.requests.some((r) => r.raw.includes(key)), 'the key never leaves in telemetry');
   });
 
   it("prompt caching: Anthropic requests carry cache_control; the vendor's cache counts reach the log and the span", async () => {

@@ -379,7 +379,7 @@ describe('bounded peers: the webhook and MCP (findings 10-11)', function () {
       );
       assert.match(stderr, /MCP: message of [\d,]+ bytes refused.*still serving/);
       const tools = await client.listTools();
-      assert.equal(tools.tools.length, 5, 'the server still answers');
+      assert.equal(tools.tools.length, 6, 'the server still answers');
       const done = (await fix) as unknown as { structuredContent: { outcome: string } };
       assert.equal(done.structuredContent.outcome, 'passed', 'the run in flight was not cancelled');
       assert.equal(fs.readFileSync(path.join(root, 'math.js'), 'utf8'), FIXED_MATH);

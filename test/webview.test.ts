@@ -18,9 +18,13 @@ async function recordRealRuns(): Promise<AgentEvent[]> {
   const root = makeWorkspace({ 'math.js': BROKEN_MATH, 'other.js': BROKEN_MATH, 'math.test.js': MATH_TEST });
   const { log, events, engine } = await engineWithLog(root, { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl });
   vendor.script({ kind: 'text', text: 'no block here' }, { kind: 'text', text: fixReply(), usage: { input: 1200, output: 90 } });
-  await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, model: 'gpt-4.1-mini' }).done;
+  await (
+    await engine.start({ file: 'math.js', testCommand: TEST_COMMAND, model: 'gpt-4.1-mini' })
+  ).done;
   vendor.respond = () => ({ kind: 'text', text: fixReply('exports.add = () => 0;\nexports.mul = () => 0;\n'), usage: { input: 1000, output: 80 } });
-  await engine.start({ file: 'other.js', testCommand: 'node --test other.test.js || exit 1', maxRuns: 1, model: 'gpt-4o-mini' }).done;
+  await (
+    await engine.start({ file: 'other.js', testCommand: 'node --test other.test.js || exit 1', maxRuns: 1, model: 'gpt-4o-mini' })
+  ).done;
   await vendor.close();
   log.close();
   return events;
@@ -181,7 +185,7 @@ describe('dashboard webview in headless Chromium', function () {
         return { col: td.getAttribute('data-col'), left: box.left, right: box.right, label: getComputedStyle(td, '::before').content, text: td.textContent };
       }),
     );
-    assert.equal(cells.length, 15);
+    assert.equal(cells.length, 17);
     for (const cell of cells) {
       assert.ok(cell.left >= 0 && cell.right <= 300, `${cell.col} is on screen (${cell.left}–${cell.right})`);
       assert.notEqual(cell.label, 'none', `${cell.col} is labelled`);

@@ -68,6 +68,10 @@ export interface ModelStats extends ProviderStats {
   meanIterationsToPass: number | null;
   /** What all the model's runs cost, divided by the ones that passed. */
   costPerPassingRun: number | null;
+  /** Generation speed where the model server reports it (local models), weighted by output; null elsewhere. */
+  outputTokensPerSec: number | null;
+  /** The mean time the model server spent loading the model before a call (local models); null elsewhere. */
+  meanLoadMs: number | null;
 }
 
 /** Per provider and model over the window: the table that answers "which model, at what cost?". */
@@ -85,10 +89,15 @@ export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window
     output: number;
     cost: number;
     priced: number;
+    timedOutput: number;
+    generationMs: number;
+    loads: number;
+    loadMs: number;
   }>(
     db,
     `SELECT provider, model, SUM(calls) AS calls, SUM(errors) AS errors, SUM(input_tokens) AS input, SUM(cached_input_tokens) AS cached,
-            SUM(cache_write_input_tokens) AS cacheWrite, SUM(output_tokens) AS output, SUM(cost_usd) AS cost, SUM(priced_calls) AS priced
+            SUM(cache_write_input_tokens) AS cacheWrite, SUM(output_tokens) AS output, SUM(cost_usd) AS cost, SUM(priced_calls) AS priced,
+            SUM(timed_output_tokens) AS timedOutput, SUM(generation_ms) AS generationMs, SUM(loaded_calls) AS loads, SUM(load_ms_sum) AS loadMs
      FROM ${source.sql} GROUP BY provider, model ORDER BY calls DESC`,
     source.params,
   );
@@ -129,6 +138,8 @@ export function modelStats(store: Pick<Store, 'db' | 'sketches'>, window: Window
       passRate: r && r.finished > 0 ? passed / r.finished : null,
       meanIterationsToPass: passed > 0 ? r!.passIterations / passed : null,
       costPerPassingRun: passed > 0 ? r!.runCost / passed : null,
+      outputTokensPerSec: c.generationMs > 0 ? c.timedOutput / (c.generationMs / 1000) : null,
+      meanLoadMs: c.loads > 0 ? c.loadMs / c.loads : null,
       editReplies: edits.replies,
       wellFormedRate: wellFormedRate(edits),
       matchSteps: edits.matchSteps,

@@ -17,7 +17,7 @@
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
 import { bucketOf } from '../server/protocol/sketch';
 import { EDIT_TALLIES, EditQualityFold, editTally, emptyEditQuality, type EditQuality, type EditTally } from '../server/protocol/editQuality';
-import type { AgentEvent, RunSummary } from '../server/protocol/events';
+import { noteHeadroom, type AgentEvent, type KeyHeadroom, type RunSummary } from '../server/protocol/events';
 import type { CallRollup, RollupsParams, RollupsResult, RunRollup } from '../server/protocol/methods';
 import { modelKey, Sketches } from './sketches';
 
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS rollups (
   res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
   calls INTEGER NOT NULL, errors INTEGER NOT NULL, latency_sum REAL NOT NULL, input_tokens INTEGER NOT NULL, cached_input_tokens INTEGER NOT NULL,
   cache_write_input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, priced_calls INTEGER NOT NULL,
+  timed_output_tokens INTEGER NOT NULL, generation_ms REAL NOT NULL, loaded_calls INTEGER NOT NULL, load_ms_sum REAL NOT NULL,
   PRIMARY KEY (res, bucket, provider, model)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_rollups (
   res TEXT NOT NULL, bucket INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
@@ -104,6 +105,8 @@ export class Store {
   private sinceTrim = 0;
   /** Runs whose events are shown: kept when the window of raw events is trimmed. */
   private readonly pinned = new Set<string>();
+  /** Each provider's keys' latest rate-limit headroom (`noteHeadroom`): from the host's rollups, then live calls. */
+  readonly headroom = new Map<string, KeyHeadroom>();
   /** Latency and TTFT sketches per resolution, bucket and provider/model: beside the database, see the header. */
   readonly sketches = new Sketches();
   /**
@@ -119,11 +122,13 @@ export class Store {
   constructor(readonly db: Database) {
     db.exec(SCHEMA);
     this.insertEvent = db.prepare('INSERT OR IGNORE INTO events (seq, ts, type, run_id, body) VALUES (?, ?, ?, ?, ?)');
-    this.upsertRollup = db.prepare(`INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    this.upsertRollup = db.prepare(`INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors, latency_sum = latency_sum + excluded.latency_sum,
         input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
         cache_write_input_tokens = cache_write_input_tokens + excluded.cache_write_input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-        cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls`);
+        cost_usd = cost_usd + excluded.cost_usd, priced_calls = priced_calls + excluded.priced_calls,
+        timed_output_tokens = timed_output_tokens + excluded.timed_output_tokens, generation_ms = generation_ms + excluded.generation_ms,
+        loaded_calls = loaded_calls + excluded.loaded_calls, load_ms_sum = load_ms_sum + excluded.load_ms_sum`);
     this.upsertRunRollup = db.prepare(`INSERT INTO run_rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ${EDIT_COLUMNS.map(() => '?').join(', ')})
       ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, finished = finished + excluded.finished, passed = passed + excluded.passed,
         pass_iterations = pass_iterations + excluded.pass_iterations, cost_usd = cost_usd + excluded.cost_usd,
@@ -158,6 +163,8 @@ export class Store {
       }
       for (const run of base.runs) this.putRun(run);
     });
+    this.headroom.clear();
+    for (const held of base.rollups[0]?.result.headroom ?? []) noteHeadroom(this.headroom, held);
     this.maxSeq = base.lastSeq;
     this.nextBefore = base.nextBefore;
     this.stale = false;
@@ -249,6 +256,10 @@ export class Store {
       r.outputTokens,
       r.costUsd,
       r.pricedCalls,
+      r.timedOutputTokens,
+      r.generationMs,
+      r.loadedCalls,
+      r.loadMsSum,
     ]);
     this.addSketches(res, r);
   }
@@ -315,6 +326,14 @@ export class Store {
   private derive(event: AgentEvent): void {
     switch (event.type) {
       case 'llm.response': {
+        if (event.rateLimit)
+          noteHeadroom(this.headroom, {
+            provider: event.provider,
+            key: event.rateLimit.key ?? null,
+            model: event.model,
+            ts: event.ts,
+            rateLimit: event.rateLimit,
+          });
         for (const [res, bucket] of bucketsOf(event.ts)) {
           const latency = [bucketOf(event.latencyMs), 1];
           const ttft = event.ttftMs === null ? [] : [bucketOf(event.ttftMs), 1];
@@ -332,6 +351,7 @@ export class Store {
             outputTokens: event.outputTokens ?? 0,
             costUsd: event.costUsd ?? 0,
             pricedCalls: event.costUsd === null ? 0 : 1,
+            ...localModelSums(event),
             latency,
             ttft,
           });
@@ -460,4 +480,19 @@ export function olderHours(now: number, firstDay: number | null): RollupRequest 
   const [from, to] = [firstDay === null ? Infinity : firstDay * BUCKET_MS.d, lastDayStart(now)];
   if (from >= to || from < now - HOURS_SPAN_MS) return null;
   return { res: 'h', params: { sinceTs: from, untilTs: to, bucketMs: BUCKET_MS.h, sketches: false } };
+}
+
+/**
+ * A call's generation and load sums as the host's rollups keep them (`CallRollup`): only where the model server
+ * reported them (Ollama); events logged before they were recorded lack the fields.
+ */
+function localModelSums(event: { outputTokens: number | null; outputTokensPerSec?: number | null; loadMs?: number | null }) {
+  const perSec = event.outputTokensPerSec ?? 0;
+  const timed = perSec > 0 && (event.outputTokens ?? 0) > 0 ? event.outputTokens! : 0;
+  return {
+    timedOutputTokens: timed,
+    generationMs: timed > 0 ? (timed / perSec) * 1000 : 0,
+    loadedCalls: typeof event.loadMs === 'number' ? 1 : 0,
+    loadMsSum: event.loadMs ?? 0,
+  };
 }

@@ -7,6 +7,7 @@ import type { EventLog } from '../events/log';
 import type { ExportDataset, ExportFormat } from '../protocol/api';
 import { EditQualityFold, emptyEditQuality, type EditQuality } from '../protocol/editQuality';
 import type { AgentEvent, RunStartedEvent } from '../protocol/events';
+import type { ProviderUsageResult } from '../protocol/providerUsage';
 import { ApiError } from './http';
 
 export interface ExportQuery {
@@ -17,6 +18,8 @@ export interface ExportQuery {
   /** Inclusive bounds on the event's ts, ms since the epoch. */
   from?: number;
   to?: number;
+  /** `provider_usage`: the whole UTC days before today to cover. */
+  sinceDays?: number;
 }
 
 const CALL_COLUMNS = [
@@ -69,9 +72,57 @@ const RUN_COLUMNS = [
   'matchSteps',
 ] as const;
 const EVENT_COLUMNS = ['seq', 'ts', 'type', 'runId', 'event'] as const;
+/** `provider_usage` as CSV: the `usage --json` row flattened (`flags` joined with `;`). JSONL keeps the row as it is. */
+const USAGE_COLUMNS = [
+  'day',
+  'provider',
+  'model',
+  'billedInputTokens',
+  'billedOutputTokens',
+  'billedCachedInputTokens',
+  'billedRequests',
+  'billedCostUsd',
+  'loggedInputTokens',
+  'loggedOutputTokens',
+  'loggedCachedInputTokens',
+  'loggedCalls',
+  'loggedCostUsd',
+  'share',
+  'flags',
+  'expectedCostUsd',
+  'vendorModels',
+] as const;
 
 export function columns(dataset: ExportDataset): readonly string[] {
-  return dataset === 'llm_calls' ? CALL_COLUMNS : dataset === 'runs' ? RUN_COLUMNS : EVENT_COLUMNS;
+  return dataset === 'llm_calls' ? CALL_COLUMNS : dataset === 'runs' ? RUN_COLUMNS : dataset === 'provider_usage' ? USAGE_COLUMNS : EVENT_COLUMNS;
+}
+
+/** The export lines of a `provider_usage` answer, the header first for CSV. */
+export function usageExport(result: ProviderUsageResult, query: ExportQuery): string {
+  const lines = result.rows.map((row) => {
+    if (query.format === 'jsonl') return JSON.stringify(row) + '\n';
+    const flat: Record<string, CsvCell> = {
+      day: row.day,
+      provider: row.provider,
+      model: row.model,
+      billedInputTokens: row.billed.inputTokens,
+      billedOutputTokens: row.billed.outputTokens,
+      billedCachedInputTokens: row.billed.cachedInputTokens,
+      billedRequests: row.billed.requests,
+      billedCostUsd: row.billed.costUsd,
+      loggedInputTokens: row.logged.inputTokens,
+      loggedOutputTokens: row.logged.outputTokens,
+      loggedCachedInputTokens: row.logged.cachedInputTokens,
+      loggedCalls: row.logged.calls,
+      loggedCostUsd: row.logged.costUsd,
+      share: row.share,
+      flags: row.flags.join(';'),
+      expectedCostUsd: row.expectedCostUsd,
+      vendorModels: row.vendorModels.join(';'),
+    };
+    return csvLine(USAGE_COLUMNS.map((c) => flat[c]));
+  });
+  return csvHeader(query) + lines.join('');
 }
 
 /** Turns events, in log order, into export rows; keeps only the runs still open (for their start fields). */
@@ -192,11 +243,11 @@ export async function streamExport(log: EventLog, query: ExportQuery, write: (ch
   }
 }
 
-const DATASETS: readonly ExportDataset[] = ['events', 'llm_calls', 'runs'];
+const DATASETS: readonly ExportDataset[] = ['events', 'llm_calls', 'runs', 'provider_usage'];
 
 /** `?format=&type=&from=&to=`, every value checked; unknown parameters are refused. */
 export function parseExportQuery(params: URLSearchParams): ExportQuery {
-  const unknown = [...params.keys()].filter((key) => !['format', 'from', 'to', 'type'].includes(key));
+  const unknown = [...params.keys()].filter((key) => !['format', 'from', 'to', 'type', 'since'].includes(key));
   if (unknown.length) throw new ApiError(400, `unknown parameter: ${unknown.join(', ')}`);
   const format = params.get('format') ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new ApiError(400, `format must be jsonl or csv, not "${format}"`);
@@ -204,13 +255,17 @@ export function parseExportQuery(params: URLSearchParams): ExportQuery {
   // `type` names a dataset, or one event type (a dataset of those events).
   const dataset = (DATASETS as readonly string[]).includes(type) ? (type as ExportDataset) : 'events';
   if (dataset === 'events' && type !== 'events' && !/^[a-z]+(\.[a-z]+)?$/.test(type))
-    throw new ApiError(400, `type must be events, llm_calls, runs or an event type such as llm.response, not "${type}"`);
+    throw new ApiError(400, `type must be events, llm_calls, runs, provider_usage or an event type such as llm.response, not "${type}"`);
+  const since = params.get('since');
+  if (since !== null && (dataset !== 'provider_usage' || !/^\d{1,4}$/.test(since)))
+    throw new ApiError(400, `since (whole days) goes with type=provider_usage, not "${since}"`);
   return {
     format,
     dataset,
     eventType: dataset === 'events' && type !== 'events' ? type : undefined,
     from: time('from', params.get('from')),
     to: time('to', params.get('to')),
+    ...(since === null ? {} : { sinceDays: Number(since) }),
   };
 }
 

@@ -8,7 +8,7 @@ import { dispatch, EngineMethod } from '../engine/handlers';
 import type { Engine } from '../engine/engine';
 import { API_PREFIX, Scope } from '../protocol/api';
 import { Methods } from '../protocol/methods';
-import { parseExportQuery, streamExport } from './export';
+import { parseExportQuery, streamExport, usageExport } from './export';
 import { ApiError, readJson, sendJson } from './http';
 import { serialized, Sink, Watchers } from './stream';
 
@@ -55,6 +55,7 @@ const ROUTES: Record<string, Partial<Record<string, Route>>> = {
   '/runs/:runId/undo': { POST: { method: Methods.undoRun, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
   '/runs/:runId/restore': { POST: { method: Methods.restoreAttempt, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
   '/runs/:runId/resume': { POST: { method: Methods.resumeRun, status: 201, params: async (call) => ({ ...(await optionalBody(call)), runId: call.runId }) } },
+  '/provider-usage': { GET: { method: Methods.providerUsage, params: ({ url }) => usageQuery(url.searchParams) } },
   '/evals': {
     GET: { method: Methods.evals },
     POST: { method: Methods.startEval, status: 201, params: async ({ req }) => bodyObject(await readJson(req)) },
@@ -123,6 +124,19 @@ function rollupsQuery(query: URLSearchParams): unknown {
   return params;
 }
 
+/** `?since=<days>&provider=`: the handler checks the range and the name. */
+function usageQuery(query: URLSearchParams): unknown {
+  const params: Record<string, unknown> = {};
+  for (const [key, value] of query) {
+    if (key === 'since') {
+      if (!/^\d{1,9}$/.test(value)) throw new ApiError(400, `since must be a whole number of days, not "${value}"`);
+      params.sinceDays = Number(value);
+    } else if (key === 'provider') params.provider = value;
+    else throw new ApiError(400, `unknown query parameter ${key} (allowed: since, provider)`);
+  }
+  return params;
+}
+
 function bodyObject(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiError(400, 'the body must be a JSON object');
   return value;
@@ -145,15 +159,18 @@ function sse({ req, res, url, token }: Call, { watchers, log }: RouteContext): v
 }
 
 /** `GET /v1/export`: streamed page by page, each written only once the previous one left. */
-async function exportStream({ res, url }: Call, { engine }: RouteContext): Promise<void> {
+async function exportStream({ res, url, scope }: Call, { engine }: RouteContext): Promise<void> {
   const query = parseExportQuery(url.searchParams);
+  // Not from the log: the vendors' reports reconciled with it, fetched before the answer starts so a refusal is a status.
+  const usage = query.dataset === 'provider_usage' ? await dispatch(engine, Methods.providerUsage, { sinceDays: query.sinceDays }, scope) : undefined;
   const name = `micro-agent-${query.dataset}.${query.format}`;
   res.writeHead(200, {
     'content-type': query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     'content-disposition': `attachment; filename="${name}"`,
     'cache-control': 'no-store',
   });
-  await streamExport(engine.log, query, (chunk) => new Promise((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : resolve()))));
+  if (usage) res.write(usageExport(usage, query));
+  else await streamExport(engine.log, query, (chunk) => new Promise((resolve, reject) => res.write(chunk, (err) => (err ? reject(err) : resolve()))));
   res.end();
 }
 

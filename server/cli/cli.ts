@@ -8,6 +8,7 @@
  *   micro-agent serve [--workspace dir] [--port N] [--host 127.0.0.1] [--allow-remote] [-t cmd] [--log path]
  *   micro-agent token rotate [--workspace dir]
  *   micro-agent mcp [--workspace dir] [-t cmd] [--daily-budget usd] [--log path]
+ *   micro-agent usage [--since days] [--provider openai|anthropic] [--json] [--write-prices] [--workspace dir] [--log path]
  *   micro-agent eval (--from-git range | --mutants n [--seed s] | --tasks file.jsonl) --models p:m,… [--json] [--plan] …
  *   micro-agent eval --resume <evalId> / --cell <json> / merge <results…>
  * Exit codes: 0 tests pass, 1 they do not by the end of the budget (or the run failed), 2 usage or configuration
@@ -29,6 +30,11 @@ import { isProviderName, ProviderName, unknownProviderMessage } from '../protoco
 import { TestsDeclined, writeTestsFirst } from './testsFirst';
 import { LOOPBACK_HOSTS, rotateTokens, startApi, writePrivate } from '../api/start';
 import { installCrashGuard } from '../foundation/crashGuard';
+import { usageRequest } from '../engine/usageQuery';
+import { writePricesFile } from '../providers/customPrices';
+import { isUsageProvider, USAGE_PROVIDERS } from '../protocol/providerUsage';
+import { formatUsage } from '../usage/format';
+import { ADMIN_KEY_VARIABLES, adminKeyOf } from '../usage/refresh';
 import { startTelemetryOrWarn } from '../telemetry/telemetry';
 import { formatEvalEvent, formatLeaderboard } from '../eval/format';
 import { removeAllCopies } from '../eval/isolation';
@@ -47,6 +53,7 @@ Usage:
   micro-agent serve [--workspace <dir>] [--port <n>] [--host 127.0.0.1] [-t "<test command>"] [--daily-budget <usd>]
   micro-agent token rotate [--workspace <dir>]
   micro-agent mcp [--workspace <dir>] [-t "<test command>"] [--daily-budget <usd>] [--log <path>]
+  micro-agent usage [--since <days>] [--provider openai|anthropic] [--json] [--write-prices]
   micro-agent eval --models <provider:model,…> (--from-git <rev-range> | --mutants <n> | --tasks <file.jsonl>) [options]
   micro-agent eval --resume <evalId> [--json]
   micro-agent eval --plan … / micro-agent eval --cell '<job json>' / micro-agent eval merge <result.json…> [--json]
@@ -81,7 +88,12 @@ URL and tokens to <workspace>/.micro-agent/api.json (mode 0600). --port 0 (the d
 Binding anything but loopback needs --allow-remote. token rotate replaces the tokens; old ones stop working.
 
 mcp serves the engine to MCP clients (Claude Code, Cline, VS Code) over stdin/stdout: the tools fix_file,
-list_runs, get_stats and cancel_run (see README.md).
+list_runs, get_stats, cancel_run, get_provider_usage and run_eval (see README.md).
+
+usage fetches the org's usage and cost per UTC day and model from the vendors' admin APIs (OPENAI_ADMIN_KEY,
+ANTHROPIC_ADMIN_KEY) and sets them beside the calls micro-agent logged: --since covers that many whole days up
+to yesterday (default 30), plus today when the vendor reports it; --json prints one object; --write-prices writes
+the prices the vendors' costs imply to .micro-agent/prices.json.
 
 eval compares models on this repository: the same tasks for every model, each task × model cell run by the
 normal loop in an isolated copy (your files, index, branches and stash are not touched). Tasks come from
@@ -118,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
       return token(rest);
     case 'mcp':
       return mcp(rest);
+    case 'usage':
+      return usage(rest);
     case 'eval':
       return rest[0] === 'merge' ? evalMerge(rest.slice(1)) : evalCommand(rest);
     case '-v':
@@ -183,7 +197,7 @@ async function run(args: string[]): Promise<number> {
     if (line) console.log(line);
   });
   const engine = await openEngine(root, log, env);
-  const started = resuming
+  const started = await (resuming
     ? engine.resume({
         runId: values.resume!,
         maxRuns: optionalNumber('--max-runs', values['max-runs']),
@@ -206,7 +220,7 @@ async function run(args: string[]): Promise<number> {
         budgetSec: optionalNumber('--time-budget', values['time-budget']),
         keep: values.keep,
         commit: values.commit,
-      });
+      }));
   // First Ctrl-C cancels cleanly (tests killed, original restored); a second one exits at once.
   let interrupts = 0;
   process.on('SIGINT', () => {
@@ -436,6 +450,50 @@ async function openQuietEngine(values: { workspace?: string; log?: string }): Pr
     if (event.type === 'run.finished' && event.reason === 'interrupted') console.error(formatEvent(event));
   });
   return { engine: await openEngine(root, log, process.env), log };
+}
+
+/** `usage`: the vendors' org usage and cost reconciled with the log; exit 2 without any admin key. */
+async function usage(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      since: { type: 'string' },
+      provider: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'write-prices': { type: 'boolean', default: false },
+      workspace: { type: 'string' },
+      log: { type: 'string' },
+    },
+  });
+  if (values.since !== undefined && !/^\d+$/.test(values.since)) throw new UsageError(`--since must be a whole number of days (got "${values.since}")`);
+  if (values.provider !== undefined && !isUsageProvider(values.provider))
+    throw new UsageError(`--provider must be ${USAGE_PROVIDERS.join(' or ')} (got "${values.provider}")`);
+  const request = usageRequest({ sinceDays: values.since === undefined ? undefined : Number(values.since), provider: values.provider });
+  const wanted = request.provider ? [request.provider] : USAGE_PROVIDERS;
+  if (!wanted.some((provider) => adminKeyOf(process.env, provider)))
+    throw new UsageError(`no admin key: set ${ADMIN_KEY_VARIABLES} (an organization admin key; a chat key cannot read usage and cost)`);
+  const { engine, log } = await openQuietEngine(values);
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort();
+  process.once('SIGINT', onInterrupt);
+  try {
+    const result = await engine.providerUsage(request, { maxAgeMs: 0, signal: controller.signal });
+    if (values.json) {
+      console.log(JSON.stringify(result, null, 2));
+      for (const source of result.sources) if (source.message) console.error(`micro-agent: ${source.provider}: ${source.message}`);
+    } else console.log(formatUsage(result));
+    if (values['write-prices']) {
+      // The latest day's implied rate per model: a price that changed mid-window ends at its current value.
+      const implied = Object.fromEntries(result.rows.flatMap((row) => (row.impliedPrice ? [[row.model, row.impliedPrice] as const] : [])));
+      const count = Object.keys(implied).length;
+      if (count === 0) console.error('micro-agent: no price to write: every priced model matches the table within 5%');
+      else console.error(`micro-agent: wrote ${count} price(s) (${Object.keys(implied).join(', ')}) to ${writePricesFile(engine.root, implied)}`);
+    }
+    return result.sources.some((s) => s.state === 'ok' || s.state === 'cached') ? 0 : EXIT.error;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    log.close();
+  }
 }
 
 async function stats(args: string[]): Promise<number> {

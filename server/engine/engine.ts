@@ -32,6 +32,9 @@ import { Queries } from './queries';
 import { checked, EngineOptions, RunRequest } from './request';
 import { RunActions } from './runActions';
 import { AutoFixResult, Runner } from './runner';
+import { providerUsage, type UsageRequest } from './usageQuery';
+import type { ProviderUsageResult } from '../protocol/providerUsage';
+import { DAY_MS } from '../usage/vendorReports';
 import { EvalService } from '../eval/evalRunner';
 
 export { EngineError, REQUEST_LIMITS } from './request';
@@ -124,6 +127,24 @@ export class Engine {
     return this.queries.rollups(query);
   }
 
+  /**
+   * The vendors' org usage and cost reconciled with the log (`usageQuery.ts`). `maxAgeMs`: a vendor fetched this
+   * recently is answered from the cache (the CLI passes 0: always fetch).
+   */
+  providerUsage(request: UsageRequest, options: { maxAgeMs: number; signal?: AbortSignal }): Promise<ProviderUsageResult> {
+    return providerUsage(
+      {
+        root: this.options.root,
+        env: () => this.env,
+        settings: () => this.options.settings?.() ?? {},
+        callsByDay: (sinceTs) => this.queries.rollups({ sinceTs, untilTs: Infinity, bucketMs: DAY_MS, sketches: false }),
+        warn: (message) => void this.options.log.append({ type: 'log', level: 'warn', message }),
+      },
+      request,
+      options,
+    );
+  }
+
   /** Every event of one run, oldest first (see `Queries.runEvents`). */
   runEvents(runId: string): AgentEvent[] {
     return this.queries.runEvents(runId);
@@ -154,7 +175,7 @@ export class Engine {
   }
 
   /** Goes on with a run that ended failed, cancelled or interrupted, as a new run (see `RunActions.resume`). */
-  resume(params: ResumeRunParams): { runId: string; done: Promise<RunOutcome> } {
+  resume(params: ResumeRunParams): Promise<{ runId: string; done: Promise<RunOutcome> }> {
     return this.actions.resume(params);
   }
 
@@ -163,8 +184,8 @@ export class Engine {
     return this.actions.writeTests(params, signal);
   }
 
-  /** Validates everything before anything starts; throws EngineError with a message for the user. */
-  start(request: RunRequest): { runId: string; done: Promise<RunOutcome> } {
+  /** Validates everything before anything starts; rejects with an EngineError with a message for the user. */
+  start(request: RunRequest): Promise<{ runId: string; done: Promise<RunOutcome> }> {
     return this.runner.start(request);
   }
 

@@ -21,6 +21,7 @@ import {
   WriteTestsParams,
 } from '../protocol/methods';
 import { PathError } from '../foundation/workspace';
+import { HOST_MAX_AGE_MS, usageRequest } from './usageQuery';
 
 interface Handler<M extends keyof MethodTypes> {
   /** Starts or cancels something: refused to a read-only caller. */
@@ -46,6 +47,7 @@ export type EngineMethod =
   | typeof Methods.resumeRun
   | typeof Methods.writeTests
   | typeof Methods.rollups
+  | typeof Methods.providerUsage
   | typeof Methods.evals
   | typeof Methods.eval
   | typeof Methods.startEval
@@ -54,7 +56,7 @@ export type EngineMethod =
 const MAX_EVENTS_PAGE = 5000;
 
 export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
-  [Methods.startRun]: { writes: true, handle: (engine, params) => ({ runId: engine.start(runRequest(params)).runId }) },
+  [Methods.startRun]: { writes: true, handle: async (engine, params) => ({ runId: (await engine.start(runRequest(params))).runId }) },
   [Methods.cancelRun]: {
     writes: true,
     handle: (engine, params) => {
@@ -115,7 +117,7 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
   },
   [Methods.resumeRun]: {
     writes: true,
-    handle: (engine, params) => ({ runId: engine.resume({ ...onlyFields(params, RESUME_FIELDS), runId: runIdOf(params) }).runId }),
+    handle: async (engine, params) => ({ runId: (await engine.resume({ ...onlyFields(params, RESUME_FIELDS), runId: runIdOf(params) })).runId }),
   },
   [Methods.writeTests]: {
     writes: true,
@@ -139,6 +141,12 @@ export const HANDLERS: { [M in EngineMethod]: Handler<M> } = {
       if (typeof sketches !== 'boolean') throw new EngineError('invalid_params', 'sketches must be true or false');
       return engine.rollups({ sinceTs, untilTs, bucketMs, sketches });
     },
+  },
+
+  [Methods.providerUsage]: {
+    // It fetches the vendors' reports into the local cache, and changes nothing a user made.
+    writes: false,
+    handle: (engine, params, signal) => engine.providerUsage(usageRequest(params), { maxAgeMs: HOST_MAX_AGE_MS, signal }),
   },
   [Methods.evals]: { writes: false, handle: async (engine) => ({ evals: await engine.evals.list() }) },
   [Methods.eval]: { writes: false, handle: (engine, params) => engine.evals.report(field(params, 'evalId')) },

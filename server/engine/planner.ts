@@ -3,6 +3,7 @@
  * `RunPlan` (the target and test files read, the context gathered, the provider made); tests first's new test
  * files and drafts; and how a plan's tests run (the environment code micro-agent does not trust gets).
  */
+import { applyCustomPrices } from '../providers/customPrices';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { MAX_FILE_BYTES, PathError, readSource, resolveInWorkspace } from '../fo
 import type { GeneratedTests } from '../protocol/methods';
 import { PROVIDER_INFO, ProviderName } from '../protocol/providers';
 import { createProvider, Provider } from '../providers';
+import { contextWindowTokens } from '../providers/contextWindows';
 import { withReportFlags } from '../testResults';
 import { checked, checkFits, checkShape, EngineError, EngineOptions, REQUEST_LIMITS, RunPlan, RunRequest } from './request';
 
@@ -50,7 +52,11 @@ export class Planner {
     }
   }
 
-  plan(request: RunRequest, options: { targetMayBeMissing?: boolean } = {}): RunPlan {
+  /**
+   * The request checked and turned into a plan. Asynchronous for one reason: the model's context window may have to
+   * be asked of the vendor (Ollama's `/api/show`) before a file too large for it is refused.
+   */
+  async plan(request: RunRequest, options: { targetMayBeMissing?: boolean } = {}): Promise<RunPlan> {
     this.refuseUntrusted();
     checkShape(request);
     const settings = this.resolve(request);
@@ -83,7 +89,12 @@ export class Planner {
     const context = gathered.files.filter((file) => !shownTests.has(file.path)).map(({ path: file, contents }) => ({ path: file, contents }));
     const prompt = request.prompt?.trim() || null;
     const shown = [...testFiles, ...context].map((file) => file.contents);
-    checkFits(settings.provider, settings.model, target.contents.length, target.rel, [...shown, prompt ?? '', gathered.workspaceFiles.join('\n')]);
+    const provider = this.providerFor(settings);
+    checkFits(await this.contextWindow(provider, settings.model), settings.model, target.contents.length, target.rel, [
+      ...shown,
+      prompt ?? '',
+      gathered.workspaceFiles.join('\n'),
+    ]);
     return {
       runId: `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`,
       target: { abs: target.abs, rel: target.rel },
@@ -92,7 +103,7 @@ export class Planner {
       testFiles,
       context,
       workspaceFiles: gathered.workspaceFiles,
-      provider: this.providerFor(settings),
+      provider,
       model: settings.model,
       maxRuns: settings.maxRuns,
       budgetUsd: settings.budgetUsd,
@@ -154,6 +165,19 @@ export class Planner {
     return { ...this.options.log.secrets.strip(process.env), ...NO_COLOR_ENV };
   }
 
+  /**
+   * The model's window for the check before a run. When the vendor cannot be asked in time (Ollama not running,
+   * the model not pulled) the table's guess stands: the run's first call meets the same failure and reports it
+   * with its classification and retries, as any call failure is.
+   */
+  private async contextWindow(provider: Provider, model: string): Promise<number> {
+    try {
+      return await provider.contextWindow(model, AbortSignal.timeout(WINDOW_QUERY_MS));
+    } catch {
+      return contextWindowTokens(provider.name, model);
+    }
+  }
+
   providerFor(settings: { provider: ProviderName; ollamaUrl: string | undefined }): Provider {
     try {
       return createProvider(settings.provider, this.env(), { ollamaUrl: settings.ollamaUrl, secrets: this.options.log.secrets });
@@ -164,7 +188,10 @@ export class Planner {
 
   resolve(request: Partial<RunRequest>) {
     return checked(() => {
-      const settings = resolveSettings(this.options.root, this.options.settings?.() ?? {}, this.env());
+      const configured = this.options.settings?.() ?? {};
+      const settings = resolveSettings(this.options.root, configured, this.env());
+      // Every cost of this process (each call's, the daily cap's) prices with the user's prices as they are now.
+      applyCustomPrices(this.options.root, configured.prices);
       return {
         ...settings,
         provider: request.provider ?? settings.provider,
@@ -195,6 +222,9 @@ export class Planner {
  * The conventional ways to ask for plain output: a runner that honours any of them prints no escape codes
  * (escapes that still arrive are stripped by the test runner). TERM=dumb also stops progress redraws.
  */
+/** How long the check before a run waits for the vendor's answer about the model's window. */
+const WINDOW_QUERY_MS = 10_000;
+
 const NO_COLOR_ENV = { NO_COLOR: '1', FORCE_COLOR: '0', TERM: 'dumb' } as const;
 
 function realpathOrSelf(file: string): string {

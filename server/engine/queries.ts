@@ -8,7 +8,7 @@ import type { EventLog } from '../events/log';
 import type { LogIndex } from '../events/logIndex';
 import type { RollupQuery } from '../events/stats';
 import type { AgentEvent, RunSummary, Stats } from '../protocol/events';
-import type { RollupsResult, RunsResult, SpendResult } from '../protocol/methods';
+import { RUNS_PAGE, type RollupsResult, type RunsResult, type SpendResult } from '../protocol/methods';
 import { EngineError } from './request';
 
 export class Queries {
@@ -75,11 +75,19 @@ export class Queries {
     return out;
   }
 
-  /** The latest run in the log (the one `diff` and `undo` mean without a run id). */
+  /**
+   * The latest everyday run in the log (the one `diff` and `undo` mean without a run id). An eval's runs happened in
+   * copies that are gone, so they are skipped, page by page.
+   */
   latestRun(): string {
-    const [latest] = this.runs(1).runs;
-    if (!latest) throw new EngineError('not_found', 'no runs yet in this workspace');
-    return latest.runId;
+    let before: string | undefined;
+    for (;;) {
+      const page = this.runs(RUNS_PAGE.MAX, before);
+      const latest = page.runs.find((run) => run.evalId === undefined);
+      if (latest) return latest.runId;
+      if (page.nextBefore === null) throw new EngineError('not_found', 'no runs yet in this workspace');
+      before = page.nextBefore;
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { isProviderName, ProviderName, unknownProviderMessage } from '../protoco
 import type { GeneratedTests } from '../protocol/methods';
 import type { DevAiSettings } from '../protocol/settings';
 import type { Provider } from '../providers';
-import { contextWindowTokens, estimateTokens } from '../providers/contextWindows';
+import { estimateTokens } from '../providers/contextWindows';
 
 /** What a caller (LSP request, CLI flags, later the HTTP API) asks for; the engine validates all of it. */
 export interface RunRequest {
@@ -122,9 +122,8 @@ const PROMPT_OVERHEAD_CHARS = 12_000;
  * A file the model cannot read whole in one request is refused before any call, with the sizes: the prompt
  * (the file, what else is shown, the test output) and room for the reply must fit the model's context window.
  */
-export function checkFits(provider: ProviderName, model: string, fileBytes: number, rel: string, shown: string[]): void {
+export function checkFits(window: number, model: string, fileBytes: number, rel: string, shown: string[]): void {
   const promptTokens = estimateTokens(fileBytes + shown.reduce((sum, text) => sum + text.length, 0) + PROMPT_OVERHEAD_CHARS);
-  const window = contextWindowTokens(provider, model);
   if (promptTokens + MAX_OUTPUT_TOKENS <= window) return;
   const kb = (n: number) => `${Math.round(n / 1024).toLocaleString('en-US')} KB`;
   const tokens = (n: number) => n.toLocaleString('en-US');

@@ -71,7 +71,7 @@ export class RunActions {
    * back as its last kept attempt left them, its originals, what its attempts taught, its iteration count and
    * what is left of its budgets. `params` may override the model, the provider, the iterations and the budget.
    */
-  resume(params: ResumeRunParams): { runId: string; done: Promise<RunOutcome> } {
+  async resume(params: ResumeRunParams): Promise<{ runId: string; done: Promise<RunOutcome> }> {
     if (typeof params?.runId !== 'string') throw new EngineError('invalid_params', 'runId is required');
     const { runId } = params;
     const { record, runDir } = this.recordOf(runId);
@@ -98,7 +98,7 @@ export class RunActions {
       budgetUsd,
       budgetSec: budgetMs === undefined ? undefined : Math.max(1, budgetMs / 1000),
     };
-    const plan = this.planner.plan(request, { targetMayBeMissing: record.originals[record.target] === null });
+    const plan = await this.planner.plan(request, { targetMayBeMissing: record.originals[record.target] === null });
     plan.maxRuns = finished.iterations + added;
     const controller = this.runner.claim(plan);
     try {

@@ -37,9 +37,9 @@ export class Runner {
     return this.active.has(runId);
   }
 
-  /** Validates everything before anything starts; throws EngineError with a message for the user. */
-  start(request: RunRequest): { runId: string; done: Promise<RunOutcome> } {
-    const plan = this.planner.plan(request);
+  /** Validates everything before anything starts; rejects with an EngineError with a message for the user. */
+  async start(request: RunRequest): Promise<{ runId: string; done: Promise<RunOutcome> }> {
+    const plan = await this.planner.plan(request);
     const controller = this.claim(plan);
     try {
       return { runId: plan.runId, done: this.launch(plan, controller) };
@@ -56,7 +56,7 @@ export class Runner {
    * its first model call.
    */
   async autoFix(file: string): Promise<AutoFixResult> {
-    const plan = this.planner.plan({ file });
+    const plan = await this.planner.plan({ file });
     const controller = this.claim(plan);
     try {
       const tests = await runTestsLogged({ ...this.planner.testOptions(plan), signal: controller.signal }, plan.runId, 0, (event) =>

@@ -77,7 +77,7 @@ export async function runCell(job: EvalCellJob, context: CellContext): Promise<E
     const budgets = [job.taskBudgetUsd, remaining].filter((usd): usd is number => usd !== null);
     let plan;
     try {
-      plan = planner.plan({
+      plan = await planner.plan({
         file: task.target,
         testCommand: task.testCommand,
         ...(task.prompt ? { prompt: task.prompt } : {}),

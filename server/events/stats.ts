@@ -9,7 +9,8 @@ import {
   type EditQuality,
   type EditTally,
 } from '../protocol/editQuality';
-import { MATCH_STEPS, type AgentEvent, type ProviderStats, type RunSummary, type Stats } from '../protocol/events';
+import { MATCH_STEPS, type AgentEvent, type KeyHeadroom, noteHeadroom, type ProviderStats, type RunSummary, type Stats } from '../protocol/events';
+import { checkEvent } from './validate';
 import type { CallRollup, RunRollup } from '../protocol/methods';
 import type { ProviderName } from '../protocol/providers';
 import { applyRunEvent, startedRun } from '../protocol/runSummary';
@@ -87,12 +88,15 @@ const CALL_FIELDS = [
   'cacheWriteInputTokens',
   'outputTokens',
   'costUsd',
+  'outputTokensPerSec',
+  'loadMs',
 ] as const;
 export const CALL_STRIDE = CALL_FIELDS.length;
-const [TS, MODEL, OK, LATENCY, TTFT, INPUT, CACHED, CACHE_WRITE, OUTPUT, COST] = CALL_FIELDS.map((_, i) => i);
+const [TS, MODEL, OK, LATENCY, TTFT, INPUT, CACHED, CACHE_WRITE, OUTPUT, COST, TOKENS_PER_SEC, LOAD] = CALL_FIELDS.map((_, i) => i);
 const DAY_MS = 86_400_000;
 /** A rollup's sums, in the order `rollups` keeps them per bucket and model. */
-const [S_CALLS, S_ERRORS, S_LATENCY, S_INPUT, S_CACHED, S_CACHE_WRITE, S_OUTPUT, S_COST, S_PRICED, SUMS] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const [S_CALLS, S_ERRORS, S_LATENCY, S_INPUT, S_CACHED, S_CACHE_WRITE, S_OUTPUT, S_COST, S_PRICED, S_TIMED_OUTPUT, S_GENERATION_MS, S_LOADS, S_LOAD_MS, SUMS] =
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
 /** What `rollups` sums: `RollupsParams` with every default filled in (`untilTs` Infinity: no end). */
 export interface RollupQuery {
@@ -115,6 +119,7 @@ const wholeDay = (ts: number) => ts % DAY_MS === 0 || ts === Infinity;
 export interface Rollups {
   calls: CallRollup[];
   runs: RunRollup[];
+  headroom?: KeyHeadroom[];
 }
 
 /**
@@ -154,6 +159,8 @@ export class StatsAggregator {
   private readonly runDays = new Map<number, Map<number, Float64Array>>();
   /** The last `stats()` answer, until the next event. */
   private cached: Stats | undefined;
+  /** The latest rate-limit headroom per provider and key (`noteHeadroom`); a handful of entries. */
+  private readonly headroom = new Map<string, KeyHeadroom>();
   /** Which reply of a running run was counted last (not in the snapshot: a reply's events are appended together). */
   private readonly editFold = new EditQualityFold();
   /**
@@ -170,6 +177,9 @@ export class StatsAggregator {
     this.cached = undefined;
     switch (event.type) {
       case 'llm.response': {
+        // A key's headroom is the key's, whoever spent it: an eval's calls move it too.
+        if (event.rateLimit)
+          this.noteHeadroom({ provider: event.provider, key: event.rateLimit.key, model: event.model, ts: event.ts, rateLimit: event.rateLimit });
         if (event.evalId !== undefined) {
           if (event.costUsd !== null) this.evalSpend.push(event.ts, event.costUsd);
           this.applyToRun(event);
@@ -322,10 +332,18 @@ export class StatsAggregator {
         outputTokens: s[S_OUTPUT],
         costUsd: s[S_COST],
         pricedCalls: s[S_PRICED],
+        timedOutputTokens: s[S_TIMED_OUTPUT],
+        generationMs: s[S_GENERATION_MS],
+        loadedCalls: s[S_LOADS],
+        loadMsSum: s[S_LOAD_MS],
         ...(sketches && { latency: acc ? acc.latencies.flat() : flatSketch(lat!), ttft: acc ? acc.ttfts.flat() : flatSketch(ttf!) }),
       };
     });
-    return { calls, runs: byDays ? this.runsByDay(sinceTs, untilTs, bucketMs) : this.walkRuns(sinceTs, untilTs, bucketMs) };
+    return {
+      calls,
+      runs: byDays ? this.runsByDay(sinceTs, untilTs, bucketMs) : this.walkRuns(sinceTs, untilTs, bucketMs),
+      ...(this.headroom.size > 0 ? { headroom: [...this.headroom.values()] } : {}),
+    };
   }
 
   /**
@@ -531,6 +549,7 @@ export class StatsAggregator {
         runDays: [...this.runDays].flatMap(([day, byModel]) => [...byModel].flatMap(([key, sums]) => [day, key, ...sums])),
         evalCounts: this.evalCounts,
         evalSpend: this.evalSpend,
+        headroom: [...this.headroom.values()],
       },
       sketches: accs.flatMap((acc) => [acc.latencies.buckets(), acc.ttfts.buckets()]),
       runIds: this.runIds.packed(),
@@ -571,6 +590,22 @@ export class StatsAggregator {
     for (const status of STATUSES) agg.counts[status] = num(meta.counts?.[status]);
     if (STATUSES.reduce((sum, status) => sum + agg.counts[status], 0) !== runIds.ends.length) return fail('bad run counts');
     agg.passedIterations = num(meta.passedIterations);
+    for (const held of Array.isArray(meta.headroom) ? meta.headroom : fail('bad headroom')) {
+      // Checked as the log line it came from is: a garbled headroom is dropped, not believed.
+      const call = checkEvent({
+        seq: 1,
+        ts: held?.ts,
+        type: 'llm.response',
+        provider: held?.provider,
+        model: held?.model,
+        ok: true,
+        latencyMs: 0,
+        retries: 0,
+        rateLimit: held?.rateLimit,
+      });
+      if (call?.type === 'llm.response' && call.rateLimit)
+        agg.noteHeadroom({ provider: call.provider, key: call.rateLimit.key, model: call.model, ts: call.ts, rateLimit: call.rateLimit });
+    }
     const days = Array.isArray(meta.days) && meta.days.length % (SUMS + 2) === 0 ? meta.days : fail('bad day sums');
     for (let i = 0; i < days.length; i += SUMS + 2) {
       const [day, model] = [num(days[i]), num(days[i + 1])];
@@ -687,6 +722,8 @@ export class StatsAggregator {
     row[CACHE_WRITE] = event.cacheWriteInputTokens ?? 0;
     row[OUTPUT] = event.outputTokens ?? 0;
     row[COST] = event.costUsd ?? NaN;
+    row[TOKENS_PER_SEC] = event.outputTokensPerSec ?? NaN;
+    row[LOAD] = event.loadMs ?? NaN;
     for (const v of row) this.calls.push(v);
     const day = Math.floor(event.ts / DAY_MS);
     let models = this.days.get(day);
@@ -694,6 +731,11 @@ export class StatsAggregator {
     let daySums = models.get(row[MODEL]);
     if (!daySums) models.set(row[MODEL], (daySums = new Float64Array(SUMS)));
     addCall(daySums, row, 0);
+  }
+
+  /** Keeps a key's headroom when it is the newest seen (processes writing one log may append out of time order). */
+  private noteHeadroom(headroom: KeyHeadroom): void {
+    noteHeadroom(this.headroom, headroom);
   }
 
   /** Applies an event to its run, keeping the counts by status (and the iterations of passed runs) in step. */
@@ -796,6 +838,8 @@ export interface StatsSnapshot {
     evalCounts: Record<Status, number>;
     /** `[ts, costUsd]` of each priced call of an eval's runs. */
     evalSpend: number[];
+    /** Each key's latest headroom, as `llm.response` gave it (checked again on read, as the log's lines are). */
+    headroom: KeyHeadroom[];
   };
   /** Each model's latency sketch then its TTFT sketch (`LatencySketch.buckets`), in `meta.models` order. */
   sketches: Float64Array[];
@@ -856,6 +900,16 @@ function addCall(sums: Float64Array, rows: ArrayLike<number>, i: number): void {
   if (!Number.isNaN(rows[i + COST])) {
     sums[S_COST] += rows[i + COST];
     sums[S_PRICED]++;
+  }
+  // Generation speed sums as tokens and time, so any window's tokens/s is weighted by what each call generated.
+  const perSec = rows[i + TOKENS_PER_SEC];
+  if (perSec > 0 && rows[i + OUTPUT] > 0) {
+    sums[S_TIMED_OUTPUT] += rows[i + OUTPUT];
+    sums[S_GENERATION_MS] += (rows[i + OUTPUT] / perSec) * 1000;
+  }
+  if (!Number.isNaN(rows[i + LOAD])) {
+    sums[S_LOADS]++;
+    sums[S_LOAD_MS] += rows[i + LOAD];
   }
 }
 

@@ -146,7 +146,22 @@ function rateLimit(event: Fields, tally: Tally | undefined): void {
   if (!fields || !RATE_LIMIT_FIELDS.every((key) => fields[key] === null || isCount(fields[key]))) {
     event.rateLimit = null;
     ignore(tally);
+    return;
   }
+  // The key is only a label: one that is absent (logged before it was recorded) or not a label is unknown.
+  if (!isKeyIdentity(fields.key)) fields.key = null;
+}
+
+function isKeyIdentity(value: unknown): boolean {
+  const key = value as Fields | null;
+  return (
+    typeof key === 'object' &&
+    key !== null &&
+    typeof key.source === 'string' &&
+    key.source.length <= 100 &&
+    typeof key.fingerprint === 'string' &&
+    /^[0-9a-f]{8}$/.test(key.fingerprint)
+  );
 }
 
 /** A number that has to be there: kept when it passes `check` (a count by default), else 0 (counted). */

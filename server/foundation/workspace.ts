@@ -199,6 +199,10 @@ export function statePaths(root: string) {
     apiTokens: path.join(dir, 'api-tokens.json'),
     /** Review findings the user chose to ignore. */
     reviewIgnored: path.join(dir, 'review-ignored.json'),
+    /** The vendors' org usage and cost reports as last fetched (`usage/usageStore.ts`): a cache, rebuilt when missing. */
+    providerUsage: path.join(dir, 'provider-usage.json'),
+    /** Custom model prices (USD per million tokens), beside `devAi.prices`; `micro-agent usage --write-prices` writes it. */
+    prices: path.join(dir, 'prices.json'),
     /** Every run's folder. */
     runs,
     /**
@@ -239,7 +243,18 @@ export function ensureStateDir(root: string): string {
   if (!existing) fs.mkdirSync(dir, { recursive: true });
   if (!isInside(fs.realpathSync(root), fs.realpathSync(dir)))
     throw new PathError(`${dir} resolves outside the workspace ${root}; micro-agent keeps its state only inside it`);
-  for (const entry of [paths.gitignore, paths.events, paths.apiInfo, paths.apiTokens, paths.reviewIgnored, paths.runs, paths.locks, paths.index]) {
+  for (const entry of [
+    paths.gitignore,
+    paths.events,
+    paths.apiInfo,
+    paths.apiTokens,
+    paths.reviewIgnored,
+    paths.providerUsage,
+    paths.prices,
+    paths.runs,
+    paths.locks,
+    paths.index,
+  ]) {
     if (lstatOrUndefined(entry)?.isSymbolicLink())
       throw new PathError(`${entry} is a symlink; micro-agent does not write through links in its state folder (remove it)`);
   }

@@ -10,6 +10,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Engine, EngineError, REQUEST_LIMITS } from '../engine/engine';
 import { formatEvent, formatStats } from '../events/format';
 import { dispatch } from '../engine/handlers';
+import { USAGE_PROVIDERS, USAGE_SINCE_DAYS } from '../protocol/providerUsage';
+import { formatUsage } from '../usage/format';
 import { McpServer, z } from './mcpSdk';
 import { BoundedStdioTransport } from './mcpStdio';
 import { formatEvalEvent, formatLeaderboard } from '../eval/format';
@@ -60,9 +62,9 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     async (args, extra) => {
-      let started: ReturnType<Engine['start']>;
+      let started: Awaited<ReturnType<Engine['start']>>;
       try {
-        started = engine.start(args);
+        started = await engine.start(args);
       } catch (err) {
         return refusal(err);
       }
@@ -205,6 +207,44 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
     async () => {
       const stats = await dispatch(engine, Methods.stats, {}, 'full');
       return { content: [{ type: 'text', text: formatStats(stats) }], structuredContent: { ...stats } };
+    },
+  );
+
+  server.registerTool(
+    'get_provider_usage',
+    {
+      title: 'Org usage and cost from the vendors',
+      description:
+        "The organization's usage and cost per UTC day, provider and model from OpenAI's and Anthropic's admin APIs (needs OPENAI_ADMIN_KEY / " +
+        'ANTHROPIC_ADMIN_KEY), beside the calls micro-agent logged: its share, and flags logged_exceeds_billed, price_mismatch, not_billed_yet.',
+      inputSchema: z
+        .object({
+          sinceDays: z
+            .number()
+            .int()
+            .min(USAGE_SINCE_DAYS.MIN)
+            .max(USAGE_SINCE_DAYS.MAX)
+            .optional()
+            .describe(`whole UTC days before today (default ${USAGE_SINCE_DAYS.DEFAULT})`),
+          provider: z.enum(USAGE_PROVIDERS).optional().describe('only this vendor'),
+        })
+        .strict(),
+      outputSchema: {
+        since: z.string(),
+        until: z.string(),
+        partial: z.boolean(),
+        rows: z.array(z.looseObject({ day: z.string() })),
+        sources: z.array(z.looseObject({})),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    },
+    async (args) => {
+      try {
+        const result = await dispatch(engine, Methods.providerUsage, args, 'full');
+        return { content: [{ type: 'text', text: formatUsage(result) }], structuredContent: { ...result } };
+      } catch (err) {
+        return refusal(err);
+      }
     },
   );
 

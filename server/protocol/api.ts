@@ -5,6 +5,7 @@
 import type { CancelRunResult, RunsResult, StartRunResult } from './methods';
 import type { Stats } from './events';
 import type { ProviderName } from './providers';
+import type { ProviderUsageResult } from './providerUsage';
 
 export const API_PREFIX = '/v1';
 
@@ -50,8 +51,13 @@ export interface ApiErrorBody {
 
 /** `GET /v1/export?format=&from=&to=&type=` */
 export type ExportFormat = 'jsonl' | 'csv';
-/** What to export: every event (optionally one event type), one row per LLM call, or one row per finished run. */
-export type ExportDataset = 'events' | 'llm_calls' | 'runs';
+/**
+ * What to export: every event (optionally one event type), one row per LLM call, one row per finished run, or one
+ * row per UTC day × provider × model of the vendors' usage reconciled with the log (`provider_usage`, `since=<days>`).
+ */
+export type ExportDataset = 'events' | 'llm_calls' | 'runs' | 'provider_usage';
+/** `GET /v1/provider-usage?since=<days>&provider=`: the same object as `microAgent/providerUsage` and `usage --json`. */
+export type ApiProviderUsageResponse = ProviderUsageResult;
 
 /** WebSocket subprotocol a browser offers beside its token (`new WebSocket(url, [API_WS_PROTOCOL, token])`). */
 export const API_WS_PROTOCOL = 'micro-agent.v1';

@@ -185,6 +185,43 @@ export interface RateLimit {
    * Relative resets are counted from when the response arrived.
    */
   resetAt: number | null;
+  /**
+   * Which key the headroom belongs to, without any of its characters: limits are per key (per organisation and
+   * project), and a user may switch keys. Null in calls logged before it was recorded.
+   */
+  key: KeyIdentity | null;
+}
+
+/** The latest headroom one provider's key reported: what the dashboard shows per provider and key. */
+export interface KeyHeadroom {
+  provider: ProviderName;
+  /** Null for calls logged before keys were named: all of a provider's unnamed keys share one row. */
+  key: KeyIdentity | null;
+  /** The model of the call that reported it, and when (ms since the epoch). */
+  model: string;
+  ts: number;
+  rateLimit: RateLimit;
+}
+
+/**
+ * Keeps `headroom` in `held` (by provider and key; a provider's unnamed keys share one) when it is the newest seen
+ * for its key: processes writing one log may append out of time order. The host's index and the dashboard's store
+ * both fold calls through it.
+ */
+export function noteHeadroom(held: Map<string, KeyHeadroom>, headroom: KeyHeadroom): void {
+  const key = `${headroom.provider}\u0000${headroom.key ? `${headroom.key.source}\u0000${headroom.key.fingerprint}` : ''}`;
+  const before = held.get(key);
+  if (!before || before.ts <= headroom.ts) held.set(key, headroom);
+}
+
+/**
+ * A key named without being revealed: where it came from (the environment variable the host read it from; the
+ * extension hands its SecretStorage keys over as the same variables) and the first 8 hex digits of its SHA-256,
+ * enough to tell a user's keys apart and useless for finding the key.
+ */
+export interface KeyIdentity {
+  source: string;
+  fingerprint: string;
 }
 
 /** Below this share of a limit left, a call raises a `rate_limit` alert. */

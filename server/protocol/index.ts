@@ -12,6 +12,7 @@ export * from './leaderboard';
 export * from './lsp';
 export * from './methods';
 export * from './providers';
+export * from './providerUsage';
 export * from './runSummary';
 export * from './settings';
 export * from './testReport';

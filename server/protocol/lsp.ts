@@ -32,6 +32,7 @@ import {
   WriteTestsParams,
   WriteTestsResult,
 } from './methods';
+import type { ProviderUsageParams, ProviderUsageResult } from './providerUsage';
 
 export namespace StartRunRequest {
   export const method = Methods.startRun;
@@ -119,6 +120,12 @@ export namespace ResumeRunRequest {
 export namespace WriteTestsRequest {
   export const method = Methods.writeTests;
   export const type = new RequestType<WriteTestsParams, WriteTestsResult, void>(method);
+}
+
+/** The org's usage and cost per UTC day, provider and model, reconciled with the log (read-only). */
+export namespace ProviderUsageRequest {
+  export const method = Methods.providerUsage;
+  export const type = new RequestType<ProviderUsageParams, ProviderUsageResult, void>(method);
 }
 
 /** The evals in the log, newest first. */

@@ -5,8 +5,9 @@
  */
 import type { EditQuality } from './editQuality';
 import type { CancelEvalParams, CancelEvalResult, EvalParams, EvalReport, EvalsResult, StartEvalParams, StartEvalResult } from './eval';
-import type { AgentEvent, RunSummary, Stats } from './events';
+import type { AgentEvent, KeyHeadroom, RunSummary, Stats } from './events';
 import type { ProviderName } from './providers';
+import type { ProviderUsageParams, ProviderUsageResult } from './providerUsage';
 
 export const Methods = {
   startRun: 'microAgent/startRun',
@@ -23,6 +24,8 @@ export const Methods = {
   restoreAttempt: 'microAgent/restoreAttempt',
   resumeRun: 'microAgent/resumeRun',
   writeTests: 'microAgent/writeTests',
+  /** Read-only: the org's usage and cost from the vendors' admin APIs, reconciled with the log (`providerUsage.ts`). */
+  providerUsage: 'microAgent/providerUsage',
   /** `micro-agent eval`: the evals in the log, newest first. */
   evals: 'microAgent/evals',
   /** One eval's report (leaderboard and cells), as far as it got. */
@@ -157,6 +160,15 @@ export interface CallRollup {
   /** Sum over the priced calls (`pricedCalls` of them). */
   costUsd: number;
   pricedCalls: number;
+  /**
+   * Of the calls whose server reported its generation time (Ollama's `eval_duration`), the output tokens and the
+   * time spent generating them: their ratio is the window's tokens per second, weighted by what each call generated.
+   */
+  timedOutputTokens: number;
+  generationMs: number;
+  /** Calls whose server reported a model load time (Ollama's `load_duration`), and those times summed. */
+  loadedCalls: number;
+  loadMsSum: number;
   /** Flat `[sketch bucket, count, …]`, ascending (see `sketchValue`); absent when `sketches: false`. */
   latency?: number[];
   ttft?: number[];
@@ -187,6 +199,11 @@ export interface RollupsResult {
   lastSeq: number;
   calls: CallRollup[];
   runs: RunRollup[];
+  /**
+   * Each provider's keys' latest rate-limit headroom, whatever the window (a limit is about now, not a span);
+   * absent when no call has reported one.
+   */
+  headroom?: KeyHeadroom[];
   /** True while the host is still folding the log (a rebuilt index). */
   partial?: boolean;
 }
@@ -321,6 +338,7 @@ export interface MethodTypes {
   [Methods.restoreAttempt]: { params: RestoreAttemptParams; result: RestoreResult };
   [Methods.resumeRun]: { params: ResumeRunParams; result: StartRunResult };
   [Methods.writeTests]: { params: WriteTestsParams; result: WriteTestsResult };
+  [Methods.providerUsage]: { params: ProviderUsageParams | void; result: ProviderUsageResult };
   [Methods.evals]: { params: void; result: EvalsResult };
   [Methods.eval]: { params: EvalParams; result: EvalReport };
   [Methods.startEval]: { params: StartEvalParams; result: StartEvalResult };

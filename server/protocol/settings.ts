@@ -1,5 +1,6 @@
 /** The `devAi.*` settings as the host reads them, and what the extension passes when it starts the host. */
 import type { ProviderName } from './providers';
+import type { ModelPrice } from './providerUsage';
 
 /**
  * The variable the extension passes the alert webhook's URL in (from its secret storage), and the CLI reads; a
@@ -27,6 +28,11 @@ export interface DevAiSettings {
   api?: ApiSettings;
   alerts?: AlertSettings;
   git?: GitSettings;
+  /**
+   * Model → USD per million tokens (`input`, `output`, `cached`, `cacheWrite`), for models the built-in table lacks
+   * or prices differently; `.micro-agent/prices.json` wins model by model. An unpriced call stays unpriced.
+   */
+  prices?: Record<string, ModelPrice>;
 }
 
 /** `devAi.git.*` */

@@ -3,7 +3,7 @@ import type { AgentEvent } from './events';
 import { isRunId, Methods, MethodTypes } from './methods';
 
 /** The host's read-only methods a webview may call through the extension: what its views are loaded from. */
-export const WEBVIEW_METHODS = [Methods.rollups, Methods.runs, Methods.events, Methods.evals, Methods.eval] as const;
+export const WEBVIEW_METHODS = [Methods.rollups, Methods.runs, Methods.events, Methods.evals, Methods.eval, Methods.providerUsage] as const;
 export type WebviewMethod = (typeof WEBVIEW_METHODS)[number];
 /** A webview method's params as sent: an object always, an empty one for a method that takes none. */
 export type WebviewParams<M extends WebviewMethod> = [Exclude<MethodTypes[M]['params'], void>] extends [never]

@@ -1,20 +1,16 @@
 import type { ProviderName } from '../protocol';
+import { retryDelay, sleep, type BackoffPolicy } from './backoff';
 import { costOf } from './prices';
-import { parseRetryAfter, readRateLimit } from './rateLimit';
-import type { RateLimit } from '../protocol/events';
+import { Headroom, parseRetryAfter, readRateLimit } from './rateLimit';
 import { CallMetrics, ChatRequest, ChatResult, ProviderError, StreamedReply, VendorAdapter } from './types';
 
 type Usage = Pick<StreamedReply, 'inputTokens' | 'outputTokens' | 'cachedInputTokens' | 'cacheWriteInputTokens' | 'outputTokensPerSec' | 'loadMs'>;
 
-export interface CallPolicy {
+export interface CallPolicy extends BackoffPolicy {
   /** Retries after the first attempt, for retryable failures only. */
   maxRetries: number;
   /** Abort an attempt that makes no progress (no first token, then no next token) for this long. */
   stallTimeoutMs: number;
-  /** First backoff step; doubles per retry, with jitter. */
-  baseDelayMs: number;
-  /** Never wait longer than this between attempts; a longer `retry-after` fails the call instead. */
-  maxDelayMs: number;
 }
 
 export const DEFAULT_POLICY: CallPolicy = {
@@ -34,7 +30,7 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
   let firstTokenAt: number | null = null;
   let retries = 0;
   // The latest headroom any attempt's response reported: a 429's headers say as much as a success's.
-  let rateLimit: RateLimit | null = null;
+  let rateLimit: Headroom | null = null;
   const noUsage: Usage = {
     inputTokens: null,
     outputTokens: null,
@@ -58,7 +54,7 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
       retries,
       outputTokensPerSec: usage.outputTokensPerSec,
       loadMs: usage.loadMs,
-      rateLimit,
+      rateLimit: rateLimit && { ...rateLimit, key: adapter.key ?? null },
     };
   };
 
@@ -72,7 +68,7 @@ export async function callModel(adapter: VendorAdapter, req: ChatRequest, policy
     } catch (err) {
       rateLimit = readRateLimit((err as SdkApiError | undefined)?.headers) ?? rateLimit;
       const error = classify(err, adapter.name, req.signal, adapter.endpoint);
-      const delay = error.retryable && retries < policy.maxRetries ? backoff(error, retries, policy) : undefined;
+      const delay = error.retryable && retries < policy.maxRetries ? retryDelay(error.retryAfterMs, retries, policy) : undefined;
       if (delay === undefined) {
         error.metrics = metricsNow();
         throw error;
@@ -135,28 +131,6 @@ async function attempt(adapter: VendorAdapter, req: ChatRequest, stallTimeoutMs:
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onCancel);
   }
-}
-
-/** The backoff before the next attempt, or undefined when the vendor asks for a longer wait than we allow. */
-function backoff(error: ProviderError, retries: number, policy: CallPolicy): number | undefined {
-  if (error.retryAfterMs !== undefined) return error.retryAfterMs <= policy.maxDelayMs ? error.retryAfterMs : undefined;
-  const exp = policy.baseDelayMs * 2 ** retries;
-  return Math.min(policy.maxDelayMs, exp / 2 + Math.random() * (exp / 2));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Shape shared by the openai and @anthropic-ai/sdk error classes (both Stainless-generated). */

@@ -14,9 +14,9 @@ const WINDOWS: ReadonlyArray<[prefix: string, tokens: number]> = [
 ];
 
 /**
- * Ollama serves whatever the user pulled. This is only the engine's guess before a run starts (most coding models
- * there read 32k tokens); before each call the Ollama adapter asks Ollama for the model's real context length
- * (`/api/show`), sizes `num_ctx` within it and refuses a prompt that does not fit (providers/ollama.ts).
+ * Ollama serves whatever the user pulled, so its window is asked of Ollama (`/api/show`, `Provider.contextWindow`)
+ * by the engine before a run and by the adapter before each call. This guess (most coding models there read 32k
+ * tokens) is only for a model whose details name no context length.
  */
 const OLLAMA_DEFAULT = 32_768;
 const DEFAULT = 128_000;

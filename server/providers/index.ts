@@ -1,6 +1,8 @@
 import { PROVIDER_INFO, ProviderName, unknownProviderMessage } from '../protocol/providers';
 import { anthropicAdapter } from './anthropic';
 import { CallPolicy, DEFAULT_POLICY, callModel } from './call';
+import { contextWindowTokens } from './contextWindows';
+import { keyIdentity } from './rateLimit';
 import { ollamaAdapter } from './ollama';
 import { openAiAdapter } from './openai';
 import { ConfigError, Env } from '../foundation/config';
@@ -15,15 +17,15 @@ function requireKey(env: Env, variable: string, provider: ProviderName): string 
 
 export function createAdapter(name: ProviderName, env: Env, ollamaUrl?: string): VendorAdapter {
   switch (name) {
-    case 'openai':
-      return openAiAdapter({
-        name,
-        apiKey: requireKey(env, PROVIDER_INFO.openai.keyVariable, name),
-        baseURL: env.OPENAI_BASE_URL || undefined,
-        maxTokensField: 'max_completion_tokens',
-      });
-    case 'anthropic':
-      return anthropicAdapter(requireKey(env, PROVIDER_INFO.anthropic.keyVariable, name), env.ANTHROPIC_BASE_URL || undefined);
+    case 'openai': {
+      const apiKey = requireKey(env, PROVIDER_INFO.openai.keyVariable, name);
+      const adapter = openAiAdapter({ name, apiKey, baseURL: env.OPENAI_BASE_URL || undefined, maxTokensField: 'max_completion_tokens' });
+      return { ...adapter, key: keyIdentity(PROVIDER_INFO.openai.keyVariable, apiKey) };
+    }
+    case 'anthropic': {
+      const apiKey = requireKey(env, PROVIDER_INFO.anthropic.keyVariable, name);
+      return { ...anthropicAdapter(apiKey, env.ANTHROPIC_BASE_URL || undefined), key: keyIdentity(PROVIDER_INFO.anthropic.keyVariable, apiKey) };
+    }
     case 'ollama':
       return ollamaAdapter(ollamaUrl || env.OLLAMA_HOST);
     default:
@@ -40,7 +42,11 @@ export function createProvider(name: ProviderName, env: Env, options: { ollamaUr
   const adapter = createAdapter(name, env, options.ollamaUrl);
   const policy = options.policy ?? DEFAULT_POLICY;
   const { secrets } = options;
-  return { name, chat: (req) => callModel(adapter, secrets ? redactRequest(secrets, req) : req, policy) };
+  return {
+    name,
+    chat: (req) => callModel(adapter, secrets ? redactRequest(secrets, req) : req, policy),
+    contextWindow: async (model, signal) => (await adapter.contextLength?.(model, signal)) ?? contextWindowTokens(name, model),
+  };
 }
 
 export { ProviderError } from './types';

@@ -88,28 +88,39 @@ interface ChatLine {
   load_duration?: number;
 }
 
+/**
+ * Known context lengths by Ollama root and model, for the life of the process: a model's length does not change
+ * while it stays pulled, and both the engine's check before a run and the adapter before each call ask for it.
+ * Answers are kept, failures are not (Ollama may start, or the model be pulled, a moment later).
+ */
+const contextLengths = new Map<string, number | null>();
+
+function postJson(root: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  return fetch(`${root}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+}
+
+/** The model's context length from `/api/show` (null: Ollama names none); a failed request throws as a call would. */
+export async function ollamaContextLength(root: string, model: string, signal: AbortSignal): Promise<number | null> {
+  const key = `${root}\n${model}`;
+  if (contextLengths.has(key)) return contextLengths.get(key) ?? null;
+  const res = await postJson(root, '/api/show', { model }, signal);
+  if (!res.ok) throw await httpError(res, model);
+  const length = contextLengthOf(await res.json());
+  contextLengths.set(key, length);
+  return length;
+}
+
 export function ollamaAdapter(host: string | undefined): VendorAdapter {
   const root = ollamaRoot(host);
-  const post = (path: string, body: unknown, signal: AbortSignal) =>
-    fetch(`${root}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
-  // A model's context length does not change while it stays pulled: asked once per model, answers kept (failures not).
-  const lengths = new Map<string, number | null>();
-  const contextLength = async (model: string, signal: AbortSignal): Promise<number | null> => {
-    if (lengths.has(model)) return lengths.get(model) ?? null;
-    const res = await post('/api/show', { model }, signal);
-    if (!res.ok) throw await httpError(res, model);
-    const length = contextLengthOf(await res.json());
-    lengths.set(model, length);
-    return length;
-  };
 
   return {
     name: 'ollama',
     endpoint: root,
+    contextLength: (model, signal) => ollamaContextLength(root, model, signal),
     async stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply> {
       const messages = [{ role: 'system', content: req.system }, ...req.messages.map((m) => ({ role: m.role, content: messageText(m) }))];
       const promptTokens = estimateTokens(messages.reduce((sum, m) => sum + m.content.length, 0));
-      const window = await contextLength(req.model, signal);
+      const window = await ollamaContextLength(root, req.model, signal);
       if (window !== null && promptTokens + req.maxTokens > window) {
         const tokens = (n: number) => n.toLocaleString('en-US');
         throw new ProviderError(
@@ -119,7 +130,8 @@ export function ollamaAdapter(host: string | undefined): VendorAdapter {
             'context window or a smaller file',
         );
       }
-      const res = await post(
+      const res = await postJson(
+        root,
         '/api/chat',
         { model: req.model, messages, stream: true, options: { num_ctx: numCtx(promptTokens, req.maxTokens, window), num_predict: req.maxTokens } },
         signal,

@@ -1,4 +1,5 @@
-import type { ProviderName } from '../protocol';
+import type { ProviderName } from '../protocol/providers';
+import type { ModelPrice } from '../protocol/providerUsage';
 
 /**
  * USD per million tokens. Sources: the vendors' public price pages; update as they change.
@@ -6,7 +7,7 @@ import type { ProviderName } from '../protocol';
  * vendor bills that apart (Anthropic, 5-minute cache); absent means writes cost the plain input rate (OpenAI
  * caches automatically and charges nothing extra).
  */
-interface Price {
+export interface Price {
   input: number;
   cachedInput: number;
   cacheWrite?: number;
@@ -45,8 +46,31 @@ const PRICES: Record<string, Price> = {
 /** Dated snapshots (`gpt-4o-2024-08-06`, `claude-sonnet-4-5-20250929`) and `-latest` share their family's price. */
 const SNAPSHOT_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$/;
 
+/** The alias of a dated snapshot (`gpt-4.1-mini-2025-04-14` → `gpt-4.1-mini`); any other name as it is. */
+export function modelFamily(model: string): string {
+  return model.replace(SNAPSHOT_SUFFIX, '');
+}
+
+/**
+ * The user's own prices (`devAi.prices`, `.micro-agent/prices.json`), over the table: they price what it lacks (an
+ * OpenRouter or vLLM model, a new snapshot) and override what it has (a negotiated rate). Held here, not passed
+ * along, because every cost of the process (each call's in `call.ts`, the reconciliation's) must use the same.
+ */
+let customPrices: Readonly<Record<string, Price>> = {};
+
+/** Replaces the custom prices (per million tokens; cached and cache-write default to the input rate). */
+export function setCustomPrices(prices: Readonly<Record<string, ModelPrice>>): void {
+  customPrices = Object.fromEntries(
+    Object.entries(prices).map(([model, p]) => [
+      model,
+      { input: p.input, output: p.output, cachedInput: p.cached ?? p.input, cacheWrite: p.cacheWrite ?? p.input },
+    ]),
+  );
+}
+
 export function priceOf(model: string): Price | undefined {
-  return PRICES[model] ?? PRICES[model.replace(SNAPSHOT_SUFFIX, '')];
+  const family = modelFamily(model);
+  return customPrices[model] ?? customPrices[family] ?? PRICES[model] ?? PRICES[family];
 }
 
 /** The parts of `inputTokens` that the prompt cache served or took; null (not reported) counts as none. */

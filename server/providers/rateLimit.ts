@@ -2,7 +2,8 @@
  * The vendors' rate-limit headers, read into one `RateLimit` (protocol/events.ts). Read when the response arrives,
  * not when its stream ends: OpenAI's resets are relative ("6m0s" from now), and a reply can stream for a minute.
  */
-import type { RateLimit } from '../protocol/events';
+import { createHash } from 'node:crypto';
+import type { KeyIdentity, RateLimit } from '../protocol/events';
 
 /** The headers a response carries; `Headers` from fetch and the SDKs' responses and errors alike. */
 type HeaderSource = Pick<Headers, 'get'>;
@@ -14,8 +15,11 @@ interface Allowance {
   resetAt: number | null;
 }
 
+/** What the headers say: a `RateLimit` but for whose key it is, which they do not say (`callModel` adds it). */
+export type Headroom = Omit<RateLimit, 'key'>;
+
 /** The rate-limit headers of a response, or null when it had none (Ollama, a proxy that strips them). */
-export function readRateLimit(headers: HeaderSource | undefined | null, now = Date.now()): RateLimit | null {
+export function readRateLimit(headers: HeaderSource | undefined | null, now = Date.now()): Headroom | null {
   if (!headers || typeof headers.get !== 'function') return null;
   const requests = openAi(headers, 'requests', now) ?? anthropic(headers, 'requests');
   const tokens =
@@ -90,4 +94,9 @@ export function parseRetryAfter(headers: HeaderSource | undefined | null, now = 
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** A key's identity for the log and the dashboard (`KeyIdentity`): its variable and a short SHA-256 fingerprint. */
+export function keyIdentity(source: string, key: string): KeyIdentity {
+  return { source, fingerprint: createHash('sha256').update(key).digest('hex').slice(0, 8) };
 }

@@ -1,4 +1,5 @@
-import type { CallMetrics, ProviderErrorKind, RateLimit } from '../protocol/events';
+import type { CallMetrics, KeyIdentity, ProviderErrorKind } from '../protocol/events';
+import type { Headroom } from './rateLimit';
 import type { ProviderName } from '../protocol/providers';
 
 export interface ChatMessage {
@@ -59,7 +60,7 @@ export interface StreamedReply {
   outputTokensPerSec: number | null;
   loadMs: number | null;
   /** The response's rate-limit headers, read as it arrived (`readRateLimit`); null when it had none. */
-  rateLimit: RateLimit | null;
+  rateLimit: Headroom | null;
 }
 
 export type { CallMetrics };
@@ -73,6 +74,10 @@ export interface VendorAdapter {
   readonly name: ProviderName;
   /** Where requests go, for error messages (never carries a key). */
   readonly endpoint: string;
+  /** The key the adapter calls with, named without its characters; absent for a vendor without keys (Ollama). */
+  readonly key?: KeyIdentity;
+  /** The model's context length as the vendor reports it (Ollama's `/api/show`); absent where only the table knows. */
+  contextLength?(model: string, signal: AbortSignal): Promise<number | null>;
   stream(req: ChatRequest, signal: AbortSignal, onToken: () => void): Promise<StreamedReply>;
 }
 
@@ -80,6 +85,11 @@ export interface Provider {
   readonly name: ProviderName;
   /** Streams a reply; throws ProviderError (with the metrics gathered so far) on failure. */
   chat(req: ChatRequest): Promise<ChatResult>;
+  /**
+   * How many tokens the model reads in one request: the vendor's own answer where it gives one (Ollama), else the
+   * table's (`contextWindows.ts`). Throws as a call would when the vendor cannot be asked.
+   */
+  contextWindow(model: string, signal: AbortSignal): Promise<number>;
 }
 
 const RETRYABLE: ReadonlySet<ProviderErrorKind> = new Set(['rate_limit', 'timeout', 'server', 'network', 'bad_response']);

@@ -8,6 +8,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { ProviderName } from '../protocol';
+import type { RateLimit } from '../protocol/events';
 
 export const GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
 export const GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
@@ -24,6 +25,42 @@ export const GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reasons';
 /** Seconds from issuing the request to the first chunk of the streamed response (span attribute). */
 export const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK = 'gen_ai.response.time_to_first_chunk';
 export const GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
+
+/**
+ * micro-agent's own names where the conventions have none. They define no span attribute for a model server's
+ * generation speed or load time (only `gen_ai.server.*` metrics, for the server itself to emit) and nothing for
+ * rate limits, so these carry the `micro_agent.` prefix as the other extensions do.
+ */
+export const MICRO_AGENT_OUTPUT_TOKENS_PER_SEC = 'micro_agent.output_tokens_per_sec';
+export const MICRO_AGENT_LOAD_MS = 'micro_agent.load_ms';
+export const MICRO_AGENT_RATE_LIMIT = {
+  requestsLimit: 'micro_agent.rate_limit.requests.limit',
+  requestsRemaining: 'micro_agent.rate_limit.requests.remaining',
+  tokensLimit: 'micro_agent.rate_limit.tokens.limit',
+  tokensRemaining: 'micro_agent.rate_limit.tokens.remaining',
+  /** ISO 8601 (UTC): when the binding limit resets. */
+  resetAt: 'micro_agent.rate_limit.reset_at',
+  /** The key's variable and SHA-256 fingerprint (`KeyIdentity`); never any of the key itself. */
+  keySource: 'micro_agent.rate_limit.key.source',
+  keyFingerprint: 'micro_agent.rate_limit.key.fingerprint',
+} as const;
+
+/** A call's rate-limit headroom as span attributes: only the fields the vendor reported (null is unknown, not 0). */
+export function rateLimitAttributes(rateLimit: RateLimit | null): Attributes {
+  if (!rateLimit) return {};
+  const names = MICRO_AGENT_RATE_LIMIT;
+  const attributes: Attributes = {};
+  for (const field of ['requestsLimit', 'requestsRemaining', 'tokensLimit', 'tokensRemaining'] as const) {
+    const value = rateLimit[field];
+    if (value !== null) attributes[names[field]] = value;
+  }
+  if (rateLimit.resetAt !== null) attributes[names.resetAt] = new Date(rateLimit.resetAt).toISOString();
+  if (rateLimit.key) {
+    attributes[names.keySource] = rateLimit.key.source;
+    attributes[names.keyFingerprint] = rateLimit.key.fingerprint;
+  }
+  return attributes;
+}
 
 /** The GenAI client metrics: histograms, with the units and bucket boundaries the conventions give. */
 export const GEN_AI_METRICS = {

@@ -20,6 +20,9 @@ import {
   GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
   GEN_AI_USAGE_INPUT_TOKENS,
   GEN_AI_USAGE_OUTPUT_TOKENS,
+  MICRO_AGENT_LOAD_MS,
+  MICRO_AGENT_OUTPUT_TOKENS_PER_SEC,
+  rateLimitAttributes,
   genAiConventions,
   GenAiConventions,
   providerAttributes,
@@ -229,6 +232,9 @@ class SpanMapper {
     if (event.cacheWriteInputTokens != null) attributes[GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = event.cacheWriteInputTokens;
     if (event.finishReason !== null) attributes[GEN_AI_RESPONSE_FINISH_REASONS] = [event.finishReason];
     if (event.costUsd !== null) attributes['micro_agent.cost_usd'] = event.costUsd;
+    if (event.outputTokensPerSec !== null) attributes[MICRO_AGENT_OUTPUT_TOKENS_PER_SEC] = event.outputTokensPerSec;
+    if (event.loadMs !== null) attributes[MICRO_AGENT_LOAD_MS] = event.loadMs;
+    Object.assign(attributes, rateLimitAttributes(event.rateLimit));
     if (event.ttftMs !== null) {
       attributes[GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = event.ttftMs / 1000;
       attributes['micro_agent.ttft_ms'] = event.ttftMs;

@@ -58,7 +58,9 @@ export async function edits(): Promise<Result[]> {
       events.length = 0;
       const iterations = 10;
       const started = performance.now();
-      await engine.start({ file: 'big.js', testCommand: 'head -c 12 /dev/urandom | base64; exit 1', maxRuns: iterations, model: 'gpt-4.1-mini' }).done;
+      await (
+        await engine.start({ file: 'big.js', testCommand: 'head -c 12 /dev/urandom | base64; exit 1', maxRuns: iterations, model: 'gpt-4.1-mini' })
+      ).done;
       const total = performance.now() - started;
       const external = events.reduce((sum, e) => sum + (e.type === 'test.finished' ? e.durationMs : e.type === 'llm.response' ? e.latencyMs : 0), 0);
       for (const e of events) if (e.type === 'edit.applied') steps.add(e.match ?? 'whole file');

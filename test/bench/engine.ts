@@ -30,7 +30,9 @@ export async function loopOverhead(): Promise<Result[]> {
   for (let run = 0; run < 6; run++) {
     events.length = 0;
     const started = performance.now();
-    await engine.start({ file: 'math.js', testCommand: FAILING_TEST, maxRuns: iterations, model: 'gpt-4.1-mini' }).done;
+    await (
+      await engine.start({ file: 'math.js', testCommand: FAILING_TEST, maxRuns: iterations, model: 'gpt-4.1-mini' })
+    ).done;
     const total = performance.now() - started;
     const external = events.reduce((sum, e) => sum + (e.type === 'test.finished' ? e.durationMs : e.type === 'llm.response' ? e.latencyMs : 0), 0);
     if (run === 0) continue; // warm-up
@@ -104,7 +106,14 @@ export const LLM_RESPONSE: EventInput = {
   retries: 0,
   outputTokensPerSec: null,
   loadMs: null,
-  rateLimit: { requestsLimit: 5000, requestsRemaining: 4999, tokensLimit: 2_000_000, tokensRemaining: 1_998_500, resetAt: 1_795_565_310_582 },
+  rateLimit: {
+    requestsLimit: 5000,
+    requestsRemaining: 4999,
+    tokensLimit: 2_000_000,
+    tokensRemaining: 1_998_500,
+    resetAt: 1_795_565_310_582,
+    key: { source: 'OPENAI_API_KEY', fingerprint: '3f9a2c1e' },
+  },
   ok: true,
   finishReason: 'stop',
   responsePreview: 'Fixed the off-by-one in mean(); the divisor is the number of values.',

@@ -12,8 +12,10 @@ import { evalBench } from './eval';
 import { eventLog, loopOverhead, lspRoundTrip } from './engine';
 import { activation, bundleSizes, hostSpawnToReady, vsixSize } from './extension';
 import { api } from './api';
+import { providerUsage } from './providerUsage';
 import { review } from './review';
 import { dashboardScale } from './dashboardScale';
+import { providersTab } from './providersTab';
 import { scale } from './scale';
 import { Result, table } from './stats';
 import { testResults } from './testResults';
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
     ['dashboard', webview],
     ['scale', scale],
     ['dashboard scale', dashboardScale],
+    ['provider usage', providerUsage],
+    ['providers tab', providersTab],
     ['eval', evalBench],
   ];
   // `BENCH_ONLY=scale npm run bench` runs the named steps only (`BENCH_ONLY='dashboard scale'` the dashboard's scale rows).

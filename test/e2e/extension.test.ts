@@ -272,6 +272,45 @@ describe('dev-ai in a real VS Code (code-server)', function () {
         await dashboard.close();
       }
     });
+    it('Set Admin Key stores the org admin key in SecretStorage: the restarted host reads the usage report with it, and it is nowhere else', async () => {
+      const adminKey = fakeKey('sk-admin');
+      const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      vendor.admin.keys.openai = adminKey;
+      vendor.admin.usage.openai = [{ day: yesterday, model: 'gpt-4.1-mini-2025-04-14', input: 5000, output: 500, requests: 5 }];
+      const [before] = hostPids(vscode.extensionDir);
+      await runCommand(page, 'dev-ai: Set Admin Key');
+      await pick(page, 'OpenAI');
+      await answerInput(page, adminKey, 'OpenAI admin key');
+      await page.locator('.notification-toast', { hasText: 'OpenAI admin key saved' }).waitFor();
+      await screenshot(page, '17-admin-key-saved');
+      const host = await until(() => {
+        const pids = hostPids(vscode.extensionDir);
+        return pids.length === 1 && pids[0] !== before && pids[0];
+      }, 'the host to restart with the admin key');
+      // The restarted host serves the live API again (the setting is still on), from its own process.
+      const infoFile = path.join(root, '.micro-agent', 'api.json');
+      const info = await until(() => {
+        const read = fs.existsSync(infoFile) && (JSON.parse(fs.readFileSync(infoFile, 'utf8')) as ApiInfo);
+        return read && read.pid === host && read;
+      }, 'api.json of the restarted host');
+      const usage = await request(`${info.url}/v1/provider-usage?since=3`, { token: info.readToken });
+      assert.equal(usage.status, 200, usage.text);
+      const result = usage.json();
+      assert.deepEqual(
+        result.sources.map((s: { provider: string; state: string }) => [s.provider, s.state]),
+        [
+          ['openai', 'ok'],
+          ['anthropic', 'no_admin_key'],
+        ],
+      );
+      const row = result.rows.find((r: { day: string }) => r.day === yesterday);
+      assert.equal(row.model, 'gpt-4.1-mini', 'the snapshot under the alias the runs above logged');
+      assert.equal(row.billed.inputTokens, 5000);
+      assert.equal(vendor.admin.requests[0].headers.authorization, `Bearer ${adminKey}`);
+      const settings = fs.readFileSync(path.join(vscode.extensionDir, '..', '..', 'user-data', 'User', 'settings.json'), 'utf8');
+      for (const text of [settings, fs.readFileSync(path.join(root, '.micro-agent/events.jsonl'), 'utf8'), usage.text])
+        assert.ok(!text.includes(adminKey), 'the admin key is in no setting, log or answer');
+    });
   });
 
   describe('in an untrusted workspace', () => {

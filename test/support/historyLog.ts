@@ -217,6 +217,9 @@ function runRecords(emit: (body: Record<string, unknown>) => void, random: () =>
         cacheWriteInputTokens: m.provider === 'anthropic' && iteration === 1 ? Math.floor(inputTokens * 0.7) : null,
         costUsd,
         retries: random() < 0.05 ? 1 : 0,
+        // Ollama's own timings (no random draws: the rest of the history stays as it was): a cold first call.
+        outputTokensPerSec: m.provider === 'ollama' && ok ? 20 + (outputTokens % 40) : null,
+        loadMs: m.provider === 'ollama' ? (iteration === 1 ? 2000 + (inputTokens % 2000) : 12) : null,
         ok,
         finishReason: ok ? 'stop' : null,
         responsePreview: ok ? RESPONSE_PREVIEW : '',

@@ -5,6 +5,7 @@
  *   POST /v1/messages          Anthropic Messages, SSE events message_start … message_stop with usage
  *   POST /api/chat             Ollama's own chat API, NDJSON lines, the counts and durations in the last (`done: true`)
  *   POST /api/show             Ollama's model details, `model_info` with `<arch>.context_length` (`ollamaModels`)
+ *   GET  /v1/organization/…, /v1/organizations/…  the admin APIs' usage and cost reports (`adminServer.ts`, `admin`)
  * Each chat request takes the next scripted reply (or asks `respond`), and is recorded for assertions.
  *
  * As the vendors do, OpenAI and Anthropic answer every request (a refusal too) with the key's rate-limit headers,
@@ -16,6 +17,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdminStandIn, type AdminStandIn } from './adminServer';
 
 export type Reply =
   | {
@@ -99,20 +101,27 @@ export interface VendorServer {
   script(...replies: Reply[]): void;
   /** Decide replies from the request once the queue is empty. */
   respond?: (request: RecordedRequest) => Reply;
+  /** The org's admin API on the same base URLs, as the vendors serve it: its usage data, keys and recorded requests. */
+  admin: AdminStandIn;
   close(): Promise<void>;
 }
 
 export async function startVendorServer(): Promise<VendorServer> {
   const queue: Reply[] = [];
   const requests: RecordedRequest[] = [];
+  const admin = createAdminStandIn();
   const sockets = new Set<import('node:net').Socket>();
-  let used = { startedAt: 0, requests: 0, tokens: 0, outputTokens: 0 };
+  /** What each key used of its limits in its current window: the vendors meter per key (organisation and project). */
+  const usedByKey = new Map<string, { startedAt: number; requests: number; tokens: number; outputTokens: number }>();
   /** Counts a request against the limits; the headers to send, and whether it went over. */
   const meter = (flavour: Flavour, request: RecordedRequest): { headers: Record<string, string>; over: boolean } => {
     if (flavour === 'ollama') return { headers: {}, over: false };
     const now = Date.now();
     const { limits } = vendor;
+    const key = `${flavour} ${String(request.headers.authorization ?? request.headers['x-api-key'] ?? '')}`;
+    let used = usedByKey.get(key) ?? { startedAt: 0, requests: 0, tokens: 0, outputTokens: 0 };
     if (now - used.startedAt >= limits.windowMs) used = { startedAt: now, requests: 0, tokens: 0, outputTokens: 0 };
+    usedByKey.set(key, used);
     const input = promptTokens(request);
     const output = Number(request.body?.max_tokens ?? request.body?.max_completion_tokens ?? 0);
     const cost = { requests: 1, tokens: flavour === 'openai' ? input + output : input, outputTokens: flavour === 'anthropic' ? output : 0 };
@@ -146,6 +155,7 @@ export async function startVendorServer(): Promise<VendorServer> {
         return;
       }
       const request: RecordedRequest = { path: req.url ?? '', headers: req.headers, body };
+      if (admin.handle(req.method ?? 'GET', request.path, req.headers, res)) return;
       requests.push(request);
       if (request.path === '/api/show') {
         showModel(vendor.ollamaModels, request, res);
@@ -191,6 +201,7 @@ export async function startVendorServer(): Promise<VendorServer> {
     limits: { ...DEFAULT_LIMITS },
     ollamaModels: { 'qwen2.5-coder': { arch: 'qwen2', contextLength: 32_768 } },
     script: (...replies) => queue.push(...replies),
+    admin,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -243,6 +254,9 @@ export function useVendorServer(stopFirst?: () => Promise<unknown>): VendorHandl
     },
     get ollamaModels() {
       return server().ollamaModels;
+    },
+    get admin() {
+      return server().admin;
     },
     set ollamaModels(models) {
       server().ollamaModels = models;

@@ -23,6 +23,18 @@ const COLUMNS: Array<Column<ModelStats>> = [
   { col: 'in', label: 'Tokens in', value: (s) => count(s.inputTokens) },
   { col: 'cached', label: 'Cached', title: "Of the tokens in, those read from the vendor's prompt cache", value: (s) => count(s.cachedInputTokens) },
   { col: 'out', label: 'Tokens out', value: (s) => count(s.outputTokens) },
+  {
+    col: 'tokensPerSec',
+    label: 'Tokens/s',
+    title: 'Output tokens per second of generating, as a local model server (Ollama) measured it: prompt reading and model loading left out',
+    value: (s) => (s.outputTokensPerSec === null ? '–' : s.outputTokensPerSec.toFixed(s.outputTokensPerSec < 10 ? 1 : 0)),
+  },
+  {
+    col: 'load',
+    label: 'Load',
+    title: 'Mean time the local model server spent loading the model before a call: seconds when the model was cold, about nothing when warm',
+    value: (s) => ms(s.meanLoadMs),
+  },
   { col: 'cost', label: 'Cost', value: (s) => usd(s.costUsd) },
   { col: 'runs', label: 'Runs', value: (s) => String(s.runs) },
   { col: 'passRate', label: 'Pass rate', value: (s) => percent(s.passRate) },

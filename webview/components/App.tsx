@@ -8,6 +8,7 @@ import type { Transport } from '../transport';
 import { Activity } from './Activity';
 import { Analytics } from './Analytics';
 import { Models } from './Models';
+import { Providers } from './Providers';
 
 type Context = Extract<ToWebview, { type: 'context' }>;
 
@@ -18,6 +19,7 @@ const PARTIAL_RETRY_MS = 2000;
 /** `eval.*` events come a cell at a time, several at once under concurrency: the Models view asks again at most this often. */
 const EVAL_REFRESH_MS = 250;
 const MODELS_TAB = 2;
+const PROVIDERS_TAB = 3;
 
 /**
  * The dashboard: loads the store from the host's rollups and newest runs (the first time from `firstLoad`,
@@ -141,6 +143,8 @@ export function App({ store, transport, firstLoad }: { store: Store; transport: 
             />
           )}
         </vscode-tab-panel>
+        <vscode-tab-header slot="header">Providers</vscode-tab-header>
+        <vscode-tab-panel>{tab === PROVIDERS_TAB && <Providers store={store} version={version} transport={transport} />}</vscode-tab-panel>
       </vscode-tabs>
     </main>
   );
