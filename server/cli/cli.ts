@@ -180,11 +180,7 @@ async function run(args: string[]): Promise<number> {
   const file = positionals[0];
   if (values.provider !== undefined && !isProviderName(values.provider)) throw new UsageError(unknownProviderMessage(values.provider));
   const root = process.cwd();
-  const env = {
-    ...process.env,
-    ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}),
-    ...dailyBudgetEnv(values['daily-budget']),
-  };
+  const env = runEnv(values['test-timeout'], values['daily-budget']);
   const log = openLog(root, values.log);
   const telemetry = startTelemetryOrWarn(log, process.env, (_level, message) => console.error(message));
   const webhook = startAlertWebhook(log, () => alertWebhookUrl({}, env), root);
@@ -265,11 +261,7 @@ async function evalCommand(args: string[]): Promise<number> {
   });
   if (positionals.length) throw new UsageError(`eval takes options only (got ${positionals.join(' ')})`);
   const root = process.cwd();
-  const env = {
-    ...process.env,
-    ...(values['test-timeout'] ? { MICRO_AGENT_TEST_TIMEOUT_SEC: values['test-timeout'] } : {}),
-    ...dailyBudgetEnv(values['daily-budget']),
-  };
+  const env = runEnv(values['test-timeout'], values['daily-budget']);
   const log = openLog(root, values.log);
   const engine = await openEngine(root, log, env);
   // A copy must not outlive the process, whatever ends it.
@@ -657,6 +649,11 @@ function readPromptFile(root: string, file: string, what: string): string {
 }
 
 /** `--daily-budget` reaches the engine as the variable it reads, MICRO_AGENT_DAILY_BUDGET_USD (the flag wins). */
+/** The process environment with what `--test-timeout` and `--daily-budget` say, as the engine reads them. */
+function runEnv(testTimeout: string | undefined, dailyBudget: string | undefined): NodeJS.ProcessEnv {
+  return { ...process.env, ...(testTimeout ? { MICRO_AGENT_TEST_TIMEOUT_SEC: testTimeout } : {}), ...dailyBudgetEnv(dailyBudget) };
+}
+
 function dailyBudgetEnv(value: string | undefined): { MICRO_AGENT_DAILY_BUDGET_USD?: string } {
   const usd = optionalNumber('--daily-budget', value);
   if (usd !== undefined && usd < 0) throw new UsageError(`--daily-budget must be 0 (no cap) or more (got "${value}")`);

@@ -61,7 +61,7 @@ export class Engine {
     options.log.setSecrets(secretsIn(this.env));
     this.dailyCap = new DailyCap(options.log, () => checked(() => resolveDailyBudget(this.options.settings?.() ?? {}, this.env)));
     this.planner = new Planner(options, () => this.env, this.dailyCap);
-    this.runner = new Runner(options, this.planner, this.dailyCap);
+    this.runner = new Runner(options, this.planner);
     this.evals = new EvalService(options, () => this.env, this.dailyCap, this.planner);
   }
 

@@ -156,6 +156,26 @@ export class Planner {
     return { testCommand: plan.testCommand, cwd: this.options.root, testTimeoutMs: plan.testTimeoutMs, testEnv: withReportFlags(this.untrustedEnvironment()) };
   }
 
+  /** What the loop takes from a plan, alike for a run and an eval's cell: the tests, the prompt, the bounds, the daily cap. */
+  loopOptions(plan: RunPlan) {
+    return {
+      ...this.testOptions(plan),
+      runId: plan.runId,
+      root: this.options.root,
+      file: plan.target.abs,
+      prompt: plan.prompt,
+      testFiles: plan.testFiles,
+      context: plan.context,
+      workspaceFiles: plan.workspaceFiles,
+      maxRuns: plan.maxRuns,
+      provider: plan.provider,
+      model: plan.model,
+      budgetUsd: plan.budgetUsd,
+      budgetMs: plan.budgetMs,
+      dailyBudget: () => this.dailyCap.reached(),
+    };
+  }
+
   /**
    * The environment of code micro-agent runs but does not trust (the tests, git and its hooks): the user's,
    * without any secret the engine knows (`Secrets.strip`: the keys, admin keys, the webhook URL, the API

@@ -5,7 +5,6 @@
  */
 import * as path from 'node:path';
 import { LoopInput, runLoop, runTestsLogged, TestedRun } from '../agent/loop';
-import type { DailyCap } from '../alerts/dailyCap';
 import { commitFiles, GitError } from '../foundation/git';
 import { acquireRunLock, LockHeldError, RunLock } from '../foundation/runLock';
 import { PathError, statePaths, toPosix } from '../foundation/workspace';
@@ -30,7 +29,6 @@ export class Runner {
   constructor(
     private readonly options: EngineOptions,
     private readonly planner: Planner,
-    private readonly dailyCap: DailyCap,
   ) {}
 
   isRunning(runId: string): boolean {
@@ -134,20 +132,7 @@ export class Runner {
     if (!claimed) throw new Error(`run ${runId} was not claimed`);
     let finished: RunFinishedEvent | undefined;
     const done = runLoop({
-      ...this.planner.testOptions(plan),
-      runId,
-      root: this.options.root,
-      file: plan.target.abs,
-      prompt: plan.prompt,
-      testFiles: plan.testFiles,
-      context: plan.context,
-      workspaceFiles: plan.workspaceFiles,
-      maxRuns: plan.maxRuns,
-      provider: plan.provider,
-      model: plan.model,
-      budgetUsd: plan.budgetUsd,
-      budgetMs: plan.budgetMs,
-      dailyBudget: () => this.dailyCap.reached(),
+      ...this.planner.loopOptions(plan),
       keep: plan.keep,
       runDir: statePaths(this.options.root).runDir(runId),
       firstTest,

@@ -93,20 +93,7 @@ export async function runCell(job: EvalCellJob, context: CellContext): Promise<E
     const fold = new CellFold();
     const evalId = job.evalId;
     await runLoop({
-      ...planner.testOptions(plan),
-      runId: plan.runId,
-      root: copy,
-      file: plan.target.abs,
-      prompt: plan.prompt,
-      testFiles: plan.testFiles,
-      context: plan.context,
-      workspaceFiles: plan.workspaceFiles,
-      maxRuns: plan.maxRuns,
-      provider: plan.provider,
-      model: plan.model,
-      budgetUsd: plan.budgetUsd,
-      budgetMs: plan.budgetMs,
-      dailyBudget: () => context.dailyCap.reached(),
+      ...planner.loopOptions(plan),
       // The copy goes anyway; keeping the last attempt lets the cell measure the change it made.
       keep: true,
       runDir: statePaths(copy).runDir(plan.runId),
