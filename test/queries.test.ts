@@ -334,6 +334,17 @@ describe('dashboard store and queries (sql.js)', () => {
     assert.deepEqual(restarted.spendSince(0), mixed.spendSince(0));
     assert.deepEqual(restarted.stats(), plain.stats());
     assert.deepEqual(restarted.rollups(query), plain.rollups(query));
+    // What the vendors bill micro-agent for (the provider-usage reconciliation's side): every call, an eval's too.
+    const billable = (calls: { calls: number; inputTokens: number; outputTokens: number }[]) =>
+      calls.reduce((t, c) => ({ calls: t.calls + c.calls, inputTokens: t.inputTokens + c.inputTokens, outputTokens: t.outputTokens + c.outputTokens }), {
+        calls: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+      });
+    const responses = all.flatMap((e) => (e.type === 'llm.response' ? [{ calls: 1, inputTokens: e.inputTokens ?? 0, outputTokens: e.outputTokens ?? 0 }] : []));
+    assert.deepEqual(billable(mixed.paidCallsByDay(0)), billable(responses), "the calls by day hold an eval's calls");
+    assert.ok(billable(plain.paidCallsByDay(0)).calls < responses.length);
+    assert.deepEqual(restarted.paidCallsByDay(0), mixed.paidCallsByDay(0), 'and after a restart from the index');
     for (const res of [60_000, null]) {
       const walked = { ...query, bucketMs: res, sinceTs: now - 30 * 60_000 };
       assert.deepEqual(mixed.rollups(walked), plain.rollups(walked), `a window the runs are walked for (${res})`);

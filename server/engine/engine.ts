@@ -34,7 +34,6 @@ import { RunActions } from './runActions';
 import { AutoFixResult, Runner } from './runner';
 import { providerUsage, type UsageRequest } from './usageQuery';
 import type { ProviderUsageResult } from '../protocol/providerUsage';
-import { DAY_MS } from '../usage/vendorReports';
 import { EvalService } from '../eval/evalRunner';
 
 export { EngineError, REQUEST_LIMITS } from './request';
@@ -137,7 +136,7 @@ export class Engine {
         root: this.options.root,
         env: () => this.env,
         settings: () => this.options.settings?.() ?? {},
-        callsByDay: (sinceTs) => this.queries.rollups({ sinceTs, untilTs: Infinity, bucketMs: DAY_MS, sketches: false }),
+        callsByDay: (sinceTs) => this.queries.paidCallsByDay(sinceTs),
         warn: (message) => void this.options.log.append({ type: 'log', level: 'warn', message }),
       },
       request,

@@ -8,7 +8,7 @@ import type { EventLog } from '../events/log';
 import type { LogIndex } from '../events/logIndex';
 import type { RollupQuery } from '../events/stats';
 import type { AgentEvent, RunSummary, Stats } from '../protocol/events';
-import { RUNS_PAGE, type RollupsResult, type RunsResult, type SpendResult } from '../protocol/methods';
+import { RUNS_PAGE, type CallRollup, type RollupsResult, type RunsResult, type SpendResult } from '../protocol/methods';
 import { EngineError } from './request';
 
 export class Queries {
@@ -73,6 +73,12 @@ export class Queries {
       }
     }
     return out;
+  }
+
+  /** Every call by UTC day and model since a midnight, an eval's calls too (what the vendors bill). */
+  paidCallsByDay(sinceTs: number): CallRollup[] {
+    this.history.catchUp();
+    return this.history.aggregator.paidCallsByDay(sinceTs);
   }
 
   /**

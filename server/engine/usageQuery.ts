@@ -9,7 +9,7 @@ import { DAY_MS, utcDay } from '../usage/vendorReports';
 import type { Env } from '../foundation/config';
 import { applyCustomPrices } from '../providers/customPrices';
 import { priceOf } from '../providers/prices';
-import type { RollupsResult } from '../protocol/methods';
+import type { CallRollup } from '../protocol/methods';
 import { isUsageProvider, USAGE_PROVIDERS, USAGE_SINCE_DAYS, type ProviderUsageResult, type UsageProvider } from '../protocol/providerUsage';
 import type { DevAiSettings } from '../protocol/settings';
 import { checked, EngineError } from './request';
@@ -18,8 +18,8 @@ export interface UsageQueryDeps {
   root: string;
   env: () => Env;
   settings: () => DevAiSettings;
-  /** The log's calls by UTC day (`Queries.rollups`). */
-  callsByDay: (sinceTs: number) => RollupsResult;
+  /** The log's calls by UTC day, an eval's included (`Queries.paidCallsByDay`). */
+  callsByDay: (sinceTs: number) => CallRollup[];
   warn: (message: string) => void;
 }
 
@@ -66,7 +66,7 @@ export async function providerUsage(
     signal: options.signal,
     warn: deps.warn,
   });
-  const logged: LoggedDay[] = deps.callsByDay(sinceMs).calls.flatMap((c) =>
+  const logged: LoggedDay[] = deps.callsByDay(sinceMs).flatMap((c) =>
     isUsageProvider(c.provider)
       ? [
           {

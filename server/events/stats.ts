@@ -172,6 +172,8 @@ export class StatsAggregator {
   private readonly evalCounts: Record<Status, number> = { running: 0, passed: 0, failed: 0, cancelled: 0, error: 0 };
   /** `[ts, costUsd]` of each priced call of an eval's runs, flat, in log order: spend is still what was paid. */
   private evalSpend: number[] = [];
+  /** An eval's calls summed per UTC day and model, as `days` the everyday ones: the vendors bill them alike. */
+  private readonly evalDays = new Map<number, Map<number, Float64Array>>();
 
   add(event: AgentEvent): void {
     this.cached = undefined;
@@ -182,6 +184,7 @@ export class StatsAggregator {
           this.noteHeadroom({ provider: event.provider, key: event.rateLimit.key, model: event.model, ts: event.ts, rateLimit: event.rateLimit });
         if (event.evalId !== undefined) {
           if (event.costUsd !== null) this.evalSpend.push(event.ts, event.costUsd);
+          addToDay(this.evalDays, this.callRow(event));
           this.applyToRun(event);
           break;
         }
@@ -317,25 +320,9 @@ export class StatsAggregator {
     }
     const calls = [...sums].map(([key, { sums: s, lat, ttf }]): CallRollup => {
       const id = key % width;
-      const [provider, model] = this.names[id].split('\u0000') as [ProviderName, string];
       const acc = sketches && allTime ? this.models.get(this.names[id])! : undefined;
       return {
-        bucket: (key - id) / width,
-        provider,
-        model,
-        calls: s[S_CALLS],
-        errors: s[S_ERRORS],
-        latencySumMs: s[S_LATENCY],
-        inputTokens: s[S_INPUT],
-        cachedInputTokens: s[S_CACHED],
-        cacheWriteInputTokens: s[S_CACHE_WRITE],
-        outputTokens: s[S_OUTPUT],
-        costUsd: s[S_COST],
-        pricedCalls: s[S_PRICED],
-        timedOutputTokens: s[S_TIMED_OUTPUT],
-        generationMs: s[S_GENERATION_MS],
-        loadedCalls: s[S_LOADS],
-        loadMsSum: s[S_LOAD_MS],
+        ...this.callRollup((key - id) / width, id, s),
         ...(sketches && { latency: acc ? acc.latencies.flat() : flatSketch(lat!), ttft: acc ? acc.ttfts.flat() : flatSketch(ttf!) }),
       };
     });
@@ -343,6 +330,48 @@ export class StatsAggregator {
       calls,
       runs: byDays ? this.runsByDay(sinceTs, untilTs, bucketMs) : this.walkRuns(sinceTs, untilTs, bucketMs),
       ...(this.headroom.size > 0 ? { headroom: [...this.headroom.values()] } : {}),
+    };
+  }
+
+  /**
+   * Every call by UTC day and model from `sinceTs` (a midnight), an eval's calls included: what the vendors bill
+   * micro-agent for (`microAgent/providerUsage`), where the rollups are the everyday calls alone.
+   */
+  paidCallsByDay(sinceTs: number): CallRollup[] {
+    const merged = new Map<number, { day: number; id: number; sums: Float64Array }>();
+    for (const days of [this.days, this.evalDays])
+      for (const [day, models] of days) {
+        if (day * DAY_MS < sinceTs) continue;
+        for (const [id, daySums] of models) {
+          const key = day * this.names.length + id;
+          const at = merged.get(key);
+          if (at) for (let f = 0; f < SUMS; f++) at.sums[f] += daySums[f];
+          else merged.set(key, { day, id, sums: daySums.slice() });
+        }
+      }
+    return [...merged.values()].map(({ day, id, sums }) => this.callRollup(day, id, sums));
+  }
+
+  /** One bucket's sums of one provider/model as the rollups answer them. */
+  private callRollup(bucket: number, id: number, s: Float64Array): CallRollup {
+    const [provider, model] = this.names[id].split('\u0000') as [ProviderName, string];
+    return {
+      bucket,
+      provider,
+      model,
+      calls: s[S_CALLS],
+      errors: s[S_ERRORS],
+      latencySumMs: s[S_LATENCY],
+      inputTokens: s[S_INPUT],
+      cachedInputTokens: s[S_CACHED],
+      cacheWriteInputTokens: s[S_CACHE_WRITE],
+      outputTokens: s[S_OUTPUT],
+      costUsd: s[S_COST],
+      pricedCalls: s[S_PRICED],
+      timedOutputTokens: s[S_TIMED_OUTPUT],
+      generationMs: s[S_GENERATION_MS],
+      loadedCalls: s[S_LOADS],
+      loadMsSum: s[S_LOAD_MS],
     };
   }
 
@@ -545,7 +574,8 @@ export class StatsAggregator {
         names: this.names,
         counts: this.counts,
         passedIterations: this.passedIterations,
-        days: [...this.days].flatMap(([day, byModel]) => [...byModel].flatMap(([model, daySums]) => [day, model, ...daySums])),
+        days: flatDays(this.days),
+        evalDays: flatDays(this.evalDays),
         runDays: [...this.runDays].flatMap(([day, byModel]) => [...byModel].flatMap(([key, sums]) => [day, key, ...sums])),
         evalCounts: this.evalCounts,
         evalSpend: this.evalSpend,
@@ -606,12 +636,17 @@ export class StatsAggregator {
       if (call?.type === 'llm.response' && call.rateLimit)
         agg.noteHeadroom({ provider: call.provider, key: call.rateLimit.key, model: call.model, ts: call.ts, rateLimit: call.rateLimit });
     }
-    const days = Array.isArray(meta.days) && meta.days.length % (SUMS + 2) === 0 ? meta.days : fail('bad day sums');
-    for (let i = 0; i < days.length; i += SUMS + 2) {
-      const [day, model] = [num(days[i]), num(days[i + 1])];
-      if (!Number.isInteger(model) || model < 0 || model >= agg.names.length) fail('bad day sums');
-      if (!agg.days.has(day)) agg.days.set(day, new Map());
-      agg.days.get(day)!.set(model, Float64Array.from(days.slice(i + 2, i + 2 + SUMS), sum));
+    for (const [flat, into] of [
+      [meta.days, agg.days],
+      [meta.evalDays, agg.evalDays],
+    ] as const) {
+      const days = Array.isArray(flat) && flat.length % (SUMS + 2) === 0 ? flat : fail('bad day sums');
+      for (let i = 0; i < days.length; i += SUMS + 2) {
+        const [day, model] = [num(days[i]), num(days[i + 1])];
+        if (!Number.isInteger(model) || model < 0 || model >= agg.names.length) fail('bad day sums');
+        if (!into.has(day)) into.set(day, new Map());
+        into.get(day)!.set(model, Float64Array.from(days.slice(i + 2, i + 2 + SUMS), sum));
+      }
     }
     const runDays = Array.isArray(meta.runDays) && meta.runDays.length % (RUN_SUMS + 2) === 0 ? meta.runDays : fail('bad run day sums');
     for (let i = 0; i < runDays.length; i += RUN_SUMS + 2) {
@@ -711,6 +746,13 @@ export class StatsAggregator {
   }
 
   private pushCall(event: Extract<AgentEvent, { type: 'llm.response' }>): void {
+    const row = this.callRow(event);
+    for (const v of row) this.calls.push(v);
+    addToDay(this.days, row);
+  }
+
+  /** A call as a row of the call columns. */
+  private callRow(event: Extract<AgentEvent, { type: 'llm.response' }>): number[] {
     const row = new Array<number>(CALL_STRIDE);
     row[TS] = event.ts;
     row[MODEL] = this.name(`${event.provider}\u0000${event.model}`);
@@ -724,13 +766,7 @@ export class StatsAggregator {
     row[COST] = event.costUsd ?? NaN;
     row[TOKENS_PER_SEC] = event.outputTokensPerSec ?? NaN;
     row[LOAD] = event.loadMs ?? NaN;
-    for (const v of row) this.calls.push(v);
-    const day = Math.floor(event.ts / DAY_MS);
-    let models = this.days.get(day);
-    if (!models) this.days.set(day, (models = new Map<number, Float64Array>()));
-    let daySums = models.get(row[MODEL]);
-    if (!daySums) models.set(row[MODEL], (daySums = new Float64Array(SUMS)));
-    addCall(daySums, row, 0);
+    return row;
   }
 
   /** Keeps a key's headroom when it is the newest seen (processes writing one log may append out of time order). */
@@ -832,6 +868,8 @@ export interface StatsSnapshot {
     passedIterations: number;
     /** `[day, model id, …sums]` per UTC day and model, sums in `rollups`' order. */
     days: number[];
+    /** The same of an eval's calls (`paidCallsByDay`). */
+    evalDays: number[];
     /** `[day, provider × NAMES_LIMIT + model id, …sums]` per UTC day runs started on, sums in `RUN_SUMS` order. */
     runDays: number[];
     /** The eval runs among `counts`. */
@@ -889,6 +927,21 @@ function concat(parts: Float64Array[]): Float64Array {
 }
 
 /** Adds call `i` of `rows` (`CALL_FIELDS`, flat) to sums in `SUMS` order. */
+/** A call row added to its UTC day's sums for its model. */
+function addToDay(days: Map<number, Map<number, Float64Array>>, row: number[]): void {
+  const day = Math.floor(row[TS] / DAY_MS);
+  let models = days.get(day);
+  if (!models) days.set(day, (models = new Map<number, Float64Array>()));
+  let daySums = models.get(row[MODEL]);
+  if (!daySums) models.set(row[MODEL], (daySums = new Float64Array(SUMS)));
+  addCall(daySums, row, 0);
+}
+
+/** Day sums as the snapshot keeps them: `[day, model id, …sums]` each. */
+function flatDays(days: Map<number, Map<number, Float64Array>>): number[] {
+  return [...days].flatMap(([day, byModel]) => [...byModel].flatMap(([model, daySums]) => [day, model, ...daySums]));
+}
+
 function addCall(sums: Float64Array, rows: ArrayLike<number>, i: number): void {
   sums[S_CALLS]++;
   if (rows[i + OK] === 0) sums[S_ERRORS]++;
