@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { CHEATS, CORPUS, type CorpusProject, type Language } from './corpus/projects';
 import { cli } from './support/cli';
 import { fakeKey, readLog } from './support/fixtures';
-import { findPytest, goEnv } from './support/runners';
+import { copyDebianProject, corpusCommand } from './support/corpusCopy';
+import { goEnv } from './support/runners';
 import { useVendorServer } from './support/vendorServer';
 
 const CACHE = path.join(process.env.DEV_AI_CACHE ?? path.join(os.homedir(), '.cache', 'dev-ai'), 'corpus');
@@ -50,14 +51,7 @@ function workspace(project: CorpusProject): string {
     const installed = installNpm(project.source.spec, project.source.deps);
     fs.cpSync(path.join(installed, 'project'), root, { recursive: true });
     fs.symlinkSync(path.join(installed, 'node_modules'), path.join(top, 'node_modules'), 'dir');
-  } else {
-    fs.mkdirSync(root);
-    for (const from of project.source.copy) {
-      if (!fs.existsSync(from)) throw new Error(`${from} is missing: run scripts/setup-e2e.sh (it installs ${project.source.package})`);
-      const into = path.basename(from) === '.' ? root : path.join(root, path.basename(from));
-      fs.cpSync(from, into, { recursive: true, dereference: true });
-    }
-  }
+  } else copyDebianProject(project.source, root);
   const file = path.join(root, project.file);
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n');
@@ -78,10 +72,6 @@ function reply(project: CorpusProject, root: string, replace: string): string {
   return `The bug is in ${project.file}.\n\n${project.file}\n\`\`\`${FENCE[project.language]}\n${block}\n\`\`\`\n`;
 }
 
-function command(project: CorpusProject): string {
-  return project.language === 'py' ? project.command.replace(/^python3\b/, findPytest()) : project.command;
-}
-
 describe('the verdict on real projects, through the CLI', function () {
   this.timeout(600_000);
   const vendor = useVendorServer();
@@ -91,7 +81,7 @@ describe('the verdict on real projects, through the CLI', function () {
 
   for (const project of CORPUS) {
     const run = (root: string, maxRuns: number) =>
-      cli(['run', project.file, '-t', command(project), '-m', String(maxRuns), '--provider', 'openai', '--model', 'gpt-4o-mini'], root, {
+      cli(['run', project.file, '-t', corpusCommand(project), '-m', String(maxRuns), '--provider', 'openai', '--model', 'gpt-4o-mini'], root, {
         OPENAI_API_KEY: fakeKey(),
         OPENAI_BASE_URL: vendor.openaiUrl,
         ...(project.language === 'go' ? goEnv() : {}),

@@ -408,7 +408,7 @@ const PY_SPECIAL = /['"#]/g;
 const REGEX_AFTER = new Set(['return', 'typeof', 'case', 'do', 'else', 'in', 'of', 'void', 'yield', 'await', 'throw', 'new', 'delete', 'instanceof']);
 
 /** Python source with `#` comments and the insides of strings (docstrings too) blanked, same length. */
-function maskPython(text: string): string {
+export function maskPython(text: string): string {
   const out: string[] = [];
   const blank = (from: number, to: number) => out.push(blanked(text.slice(from, to)));
   let i = 0;

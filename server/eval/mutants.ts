@@ -1,124 +1,41 @@
 /**
  * `--mutants <n> --seed <s>`: seeded mutations of the code the tests exercise, kept only when the tests catch them.
- * The kinds: flipped operators and comparisons, off-by-one constants, negated conditions, swapped arguments. They go
- * only into non-test JS/TS source files that a test file imports (directly). The same seed picks the same mutants
+ * The kinds: flipped operators and comparisons, off-by-one constants, negated conditions, swapped arguments, found
+ * by one small module per language (mutantsJs.ts, mutantsPython.ts, mutantsGo.ts over mutationSites.ts). They go
+ * only into non-test source files the tests exercise (mutationTargets.ts): JS/TS and Python files a test file
+ * imports (directly), Go files of a package with a `_test.go` file. The same seed picks the same mutants
  * (the candidates are ordered by file and offset, then shuffled by a seeded generator); each candidate is tried in
  * a copy of the working tree, and the first `n` the tests catch are the tasks.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { localImports, maskJs, resolveImport } from '../agent/context';
 import { lineDelta } from '../agent/diff';
 import { runTests } from '../agent/testRunner';
-import { looksLikeTestFile } from '../agent/workingSet';
-import { toPosix } from '../foundation/workspace';
 import type { EvalTaskSpec } from '../protocol/eval';
 import { copyWorkingTree, removeCopy } from './isolation';
 import type { MiningSetup } from './gitTasks';
+import { GO_MUTATIONS } from './mutantsGo';
+import { JS_MUTATIONS } from './mutantsJs';
+import { PYTHON_MUTATIONS } from './mutantsPython';
+import { applyMutation, type Mutation, type MutationLanguage } from './mutationSites';
 
-export type MutationKind = 'operator' | 'comparison' | 'constant' | 'negation' | 'arguments';
+/** Every language with mutation rules; a workspace may mix them. */
+const LANGUAGES: readonly MutationLanguage[] = [JS_MUTATIONS, PYTHON_MUTATIONS, GO_MUTATIONS];
 
-/** One candidate: replace `text.slice(start, end)` with `replacement`. */
-export interface Mutation {
-  kind: MutationKind;
-  start: number;
-  end: number;
-  replacement: string;
-  /** `a < b` → `a >= b`, for the task's origin. */
-  description: string;
-}
-
-const JS_SOURCE = /\.(m|c)?(j|t)sx?$/i;
-/** Each operator and what it becomes, spaced on both sides (unspaced `<` may be a generic, `-` a sign). */
-const FLIPS: Record<string, { to: string; kind: MutationKind }> = {
-  '===': { to: '!==', kind: 'comparison' },
-  '!==': { to: '===', kind: 'comparison' },
-  '==': { to: '!=', kind: 'comparison' },
-  '!=': { to: '==', kind: 'comparison' },
-  '<=': { to: '>', kind: 'comparison' },
-  '>=': { to: '<', kind: 'comparison' },
-  '<': { to: '>=', kind: 'comparison' },
-  '>': { to: '<=', kind: 'comparison' },
-  '&&': { to: '||', kind: 'operator' },
-  '||': { to: '&&', kind: 'operator' },
-  '+': { to: '-', kind: 'operator' },
-  '-': { to: '+', kind: 'operator' },
-  '*': { to: '/', kind: 'operator' },
-  '/': { to: '*', kind: 'operator' },
-};
-const OPERATOR = /(?<=\s)(===|!==|==|!=|<=|>=|&&|\|\||[<>+\-*/])(?=\s)/g;
-/** A whole-number literal: not part of a name, a decimal, an exponent or a hex literal. */
-const INTEGER = /(?<![\w$.])\d+(?![\w$.])/g;
-const CONDITION = /(?<![\w$.])(if|while)\s*\(/g;
-/** A call of two plain arguments (names, numbers, member reads). */
-const CALL = /(?<![\w$.])([A-Za-z_$][\w$]*)\(\s*([\w$.]+)\s*,\s*([\w$.]+)\s*\)/g;
-const NOT_CALLS: ReadonlySet<string> = new Set(['if', 'while', 'for', 'switch', 'catch', 'function', 'return', 'typeof', 'new']);
-
-/** Every candidate mutation of a JS/TS source text, in offset order. Pure. */
-export function mutationSites(text: string): Mutation[] {
-  const { code } = maskJs(text);
-  const sites: Mutation[] = [];
-  const lineOf = (at: number) => text.slice(0, at).split('\n').length;
-  for (const match of code.matchAll(OPERATOR)) {
-    const flip = FLIPS[match[1]];
-    sites.push({
-      kind: flip.kind,
-      start: match.index,
-      end: match.index + match[1].length,
-      replacement: flip.to,
-      description: `line ${lineOf(match.index)}: ${match[1]} → ${flip.to}`,
-    });
-  }
-  for (const match of code.matchAll(INTEGER)) {
-    const value = Number(match[0]);
-    if (!Number.isSafeInteger(value)) continue;
-    sites.push({
-      kind: 'constant',
-      start: match.index,
-      end: match.index + match[0].length,
-      replacement: String(value + 1),
-      description: `line ${lineOf(match.index)}: ${value} → ${value + 1}`,
-    });
-  }
-  for (const match of code.matchAll(CONDITION)) {
-    const open = match.index + match[0].length - 1;
-    const close = closingParen(code, open);
-    if (close === -1) continue;
-    const condition = text.slice(open + 1, close);
-    sites.push({
-      kind: 'negation',
-      start: open + 1,
-      end: close,
-      replacement: `!(${condition})`,
-      description: `line ${lineOf(open)}: ${match[1]} condition negated`,
-    });
-  }
-  for (const match of code.matchAll(CALL)) {
-    const [whole, callee, first, second] = match;
-    if (NOT_CALLS.has(callee) || first === second || /function\s+$/.test(code.slice(Math.max(0, match.index - 10), match.index))) continue;
-    const open = match.index + callee.length;
-    sites.push({
-      kind: 'arguments',
-      start: open,
-      end: match.index + whole.length,
-      replacement: `(${second}, ${first})`,
-      description: `line ${lineOf(match.index)}: ${callee}(${first}, ${second}) → ${callee}(${second}, ${first})`,
-    });
-  }
-  return sites.sort((a, b) => a.start - b.start || a.kind.localeCompare(b.kind));
-}
-
-export function applyMutation(text: string, mutation: Mutation): string {
-  return text.slice(0, mutation.start) + mutation.replacement + text.slice(mutation.end);
-}
-
-function closingParen(code: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < code.length; i++) {
-    if (code[i] === '(') depth++;
-    else if (code[i] === ')' && --depth === 0) return i;
-  }
-  return -1;
+/** Each target with its language's candidate mutations, targets in path order: what the seed then shuffles. */
+export function mutationCandidates(root: string, files: readonly string[]): { targets: string[]; candidates: { file: string; mutation: Mutation }[] } {
+  const read = (rel: string) => fs.readFileSync(path.join(root, rel), 'utf8');
+  const byFile = new Map(LANGUAGES.flatMap((language) => language.targets(root, files, read).map((file) => [file, language] as const)));
+  const targets = [...byFile.keys()].sort();
+  return {
+    targets,
+    candidates: targets.flatMap((file) =>
+      byFile
+        .get(file)!
+        .sites(read(file))
+        .map((mutation) => ({ file, mutation })),
+    ),
+  };
 }
 
 /** A small seeded generator (mulberry32): the same seed, the same order on every machine. */
@@ -144,21 +61,6 @@ export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-/** The workspace's non-test JS/TS files that a test file imports, workspace-relative, sorted. */
-export function importedByTests(root: string, files: readonly string[]): string[] {
-  const known = new Set(files);
-  const targets = new Set<string>();
-  for (const testFile of files.filter((file) => looksLikeTestFile(file) && JS_SOURCE.test(file))) {
-    const abs = path.join(root, testFile);
-    for (const specifier of localImports(abs, fs.readFileSync(abs, 'utf8'))) {
-      const resolved = resolveImport(abs, specifier, (candidate) => known.has(toPosix(path.relative(root, candidate))), root);
-      const rel = resolved && toPosix(path.relative(root, resolved));
-      if (rel && !looksLikeTestFile(rel) && JS_SOURCE.test(rel)) targets.add(rel);
-    }
-  }
-  return [...targets].sort();
-}
-
 /** Every file of a working-tree copy, relative, `/`-separated (the copy already leaves out what is not source). */
 function listFiles(dir: string, prefix = ''): string[] {
   return fs.readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
@@ -179,8 +81,7 @@ export async function mutantTasks(count: number, seed: number, setup: MiningSetu
       setup.note('the tests fail on the working tree as it is, so no mutant can be told from what is already broken: no mutants');
       return [];
     }
-    const targets = importedByTests(copy, listFiles(copy));
-    const candidates = targets.flatMap((file) => mutationSites(fs.readFileSync(path.join(copy, file), 'utf8')).map((mutation) => ({ file, mutation })));
+    const { targets, candidates } = mutationCandidates(copy, listFiles(copy));
     const tasks: EvalTaskSpec[] = [];
     for (const { file, mutation } of seededShuffle(candidates, seed).slice(0, count * TRIES_PER_MUTANT)) {
       if (tasks.length >= count) break;
