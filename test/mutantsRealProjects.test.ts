@@ -12,10 +12,10 @@ import * as path from 'node:path';
 import { CORPUS, type CorpusProject } from './corpus/projects';
 import { cli } from './support/cli';
 import { copyDebianProject, corpusCommand } from './support/corpusCopy';
-import { gitIn, snapshot, tempDir } from './support/evalRepo';
+import { evalCopies, gitIn, snapshot, tempDir } from './support/evalRepo';
 import { fakeKey } from './support/fixtures';
 import { goEnv } from './support/runners';
-import { useVendorServer } from './support/vendorServer';
+import { playModels, type RecordedRequest, useVendorServer } from './support/vendorServer';
 import { looksLikeTestFile } from '../server/agent/workingSet';
 
 const PROJECTS: { name: string; extension: string }[] = [
@@ -32,6 +32,24 @@ function repository(project: CorpusProject, top: string): string {
   gitIn(root, 'add', '-A');
   gitIn(root, 'commit', '-q', '-m', project.name);
   return root;
+}
+
+/** A model's fix of one mutant: a search/replace block from two lines above the change to its end. */
+function fixBlock(file: string, original: string, mutated: string): { mutatedLines: string; reply: string } {
+  const before = original.split('\n');
+  const after = mutated.split('\n');
+  let first = 0;
+  while (before[first] === after[first]) first++;
+  let tail = 0;
+  while (before.at(-1 - tail) === after.at(-1 - tail)) tail++;
+  const from = Math.max(0, first - 2);
+  const search = after.slice(from, after.length - tail).join('\n');
+  const replace = before.slice(from, before.length - tail).join('\n');
+  const mutatedLines = after.slice(first, after.length - tail).join('\n');
+  return {
+    mutatedLines,
+    reply: `The mutant is in ${file}.\n\n${file}\n\`\`\`python\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n\`\`\`\n`,
+  };
 }
 
 describe('micro-agent eval --mutants on real Python and Go projects', function () {
@@ -88,4 +106,41 @@ describe('micro-agent eval --mutants on real Python and Go projects', function (
       assert.equal(gitIn(root, 'status', '--porcelain'), '');
     });
   }
+
+  it('toolz: a real eval of its mutants, one model fixing each and one not, ranked, the repository untouched, no copy left', async () => {
+    const project = CORPUS.find((p) => p.name === 'toolz')!;
+    const root = repository(project, top);
+    const command = corpusCommand(project);
+    const env = { OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, TMPDIR: tmp };
+    const before = snapshot(root);
+    const args = ['--mutants', '3', '--seed', '1', '--models', 'openai:gpt-4.1-mini,openai:gpt-4.1-nano', '-t', command, '--max-runs', '2'];
+    const planned = await cli(['eval', ...args, '--plan'], root, env);
+    assert.equal(planned.code, 0, planned.stderr);
+    const fixes = JSON.parse(planned.stdout)
+      .include.filter((job: any) => job.model === 'openai:gpt-4.1-mini')
+      .map((job: any) => fixBlock(job.task.target, fs.readFileSync(path.join(root, job.task.target), 'utf8'), job.task.files[job.task.target]));
+    assert.ok(fixes.length >= 1);
+    // The right model recognises its cell's mutant by the mutated lines in the file it is shown.
+    const shown = (request: RecordedRequest) => JSON.stringify(request.body);
+    vendor.respond = playModels({
+      'gpt-4.1-mini': (request) => {
+        const fix = fixes.find((f: { mutatedLines: string }) => shown(request).includes(JSON.stringify(f.mutatedLines).slice(1, -1)));
+        return { kind: 'text', text: fix?.reply ?? 'No idea.' };
+      },
+      'gpt-4.1-nano': () => ({ kind: 'text', text: 'No idea.' }),
+    });
+    const result = await cli(['eval', ...args, '--json'], root, env);
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.tasks, fixes.length);
+    assert.deepEqual(
+      report.models.map((row: any) => [row.model, row.passed]),
+      [
+        ['openai:gpt-4.1-mini', fixes.length],
+        ['openai:gpt-4.1-nano', 0],
+      ],
+    );
+    assert.deepEqual(snapshot(root), before, 'the repository is untouched');
+    assert.deepEqual(evalCopies(tmp), [], 'no copy left behind');
+  });
 });
