@@ -71,6 +71,9 @@ func Total(items []int, sep string, start int) int {
 	for i := 0; i < len(items); i++ {
 		n = n + items[i]*2
 	}
+	if ok := func() bool { return n > 0 }(); ok {
+		n--
+	}
 	if v := strings.Count(sep, comma); v >= 1 || n == -1 {
 		n = n / 2
 	}

@@ -110,7 +110,7 @@ export async function mutantTasks(count: number, seed: number, setup: MiningSetu
       });
     }
     if (tasks.length < count) {
-      const where = `of ${candidates.length} candidates in ${targets.length} file(s) the tests import`;
+      const where = `of ${candidates.length} candidates in ${targets.length} file(s) the tests exercise`;
       setup.note(`--mutants ${count}: found only ${tasks.length} mutant(s) the tests catch (${where})`);
     }
     return tasks;

@@ -58,7 +58,8 @@ function condition(code: string, from: number): Omit<Condition, 'keyword'> | nul
     if (depth === 0 && c === '{') {
       const text = code.slice(start, i);
       const lead = text.length - text.trimStart().length;
-      return text.trim() ? { start: start + lead, end: start + text.trimEnd().length } : null;
+      // A `{` of a function literal in the init statement is no block: such an `if` is left alone.
+      return text.trim() && !/:=|\bfunc\b/.test(text) ? { start: start + lead, end: start + text.trimEnd().length } : null;
     }
     if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c) && --depth < 0) return null;
