@@ -6,7 +6,8 @@
  * the same trust rules, budgets and event log), the other tools through the handler table. A refusal is a tool
  * error the calling agent can read (`isError`), never a protocol error or a crash.
  */
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { Engine, EngineError, REQUEST_LIMITS } from '../engine/engine';
 import { formatEvent, formatStats } from '../events/format';
 import { dispatch } from '../engine/handlers';
@@ -21,7 +22,7 @@ import { usd } from '../protocol/format';
 import { Methods, RUNS_PAGE } from '../protocol/methods';
 import { PROVIDERS } from '../protocol/providers';
 
-/** How long fix_file's result waits after its last progress notification, so that the two reach a client apart. */
+/** How long a tool's result waits after its last progress notification, so that the two reach a client apart. */
 const PROGRESS_SETTLE_MS = 50;
 
 /** What `fix_file` answers in `structuredContent`, declared to clients as its output schema. */
@@ -70,49 +71,27 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       }
       const { runId } = started;
       let finished: RunFinishedEvent | undefined;
-      let progress = 0;
-      const token = extra._meta?.progressToken;
-      // The last notification sent. The result waits for it and then a moment more: the SDK's client handles a
-      // notification a microtask later than a response, so a progress notification that arrives in the same read
-      // as the result is handled after it, for a token the client has already forgotten (it reports an error).
-      // The run's last events (its tests, run.finished) come within the same tick as its end.
-      let sent: Promise<void> = Promise.resolve();
-      const notify = (message: string) => {
-        if (token === undefined) return;
-        // A client that went away is no reason to stop the run: closing the transport ends it (the engine restores).
-        const notification = { method: 'notifications/progress' as const, params: { progressToken: token, progress: ++progress, message } };
-        sent = extra.sendNotification(notification).catch(() => undefined);
-      };
-      // run.started is already written (start appends it): say which run this is, so cancel_run can name it at once.
-      notify(`run ${runId} started`);
-      // Progress comes from the event log, the bus every other front end reads: one notification per line the CLI would print.
-      const subscription = engine.log.onEvent((event: AgentEvent) => {
-        if (event.runId !== runId) return;
-        if (event.type === 'run.finished') finished = event;
-        const message = formatEvent(event)?.trim();
-        if (message) notify(message);
+      const outcome = await followWithProgress(engine, extra, {
+        done: started.done,
+        cancel: () => engine.cancel(runId),
+        // run.started is already written (start appends it): say which run this is, so cancel_run can name it at once.
+        first: `run ${runId} started`,
+        describe: (event) => {
+          if (event.runId !== runId) return undefined;
+          if (event.type === 'run.finished') finished = event;
+          return formatEvent(event);
+        },
       });
-      const cancel = () => engine.cancel(runId);
-      extra.signal.addEventListener('abort', cancel);
-      if (extra.signal.aborted) cancel();
-      try {
-        const outcome = await started.done;
-        await sent;
-        if (progress > 0) await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
-        const summary = engine.run(runId);
-        const structuredContent = {
-          runId,
-          outcome,
-          iterations: finished?.iterations ?? summary?.iterations ?? 0,
-          costUsd: finished?.costUsd ?? summary?.costUsd ?? 0,
-          files: finished?.files ?? [],
-        };
-        const line = finished ? formatEvent(finished) : outcome;
-        return { content: [{ type: 'text', text: `run ${runId} on ${summary?.file ?? args.file}: ${line}` }], structuredContent };
-      } finally {
-        subscription.dispose();
-        extra.signal.removeEventListener('abort', cancel);
-      }
+      const summary = engine.run(runId);
+      const structuredContent = {
+        runId,
+        outcome,
+        iterations: finished?.iterations ?? summary?.iterations ?? 0,
+        costUsd: finished?.costUsd ?? summary?.costUsd ?? 0,
+        files: finished?.files ?? [],
+      };
+      const line = finished ? formatEvent(finished) : outcome;
+      return { content: [{ type: 'text', text: `run ${runId} on ${summary?.file ?? args.file}: ${line}` }], structuredContent };
     },
   );
 
@@ -150,28 +129,12 @@ export function createMcpServer(engine: Engine, version: string): McpServer {
       } catch (err) {
         return refusal(err);
       }
-      const token = extra._meta?.progressToken;
-      let progress = 0;
-      let sent: Promise<void> = Promise.resolve();
-      const subscription = engine.log.onEvent((event: AgentEvent) => {
-        const message = event.evalId === started.evalId ? formatEvalEvent(event)?.trim() : undefined;
-        if (!message || token === undefined) return;
-        sent = extra
-          .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message } })
-          .catch(() => undefined);
+      const report = await followWithProgress(engine, extra, {
+        done: started.done,
+        cancel: () => engine.evals.cancel(started.evalId),
+        describe: (event) => (event.evalId === started.evalId ? formatEvalEvent(event) : undefined),
       });
-      const cancel = () => engine.evals.cancel(started.evalId);
-      extra.signal.addEventListener('abort', cancel);
-      if (extra.signal.aborted) cancel();
-      try {
-        const report = await started.done;
-        await sent;
-        if (progress > 0) await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
-        return { content: [{ type: 'text', text: formatLeaderboard(report) }], structuredContent: { ...report } };
-      } finally {
-        subscription.dispose();
-        extra.signal.removeEventListener('abort', cancel);
-      }
+      return { content: [{ type: 'text', text: formatLeaderboard(report) }], structuredContent: { ...report } };
     },
   );
 
@@ -285,6 +248,50 @@ export async function serveMcpOverStdio(engine: Engine, version: string): Promis
 }
 
 /** A refusal as the tool's answer: the calling agent reads why and can correct the call. */
+/** A long job a tool call waits for: what ends it, how to cancel it, and which log events are its progress. */
+interface FollowedJob<T> {
+  done: Promise<T>;
+  cancel: () => void;
+  /** A progress line sent before any event (the job's first events are written before this is called). */
+  first?: string;
+  /** An event's progress line, or undefined when the event is not the job's or says nothing. */
+  describe: (event: AgentEvent) => string | undefined;
+}
+
+/**
+ * Waits for a job on behalf of a tool call. Progress comes from the event log, the bus every other front end reads:
+ * one notification per line the CLI would print, when the client gave a progress token. Cancelling the call cancels
+ * the job. The result waits for the last notification and then a moment more: the SDK's client handles a
+ * notification a microtask later than a response, so a progress notification that arrives in the same read as the
+ * result is handled after it, for a token the client has already forgotten (it reports an error).
+ */
+async function followWithProgress<T>(engine: Engine, extra: RequestHandlerExtra<ServerRequest, ServerNotification>, job: FollowedJob<T>): Promise<T> {
+  const token = extra._meta?.progressToken;
+  let progress = 0;
+  let sent: Promise<void> = Promise.resolve();
+  const notify = (message: string | undefined) => {
+    const line = message?.trim();
+    if (!line || token === undefined) return;
+    // A client that went away is no reason to stop the job: closing the transport ends it (the engine restores).
+    sent = extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: line } })
+      .catch(() => undefined);
+  };
+  notify(job.first);
+  const subscription = engine.log.onEvent((event: AgentEvent) => notify(job.describe(event)));
+  extra.signal.addEventListener('abort', job.cancel);
+  if (extra.signal.aborted) job.cancel();
+  try {
+    const result = await job.done;
+    await sent;
+    if (progress > 0) await new Promise((resolve) => setTimeout(resolve, PROGRESS_SETTLE_MS));
+    return result;
+  } finally {
+    subscription.dispose();
+    extra.signal.removeEventListener('abort', job.cancel);
+  }
+}
+
 function refusal(err: unknown): CallToolResult {
   if (!(err instanceof EngineError)) throw err;
   return { isError: true, content: [{ type: 'text', text: err.message }] };
