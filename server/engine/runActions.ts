@@ -215,13 +215,11 @@ export class RunActions {
     for (const run of this.queries.history.aggregator.unfinished()) {
       // Another process sharing this log (the CLI beside the editor) may still be running it.
       if (run.pid !== process.pid && isAlive(run.pid)) continue;
-      const started = this.queries.runEvents(run.runId).find((event) => event.type === 'run.started');
-      if (started?.evalId) {
-        // An eval's cell ran in a copy that is gone: nothing of the workspace to put back, nothing to offer to undo.
+      // Closed as interrupted, with what the run got to; what is left to say differs for an eval's cell.
+      const close = (rest: { evalId?: string; files: string[]; error: string }) =>
         this.options.log.append({
           type: 'run.finished',
           runId: run.runId,
-          evalId: started.evalId,
           outcome: 'error',
           reason: 'interrupted',
           iterations: run.iterations,
@@ -229,10 +227,17 @@ export class RunActions {
           unpricedCalls: 0,
           durationMs: 0,
           restored: false,
+          ...rest,
+        });
+      const { evalId } = run;
+      if (evalId) {
+        // An eval's cell ran in a copy that is gone: nothing of the workspace to put back, nothing to offer to undo.
+        close({
+          evalId,
           files: [],
           error:
-            `run ${run.runId} of eval ${started.evalId} was interrupted (pid ${run.pid} stopped); it ran in an isolated copy, so no file of ` +
-            `the workspace changed. micro-agent eval --resume ${started.evalId} runs the cell again`,
+            `run ${run.runId} of eval ${evalId} was interrupted (pid ${run.pid} stopped); it ran in an isolated copy, so no file of ` +
+            `the workspace changed. micro-agent eval --resume ${evalId} runs the cell again`,
         });
         continue;
       }
@@ -247,16 +252,7 @@ export class RunActions {
         refused = `Its record is refused (${err.message}), so undo cannot put files back.`;
       }
       this.interruptedRuns.push({ runId: run.runId, file: run.file, files });
-      this.options.log.append({
-        type: 'run.finished',
-        runId: run.runId,
-        outcome: 'error',
-        reason: 'interrupted',
-        iterations: run.iterations,
-        costUsd: run.costUsd,
-        unpricedCalls: 0,
-        durationMs: 0,
-        restored: false,
+      close({
         files,
         error:
           `run ${run.runId} on ${run.file} was interrupted: its process (pid ${run.pid}) stopped; the original of ${run.file} is kept under ${kept}/. ` +
