@@ -11,6 +11,36 @@ export const PALETTE = ['blue', 'orange', 'green', 'purple', 'yellow', 'red'].ma
 const W = 300;
 const H = 120;
 const PAD = { left: 38, right: 6, top: 8, bottom: 18 };
+/** Where the top value's label sits in every chart over time: a tick label's height below the viewBox's top. */
+const TOP_LABEL_Y = 12;
+
+/** A chart over time's frame: its viewBox size and plot margins. */
+interface ChartBox {
+  w: number;
+  h: number;
+  pad: { left: number; right: number; top: number; bottom: number };
+}
+
+/** The baseline, the top value and 0 on the left, the first and last time below it: the frame every chart over time shares. */
+export function TimeAxes({ box: { w, h, pad }, top, from, to }: { box: ChartBox; top: string; from: string; to: string }) {
+  return (
+    <>
+      <line class="axis" x1={pad.left} x2={w - pad.right} y1={h - pad.bottom} y2={h - pad.bottom} />
+      <text class="tick" x={pad.left - 4} y={TOP_LABEL_Y} text-anchor="end">
+        {top}
+      </text>
+      <text class="tick" x={pad.left - 4} y={h - pad.bottom} text-anchor="end">
+        0
+      </text>
+      <text class="tick" x={pad.left} y={h - 4}>
+        {from}
+      </text>
+      <text class="tick" x={w - pad.right} y={h - 4} text-anchor="end">
+        {to}
+      </text>
+    </>
+  );
+}
 
 export function LineChart({ title, points, format }: { title: string; points: SeriesPoint[]; format: (v: number) => string }) {
   const names = [...new Set(points.flatMap((p) => Object.keys(p.values)))].slice(0, PALETTE.length);
@@ -22,19 +52,7 @@ export function LineChart({ title, points, format }: { title: string; points: Se
   const y = (v: number) => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
   return (
     <ChartFrame title={title} legend={names}>
-      <line class="axis" x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} />
-      <text class="tick" x={PAD.left - 4} y={PAD.top + 4} text-anchor="end">
-        {format(max)}
-      </text>
-      <text class="tick" x={PAD.left - 4} y={H - PAD.bottom} text-anchor="end">
-        0
-      </text>
-      <text class="tick" x={PAD.left} y={H - 4}>
-        {chartTime(t0, t1 - t0)}
-      </text>
-      <text class="tick" x={W - PAD.right} y={H - 4} text-anchor="end">
-        {chartTime(t1, t1 - t0)}
-      </text>
+      <TimeAxes box={{ w: W, h: H, pad: PAD }} top={format(max)} from={chartTime(t0, t1 - t0)} to={chartTime(t1, t1 - t0)} />
       {names.map((name, i) => {
         const path = points.filter((p) => name in p.values).map((p) => `${x(p.t).toFixed(1)},${y(p.values[name]).toFixed(1)}`);
         return (

@@ -7,7 +7,7 @@ import { count, percent, usd } from '../format';
 import { discrepancies, headroomRows, OTHER, spendChart, type HeadroomRow, type SpendChart } from '../providerUsage';
 import type { Store } from '../store';
 import type { Transport } from '../transport';
-import { PALETTE } from './Charts';
+import { PALETTE, TimeAxes } from './Charts';
 
 const WINDOWS = [7, 30, 90, 365] as const;
 
@@ -144,19 +144,7 @@ function SpendBars({ chart }: { chart: SpendChart }) {
         <p class="muted">The vendors billed nothing in these days.</p>
       ) : (
         <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
-          <line class="axis" x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} />
-          <text class="tick" x={PAD.left - 4} y={PAD.top + 6} text-anchor="end">
-            {format(max)}
-          </text>
-          <text class="tick" x={PAD.left - 4} y={H - PAD.bottom} text-anchor="end">
-            0
-          </text>
-          <text class="tick" x={PAD.left} y={H - 4}>
-            {chart.days[0]?.day.slice(5)}
-          </text>
-          <text class="tick" x={W - PAD.right} y={H - 4} text-anchor="end">
-            {chart.days.at(-1)?.day.slice(5)}
-          </text>
+          <TimeAxes box={{ w: W, h: H, pad: PAD }} top={format(max)} from={chart.days[0]?.day.slice(5) ?? ''} to={chart.days.at(-1)?.day.slice(5) ?? ''} />
           {chart.days.map((d, i) => {
             let base = H - PAD.bottom;
             const x = PAD.left + i * step + (step - barW) / 2;
