@@ -2,8 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cli, spawnCli } from './support/cli';
-import { addWorkInProgress, CALC, EVAL_TEST_COMMAND, evalCopies, makeEvalRepo, snapshot, STRINGS, tempDir } from './support/evalRepo';
-import { fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
+import { addWorkInProgress, CALC, EVAL_TEST_COMMAND, evalCopies, makeEvalRepo, snapshot, STRINGS, useEvalSandbox } from './support/evalRepo';
+import { FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
 import { until } from './support/until';
 import { playModels, promptText, RecordedRequest, Reply, useVendorServer } from './support/vendorServer';
 import { compareRows } from '../server/protocol/leaderboard';
@@ -42,17 +42,14 @@ function wilson(k: number, n: number): [number, number] {
 describe('micro-agent eval', function () {
   this.timeout(180_000);
   const vendor = useVendorServer();
-  let tmp: string;
-  beforeEach(() => (tmp = tempDir()));
-  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const env = () => ({ OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, TMPDIR: tmp });
+  const { tmp, env } = useEvalSandbox(vendor);
 
   it('mines exactly the bug fixes from real git history, ranks four models as designed, and leaves the repository untouched', async () => {
     const repo = makeEvalRepo();
     addWorkInProgress(repo.root);
     fs.mkdirSync(path.join(repo.root, '.micro-agent'));
     const before = snapshot(repo.root);
-    const copiesBefore = evalCopies(tmp);
+    const copiesBefore = evalCopies(tmp());
     vendor.respond = playModels(PLAYERS, taskOf);
 
     const result = await cli(
@@ -130,7 +127,7 @@ describe('micro-agent eval', function () {
 
     // Untouched: the tree, the index, the stash, the branches, HEAD, .git/config; no copy left behind.
     assert.deepEqual(snapshot(repo.root), before);
-    assert.deepEqual(evalCopies(tmp), copiesBefore);
+    assert.deepEqual(evalCopies(tmp()), copiesBefore);
 
     // An eval's runs happened in copies that are gone: `diff` and `undo` without an id never mean one of them.
     const diff = await cli(['diff'], repo.root, env());
@@ -143,7 +140,7 @@ describe('micro-agent eval', function () {
     addWorkInProgress(repo.root);
     fs.mkdirSync(path.join(repo.root, '.micro-agent'));
     const before = snapshot(repo.root);
-    const copiesBefore = evalCopies(tmp);
+    const copiesBefore = evalCopies(tmp());
     // Slow replies: the cells are mid-call (their copies exist) when Ctrl-C comes.
     vendor.respond = (request) => ({ ...(PLAYERS[RIGHT](request) as Reply & { kind: 'text' }), firstTokenDelayMs: 3000 });
     const key = env();
@@ -153,7 +150,7 @@ describe('micro-agent eval', function () {
       key,
     );
     await until(() => readLog(repo.root).filter((e) => e.type === 'llm.request' && e.evalId).length >= 2, 'two cells mid-call', 60_000);
-    assert.ok(evalCopies(tmp).length > copiesBefore.length, 'the running cells have their copies');
+    assert.ok(evalCopies(tmp()).length > copiesBefore.length, 'the running cells have their copies');
     const running = readLog(repo.root).find((e) => e.type === 'eval.started').evalId;
     const twice = await cli(['eval', '--resume', running], repo.root, key);
     assert.equal(twice.code, 2, 'a resume while the eval runs elsewhere would run its cells twice');
@@ -162,7 +159,7 @@ describe('micro-agent eval', function () {
     const result = await child.result;
     assert.equal(result.code, 130, result.stdout + result.stderr);
     assert.deepEqual(snapshot(repo.root), before);
-    assert.deepEqual(evalCopies(tmp), copiesBefore);
+    assert.deepEqual(evalCopies(tmp()), copiesBefore);
     const events = readLog(repo.root);
     const evalId = events.find((e) => e.type === 'eval.started').evalId;
     assert.equal(events.filter((e) => e.type === 'eval.finished').at(-1).outcome, 'cancelled');
@@ -188,21 +185,21 @@ describe('micro-agent eval', function () {
       [`openai:${RIGHT}`, `openai:${WRONG}`],
     );
     assert.deepEqual(snapshot(repo.root), before);
-    assert.deepEqual(evalCopies(tmp), copiesBefore);
+    assert.deepEqual(evalCopies(tmp()), copiesBefore);
   });
 
   it("after kill -9, the next eval removes the dead process's copies, closes its runs without touching the workspace, and resumes", async () => {
     const repo = makeEvalRepo();
     fs.mkdirSync(path.join(repo.root, '.micro-agent'));
     const before = snapshot(repo.root);
-    const copiesBefore = evalCopies(tmp);
+    const copiesBefore = evalCopies(tmp());
     vendor.respond = (request) => ({ ...(PLAYERS[RIGHT](request) as Reply & { kind: 'text' }), firstTokenDelayMs: 5000 });
     const key = env();
     const child = spawnCli(['eval', '--from-git', `${repo.base}..HEAD`, '--models', `openai:${RIGHT}`, '-t', EVAL_TEST_COMMAND], repo.root, key);
     await until(() => readLog(repo.root).some((e) => e.type === 'llm.request' && e.evalId), 'a cell mid-call', 60_000);
     child.child.kill('SIGKILL');
     await child.result;
-    assert.ok(evalCopies(tmp).length > copiesBefore.length, 'a process killed outright leaves its copy');
+    assert.ok(evalCopies(tmp()).length > copiesBefore.length, 'a process killed outright leaves its copy');
     const evalId = readLog(repo.root).find((e) => e.type === 'eval.started').evalId;
 
     vendor.respond = playModels(PLAYERS, taskOf);
@@ -213,7 +210,7 @@ describe('micro-agent eval', function () {
     assert.equal(interrupted.length, 1);
     assert.equal(interrupted[0].evalId, evalId);
     assert.deepEqual(interrupted[0].files, []);
-    assert.deepEqual(evalCopies(tmp), copiesBefore);
+    assert.deepEqual(evalCopies(tmp()), copiesBefore);
     assert.deepEqual(snapshot(repo.root), before);
   });
 

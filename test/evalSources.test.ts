@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { cli } from './support/cli';
-import { evalCopies, snapshot, tempDir } from './support/evalRepo';
-import { DIST, fakeKey, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
+import { evalCopies, snapshot, useEvalSandbox } from './support/evalRepo';
+import { DIST, FIXED_MATH, fixReply, makeWorkspace, readLog, TEST_COMMAND } from './support/fixtures';
 import { rejection, startHost } from './support/lspClient';
 import { serve, stop } from './support/serve';
 import { until } from './support/until';
@@ -60,10 +60,7 @@ function mutantWorkspace(): string {
 describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', function () {
   this.timeout(180_000);
   const vendor = useVendorServer();
-  let tmp: string;
-  beforeEach(() => (tmp = tempDir()));
-  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const env = () => ({ OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, TMPDIR: tmp });
+  const { tmp, env } = useEvalSandbox(vendor);
 
   it('the same seed gives the same mutants, each in a file the tests import, each caught by the tests; fewer found is said', async () => {
     const root = mutantWorkspace();
@@ -236,7 +233,7 @@ describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', f
   it('MCP run_eval answers with the leaderboard', async () => {
     const root = makeWorkspace();
     fs.writeFileSync(path.join(root, 'tasks.jsonl'), `${JSON.stringify({ file: 'math.js', testCommand: TEST_COMMAND })}\n`);
-    const copiesBefore = evalCopies(tmp);
+    const copiesBefore = evalCopies(tmp());
     const wrongFirst = 'exports.add = () => 0;\nexports.mul = (a, b) => a * b;\n';
     vendor.respond = playModels({
       [RIGHT]: () => ({ kind: 'text', text: fixReply(FIXED_MATH) }),
@@ -272,6 +269,6 @@ describe('micro-agent eval: mutants, tasks files, the CI matrix, LSP and MCP', f
       await client.close();
     }
     assert.equal(readLog(root).filter((e) => e.type === 'eval.cell').length, 2);
-    assert.deepEqual(evalCopies(tmp), copiesBefore);
+    assert.deepEqual(evalCopies(tmp()), copiesBefore);
   });
 });

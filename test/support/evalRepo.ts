@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fakeKey } from './fixtures';
 
 export const EVAL_TEST_COMMAND = 'node --test test/';
 
@@ -128,6 +129,17 @@ export function snapshot(root: string): Record<string, string> {
  */
 export function tempDir(): string {
   return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'micro-agent-evaltmp-')));
+}
+
+/**
+ * Per test: a `tempDir` for the eval's processes, removed after the test, and their environment: that TMPDIR and the
+ * key pointing them at the chat stand-in.
+ */
+export function useEvalSandbox(vendor: { openaiUrl: string }): { tmp: () => string; env: () => NodeJS.ProcessEnv } {
+  let tmp = '';
+  beforeEach(() => (tmp = tempDir()));
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  return { tmp: () => tmp, env: () => ({ OPENAI_API_KEY: fakeKey(), OPENAI_BASE_URL: vendor.openaiUrl, TMPDIR: tmp }) };
 }
 
 /** The eval copies in `dir` (a TMPDIR) now. */
